@@ -1,3 +1,29 @@
-"""Placeholder: being written."""
+"""ChainLocks: ``clsig``.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/chainlock/clsig.h (``chainlock::ChainLockSig``;
+older releases: src/llmq/clsig.h, src/llmq/quorums_chainlocks.h
+``CChainLockSig``).
+"""
+
+from __future__ import annotations
+
+from construct import Int32sl, Struct, Terminated
+
+from .primitives import BLSSig, Hash256, Identified, sha256d
+
+# ChainLockSig, 132 bytes.  ``hash`` (not on the wire) is SHA256d of the
+# payload: the hash a MSG_CLSIG (29) inv announces it under.
+ClSig = Identified(
+    Struct(
+        "height" / Int32sl,
+        "block_hash" / Hash256,
+        "sig" / BLSSig,
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+MESSAGES = {
+    "clsig": ClSig,
+}

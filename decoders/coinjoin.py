@@ -1,3 +1,152 @@
-"""Placeholder: being written."""
+"""CoinJoin mixing (formerly PrivateSend): ``senddsq``, ``dsa``, ``dsi``,
+``dsf``, ``dss``, ``dsc``, ``dssu``, ``dstx`` and ``dsq``.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/coinjoin/coinjoin.h (``CCoinJoinStatusUpdate``,
+``CCoinJoinAccept``, ``CCoinJoinEntry``, ``CCoinJoinQueue``,
+``CCoinJoinBroadcastTx``, ``PoolMessage``, ``PoolState``), how
+src/coinjoin/server.cpp, src/coinjoin/client.cpp and src/net_processing.cpp
+read the rest, and for the version-dependent layouts the constants in
+src/version.h (COINJOIN_SU_PROTO_VERSION, COINJOIN_PROTX_HASH_PROTO_VERSION).
+The command strings kept their Darksend-era names.
+"""
+
+from __future__ import annotations
+
+from construct import Computed, If, Int32sl, Int64sl, Struct, Terminated, this
+
+from .primitives import Bool, Hash256, Identified, OutPoint, VarArray, VarBytes, sha256d
+from .transaction import TXIN_MIN_SIZE, TXOUT_MIN_SIZE, Transaction, TxIn, TxOut
+from .versions import COINJOIN_PROTX_HASH_PROTO_VERSION, COINJOIN_SU_PROTO_VERSION
+
+# PoolState, PoolStatusUpdate and PoolMessage (coinjoin.h), all i32.
+POOL_STATES = {0: "IDLE", 1: "QUEUE", 2: "ACCEPTING_ENTRIES", 3: "SIGNING", 4: "ERROR"}
+STATUS_UPDATES = {0: "REJECTED", 1: "ACCEPTED"}
+POOL_MESSAGES = {
+    0: "ERR_ALREADY_HAVE",
+    1: "ERR_DENOM",
+    2: "ERR_ENTRIES_FULL",
+    3: "ERR_EXISTING_TX",
+    4: "ERR_FEES",
+    5: "ERR_INVALID_COLLATERAL",
+    6: "ERR_INVALID_INPUT",
+    7: "ERR_INVALID_SCRIPT",
+    8: "ERR_INVALID_TX",
+    9: "ERR_MAXIMUM",
+    10: "ERR_MN_LIST",
+    11: "ERR_MODE",
+    12: "ERR_NON_STANDARD_PUBKEY",
+    13: "ERR_NOT_A_MN",
+    14: "ERR_QUEUE_FULL",
+    15: "ERR_RECENT",
+    16: "ERR_SESSION",
+    17: "ERR_MISSING_TX",
+    18: "ERR_VERSION",
+    19: "MSG_NOERR",
+    20: "MSG_SUCCESS",
+    21: "MSG_ENTRIES_ADDED",
+    22: "ERR_SIZE_MISMATCH",
+}
+
+# Whether the peer wants ``dsq`` messages (pushed directly or, from
+# DSQ_INV_VERSION, announced by MSG_DSQ invs).
+SendDsq = Struct(
+    "send_ds_queue" / Bool,
+    Terminated,
+)
+
+# CCoinJoinAccept: a client asks to join a session of one denomination
+# (bit flags: 1 = 10.0001, 2 = 1.00001, 4 = 0.100001, 8 = 0.0100001,
+# 16 = 0.00100001 DASH), paying with a collateral transaction.
+Dsa = Struct(
+    "denom" / Int32sl,
+    "tx_collateral" / Transaction,
+    Terminated,
+)
+
+# CCoinJoinEntry: a client's inputs, collateral and outputs.  CTxDSIn's
+# extra fields are memory-only, so the inputs are plain CTxIn.
+Dsi = Struct(
+    "tx_ds_in" / VarArray(TxIn, min_size=TXIN_MIN_SIZE),
+    "tx_collateral" / Transaction,
+    "tx_out" / VarArray(TxOut, min_size=TXOUT_MIN_SIZE),
+    Terminated,
+)
+
+# The merged transaction the masternode asks every client to sign.
+Dsf = Struct(
+    "session_id" / Int32sl,
+    "tx_final" / Transaction,
+    Terminated,
+)
+
+# The client's inputs with their signatures filled in.
+Dss = Struct(
+    "tx_in" / VarArray(TxIn, min_size=TXIN_MIN_SIZE),
+    Terminated,
+)
+
+# Session finished, with the pool message saying how.
+Dsc = Struct(
+    "session_id" / Int32sl,
+    "message_id" / Int32sl,
+    "message_name" / Computed(lambda ctx: POOL_MESSAGES.get(ctx.message_id)),
+    Terminated,
+)
+
+# CCoinJoinStatusUpdate.  ``entries_count`` was always written while its
+# guard compared against a mistyped 702015; COINJOIN_SU_PROTO_VERSION
+# (70224) made it "version <= 70224", and current Core never writes it.
+Dssu = Struct(
+    "session_id" / Int32sl,
+    "state" / Int32sl,
+    "state_name" / Computed(lambda ctx: POOL_STATES.get(ctx.state)),
+    "entries_count" / If(this._params.version <= COINJOIN_SU_PROTO_VERSION, Int32sl),
+    "status_update" / Int32sl,
+    "status_update_name" / Computed(lambda ctx: STATUS_UPDATES.get(ctx.status_update)),
+    "message_id" / Int32sl,
+    "message_name" / Computed(lambda ctx: POOL_MESSAGES.get(ctx.message_id)),
+    Terminated,
+)
+
+# CCoinJoinBroadcastTx: a finished mixing transaction, signed by the
+# masternode's operator key (BLS, 96 bytes).  Announced as MSG_DSTX (16)
+# under the txid of ``tx``.  From COINJOIN_PROTX_HASH_PROTO_VERSION (70226)
+# ``dstx`` and ``dsq`` name the masternode by its ProRegTx hash, before by
+# its collateral outpoint (Dash Core Group's dashj reads them the same way).
+Dstx = Struct(
+    "tx" / Transaction,
+    "protx_hash" / If(this._params.version >= COINJOIN_PROTX_HASH_PROTO_VERSION, Hash256),
+    "masternode_outpoint" / If(this._params.version < COINJOIN_PROTX_HASH_PROTO_VERSION, OutPoint),
+    "sig" / VarBytes(),
+    "sig_time" / Int64sl,
+    Terminated,
+)
+
+# CCoinJoinQueue: a masternode's open (or ready) session.  ``hash`` (not on
+# the wire) is SHA256d of the payload, the MSG_DSQ (32) inv hash used from
+# DSQ_INV_VERSION (70234).
+Dsq = Identified(
+    Struct(
+        "denom" / Int32sl,
+        "protx_hash" / If(this._params.version >= COINJOIN_PROTX_HASH_PROTO_VERSION, Hash256),
+        "masternode_outpoint" / If(this._params.version < COINJOIN_PROTX_HASH_PROTO_VERSION, OutPoint),
+        "time" / Int64sl,
+        "ready" / Bool,
+        "sig" / VarBytes(),
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+MESSAGES = {
+    "senddsq": SendDsq,
+    "dsa": Dsa,
+    "dsi": Dsi,
+    "dsf": Dsf,
+    "dss": Dss,
+    "dsc": Dsc,
+    "dssu": Dssu,
+    "dstx": Dstx,
+    "dsq": Dsq,
+}

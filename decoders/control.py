@@ -1,3 +1,141 @@
-"""Placeholder: being written."""
+"""Connection control: version, verack, ping, pong and the send*/feature
+negotiation messages.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/net_processing.cpp (``PushNodeVersion`` and the
+VERSION, VERACK, SENDHEADERS(2), SENDCMPCT, SENDADDRV2, SENDTXRCNCL, PING
+and PONG handlers) and src/protocol.h.  ``version`` field names follow the
+Dash functional-test ``msg_version`` (nVersion, nServices, nTime, addrTo,
+addrFrom, nNonce, strSubVer, nStartingHeight, relay) plus Core's
+mnauthChallenge and m_masternode_connection.
+
+``feefilter`` does not exist in Dash (v2 short ID 5 is left blank); it is
+decoded for Bitcoin captures (BIP133).
+"""
+
+from __future__ import annotations
+
+from construct import (
+    Int32sl,
+    Int32ul,
+    Int64sl,
+    Int64ul,
+    If,
+    Struct,
+    Subconstruct,
+    Terminated,
+    this,
+)
+from construct.core import SizeofError, stream_seek, stream_tell
+
+from .primitives import Bool, Hash256, Service, VarStr
+
+# net_processing.h MAX_SUBVERSION_LENGTH: Core reads the user agent with
+# LIMITED_STRING(strSubVer, 256) and throws on anything longer.
+MAX_SUBVERSION_LENGTH = 256
+
+
+class Trailing(Subconstruct):
+    """A field read only if payload bytes remain, else None.
+
+    Core's VERSION handler reads each group after the first addresses
+    under ``if (!vRecv.empty())``, so older or minimal peers may stop after
+    any group.  A group that starts but is cut short is still an error, as
+    in Core.  Building writes nothing for None.
+
+    >>> from construct import Int8ub
+    >>> Struct("a" / Int8ub, "b" / Trailing(Int8ub)).parse(b"\\x01").b is None
+    True
+    """
+
+    def __init__(self, subcon):
+        super().__init__(subcon)
+        self.flagbuildnone = True
+
+    def _parse(self, stream, context, path):
+        here = stream_tell(stream, path)
+        end = stream_seek(stream, 0, 2, path)
+        stream_seek(stream, here, 0, path)
+        if here == end:
+            return None
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is None:
+            return None
+        return self.subcon._build(obj, stream, context, path)
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Trailing has no fixed size", path=path)
+
+
+# A CAddress without nTime (the pre-31402 form kept inside ``version``):
+# services u64 + v1 CService.
+VersionAddress = Struct(
+    "services" / Int64ul,
+    *Service.subcons,
+)
+
+# Core always serialises ``version`` with INIT_PROTO_VERSION, so the layout
+# does not depend on the negotiated version.
+Version = Struct(
+    "version" / Int32sl,
+    "services" / Int64ul,
+    "time" / Int64sl,
+    "addr_to" / VersionAddress,
+    # Core: ``if (!vRecv.empty()) { vRecv.ignore(26); vRecv >> nNonce; }``
+    # -- the sender's address and the nonce form one optional group.
+    "addr_from" / Trailing(VersionAddress),
+    "nonce" / If(this.addr_from != None, Int64ul),  # noqa: E711 (construct expression)
+    "sub_ver" / Trailing(VarStr(MAX_SUBVERSION_LENGTH)),
+    "starting_height" / Trailing(Int32sl),
+    "relay" / Trailing(Bool),
+    # Dash: random challenge the peer answers with ``mnauth``.
+    "mnauth_challenge" / Trailing(Hash256),
+    # Dash: the sender opened a masternode (quorum) connection.
+    "masternode_connection" / Trailing(Bool),
+    Terminated,
+)
+
+Empty = Struct(Terminated)
+
+# ping / pong: u64 nonce; a pong echoes it (0 in a pong cancels the ping).
+Nonce = Struct(
+    "nonce" / Int64ul,
+    Terminated,
+)
+
+# BIP152: PushMessage(SENDCMPCT, /*high_bandwidth=*/..., /*version=*/...).
+# Dash only knows version 1 (txid short IDs).
+SendCmpct = Struct(
+    "high_bandwidth" / Bool,
+    "version" / Int64ul,
+    Terminated,
+)
+
+# BIP133 (Bitcoin only): Core reads a CAmount, which is signed.
+FeeFilter = Struct(
+    "feerate" / Int64sl,
+    Terminated,
+)
+
+# BIP330: TXRECONCILIATION_VERSION u32 + recon_salt u64.
+SendTxRcncl = Struct(
+    "version" / Int32ul,
+    "salt" / Int64ul,
+    Terminated,
+)
+
+MESSAGES = {
+    "version": Version,
+    "verack": Empty,
+    "ping": Nonce,
+    "pong": Nonce,
+    "getaddr": Empty,
+    "mempool": Empty,
+    "sendheaders": Empty,
+    "sendheaders2": Empty,
+    "sendaddrv2": Empty,
+    "sendcmpct": SendCmpct,
+    "feefilter": FeeFilter,
+    "sendtxrcncl": SendTxRcncl,
+}

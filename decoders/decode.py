@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from construct import ConstructError, EnumIntegerString
+from construct import ConstructError, EnumIntegerString, TerminatedError
 
 from .errors import DecodeError
 from .versions import PROTOCOL_VERSION
@@ -46,6 +46,9 @@ def decode(command: str, payload: bytes, version: int | None = None) -> dict:
     stream = io.BytesIO(payload)
     try:
         obj = struct.parse_stream(stream, version=version or PROTOCOL_VERSION)
+    except TerminatedError as exc:
+        # Terminated read one byte to find the payload had more.
+        raise DecodeError(command, _reason(exc), path=exc.path or "", offset=stream.tell() - 1) from None
     except ConstructError as exc:
         raise DecodeError(command, _reason(exc), path=exc.path or "", offset=stream.tell()) from None
     except (ValueError, KeyError, IndexError, OverflowError, UnicodeError) as exc:

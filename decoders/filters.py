@@ -1,3 +1,118 @@
-"""Placeholder: being written."""
+"""Light-client filters: BIP37 bloom filters (filterload, filteradd,
+filterclear) and BIP157 compact block filters (getcfilters, cfilter,
+getcfheaders, cfheaders, getcfcheckpt, cfcheckpt).
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/common/bloom.h (``CBloomFilter``: vData,
+nHashFuncs, nTweak, nFlags), src/blockfilter.h (``BlockFilter``
+serialisation) and src/net_processing.cpp (``ProcessGetCFilters``,
+``ProcessGetCFHeaders``, ``ProcessGetCFCheckPt`` and the FILTERLOAD /
+FILTERADD handlers).  Field names follow those handlers' variables.
+
+Size limits (filter <= 36000 bytes, <= 50 hash functions, filteradd
+element <= 520 bytes; 1000 filters / 2000 filter headers per request) are
+checked by Core after parsing, as misbehaviour, so they are not layout
+errors here.
+"""
+
+from __future__ import annotations
+
+from construct import Computed, Int8ub, Int32ul, Struct, Terminated
+
+from .primitives import Hash256, HashArray, VarBytes
+
+# bloom.h bloomflags (nFlags & BLOOM_UPDATE_MASK).
+BLOOM_FLAG_NAMES: dict[int, str] = {
+    0: "BLOOM_UPDATE_NONE",
+    1: "BLOOM_UPDATE_ALL",
+    2: "BLOOM_UPDATE_P2PUBKEY_ONLY",
+}
+
+# blockfilter.h BlockFilterType.
+FILTER_TYPE_NAMES: dict[int, str] = {
+    0: "BASIC",
+}
+
+
+def _flags_name(context) -> str | None:
+    return BLOOM_FLAG_NAMES.get(context.flags)
+
+
+def _filter_type_name(context) -> str | None:
+    return FILTER_TYPE_NAMES.get(context.filter_type)
+
+
+# CBloomFilter: vData, nHashFuncs, nTweak, nFlags.
+FilterLoad = Struct(
+    "data" / VarBytes(),
+    "hash_funcs" / Int32ul,
+    "tweak" / Int32ul,
+    "flags" / Int8ub,
+    "flags_name" / Computed(_flags_name),
+    Terminated,
+)
+
+# ``std::vector<unsigned char> vData; vRecv >> vData;``
+FilterAdd = Struct(
+    "data" / VarBytes(),
+    Terminated,
+)
+
+FilterClear = Struct(Terminated)
+
+# getcfilters / getcfheaders: ``vRecv >> filter_type_ser >> start_height >> stop_hash``.
+FilterRangeRequest = Struct(
+    "filter_type" / Int8ub,
+    "filter_type_name" / Computed(_filter_type_name),
+    "start_height" / Int32ul,
+    "stop_hash" / Hash256,
+    Terminated,
+)
+
+# BlockFilter: m_filter_type, m_block_hash, m_filter.GetEncoded().
+CFilter = Struct(
+    "filter_type" / Int8ub,
+    "filter_type_name" / Computed(_filter_type_name),
+    "block_hash" / Hash256,
+    "filter" / VarBytes(),
+    Terminated,
+)
+
+# Make(CFHEADERS, filter_type_ser, stop hash, prev_header, filter_hashes).
+CFHeaders = Struct(
+    "filter_type" / Int8ub,
+    "filter_type_name" / Computed(_filter_type_name),
+    "stop_hash" / Hash256,
+    "prev_header" / Hash256,
+    "filter_hashes" / HashArray(),
+    Terminated,
+)
+
+# ``vRecv >> filter_type_ser >> stop_hash``.
+GetCFCheckpt = Struct(
+    "filter_type" / Int8ub,
+    "filter_type_name" / Computed(_filter_type_name),
+    "stop_hash" / Hash256,
+    Terminated,
+)
+
+# Make(CFCHECKPT, filter_type_ser, stop hash, headers): one filter header
+# every 1000 blocks (CFCHECKPT_INTERVAL).
+CFCheckpt = Struct(
+    "filter_type" / Int8ub,
+    "filter_type_name" / Computed(_filter_type_name),
+    "stop_hash" / Hash256,
+    "headers" / HashArray(),
+    Terminated,
+)
+
+MESSAGES = {
+    "filterload": FilterLoad,
+    "filteradd": FilterAdd,
+    "filterclear": FilterClear,
+    "getcfilters": FilterRangeRequest,
+    "cfilter": CFilter,
+    "getcfheaders": FilterRangeRequest,
+    "cfheaders": CFHeaders,
+    "getcfcheckpt": GetCFCheckpt,
+    "cfcheckpt": CFCheckpt,
+}

@@ -1,3 +1,113 @@
-"""Placeholder: being written."""
+"""Governance: ``govsync``, ``govobj``, ``govobjvote`` and ``ssc``.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/governance/net_governance.cpp (how ``govsync``,
+``govobj`` and ``govobjvote`` are read; older releases in
+src/governance/governance.cpp), src/governance/common.h
+(``Governance::Object``, the network form of ``CGovernanceObject`` in
+src/governance/object.h), src/governance/vote.h (``CGovernanceVote``),
+src/common/bloom.h (``CBloomFilter``) and src/masternode/sync.h (``ssc``).
+"""
+
+from __future__ import annotations
+
+from construct import Computed, If, Int8ub, Int32sl, Int32ul, Int64sl, Struct, Terminated, this
+
+from .filters import BLOOM_FLAG_NAMES
+from .primitives import Hash256, OutPoint, VarBytes
+from .versions import GOVERNANCE_FILTER_PROTO_VERSION
+
+# GovernanceObject (common.h).  Older releases also had 3 = WATCHDOG.
+OBJECT_TYPES = {0: "UNKNOWN", 1: "PROPOSAL", 2: "TRIGGER", 3: "WATCHDOG"}
+# vote_outcome_enum_t and vote_signal_enum_t (vote.h).
+VOTE_OUTCOMES = {0: "NONE", 1: "YES", 2: "NO", 3: "ABSTAIN"}
+VOTE_SIGNALS = {0: "NONE", 1: "FUNDING", 2: "VALID", 3: "DELETE", 4: "ENDORSED"}
+# What an ``ssc`` counts (masternode/sync.h); 2 and 3 are the pre-DIP3
+# masternode list and payment votes, kept for old captures.
+SYNC_ITEMS = {2: "LIST", 3: "MNW", 10: "GOVOBJ", 11: "GOVOBJ_VOTE"}
+
+
+def _text(data) -> str | None:
+    """The object's data as text when it is UTF-8 (it is JSON), else None.
+
+    Also runs on build, where ``data`` may be bytes or anything a caller
+    passed; the result is ignored there.
+    """
+    try:
+        raw = data if isinstance(data, (bytes, bytearray)) else bytes.fromhex(data)
+        return raw.decode("utf-8")
+    except (TypeError, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+
+
+# CBloomFilter in its BIP37 wire form, the same fields as ``filterload``
+# (filters.py, whose message struct ends in Terminated and so cannot be
+# nested).  Core reads it without size checks; an empty filter is common.
+BloomFilter = Struct(
+    "data" / VarBytes(),
+    "hash_funcs" / Int32ul,
+    "tweak" / Int32ul,
+    "flags" / Int8ub,
+    "flags_name" / Computed(lambda ctx: BLOOM_FLAG_NAMES.get(ctx.flags)),
+)
+
+# A zero ``prop`` asks for every object (answered by invs and an ``ssc``
+# with item 10); a non-zero one asks for that object's votes, minus those
+# matching ``filter`` (answered by invs and an ``ssc`` with item 11).  Both
+# forms have the same layout.  Peers below GOVERNANCE_FILTER_PROTO_VERSION
+# (70206, under today's minimum peer version) sent ``prop`` alone.
+GovSync = Struct(
+    "prop" / Hash256,
+    "filter" / If(this._params.version >= GOVERNANCE_FILTER_PROTO_VERSION, BloomFilter),
+    Terminated,
+)
+
+# Governance::Object; the vote and cache fields of CGovernanceObject are
+# written to disk only.  ``collateral_hash`` is the fee transaction (zero
+# for triggers; one snapshot renames it m_commitment_hash, same bytes).
+# ``data`` is JSON describing the proposal or trigger, also shown as text.
+# ``sig`` is empty for proposals and a 96-byte BLS operator signature for
+# triggers.
+GovObj = Struct(
+    "hash_parent" / Hash256,
+    "revision" / Int32sl,
+    "time" / Int64sl,
+    "collateral_hash" / Hash256,
+    "data" / VarBytes(),
+    "data_text" / Computed(lambda ctx: _text(ctx.data)),
+    "type" / Int32sl,
+    "type_name" / Computed(lambda ctx: OBJECT_TYPES.get(ctx.type)),
+    "masternode_outpoint" / OutPoint,
+    "sig" / VarBytes(),
+    Terminated,
+)
+
+# CGovernanceVote.  Outcome comes before signal on the wire.  ``sig`` is a
+# 65-byte compact ECDSA signature by the voting key or a 96-byte BLS
+# signature by the operator key.
+GovObjVote = Struct(
+    "masternode_outpoint" / OutPoint,
+    "parent_hash" / Hash256,
+    "vote_outcome" / Int32sl,
+    "vote_outcome_name" / Computed(lambda ctx: VOTE_OUTCOMES.get(ctx.vote_outcome)),
+    "vote_signal" / Int32sl,
+    "vote_signal_name" / Computed(lambda ctx: VOTE_SIGNALS.get(ctx.vote_signal)),
+    "time" / Int64sl,
+    "sig" / VarBytes(),
+    Terminated,
+)
+
+# Sync status count: how many items the peer is about to announce
+# (CMasternodeSync::ProcessMessage reads two ints).
+Ssc = Struct(
+    "item_id" / Int32sl,
+    "item_name" / Computed(lambda ctx: SYNC_ITEMS.get(ctx.item_id)),
+    "count" / Int32sl,
+    Terminated,
+)
+
+MESSAGES = {
+    "govsync": GovSync,
+    "govobj": GovObj,
+    "govobjvote": GovObjVote,
+    "ssc": Ssc,
+}

@@ -1,3 +1,110 @@
-"""Placeholder: being written."""
+"""Inventory and locator messages: inv, getdata, notfound, getblocks,
+getheaders and Dash's getheaders2.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/protocol.h (``CInv``, ``GetDataMsg``),
+src/primitives/block.h (``CBlockLocator``) and src/net_processing.cpp
+(the INV, GETDATA, GETBLOCKS and GETHEADERS/GETHEADERS2 handlers).
+
+Count limits (50000 invs, ``MAX_INV_SZ``; 101 locator hashes,
+``MAX_LOCATOR_SZ``) are checked by Core *after* deserialising, as
+misbehaviour or disconnect, so they are receiver rules and not enforced
+here.
+"""
+
+from __future__ import annotations
+
+from construct import Computed, Int32sl, Int32ul, Struct, Terminated
+
+from .primitives import Hash256, HashArray, VarArray
+
+# GetDataMsg (protocol.h).  Core keeps the retired numbers as comments
+# ("we must keep this enum consistent and backwards compatible"); they are
+# named here too so old captures stay readable.  7-15 are from the Dash
+# 0.12-era protocol.h (masternode payments, budgets, announce/ping).
+INV_TYPE_NAMES: dict[int, str] = {
+    0: "UNDEFINED",
+    1: "MSG_TX",
+    2: "MSG_BLOCK",
+    3: "MSG_FILTERED_BLOCK",
+    4: "MSG_LEGACY_TXLOCK_REQUEST",  # retired (legacy InstantSend)
+    5: "MSG_TXLOCK_VOTE",  # retired (legacy InstantSend)
+    6: "MSG_SPORK",
+    7: "MSG_MASTERNODE_PAYMENT_VOTE",  # retired
+    8: "MSG_MASTERNODE_PAYMENT_BLOCK",  # retired
+    9: "MSG_BUDGET_VOTE",  # retired
+    10: "MSG_BUDGET_PROPOSAL",  # retired
+    11: "MSG_BUDGET_FINALIZED",  # retired
+    12: "MSG_BUDGET_FINALIZED_VOTE",  # retired
+    13: "MSG_MASTERNODE_QUORUM",  # retired
+    14: "MSG_MASTERNODE_ANNOUNCE",  # retired
+    15: "MSG_MASTERNODE_PING",  # retired
+    16: "MSG_DSTX",
+    17: "MSG_GOVERNANCE_OBJECT",
+    18: "MSG_GOVERNANCE_OBJECT_VOTE",
+    19: "MSG_MASTERNODE_VERIFY",  # retired
+    20: "MSG_CMPCT_BLOCK",
+    21: "MSG_QUORUM_FINAL_COMMITMENT",
+    22: "MSG_QUORUM_DUMMY_COMMITMENT",  # retired (test networks only)
+    23: "MSG_QUORUM_CONTRIB",
+    24: "MSG_QUORUM_COMPLAINT",
+    25: "MSG_QUORUM_JUSTIFICATION",
+    26: "MSG_QUORUM_PREMATURE_COMMITMENT",
+    27: "MSG_QUORUM_DEBUG_STATUS",  # retired (test networks only)
+    28: "MSG_QUORUM_RECOVERED_SIG",
+    29: "MSG_CLSIG",
+    30: "MSG_ISLOCK",  # retired at protocol 70231
+    31: "MSG_ISDLOCK",
+    32: "MSG_DSQ",  # protocol >= 70234 (DSQ_INV_VERSION)
+}
+
+
+def inv_type_name(number: int) -> str | None:
+    """Core's name for an inventory type number, or None when unknown.
+
+    >>> inv_type_name(29)
+    'MSG_CLSIG'
+    >>> inv_type_name(99) is None
+    True
+    """
+    return INV_TYPE_NAMES.get(number)
+
+
+def _type_name(context) -> str | None:
+    return inv_type_name(context.type)
+
+
+# CInv: 36 bytes.  ``type_name`` is Computed, so it is shown but never built.
+Inv = Struct(
+    "type" / Int32ul,
+    "type_name" / Computed(_type_name),
+    "hash" / Hash256,
+)
+
+# CBlockLocator: Core writes the stream version (ignored on read; the
+# Python test framework writes 0), then vHave, newest block first.
+BlockLocator = Struct(
+    "version" / Int32sl,
+    "have" / HashArray(),
+)
+
+# inv / getdata / notfound all carry std::vector<CInv> vInv.
+InvMessage = Struct(
+    "inv" / VarArray(Inv, min_size=36),
+    Terminated,
+)
+
+# getblocks / getheaders / getheaders2: ``vRecv >> locator >> hashStop``.
+LocatorMessage = Struct(
+    "locator" / BlockLocator,
+    "stop" / Hash256,
+    Terminated,
+)
+
+MESSAGES = {
+    "inv": InvMessage,
+    "getdata": InvMessage,
+    "notfound": InvMessage,
+    "getblocks": LocatorMessage,
+    "getheaders": LocatorMessage,
+    "getheaders2": LocatorMessage,
+}

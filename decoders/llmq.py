@@ -1,3 +1,240 @@
-"""Placeholder: being written."""
+"""LLMQ messages: the DKG rounds, quorum data requests, watch mode.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/llmq/dkgmessages.h (CDKGContribution,
+CDKGComplaint, CDKGJustification, CDKGPrematureCommitment; older releases
+keep them in llmq/dkgsession.h), src/bls/bls_ies.h (the encrypted
+contribution blobs), src/llmq/commitment.h (CFinalCommitment, decoded by
+``commitment.py``), src/llmq/quorums.h (CQuorumDataRequest) and the QDATA
+handler in src/llmq/net_quorum.cpp (older: quorums.cpp).  LLMQ type numbers
+and names: src/llmq/params.h (``Consensus::LLMQType``).
+
+Every DKG message starts with ``u8 llmqType`` and ``uint256 quorumHash``.
+The inventory hash that announces a DKG message or a final commitment
+(inv types 21, 23-26) is SHA256d of the whole payload; it is added as
+``hash`` so an ``inv``/``getdata`` can be matched to its message.
+
+BLS keys and signatures are kept as opaque bytes: their sizes never change
+between the legacy and basic schemes, only the point encoding does.
+"""
+
+from __future__ import annotations
+
+from construct import Computed, If, Int8ub, Int16ul, Int32ul, Optional, Struct, Terminated, this
+
+from .bitsets import DynBitSet
+from .commitment import FinalCommitment
+from .primitives import (
+    BLSPubKey,
+    BLSSecKey,
+    BLSSig,
+    Bool,
+    Hash256,
+    Identified,
+    VarArray,
+    VarBytes,
+    sha256d,
+)
+
+# Consensus::LLMQType (src/llmq/params.h), spec §15.  Only the names are
+# needed: every bitset and vector carries its own length on the wire, and
+# regtest/devnet sizes can be overridden from the command line, so no layout
+# here depends on the size/threshold table.
+LLMQ_TYPE_NAMES = {
+    1: "llmq_50_60",
+    2: "llmq_400_60",
+    3: "llmq_400_85",
+    4: "llmq_100_67",
+    5: "llmq_60_75",
+    6: "llmq_25_67",
+    100: "llmq_test",
+    101: "llmq_devnet",
+    102: "llmq_test_v17",
+    103: "llmq_test_dip0024",
+    104: "llmq_test_instantsend",
+    105: "llmq_devnet_dip0024",
+    106: "llmq_test_platform",
+    107: "llmq_devnet_platform",
+    255: "llmq_none",
+}
+
+
+def _llmq_type_name(this):
+    # A plain function: construct's ``this`` has no table lookup.
+    return LLMQ_TYPE_NAMES.get(this.llmq_type)
+
+
+# Put right after an ``llmq_type`` field: its name, or None when unknown.
+LLMQTypeName = Computed(_llmq_type_name)
+
+# CQuorumDataRequest::Errors (src/llmq/quorums.h).
+DATA_REQUEST_ERRORS = {
+    0x00: "NONE",
+    0x01: "QUORUM_TYPE_INVALID",
+    0x02: "QUORUM_BLOCK_NOT_FOUND",
+    0x03: "QUORUM_NOT_FOUND",
+    0x04: "MASTERNODE_IS_NO_MEMBER",
+    0x05: "QUORUM_VERIFICATION_VECTOR_MISSING",
+    0x06: "ENCRYPTED_CONTRIBUTIONS_MISSING",
+    0xFF: "UNDEFINED",
+}
+
+# nDataMask bits (src/llmq/quorums.h).
+QUORUM_VERIFICATION_VECTOR = 0x0001
+ENCRYPTED_CONTRIBUTIONS = 0x0002
+
+
+def _error_name(this):
+    return None if this.error is None else DATA_REQUEST_ERRORS.get(this.error)
+
+
+# CBLSIESMultiRecipientObjects<CBLSSecretKey> (bls_ies.h): one ephemeral key
+# and IV seed, then one encrypted secret-key share per quorum member.
+BLSIESMultiRecipientObjects = Struct(
+    "ephemeral_pub_key" / BLSPubKey,
+    "iv_seed" / Hash256,
+    "blobs" / VarArray(VarBytes(), min_size=1),
+)
+
+# CBLSIESEncryptedObject<CBLSSecretKey> (bls_ies.h), the element of qdata's
+# encrypted contributions.
+BLSIESEncryptedObject = Struct(
+    "ephemeral_pub_key" / BLSPubKey,
+    "iv_seed" / Hash256,
+    "data" / VarBytes(),
+)
+
+# CDKGJustification::Contribution: a revealed secret-key share.
+JustificationContribution = Struct(
+    "index" / Int32ul,
+    "key" / BLSSecKey,
+)
+
+# qcontrib — CDKGContribution (inv 23).
+QContrib = Identified(
+    Struct(
+        "llmq_type" / Int8ub,
+        "llmq_type_name" / LLMQTypeName,
+        "quorum_hash" / Hash256,
+        "pro_tx_hash" / Hash256,
+        "vvec" / VarArray(BLSPubKey, min_size=48),
+        "contributions" / BLSIESMultiRecipientObjects,
+        "sig" / BLSSig,
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+# qcomplaint — CDKGComplaint (inv 24).
+QComplaint = Identified(
+    Struct(
+        "llmq_type" / Int8ub,
+        "llmq_type_name" / LLMQTypeName,
+        "quorum_hash" / Hash256,
+        "pro_tx_hash" / Hash256,
+        "bad_members" / DynBitSet,
+        "complain_for_members" / DynBitSet,
+        "sig" / BLSSig,
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+# qjustify — CDKGJustification (inv 25).
+QJustify = Identified(
+    Struct(
+        "llmq_type" / Int8ub,
+        "llmq_type_name" / LLMQTypeName,
+        "quorum_hash" / Hash256,
+        "pro_tx_hash" / Hash256,
+        "contributions" / VarArray(JustificationContribution, min_size=36),
+        "sig" / BLSSig,
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+# qpcommit — CDKGPrematureCommitment (inv 26).
+QPCommit = Identified(
+    Struct(
+        "llmq_type" / Int8ub,
+        "llmq_type_name" / LLMQTypeName,
+        "quorum_hash" / Hash256,
+        "pro_tx_hash" / Hash256,
+        "valid_members" / DynBitSet,
+        "quorum_public_key" / BLSPubKey,
+        "quorum_vvec_hash" / Hash256,
+        "quorum_sig" / BLSSig,
+        "sig" / BLSSig,
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+# qfcommit — CFinalCommitment (inv 21), the same structure that is mined in
+# quorum commitment transactions and listed in mnlistdiff.newQuorums.
+QFCommit = Identified(
+    Struct(
+        "commitment" / FinalCommitment,
+        Terminated,
+    ),
+    "hash",
+    sha256d,
+)
+
+# CQuorumDataRequest.  Core writes nError only when it is not UNDEFINED
+# (0xFF) and reads a missing byte as UNDEFINED, so a plain request is 67
+# bytes; ``error`` is None then.
+_DATA_REQUEST_FIELDS = (
+    "llmq_type" / Int8ub,
+    "llmq_type_name" / LLMQTypeName,
+    "quorum_hash" / Hash256,
+    "data_mask" / Int16ul,
+    "pro_tx_hash" / Hash256,
+    "error" / Optional(Int8ub),
+    "error_name" / Computed(_error_name),
+)
+QuorumDataRequest = Struct(*_DATA_REQUEST_FIELDS)
+
+# qgetdata (>= LLMQ_DATA_MESSAGES_VERSION, 70219): the request itself.
+QGetData = Struct(*_DATA_REQUEST_FIELDS, Terminated)
+
+# qdata: the answer.  The data follow only when error is NONE, in mask
+# order (net_quorum.cpp reads the vvec, then the encrypted contributions).
+QData = Struct(
+    "request" / QuorumDataRequest,
+    "quorum_vvec" / If(
+        (this.request.error == 0) & ((this.request.data_mask & QUORUM_VERIFICATION_VECTOR) != 0),
+        VarArray(BLSPubKey, min_size=48),
+    ),
+    "enc_contributions" / If(
+        (this.request.error == 0) & ((this.request.data_mask & ENCRYPTED_CONTRIBUTIONS) != 0),
+        VarArray(BLSIESEncryptedObject, min_size=81),
+    ),
+    Terminated,
+)
+
+# qsendrecsigs: bool, "send me recovered signatures" (Core stores it as the
+# peer's m_wants_recsigs).
+QSendRecSigs = Struct(
+    "wants_recsigs" / Bool,
+    Terminated,
+)
+
+# qwatch: empty, "relay me all quorum traffic" (watch mode).
+QWatch = Struct(Terminated)
+
+MESSAGES = {
+    "qcontrib": QContrib,
+    "qcomplaint": QComplaint,
+    "qjustify": QJustify,
+    "qpcommit": QPCommit,
+    "qfcommit": QFCommit,
+    "qwatch": QWatch,
+    "qgetdata": QGetData,
+    "qdata": QData,
+    "qsendrecsigs": QSendRecSigs,
+}

@@ -1,3 +1,210 @@
-"""Placeholder: being written."""
+"""Masternode list sync: ``getmnlistd``/``mnlistdiff`` and ``getqrinfo``/``qrinfo``.
 
-MESSAGES: dict = {}
+Follows dashpay/dash src/evo/smldiff.h (CGetSimplifiedMNListDiff,
+CSimplifiedMNListDiff; older releases: evo/simplifiedmns.h),
+src/evo/simplifiedmns.h (CSimplifiedMNListEntry), src/evo/netinfo.h
+(MnNetInfo; ExtNetInfo is decoded by special_tx.py), src/merkleblock.h
+(CPartialMerkleTree) and src/llmq/snapshot.h (CQuorumSnapshot,
+CGetQuorumRotationInfo, CQuorumRotationInfo, DIP-0024).
+
+These layouts depend on the negotiated protocol version
+(``this._params.version``, src/version.h):
+
+* ``BLS_SCHEME_PROTO_VERSION`` (70225): the diff carries ``nVersion``,
+  after ``cbTx``;
+* ``DMN_TYPE_PROTO_VERSION`` (70227): entries may carry ``nType`` and the
+  evonode platform fields;
+* ``SMNLE_VERSIONED_PROTO_VERSION`` (70228): each entry starts with its own
+  ``nVersion``;
+* ``MNLISTDIFF_VERSION_ORDER`` (70229): the diff's ``nVersion`` moves to
+  the front;
+* ``MNLISTDIFF_CHAINLOCKS_PROTO_VERSION`` (70230): ``quorumsCLSigs`` is
+  appended.
+
+Within an entry, the entry's own version picks the address form (legacy
+CService below ExtAddr = 3, ExtNetInfo from it) and whether ``nType``
+follows (BasicBLS = 2 and up).  Diffs inside ``qrinfo`` follow the same
+rules as a standalone ``mnlistdiff``.
+"""
+
+from __future__ import annotations
+
+from construct import (
+    Computed,
+    If,
+    IfThenElse,
+    Int8ub,
+    Int16ul,
+    Int32sl,
+    Int32ul,
+    Struct,
+    Terminated,
+    this,
+)
+
+from .bitsets import DynBitSet
+from .commitment import FINAL_COMMITMENT_MIN_SIZE, FinalCommitment
+from .llmq import LLMQTypeName
+from .primitives import (
+    BLSPubKey,
+    BLSSig,
+    Bool,
+    Hash160,
+    Hash256,
+    HashArray,
+    Service,
+    VarArray,
+    VarBytes,
+)
+from .special_tx import ExtNetInfo
+from .transaction import Transaction
+from .versions import (
+    BLS_SCHEME_PROTO_VERSION,
+    DMN_TYPE_PROTO_VERSION,
+    MNLISTDIFF_CHAINLOCKS_PROTO_VERSION,
+    MNLISTDIFF_VERSION_ORDER,
+    SMNLE_VERSIONED_PROTO_VERSION,
+)
+
+# ProTxVersion (src/evo/providertx.h) as used by SML entries.
+LEGACY_BLS_VERSION = 1
+BASIC_BLS_VERSION = 2
+EXT_ADDR_VERSION = 3
+
+# MnType (src/evo/dmn_types.h).
+MN_TYPE_EVO = 1
+
+# CSimplifiedMNListEntry.  Below SMNLE_VERSIONED_PROTO_VERSION the entry has
+# no version on the wire and Core reads it as LegacyBLS (its default), which
+# is what ``version`` shows then.  Smallest form at >= 70228: 2 + 32 + 32 +
+# 1 (ExtNetInfo of an unknown version) + 48 + 20 + 1 + 2 = 138 bytes.
+SMLEntry = Struct(
+    "version" / IfThenElse(
+        this._params.version >= SMNLE_VERSIONED_PROTO_VERSION,
+        Int16ul,
+        Computed(LEGACY_BLS_VERSION),
+    ),
+    "pro_reg_tx_hash" / Hash256,
+    "confirmed_hash" / Hash256,
+    "net_info" / IfThenElse(this.version >= EXT_ADDR_VERSION, ExtNetInfo, Service),
+    # legacy BLS encoding iff version == 1; same 48 bytes either way
+    "pub_key_operator" / BLSPubKey,
+    "key_id_voting" / Hash160,
+    "is_valid" / Bool,
+    "type" / If(
+        (this._params.version >= DMN_TYPE_PROTO_VERSION) & (this.version >= BASIC_BLS_VERSION),
+        Int16ul,
+    ),
+    "platform_http_port" / If(this.type == MN_TYPE_EVO, Int16ul),
+    "platform_node_id" / If(this.type == MN_TYPE_EVO, Hash160),
+)
+SML_ENTRY_MIN_SIZE = 138
+
+# CPartialMerkleTree (merkleblock.h): the coinbase's merkle path.  vBits is
+# packed into bytes, least significant bit first, and kept as hex.
+PartialMerkleTree = Struct(
+    "transactions" / Int32ul,
+    "hash" / HashArray(),
+    "bits" / VarBytes(),
+)
+
+# One deletedQuorums element: pair<uint8_t llmqType, uint256 quorumHash>.
+DeletedQuorum = Struct(
+    "llmq_type" / Int8ub,
+    "llmq_type_name" / LLMQTypeName,
+    "quorum_hash" / Hash256,
+)
+
+# One quorumsCLSigs element, map<CBLSSignature, set<uint16_t>>: a ChainLock
+# signature and the indexes into newQuorums of the quorums it belongs to.
+QuorumCLSig = Struct(
+    "signature" / BLSSig,
+    "indexes" / VarArray(Int16ul, min_size=2),
+)
+
+# CSimplifiedMNListDiff, field by field; shared by mnlistdiff (which adds
+# Terminated) and the diffs embedded in qrinfo.
+_MNLISTDIFF_FIELDS = (
+    "version" / If(this._params.version >= MNLISTDIFF_VERSION_ORDER, Int16ul),
+    "base_block_hash" / Hash256,
+    "block_hash" / Hash256,
+    "cb_tx_merkle_tree" / PartialMerkleTree,
+    "cb_tx" / Transaction,
+    # 70225..70228 wrote nVersion here instead.  Outside that range this
+    # re-states the front value (Computed writes nothing), so the decoded
+    # dict has one ``version`` key at every protocol version.
+    "version" / IfThenElse(
+        (this._params.version >= BLS_SCHEME_PROTO_VERSION)
+        & (this._params.version < MNLISTDIFF_VERSION_ORDER),
+        Int16ul,
+        Computed(this.version),
+    ),
+    "deleted_mns" / HashArray(),
+    "mn_list" / VarArray(SMLEntry, min_size=SML_ENTRY_MIN_SIZE),
+    "deleted_quorums" / VarArray(DeletedQuorum, min_size=33),
+    "new_quorums" / VarArray(FinalCommitment, min_size=FINAL_COMMITMENT_MIN_SIZE),
+    "quorums_cl_sigs" / If(
+        this._params.version >= MNLISTDIFF_CHAINLOCKS_PROTO_VERSION,
+        VarArray(QuorumCLSig, min_size=97),
+    ),
+)
+SimplifiedMNListDiff = Struct(*_MNLISTDIFF_FIELDS)
+# 64 hashes + 6 (empty merkle tree) + 10 (smallest tx) + 4 empty vectors.
+MNLISTDIFF_MIN_SIZE = 84
+
+# CQuorumSnapshot.  activeQuorumMembers is written as CompactSize bit count
+# + WriteFixedBitSet, the same bytes (and the same pad-bit check) as DYNBITSET.
+QuorumSnapshot = Struct(
+    "mn_skip_list_mode" / Int32sl,
+    "active_quorum_members" / DynBitSet,
+    "mn_skip_list" / VarArray(Int32sl, min_size=4),
+)
+QUORUM_SNAPSHOT_MIN_SIZE = 6
+
+# getmnlistd — CGetSimplifiedMNListDiff; an all-zero base means "from the
+# empty list".
+GetMnListD = Struct(
+    "base_block_hash" / Hash256,
+    "block_hash" / Hash256,
+    Terminated,
+)
+
+# mnlistdiff — CSimplifiedMNListDiff.
+MnListDiff = Struct(*_MNLISTDIFF_FIELDS, Terminated)
+
+# getqrinfo — CGetQuorumRotationInfo.
+GetQrInfo = Struct(
+    "base_block_hashes" / HashArray(),
+    "block_request_hash" / Hash256,
+    "extra_share" / Bool,
+    Terminated,
+)
+
+# qrinfo — CQuorumRotationInfo, in wire order (snapshots for H-C..H-3C, then
+# the diffs).  When extraShare is set the H-4C snapshot and diff follow: the
+# newest Core always writes them (empty when it has none); older releases
+# wrote them when they had them, and their reader skipped them by mistake.
+QrInfo = Struct(
+    "quorum_snapshot_at_h_minus_c" / QuorumSnapshot,
+    "quorum_snapshot_at_h_minus_2c" / QuorumSnapshot,
+    "quorum_snapshot_at_h_minus_3c" / QuorumSnapshot,
+    "mn_list_diff_tip" / SimplifiedMNListDiff,
+    "mn_list_diff_h" / SimplifiedMNListDiff,
+    "mn_list_diff_at_h_minus_c" / SimplifiedMNListDiff,
+    "mn_list_diff_at_h_minus_2c" / SimplifiedMNListDiff,
+    "mn_list_diff_at_h_minus_3c" / SimplifiedMNListDiff,
+    "extra_share" / Bool,
+    "quorum_snapshot_at_h_minus_4c" / If(this.extra_share, QuorumSnapshot),
+    "mn_list_diff_at_h_minus_4c" / If(this.extra_share, SimplifiedMNListDiff),
+    "last_commitment_per_index" / VarArray(FinalCommitment, min_size=FINAL_COMMITMENT_MIN_SIZE),
+    "quorum_snapshot_list" / VarArray(QuorumSnapshot, min_size=QUORUM_SNAPSHOT_MIN_SIZE),
+    "mn_list_diff_list" / VarArray(SimplifiedMNListDiff, min_size=MNLISTDIFF_MIN_SIZE),
+    Terminated,
+)
+
+MESSAGES = {
+    "getmnlistd": GetMnListD,
+    "mnlistdiff": MnListDiff,
+    "getqrinfo": GetQrInfo,
+    "qrinfo": QrInfo,
+}

@@ -142,17 +142,20 @@ class VarArray(Construct):
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        _check_count(count, self.min_size, self.max_count, stream, path)
+        check_count(count, self.min_size, self.max_count, stream, path)
         parse = self.subcon._parsereport
         return ListContainer(parse(stream, context, path) for _ in range(count))
 
     def _build(self, obj, stream, context, path):
+        if len(obj) > self.max_count:
+            raise ConstructError(f"{len(obj)} elements exceed the limit {self.max_count}", path=path)
         CompactSize._build(len(obj), stream, context, path)
         build = self.subcon._build
         return ListContainer(build(item, stream, context, path) for item in obj)
 
 
-def _check_count(count, min_size, max_count, stream, path):
+def check_count(count, min_size, max_count, stream, path):
+    """Refuse a count above ``max_count`` or beyond what the bytes left can hold."""
     if count > max_count:
         raise ConstructError(f"count {count} exceeds the limit {max_count}", path=path)
     if min_size and count * min_size > _remaining(stream):
@@ -172,11 +175,13 @@ class VarBytes(Construct):
 
     def _parse(self, stream, context, path):
         n = CompactSize._parsereport(stream, context, path)
-        _check_count(n, 1, self.max_len, stream, path)
+        check_count(n, 1, self.max_len, stream, path)
         return stream_read(stream, n, path).hex()
 
     def _build(self, obj, stream, context, path):
         data = _unhex(obj, path)
+        if len(data) > self.max_len:
+            raise ConstructError(f"{len(data)} bytes exceed the limit {self.max_len}", path=path)
         CompactSize._build(len(data), stream, context, path)
         stream_write(stream, data, len(data), path)
         return obj
@@ -195,7 +200,7 @@ class VarStr(Construct):
 
     def _parse(self, stream, context, path):
         n = CompactSize._parsereport(stream, context, path)
-        _check_count(n, 1, self.max_len, stream, path)
+        check_count(n, 1, self.max_len, stream, path)
         raw = stream_read(stream, n, path)
         try:
             return raw.decode("utf-8")
@@ -204,6 +209,8 @@ class VarStr(Construct):
 
     def _build(self, obj, stream, context, path):
         data = obj.encode("utf-8")
+        if len(data) > self.max_len:
+            raise ConstructError(f"{len(data)} bytes exceed the limit {self.max_len}", path=path)
         CompactSize._build(len(data), stream, context, path)
         stream_write(stream, data, len(data), path)
         return obj
@@ -254,13 +261,16 @@ class HashArray(Construct):
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        _check_count(count, 32, self.max_count, stream, path)
+        check_count(count, 32, self.max_count, stream, path)
         raw = stream_read(stream, 32 * count, path)
         return ListContainer(raw[i : i + 32][::-1].hex() for i in range(0, 32 * count, 32))
 
     def _build(self, obj, stream, context, path):
         CompactSize._build(len(obj), stream, context, path)
-        data = b"".join(_unhex(h, path)[::-1] for h in obj)
+        hashes = [_unhex(h, path) for h in obj]
+        if any(len(h) != 32 for h in hashes):
+            raise ConstructError("every hash must be 32 bytes", path=path)
+        data = b"".join(h[::-1] for h in hashes)
         stream_write(stream, data, len(data), path)
         return obj
 
@@ -336,3 +346,5 @@ OutPoint = Struct(
 )
 
 Bool = Int8ub  # serialize.h writes 0/1; any non-zero reads as true.
+
+_check_count = check_count  # old name, kept until every family uses check_count

@@ -1,0 +1,103 @@
+"""The LLMQ final commitment, ``CFinalCommitment`` (dashpay/dash src/llmq/commitment.h).
+
+One structure, four versions: the body of ``qfcommit``, of the quorum
+commitment special transaction (type 6, see special_tx.py) and of the
+commitments listed in ``mnlistdiff`` and ``qrinfo``.
+
+=========  =============  =======================================
+version    BLS encoding   quorumIndex present
+=========  =============  =======================================
+1          legacy         no
+2          legacy         yes (rotating quorum)
+3          basic          no
+4          basic          yes (rotating quorum)
+=========  =============  =======================================
+
+The BLS scheme only changes how the 48/96-byte values are interpreted, not
+their size; they are kept as opaque hex here.  ``signers`` and
+``valid_members`` are DYNBITSETs (bitsets.py), one bit per quorum member.
+A "null" commitment (mined when no quorum formed) has the same layout with
+clear bits and zero key, hash and signatures.
+"""
+
+from __future__ import annotations
+
+from construct import Construct, ConstructError, If, Int8ub, Int16sl, Struct, this
+from construct.core import stream_read, stream_write
+
+from .bitsets import DynBitSet
+from .primitives import BLSPubKey, BLSSig, Hash256
+
+LEGACY_BLS_NON_INDEXED_QUORUM_VERSION = 1
+LEGACY_BLS_INDEXED_QUORUM_VERSION = 2
+BASIC_BLS_NON_INDEXED_QUORUM_VERSION = 3
+BASIC_BLS_INDEXED_QUORUM_VERSION = 4
+
+
+class KnownVersion(Construct):
+    """A little-endian unsigned version field that must lie in ``low..high``.
+
+    Core reads on after an unknown version (or stops, for ProTx payloads);
+    a decoder that guessed a layout would show wrong fields, so an unknown
+    version is an error naming the structure.
+
+    >>> KnownVersion(2, 1, 4, "CFinalCommitment").parse(b"\\x03\\x00")
+    3
+    """
+
+    def __init__(self, width: int, low: int, high: int, what: str):
+        super().__init__()
+        self.width = width
+        self.low = low
+        self.high = high
+        self.what = what
+
+    def _parse(self, stream, context, path):
+        value = int.from_bytes(stream_read(stream, self.width, path), "little")
+        if not self.low <= value <= self.high:
+            raise ConstructError(
+                f"{self.what} version {value} is not known ({self.low}..{self.high})", path=path
+            )
+        return value
+
+    def _build(self, obj, stream, context, path):
+        if not isinstance(obj, int) or not self.low <= obj <= self.high:
+            raise ConstructError(f"{self.what} version {obj!r} is not known", path=path)
+        stream_write(stream, obj.to_bytes(self.width, "little"), self.width, path)
+        return obj
+
+    def _sizeof(self, context, path):
+        return self.width
+
+
+FinalCommitment = Struct(
+    "version" / KnownVersion(2, 1, 4, "CFinalCommitment"),
+    "llmq_type" / Int8ub,
+    "quorum_hash" / Hash256,
+    # only the indexed (rotating-quorum) versions carry quorumIndex
+    "quorum_index" / If(
+        (this.version == LEGACY_BLS_INDEXED_QUORUM_VERSION)
+        | (this.version == BASIC_BLS_INDEXED_QUORUM_VERSION),
+        Int16sl,
+    ),
+    "signers" / DynBitSet,
+    "valid_members" / DynBitSet,
+    "quorum_public_key" / BLSPubKey,
+    "quorum_vvec_hash" / Hash256,
+    "quorum_sig" / BLSSig,
+    "members_sig" / BLSSig,
+)
+
+# The smallest commitment (version 1, two empty bitsets): a bound for
+# callers that check a count of commitments against the bytes left.
+FINAL_COMMITMENT_MIN_SIZE = 2 + 1 + 32 + 1 + 1 + 48 + 32 + 96 + 96
+
+__all__ = [
+    "FINAL_COMMITMENT_MIN_SIZE",
+    "FinalCommitment",
+    "KnownVersion",
+    "LEGACY_BLS_NON_INDEXED_QUORUM_VERSION",
+    "LEGACY_BLS_INDEXED_QUORUM_VERSION",
+    "BASIC_BLS_NON_INDEXED_QUORUM_VERSION",
+    "BASIC_BLS_INDEXED_QUORUM_VERSION",
+]

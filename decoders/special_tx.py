@@ -1,0 +1,366 @@
+"""DIP2 special-transaction payloads (``vExtraPayload``), one Struct per type.
+
+Follows dashpay/dash src/evo/providertx.h (types 1-4), src/evo/netinfo.h
+(ExtNetInfo), src/evo/cbtx.h (5), src/llmq/commitment.h (6),
+src/evo/mnhftx.h (7) and src/evo/assetlocktx.h (8, 9).
+
+ProTx payload versions: 1 legacy BLS, 2 basic BLS (v19), 3 extended
+addresses (``ProTxVersion::ExtAddr``, not active on mainnet).  Version 3
+follows the newest Core layout seen (2025): ``netInfo`` becomes an
+ExtNetInfo, the payout script a list of shares, and the platform ports move
+into ExtNetInfo.  Core stops reading a ProTx payload after an unknown
+version; here an unknown version of any payload is a decode error, so the
+transaction keeps the raw payload and says why (transaction.py).
+
+>>> payload, error = decode_payload(7, bytes.fromhex("01" "05" + "00" * 32 + "11" * 96))
+>>> payload.signal.version_bit, error
+(5, None)
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+
+from construct import (
+    Construct,
+    ConstructError,
+    If,
+    IfThenElse,
+    Int8ub,
+    Int16ub,
+    Int16ul,
+    Int32sl,
+    Int32ul,
+    Int64sl,
+    Int64ul,
+    PrefixedArray,
+    Struct,
+    Terminated,
+    TerminatedError,
+    this,
+)
+from construct.core import stream_read, stream_write
+
+from .commitment import FinalCommitment, KnownVersion
+from .primitives import (
+    BLSPubKey,
+    BLSSig,
+    MAX_SIZE,
+    CompactSize,
+    Hash160,
+    Hash256,
+    OutPoint,
+    Service,
+    VarArray,
+    VarBytes,
+    check_count,
+)
+from .transaction import TXOUT_MIN_SIZE, TxOut
+
+# ProTxVersion (evo/providertx.h)
+PROTX_LEGACY_BLS = 1
+PROTX_BASIC_BLS = 2
+PROTX_EXT_ADDR = 3
+# MnType (evo/dmn_types.h): platform fields are present for Evo nodes only
+MNTYPE_EVO = 1
+# netinfo.h: ExtNetInfo CURRENT_VERSION and the NetInfoEntry type with data
+EXTNETINFO_VERSION = 1
+NETINFO_SERVICE = 0x01
+
+# --- ExtNetInfo (evo/netinfo.h), ProTx version 3 only -------------------------
+
+# BIP155 network id -> address length (netaddress.h, ADDRv2)
+_ADDRV2_SIZES = {1: 4, 2: 16, 4: 32, 5: 32, 6: 16}
+MAX_ADDRV2_SIZE = 512  # netaddress.h MAX_ADDRV2_SIZE: "Address too long"
+
+
+class _AddrV2(Construct):
+    """CNetAddr's ADDRv2 address bytes (after the network id): CompactSize + bytes.
+
+    IPv4 and IPv6 are shown as text, other networks as hex.  A known
+    network with the wrong length is an error, as in Core.
+    """
+
+    def _parse(self, stream, context, path):
+        n = CompactSize._parsereport(stream, context, path)
+        check_count(n, 1, MAX_ADDRV2_SIZE, stream, path)
+        want = _ADDRV2_SIZES.get(context.network)
+        if want is not None and n != want:
+            raise ConstructError(
+                f"BIP155 network {context.network} has {want}-byte addresses, not {n}", path=path
+            )
+        raw = stream_read(stream, n, path)
+        if context.network in (1, 2):
+            return str(ipaddress.ip_address(raw))
+        return raw.hex()
+
+    def _build(self, obj, stream, context, path):
+        try:
+            if context.network == 1:
+                data = ipaddress.IPv4Address(obj).packed
+            elif context.network == 2:
+                data = ipaddress.IPv6Address(obj).packed
+            else:
+                data = bytes.fromhex(obj)
+        except (TypeError, ValueError):
+            raise ConstructError(
+                f"bad address {obj!r} for network {context.network}", path=path
+            ) from None
+        CompactSize._build(len(data), stream, context, path)
+        stream_write(stream, data, len(data), path)
+        return obj
+
+
+# CService in ADDRv2 form (netaddress.h SerializeV2Stream + BE port)
+ServiceV2 = Struct(
+    "network" / Int8ub,
+    "addr" / _AddrV2(),
+    "port" / Int16ub,
+)
+
+# NetInfoEntry: a type byte; only the Service type carries data
+NetInfoEntry = Struct(
+    "type" / Int8ub,
+    "service" / If(this.type == NETINFO_SERVICE, ServiceV2),
+)
+
+# std::map<uint8_t purpose, std::vector<NetInfoEntry>>, kept as a list of
+# pairs in wire order (so duplicates and order survive a round trip).
+# Purposes: 0 CORE_P2P, 1 PLATFORM_P2P, 2 PLATFORM_HTTPS.
+ExtNetInfo = Struct(
+    "version" / Int8ub,
+    # netinfo.h: "Don't bother with unknown versions" - nothing follows
+    "entries" / If(
+        this.version == EXTNETINFO_VERSION,
+        VarArray(
+            Struct(
+                "purpose" / Int8ub,
+                "entries" / VarArray(NetInfoEntry, min_size=1),
+            ),
+            min_size=2,
+        ),
+    ),
+)
+
+# netInfo: the legacy 18-byte CService (MnNetInfo) before version 3
+NetInfo = IfThenElse(this.version >= PROTX_EXT_ADDR, ExtNetInfo, Service)
+
+# MasternodePayoutShare, in a u8-counted list from version 3 on
+PayoutShare = Struct(
+    "script_payout" / VarBytes(),
+    "reward" / Int16ul,  # basis points
+)
+
+
+class _CompactSizeMax(Construct):
+    """serialize.h ``COMPACTSIZE(x)``: a CompactSize read with Core's range check."""
+
+    def _parse(self, stream, context, path):
+        value = CompactSize._parsereport(stream, context, path)
+        if value > MAX_SIZE:
+            raise ConstructError(f"CompactSize {value} is above MAX_SIZE", path=path)
+        return value
+
+    def _build(self, obj, stream, context, path):
+        return CompactSize._build(obj, stream, context, path)
+
+
+def _is_evo(ctx) -> bool:
+    return ctx.type == MNTYPE_EVO
+
+
+def _platform(ctx) -> bool:
+    return ctx.type == MNTYPE_EVO and ctx.version < PROTX_EXT_ADDR
+
+
+# --- type 1-4: provider transactions (evo/providertx.h) ---------------------
+
+ProRegTx = Struct(
+    "version" / KnownVersion(2, 1, PROTX_EXT_ADDR, "CProRegTx"),
+    "type" / Int16ul,  # MnType: 0 regular, 1 evo
+    "mode" / Int16ul,
+    "collateral_outpoint" / OutPoint,
+    "net_info" / NetInfo,
+    "key_id_owner" / Hash160,
+    "pub_key_operator" / BLSPubKey,
+    "key_id_voting" / Hash160,
+    "operator_reward" / Int16ul,
+    "script_payout" / If(this.version < PROTX_EXT_ADDR, VarBytes()),
+    "payouts" / If(this.version >= PROTX_EXT_ADDR, PrefixedArray(Int8ub, PayoutShare)),
+    "inputs_hash" / Hash256,
+    "platform_node_id" / If(_is_evo, Hash160),
+    "platform_p2p_port" / If(_platform, Int16ul),
+    "platform_http_port" / If(_platform, Int16ul),
+    "sig" / VarBytes(),
+    Terminated,
+)
+
+ProUpServTx = Struct(
+    "version" / KnownVersion(2, 1, PROTX_EXT_ADDR, "CProUpServTx"),
+    "type" / If(this.version >= PROTX_BASIC_BLS, Int16ul),
+    "pro_tx_hash" / Hash256,
+    "net_info" / NetInfo,
+    "script_operator_payout" / VarBytes(),
+    "inputs_hash" / Hash256,
+    "platform_node_id" / If(_is_evo, Hash160),
+    "platform_p2p_port" / If(_platform, Int16ul),
+    "platform_http_port" / If(_platform, Int16ul),
+    "sig" / BLSSig,
+    Terminated,
+)
+
+ProUpRegTx = Struct(
+    "version" / KnownVersion(2, 1, PROTX_EXT_ADDR, "CProUpRegTx"),
+    "pro_tx_hash" / Hash256,
+    "mode" / Int16ul,
+    "pub_key_operator" / BLSPubKey,
+    "key_id_voting" / Hash160,
+    "script_payout" / If(this.version < PROTX_EXT_ADDR, VarBytes()),
+    "payouts" / If(this.version >= PROTX_EXT_ADDR, PrefixedArray(Int8ub, PayoutShare)),
+    "inputs_hash" / Hash256,
+    "sig" / VarBytes(),
+    Terminated,
+)
+
+ProUpRevTx = Struct(
+    "version" / KnownVersion(2, 1, PROTX_EXT_ADDR, "CProUpRevTx"),
+    "pro_tx_hash" / Hash256,
+    "reason" / Int16ul,  # 0 not specified, 1 termination, 2 compromised keys, 3 change of keys
+    "inputs_hash" / Hash256,
+    "sig" / BLSSig,
+    Terminated,
+)
+
+# --- type 5: coinbase (evo/cbtx.h, CCbTx::Version) --------------------------
+
+CbTx = Struct(
+    "version" / KnownVersion(2, 1, 3, "CCbTx"),
+    "height" / Int32sl,
+    "merkle_root_mn_list" / Hash256,
+    "merkle_root_quorums" / If(this.version >= 2, Hash256),
+    "best_cl_height_diff" / If(this.version >= 3, _CompactSizeMax()),
+    "best_cl_signature" / If(this.version >= 3, BLSSig),
+    "credit_pool_balance" / If(this.version >= 3, Int64sl),
+    Terminated,
+)
+
+# --- type 6: quorum commitment (llmq/commitment.h) ---------------------------
+
+FinalCommitmentTxPayload = Struct(
+    "version" / KnownVersion(2, 1, 1, "CFinalCommitmentTxPayload"),
+    "height" / Int32ul,
+    "commitment" / FinalCommitment,
+    Terminated,
+)
+
+# --- type 7: hard-fork signal (evo/mnhftx.h) ---------------------------------
+
+MnhfTxPayload = Struct(
+    "version" / KnownVersion(1, 1, 1, "MNHFTxPayload"),
+    "signal" / Struct(
+        "version_bit" / Int8ub,
+        "quorum_hash" / Hash256,
+        "sig" / BLSSig,  # always the basic scheme
+    ),
+    Terminated,
+)
+
+# --- types 8 and 9: asset lock / unlock (evo/assetlocktx.h) ------------------
+
+AssetLockPayload = Struct(
+    "version" / KnownVersion(1, 1, 2, "CAssetLockPayload"),
+    "credit_outputs" / VarArray(TxOut, min_size=TXOUT_MIN_SIZE),
+    Terminated,
+)
+
+AssetUnlockPayload = Struct(
+    # version 2 (PR #7639) keeps the layout and changes only how the txid is hashed
+    "version" / KnownVersion(1, 1, 2, "CAssetUnlockPayload"),
+    "index" / Int64ul,
+    "fee" / Int32ul,
+    "requested_height" / Int32ul,
+    "quorum_hash" / Hash256,
+    "quorum_sig" / BLSSig,
+    Terminated,
+)
+
+# nType -> payload layout (primitives/transaction.h TRANSACTION_*)
+SPECIAL_PAYLOADS: dict[int, Construct] = {
+    1: ProRegTx,
+    2: ProUpServTx,
+    3: ProUpRegTx,
+    4: ProUpRevTx,
+    5: CbTx,
+    6: FinalCommitmentTxPayload,
+    7: MnhfTxPayload,
+    8: AssetLockPayload,
+    9: AssetUnlockPayload,
+}
+
+
+def decode_payload(tx_type: int, raw: bytes):
+    """Decode one ``vExtraPayload``: ``(payload, None)`` or ``(None, reason)``.
+
+    Never raises for bad payload bytes: the reason names the field and the
+    offset inside the payload.
+
+    >>> decode_payload(42, b"\\x01")
+    (None, 'no payload layout for special transaction type 42')
+    """
+    struct = SPECIAL_PAYLOADS.get(tx_type)
+    if struct is None:
+        return None, f"no payload layout for special transaction type {tx_type}"
+    stream = io.BytesIO(raw)
+    try:
+        payload = struct.parse_stream(stream)
+        rebuilt = struct.build(payload)
+    except TerminatedError:  # Terminated read the first extra byte
+        return None, f"trailing bytes at payload offset {stream.tell() - 1}"
+    except ConstructError as exc:
+        text = str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
+        where = f" in {exc.path}" if exc.path else ""
+        return None, f"{text}{where} at payload offset {stream.tell()}"
+    except (ValueError, KeyError, IndexError, OverflowError) as exc:  # leaks from construct
+        return None, f"{type(exc).__name__}: {exc} at payload offset {stream.tell()}"
+    if rebuilt != raw:  # a layout that does not round trip would mislead
+        return None, "payload does not build back to the same bytes"
+    return payload, None
+
+
+def build_payload(tx_type: int, payload, path=None) -> bytes:
+    """Serialise a decoded payload of special transaction type ``tx_type``.
+
+    >>> signal = {"version_bit": 1, "quorum_hash": "00" * 32, "sig": "00" * 96}
+    >>> build_payload(7, {"version": 1, "signal": signal})[:2].hex()
+    '0101'
+    """
+    struct = SPECIAL_PAYLOADS.get(tx_type)
+    if struct is None:
+        raise ConstructError(f"no payload layout for special transaction type {tx_type}", path=path)
+    try:
+        return struct.build(payload)
+    except (KeyError, TypeError, ValueError) as exc:  # an incomplete or mistyped dict
+        raise ConstructError(
+            f"cannot build the type {tx_type} payload: {type(exc).__name__} {exc}", path=path
+        ) from None
+
+
+__all__ = [
+    "SPECIAL_PAYLOADS",
+    "AssetLockPayload",
+    "AssetUnlockPayload",
+    "CbTx",
+    "ExtNetInfo",
+    "FinalCommitmentTxPayload",
+    "MnhfTxPayload",
+    "NetInfoEntry",
+    "PayoutShare",
+    "ProRegTx",
+    "ProUpRegTx",
+    "ProUpRevTx",
+    "ProUpServTx",
+    "ServiceV2",
+    "build_payload",
+    "decode_payload",
+]

@@ -1,0 +1,93 @@
+"""clsig, from payloads assembled by hand.
+
+Layout: dash-p2p-dash.md 7.1 (dashpay/dash src/chainlock/clsig.h).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from p2pcap.decoders import DecodeError, build, decode
+
+
+def shown(wire: bytes | str) -> str:
+    """A uint256 as displayed (byte-reversed) from its wire bytes."""
+    raw = bytes.fromhex(wire) if isinstance(wire, str) else wire
+    return raw[::-1].hex()
+
+
+def inv_hash(payload_hex: str) -> str:
+    """SHA256d of the payload, displayed: the MSG_CLSIG inv hash."""
+    raw = bytes.fromhex(payload_hex)
+    return shown(hashlib.sha256(hashlib.sha256(raw).digest()).digest())
+
+
+BLOCK = bytes(range(32)).hex()  # 000102..1f on the wire
+BLS_SIG = "97" + "e1" * 94 + "0f"  # 96 bytes, kept opaque
+CLSIG = (
+    "a0860100"  # height: i32 100000
+    + BLOCK  # block_hash: 32 bytes
+    + BLS_SIG  # sig: 96 bytes
+)
+NULL_CLSIG = (
+    "ffffffff"  # height: i32 -1 (ChainLockSig::IsNull)
+    + "00" * 32  # block_hash: zero
+    + "00" * 96  # sig: all zero, "absent"
+)
+
+CASES = [
+    (
+        "clsig",
+        CLSIG,
+        {"height": 100000, "block_hash": shown(BLOCK), "sig": BLS_SIG, "hash": inv_hash(CLSIG)},
+    ),
+    (
+        "clsig",
+        NULL_CLSIG,
+        {"height": -1, "block_hash": "00" * 32, "sig": "00" * 96, "hash": inv_hash(NULL_CLSIG)},
+    ),
+]
+
+VECTORS = [(command, payload) for command, payload, _ in CASES]
+
+
+@pytest.mark.parametrize("command, payload, expected", CASES)
+def test_decode(command, payload, expected):
+    assert len(payload) == 2 * 132
+    assert decode(command, bytes.fromhex(payload)) == expected
+
+
+@pytest.mark.parametrize("command, payload, expected", CASES)
+def test_build_round_trip(command, payload, expected):
+    raw = bytes.fromhex(payload)
+    assert build(command, decode(command, raw)) == raw
+
+
+def test_trailing_byte_rejected():
+    with pytest.raises(DecodeError) as info:
+        decode("clsig", bytes.fromhex(CLSIG + "00"))
+    assert info.value.reason == "expected end of stream"
+
+
+def test_truncated_signature():
+    with pytest.raises(DecodeError) as info:
+        decode("clsig", bytes.fromhex(CLSIG[:-2]))
+    assert info.value.path == "(parsing) -> sig"
+    assert info.value.offset == 131  # where reading stopped
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    height=st.integers(-(2**31), 2**31 - 1),
+    block_hash=st.binary(min_size=32, max_size=32),
+    sig=st.binary(min_size=96, max_size=96),
+)
+def test_round_trip(height, block_hash, sig):
+    obj = {"height": height, "block_hash": shown(block_hash), "sig": sig.hex()}
+    raw = build("clsig", obj)
+    assert raw == height.to_bytes(4, "little", signed=True) + block_hash + sig
+    assert decode("clsig", raw) == {**obj, "hash": inv_hash(raw.hex())}

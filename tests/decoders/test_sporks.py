@@ -1,0 +1,116 @@
+"""spork and getsporks, from payloads assembled by hand.
+
+Layout: dash-p2p-dash.md section 4 (dashpay/dash src/spork.h).
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from p2pcap.decoders import DecodeError, build, decode
+
+SIG = "1c" + "5a" * 64  # a 65-byte compact recoverable signature
+
+# (command, payload hex, expected)
+CASES = [
+    (
+        "spork",
+        "11270000"  # spork_id: i32 10001
+        "0000000000000000"  # value: i64 0 (on)
+        "80a0c86500000000"  # time_signed: i64 1707647104
+        "41" + SIG,  # sig: CompactSize 65, 65 bytes
+        {
+            "spork_id": 10001,
+            "spork_name": "SPORK_2_INSTANTSEND_ENABLED",
+            "value": 0,
+            "time_signed": 1707647104,
+            "sig": SIG,
+        },
+    ),
+    (
+        "spork",
+        "1e270000"  # spork_id: i32 10014, retired SPORK_15
+        "8023a5f200000000"  # value: i64 4070908800 ("off")
+        "0100000000000000"  # time_signed: i64 1
+        "00",  # sig: empty
+        {
+            "spork_id": 10014,
+            "spork_name": "SPORK_15_DETERMINISTIC_MNS_ENABLED",
+            "value": 4070908800,
+            "time_signed": 1,
+            "sig": "",
+        },
+    ),
+    (
+        "spork",
+        "ffffffff"  # spork_id: i32 -1, no such spork
+        "ffffffffffffffff"  # value: i64 -1
+        "0000000000000080"  # time_signed: i64 minimum
+        "00",  # sig: empty
+        {
+            "spork_id": -1,
+            "spork_name": None,
+            "value": -1,
+            "time_signed": -(2**63),
+            "sig": "",
+        },
+    ),
+    ("getsporks", "", {}),  # no payload
+]
+
+VECTORS = [(command, payload) for command, payload, _ in CASES]
+
+
+@pytest.mark.parametrize("command, payload, expected", CASES)
+def test_decode(command, payload, expected):
+    assert decode(command, bytes.fromhex(payload)) == expected
+
+
+@pytest.mark.parametrize("command, payload, expected", CASES)
+def test_build_round_trip(command, payload, expected):
+    raw = bytes.fromhex(payload)
+    assert build(command, decode(command, raw)) == raw
+
+
+@pytest.mark.parametrize("command, payload, expected", CASES)
+def test_trailing_byte_rejected(command, payload, expected):
+    raw = bytes.fromhex(payload)
+    with pytest.raises(DecodeError) as info:
+        decode(command, raw + b"\x00")
+    assert info.value.reason == "expected end of stream"
+    # offset is where reading stopped: Terminated reads the stray byte
+    assert info.value.offset >= len(raw)
+
+
+# offset: where reading stopped (after the short read or the bad count)
+@pytest.mark.parametrize(
+    "payload, path, offset",
+    [
+        ("112700", "(parsing) -> spork_id", 3),  # 3 of 4 bytes
+        ("11270000" + "00" * 16 + "41" + "00" * 64, "(parsing) -> sig", 21),  # 64 of 65
+        ("11270000" + "00" * 16 + "fe00000001", "(parsing) -> sig", 25),  # 2^24 bytes
+        ("11270000" + "00" * 16 + "fd4000" + "00" * 64, "(parsing) -> sig", 23),  # fd 0040
+    ],
+)
+def test_spork_errors(payload, path, offset):
+    with pytest.raises(DecodeError) as info:
+        decode("spork", bytes.fromhex(payload))
+    assert info.value.path == path
+    assert info.value.offset == offset
+
+
+i32 = st.integers(-(2**31), 2**31 - 1)
+i64 = st.integers(-(2**63), 2**63 - 1)
+
+
+@settings(max_examples=100, deadline=None)
+@given(spork_id=i32, value=i64, time_signed=i64, sig=st.binary(max_size=300))
+def test_spork_round_trip(spork_id, value, time_signed, sig):
+    obj = {"spork_id": spork_id, "value": value, "time_signed": time_signed, "sig": sig.hex()}
+    raw = build("spork", obj)
+    assert len(raw) == 20 + len(sig) + (1 if len(sig) < 0xFD else 3)
+    decoded = decode("spork", raw)
+    assert decoded == {**obj, "spork_name": decoded["spork_name"]}
+    assert build("spork", decoded) == raw
