@@ -1,0 +1,121 @@
+"""Load the BPF program with BCC and attach it to the net:* USDT probes.
+
+The only module that imports ``bcc``, and only when recording starts
+(STYLE.md §3); ``show`` and the other commands never need it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.resources
+import io
+import os
+from dataclasses import dataclass
+
+from p2pcap.errors import P2pcapError
+
+from . import limits
+
+PROBES = (("inbound_message", "trace_inbound"), ("outbound_message", "trace_outbound"))
+
+
+class RecordError(P2pcapError):
+    """Recording cannot start: privileges, kernel set-up or the target."""
+
+
+@dataclass
+class Options:
+    snaplen: int = limits.MAX_PAYLOAD
+    ringbuf_bytes: int = limits.DEFAULT_RINGBUF_BYTES
+    direction: str | None = None  # "in", "out" or None for both
+    commands: tuple[str, ...] = ()
+    peers: tuple[int, ...] = ()
+
+
+def cflags(opts: Options) -> list[str]:
+    pages = opts.ringbuf_bytes // os.sysconf("SC_PAGE_SIZE")
+    if pages < 1 or pages & (pages - 1):
+        raise RecordError(f"ring buffer size must be a power-of-two number of pages, got {opts.ringbuf_bytes} bytes")
+    direction = {None: 0, "in": 1, "out": 2}[opts.direction]
+    return [
+        f"-DADDR_MAX={limits.ADDR_MAX}",
+        f"-DCONN_MAX={limits.CONN_MAX}",
+        f"-DCMD_MAX={limits.CMD_MAX}",
+        f"-DCHUNK_SIZE={limits.CHUNK_SIZE}",
+        f"-DMAX_CHUNKS={limits.MAX_CHUNKS}",
+        f"-DRINGBUF_PAGES={pages}",
+        f"-DSNAPLEN={min(opts.snaplen, limits.MAX_PAYLOAD)}",
+        f"-DDIRECTION_FILTER={direction}",
+        f"-DFILTER_COMMANDS={1 if opts.commands else 0}",
+        f"-DFILTER_PEERS={1 if opts.peers else 0}",
+    ]
+
+
+def check_environment() -> None:
+    """Say precisely what is missing before BCC says it vaguely."""
+    if os.geteuid() != 0:
+        raise RecordError("recording needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN): run it with sudo")
+    release = os.uname().release
+    build = f"/lib/modules/{release}/build"
+    if not os.path.exists(f"{build}/include") and not os.path.exists(f"/lib/modules/{release}/source/include"):
+        raise RecordError(
+            f"no kernel headers at {build}: install them (Debian: linux-headers-cloud-amd64 or "
+            f"linux-headers-$(uname -r)) and link them there; 'sudo make setup' does both"
+        )
+    if not os.path.ismount("/sys/kernel/tracing") and not os.path.isdir("/sys/kernel/debug/tracing/events"):
+        raise RecordError("tracefs is not mounted: sudo mount -t tracefs nodev /sys/kernel/tracing")
+
+
+def _import_bcc():
+    try:
+        import bcc  # Debian python3-bpfcc; the PyPI "bcc" is another library
+    except ImportError:
+        raise RecordError(
+            "the BCC Python bindings are missing: install Debian's python3-bpfcc and use a "
+            "Python that sees them (the project's .venv is made with --system-site-packages)"
+        ) from None
+    if not hasattr(bcc, "USDT"):
+        raise RecordError("the 'bcc' module found is not BCC (PyPI's 'bcc' is unrelated): install python3-bpfcc")
+    return bcc
+
+
+def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None):
+    """Compile the program and attach it to every target; return the BPF object."""
+    bcc = _import_bcc()
+    source = importlib.resources.files(__package__).joinpath("p2p_messages.bpf.c").read_text()
+    usdts = []
+    targets = [("pid", pid) for pid in pids] if pids else [("path", exe)]
+    for kind, target in targets:
+        usdt = bcc.USDT(pid=target) if kind == "pid" else bcc.USDT(path=target)
+        for probe, fn_name in PROBES:
+            try:
+                usdt.enable_probe(probe=f"net:{probe}", fn_name=fn_name)
+            except Exception as exc:  # BCC raises bare Exception here
+                raise RecordError(f"{kind} {target}: cannot enable net:{probe}: {exc}") from None
+        usdts.append(usdt)
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            bpf = bcc.BPF(text=source, usdt_contexts=usdts, cflags=cflags(opts))
+    except Exception as exc:
+        detail = stderr.getvalue().strip().splitlines()
+        hint = f" ({detail[-1]})" if detail else ""
+        raise RecordError(f"the BPF program failed to load: {exc}{hint}") from None
+    _fill_filters(bpf, opts)
+    return bpf
+
+
+def _fill_filters(bpf, opts: Options) -> None:
+    import ctypes
+
+    if opts.commands:
+        table = bpf["wanted_commands"]
+        for command in opts.commands:
+            key = table.Key()
+            raw = command.encode()[: limits.CMD_MAX - 1]
+            ctypes.memmove(ctypes.addressof(key), raw, len(raw))
+            table[key] = ctypes.c_uint8(1)
+    if opts.peers:
+        table = bpf["wanted_peers"]
+        for peer in opts.peers:
+            table[table.Key(peer)] = ctypes.c_uint8(1)
