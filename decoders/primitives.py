@@ -346,5 +346,3 @@ OutPoint = Struct(
 )
 
 Bool = Int8ub  # serialize.h writes 0/1; any non-zero reads as true.
-
-_check_count = check_count  # old name, kept until every family uses check_count

@@ -8,6 +8,7 @@ src/merkleblock.h, src/blockencodings.h).  Block hashes are X11 of the
 from __future__ import annotations
 
 import hashlib
+import re
 
 import dash_hash
 import pytest
@@ -15,6 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
+
+# decode.py words trailing bytes one way or the other; the offset is the first extra byte
+TRAILING = "trailing bytes|expected end of stream"
 
 
 def sha256d_shown(hex_bytes: str) -> str:
@@ -248,12 +252,12 @@ def test_tx_message_is_the_transaction():
 
 ERRORS = [
     # (command, payload, reason, path fragment, offset)
-    ("block", BLOCK + "00", "trailing bytes", "", len(BLOCK) // 2),
+    ("block", BLOCK + "00", TRAILING, "", len(BLOCK) // 2),
     ("block", HEADER[:-2], "stream read less", "header", 79),
     ("block", HEADER + "fe00000100", "needs at least", "vtx", 85),  # 65536 txs, no bytes
     ("block", HEADER + "02" + COINBASE, "stream read less", "vtx", None),  # the second tx missing
     ("merkleblock", MERKLEBLOCK[: 2 * 84] + "ff" "0000000001000000", "exceeds the limit", "hash", 93),  # 2^32
-    ("merkleblock", MERKLEBLOCK + "00", "trailing bytes", "", len(MERKLEBLOCK) // 2),
+    ("merkleblock", MERKLEBLOCK + "00", TRAILING, "", len(MERKLEBLOCK) // 2),
     ("getblocktxn", BLOCK_HASH + "01" "fe00000100", "difference 65536 overflows", "indexes", 38),
     ("getblocktxn", BLOCK_HASH + "02" "fdffff" "00", "index 65536 overflows", "indexes", 37),
     ("getblocktxn", BLOCK_HASH + "fdffff", "needs at least", "indexes", 35),
@@ -269,7 +273,7 @@ def test_errors(command, payload, reason, path, offset):
     with pytest.raises(DecodeError) as info:
         decode(command, bytes.fromhex(payload))
     assert info.value.command == command
-    assert reason in info.value.reason
+    assert re.search(reason, info.value.reason)
     assert path in info.value.path
     if offset is not None:
         assert info.value.offset == offset

@@ -8,6 +8,7 @@ body of quorum commitment transactions (test_special_tx.py).
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +16,9 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.commitment import FINAL_COMMITMENT_MIN_SIZE, FinalCommitment
+
+# decode.py words trailing bytes one way or the other; the offset is the first extra byte
+TRAILING = "trailing bytes|expected end of stream"
 
 
 def shown(wire: str) -> str:
@@ -137,7 +141,7 @@ ERRORS = [
     ("version 0", "0000" + V1[4:], "version 0 is not known", "commitment -> version", 2),
     # bit 50 set in a 50-bit signers set: the last byte is 0x07 instead of 0x03
     ("bits beyond size", V1.replace("ffffffffffff03", "ffffffffffff07", 1), "bits set beyond", "signers", 43),
-    ("trailing byte", V1 + "00", "trailing bytes", "", len(V1) // 2),
+    ("trailing byte", V1 + "00", TRAILING, "", len(V1) // 2),
     # a signers count of 2^32-1 bits: fails before reading anything more
     ("hostile bitset size", V1[:70] + "feffffffff", "exceeds", "signers", 40),
     ("truncated", V1[:-2], "stream read less", "members_sig", None),
@@ -148,7 +152,7 @@ ERRORS = [
 def test_errors(name, payload, reason, path, offset):
     with pytest.raises(DecodeError) as info:
         decode("qfcommit", bytes.fromhex(payload))
-    assert reason in info.value.reason
+    assert re.search(reason, info.value.reason)
     assert path in info.value.path
     if offset is not None:
         assert info.value.offset == offset

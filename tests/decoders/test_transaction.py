@@ -8,6 +8,7 @@ module, test_special_tx.py; here they only matter as bytes kept or reported.
 from __future__ import annotations
 
 import hashlib
+import re
 
 import pytest
 from construct import Container
@@ -17,6 +18,9 @@ from hypothesis import strategies as st
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.primitives import VarArray
 from p2pcap.decoders.transaction import TXIN_MIN_SIZE, TXOUT_MIN_SIZE, Transaction, TxIn, TxOut, _TxInVector, _TxOutVector
+
+# decode.py words trailing bytes one way or the other; the offset is the first extra byte
+TRAILING = "trailing bytes|expected end of stream"
 
 
 def txid(payload: str) -> str:
@@ -303,7 +307,7 @@ def test_build_needs_some_payload():
 
 ERRORS = [
     # (name, payload, reason, path fragment, offset)
-    ("trailing byte", NORMAL + "00", "trailing bytes", "", len(NORMAL) // 2),
+    ("trailing byte", NORMAL + "00", TRAILING, "", len(NORMAL) // 2),
     ("empty", "", "stream read less", "version", 0),
     ("non-canonical input count", "02000000" "fd0100", "non-canonical", "vin", 7),
     ("hostile input count", "02000000" "fd0001", "needs at least", "vin", 7),  # 256 inputs, no bytes
@@ -330,7 +334,7 @@ def test_errors(name, payload, reason, path, offset):
     with pytest.raises(DecodeError) as info:
         decode("tx", bytes.fromhex(payload))
     assert info.value.command == "tx"
-    assert reason in info.value.reason
+    assert re.search(reason, info.value.reason)
     assert path in info.value.path
     assert info.value.offset == offset
 
