@@ -35,5 +35,5 @@ def show_capture(path, *, types=(), peers=(), direction=None, limit=None, json_l
         for damaged in reader.damaged:
             warn(f"warning: skipped damaged block: {damaged}")
         if reader.torn_tail is not None:
-            warn(f"warning: {reader.torn_tail}")
+            warn(f"warning: torn tail, the capture ends mid-block: {reader.torn_tail}")
     return shown
