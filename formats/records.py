@@ -51,10 +51,12 @@ class Message:
 GAP_RINGBUF_FULL = 1  # kernel: ring-buffer reservation failed
 GAP_REASSEMBLY = 2  # user space: chunks of a large message went missing
 GAP_USERSPACE = 3  # user space: dropped after it was received (queue full)
+GAP_DAMAGED = 4  # `p2pcap repair`: a damaged block of the source file was dropped
 GAP_REASONS = {
     GAP_RINGBUF_FULL: "ringbuf-full",
     GAP_REASSEMBLY: "reassembly",
     GAP_USERSPACE: "userspace",
+    GAP_DAMAGED: "damaged-block",
 }
 
 

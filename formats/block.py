@@ -1,0 +1,384 @@
+"""Records inside a block body: encode (``BlockBuilder``) and decode.
+
+A block body (before compression) is a run of entries, each
+``kind u8, size u32, <size bytes>`` so a reader can skip kinds it does not
+know (docs/FORMAT.md, "Records").  Peer-sessions and command names are
+defined once per block, before their first use, and message records refer to
+them by a small number: strings are not repeated per record, yet every block
+decodes alone.
+
+Decoding is the hot path of ``show`` and ``stats``: one ``unpack_from`` per
+record on the decompressed body, and a ``commands=`` filter that compares a
+per-block table entry before anything is built.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+
+from .errors import CorruptBlock
+from .layout import GAP_BIT, command_bit
+from .records import DIRECTIONS, Gap, Message
+
+KIND_MESSAGE = 0x01
+KIND_PEER = 0x02
+KIND_COMMAND = 0x03
+KIND_GAP = 0x04
+
+# kind, size, ts_ns, peer ref, command ref, direction, flags, msg_size, captured_len
+MESSAGE = struct.Struct("<BIQHHBHII")  # 28 bytes, then the payload
+# kind, size, ref, pid, peer_id, addr length, conn_type length
+PEER = struct.Struct("<BIHIqHB")  # 22 bytes, then addr, conn_type
+# kind, size, ref, name length
+COMMAND = struct.Struct("<BIHB")  # 8 bytes, then the name
+# kind, size, ts_ns, pid, reason, lost_messages, lost_bytes
+GAP = struct.Struct("<BIQIHQQ")  # 35 bytes
+ENTRY = struct.Struct("<BI")  # the part every entry shares
+_MESSAGE_HEAD = struct.Struct("<xI10xH")  # size and command ref of a message
+
+MAX_REFS = 0xFFFF  # refs are u16; a builder that fills a table ends the block
+_DIRECTION = {"in": 0, "out": 1}
+_TEXT = ("utf-8", "surrogateescape")  # strings are UTF-8; stray bytes round-trip
+
+
+def _encode(text: str, limit: int, what: str) -> bytes:
+    data = text.encode(*_TEXT)
+    if len(data) > limit:
+        raise ValueError(f"{what} is {len(data)} bytes; the format allows {limit}")
+    return data
+
+
+@dataclass(slots=True)
+class BlockContent:
+    """What one block holds, without payloads: enough to build the index.
+
+    ``counts`` maps ``peer_ref << 18 | command_ref << 1 | direction`` to
+    ``[messages, msg_bytes, captured_bytes]``.
+    """
+
+    records: int = 0
+    ts_min_ns: int = 0
+    ts_max_ns: int = 0
+    commands: list = field(default_factory=list)  # ref -> name
+    peers: list = field(default_factory=list)  # ref -> (pid, peer_id, addr, conn_type)
+    peer_first: list = field(default_factory=list)  # ref -> first ts_ns in this block
+    peer_last: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    gaps: list = field(default_factory=list)  # Gap records, in order
+    raw: bytes = b""  # the uncompressed body (builder side only)
+
+    @property
+    def mask(self) -> int:
+        mask = GAP_BIT if self.gaps else 0
+        for name in self.commands:
+            mask |= command_bit(name.encode(*_TEXT))
+        return mask
+
+
+class BlockBuilder:
+    """Appends records to one block body, defining peers and commands as met.
+
+    >>> b = BlockBuilder()
+    >>> b.add(Message(1, 2, 3, "1.2.3.4:9999", "inbound", "in", "ping", 8, bytes(8)))
+    >>> b.records, len(b)
+    (1, 89)
+    """
+
+    def __init__(self):
+        self.body = bytearray()
+        self.records = 0
+        self._peer_refs: dict = {}
+        self._command_refs: dict = {}
+        self._content = BlockContent(ts_min_ns=1 << 64, ts_max_ns=-1)
+        self.full = False  # a peer or command table is full: the block must end
+
+    def __len__(self) -> int:
+        return len(self.body)
+
+    def add(self, record) -> None:
+        if type(record) is Message:
+            self.add_message(record)
+        elif type(record) is Gap:
+            self.add_gap(record)
+        else:
+            raise TypeError(f"cannot write a {type(record).__name__}; expected Message or Gap")
+
+    def add_message(self, m: Message) -> None:
+        ts = m.ts_ns
+        payload = m.payload
+        clen = len(payload)
+        pref = self._peer_refs.get((m.pid, m.peer_id, m.peer_addr, m.conn_type))
+        cref = self._command_refs.get(m.command)
+        direction = _DIRECTION.get(m.direction)
+        if pref is None or cref is None or direction is None:
+            self._define(m)
+            return self.add_message(m)
+        body = self.body
+        try:
+            body += MESSAGE.pack(KIND_MESSAGE, 23 + clen, ts, pref, cref, direction, m.flags,
+                                 m.msg_size, clen)
+        except struct.error as e:
+            raise ValueError(f"cannot store message: {e}") from None
+        try:
+            body += payload
+        except TypeError:
+            del body[-MESSAGE.size:]
+            raise
+        self.records += 1
+        c = self._content
+        first = c.peer_first
+        if ts < first[pref]:
+            first[pref] = ts
+        last = c.peer_last
+        if ts > last[pref]:
+            last[pref] = ts
+        if ts < c.ts_min_ns:
+            c.ts_min_ns = ts
+        if ts > c.ts_max_ns:
+            c.ts_max_ns = ts
+        ckey = pref << 18 | cref << 1 | direction
+        counts = c.counts.get(ckey)
+        if counts is None:
+            c.counts[ckey] = [1, m.msg_size, clen]
+        else:
+            counts[0] += 1
+            counts[1] += m.msg_size
+            counts[2] += clen
+
+    def _define(self, m: Message) -> None:
+        """Check a message can be stored, then define its peer and command."""
+        if m.direction not in _DIRECTION:
+            raise ValueError(f"cannot store message: direction must be 'in' or 'out', "
+                             f"not {m.direction!r}")
+        try:
+            MESSAGE.pack(KIND_MESSAGE, 23 + len(m.payload), m.ts_ns, 0, 0, 0, m.flags,
+                         m.msg_size, len(m.payload))
+            memoryview(m.payload)
+            key = (m.pid, m.peer_id, m.peer_addr, m.conn_type)
+            name = None
+            if m.command not in self._command_refs:
+                name = _encode(m.command, 0xFF, "command")
+            if key not in self._peer_refs:
+                self._define_peer(key)
+        except struct.error as e:
+            raise ValueError(f"cannot store message: {e}") from None
+        if name is not None:
+            self._define_command(m.command, name)
+
+    def add_gap(self, g: Gap) -> None:
+        try:
+            self.body += GAP.pack(KIND_GAP, GAP.size - 5, g.ts_ns, g.pid, g.reason,
+                                  g.lost_messages, g.lost_bytes)
+        except struct.error as e:
+            raise ValueError(f"gap field out of range for the format: {e}") from None
+        c = self._content
+        c.gaps.append(g)
+        self.records += 1
+        c.ts_min_ns = min(c.ts_min_ns, g.ts_ns)
+        c.ts_max_ns = max(c.ts_max_ns, g.ts_ns)
+
+    def _define_peer(self, key) -> int:
+        pid, peer_id, addr, conn_type = key
+        ref = len(self._content.peers)
+        a = _encode(addr, 0xFFFF, "peer address")
+        t = _encode(conn_type, 0xFF, "connection type")
+        try:
+            head = PEER.pack(KIND_PEER, PEER.size - 5 + len(a) + len(t), ref, pid, peer_id,
+                             len(a), len(t))
+        except struct.error as e:
+            raise ValueError(f"peer field out of range for the format: {e}") from None
+        self.body += head + a + t
+        self._peer_refs[key] = ref
+        c = self._content
+        c.peers.append(key)
+        c.peer_first.append(1 << 64)
+        c.peer_last.append(-1)
+        if ref + 1 >= MAX_REFS:
+            self.full = True
+        return ref
+
+    def _define_command(self, command: str, name: bytes) -> int:
+        ref = len(self._content.commands)
+        if ref + 1 >= MAX_REFS:
+            self.full = True
+        self.body += COMMAND.pack(KIND_COMMAND, COMMAND.size - 5 + len(name), ref, len(name)) + name
+        self._command_refs[command] = ref
+        self._content.commands.append(command)
+        return ref
+
+    def finish(self) -> BlockContent:
+        """The block's content (with ``raw``, the body); the builder is spent."""
+        c = self._content
+        c.records = self.records
+        c.raw = bytes(self.body)
+        if not self.records:
+            c.ts_min_ns = c.ts_max_ns = 0
+        return c
+
+
+def _bad(what: str, pos: int) -> CorruptBlock:
+    return CorruptBlock(f"{what} at byte {pos} of the decompressed body")
+
+
+def decode_block(raw: bytes, records: int, *, commands=None, since_ns=None, until_ns=None,
+                 gaps: bool = True) -> list:
+    """The records of one decompressed block body, in write order.
+
+    ``commands`` (a set of names) keeps only those messages: a message of
+    another command is skipped after reading its size and command ref,
+    before any object is built.  ``since_ns``/``until_ns`` keep records with ``since <= ts <=
+    until``; ``gaps=False`` drops gap records.  ``records`` is the count from
+    the block header and is checked.
+    """
+    out = []
+    append = out.append
+    unpack_message = MESSAGE.unpack_from
+    unpack_head = _MESSAGE_HEAD.unpack_from
+    every = commands is None
+    peers = []
+    names = []
+    wanted = []
+    lo = 0 if since_ns is None else since_ns
+    hi = (1 << 64) if until_ns is None else until_ns
+    timed = since_ns is not None or until_ns is not None
+    directions = DIRECTIONS
+    n = len(raw)
+    pos = 0
+    seen = 0
+    try:
+        while pos < n:
+            kind = raw[pos]
+            if kind == KIND_MESSAGE:
+                if not every:  # look at the command first: most records are dropped here
+                    size, cref = unpack_head(raw, pos)
+                    if not wanted[cref]:
+                        seen += 1
+                        pos += 5 + size
+                        continue
+                _, size, ts, pref, cref, d, flags, msg_size, clen = unpack_message(raw, pos)
+                end = pos + 5 + size
+                if end > n or size < 23 + clen:
+                    raise _bad(f"message record of {size} bytes overruns", pos)
+                seen += 1
+                if not timed or lo <= ts <= hi:
+                    pid, peer_id, addr, conn_type = peers[pref]
+                    start = pos + 28
+                    append(Message(ts, pid, peer_id, addr, conn_type, directions[d], names[cref],
+                                   msg_size, raw[start:start + clen], flags))
+                pos = end
+            elif kind == KIND_COMMAND:
+                _, size, ref, length = COMMAND.unpack_from(raw, pos)
+                if ref != len(names) or size < 3 + length or pos + 5 + size > n:
+                    raise _bad("bad command definition", pos)
+                name = raw[pos + 8:pos + 8 + length].decode(*_TEXT)
+                names.append(name)
+                wanted.append(commands is None or name in commands)
+                pos += 5 + size
+            elif kind == KIND_PEER:
+                pos = _peer(raw, pos, n, peers)
+            elif kind == KIND_GAP:
+                _, size, ts, pid, reason, lost, lost_bytes = GAP.unpack_from(raw, pos)
+                if size < GAP.size - 5 or pos + 5 + size > n:
+                    raise _bad("bad gap record", pos)
+                seen += 1
+                if gaps and (not timed or lo <= ts <= hi):
+                    append(Gap(ts, pid, reason, lost, lost_bytes))
+                pos += 5 + size
+            else:
+                pos = _skip(raw, pos, n, kind)
+    except (struct.error, IndexError, ValueError) as e:
+        if isinstance(e, CorruptBlock):
+            raise
+        raise _bad(f"malformed record ({e})", pos) from None
+    if pos != n:
+        raise _bad("last record overruns the body", pos)
+    if seen != records:
+        raise CorruptBlock(f"block holds {seen} records, its header says {records}")
+    return out
+
+
+def _peer(raw, pos: int, n: int, peers: list) -> int:
+    _, size, ref, pid, peer_id, alen, tlen = PEER.unpack_from(raw, pos)
+    if ref != len(peers) or size < 17 + alen + tlen or pos + 5 + size > n:
+        raise _bad("bad peer definition", pos)
+    a = pos + 22
+    peers.append((pid, peer_id, raw[a:a + alen].decode(*_TEXT),
+                  raw[a + alen:a + alen + tlen].decode(*_TEXT)))
+    return pos + 5 + size
+
+
+def _skip(raw, pos: int, n: int, kind: int) -> int:
+    """Step over an entry of a kind this reader does not know (newer minor)."""
+    if kind == 0:
+        raise _bad("record kind 0", pos)
+    _, size = ENTRY.unpack_from(raw, pos)
+    if pos + 5 + size > n:
+        raise _bad(f"record of kind {kind} overruns", pos)
+    return pos + 5 + size
+
+
+def scan_block(raw: bytes, records: int) -> BlockContent:
+    """Count what a block holds without building records (``stats``, ``check``)."""
+    c = BlockContent()
+    counts = c.counts
+    peer_first, peer_last = c.peer_first, c.peer_last
+    unpack_message = MESSAGE.unpack_from
+    ts_min, ts_max = 1 << 64, -1
+    n = len(raw)
+    pos = 0
+    seen = 0
+    try:
+        while pos < n:
+            kind = raw[pos]
+            if kind == KIND_MESSAGE:
+                _, size, ts, pref, cref, d, _, msg_size, clen = unpack_message(raw, pos)
+                if pos + 5 + size > n or size < 23 + clen or d > 1 or cref >= len(c.commands):
+                    raise _bad("bad message record", pos)
+                seen += 1
+                if ts < peer_first[pref]:
+                    peer_first[pref] = ts
+                if ts > peer_last[pref]:
+                    peer_last[pref] = ts
+                if ts < ts_min:
+                    ts_min = ts
+                if ts > ts_max:
+                    ts_max = ts
+                key = pref << 18 | cref << 1 | d
+                cnt = counts.get(key)
+                if cnt is None:
+                    counts[key] = [1, msg_size, clen]
+                else:
+                    cnt[0] += 1
+                    cnt[1] += msg_size
+                    cnt[2] += clen
+                pos += 5 + size
+            elif kind == KIND_COMMAND:
+                _, size, ref, length = COMMAND.unpack_from(raw, pos)
+                if ref != len(c.commands) or size < 3 + length or pos + 5 + size > n:
+                    raise _bad("bad command definition", pos)
+                c.commands.append(raw[pos + 8:pos + 8 + length].decode(*_TEXT))
+                pos += 5 + size
+            elif kind == KIND_PEER:
+                pos = _peer(raw, pos, n, c.peers)
+                peer_first.append(1 << 64)
+                peer_last.append(-1)
+            elif kind == KIND_GAP:
+                _, size, ts, pid, reason, lost, lost_bytes = GAP.unpack_from(raw, pos)
+                if size < GAP.size - 5 or pos + 5 + size > n:
+                    raise _bad("bad gap record", pos)
+                seen += 1
+                c.gaps.append(Gap(ts, pid, reason, lost, lost_bytes))
+                ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
+                pos += 5 + size
+            else:
+                pos = _skip(raw, pos, n, kind)
+    except (struct.error, IndexError, ValueError) as e:
+        if isinstance(e, CorruptBlock):
+            raise
+        raise _bad(f"malformed record ({e})", pos) from None
+    if seen != records:
+        raise CorruptBlock(f"block holds {seen} records, its header says {records}")
+    c.records = seen
+    c.ts_min_ns, c.ts_max_ns = (ts_min, ts_max) if seen else (0, 0)
+    return c

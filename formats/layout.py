@@ -1,0 +1,221 @@
+"""Byte layout of the file header, block headers and trailer (docs/FORMAT.md).
+
+Pure functions over bytes: nothing here reads or writes files.  All integers
+are little-endian.  Parsers raise ``FormatError`` subclasses carrying the
+offset they were given; the reader adds the file name.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+import zlib
+from dataclasses import dataclass
+
+from .errors import BadMagic, CorruptBlock, FormatError, UnsupportedVersion
+
+# -- file header ------------------------------------------------------------
+# PNG-style magic: the high-bit byte catches 7-bit transfers, CR LF catches
+# LF -> CR LF and CR LF -> LF conversions, 0x1a stops DOS `type` (PNG spec,
+# section 12.12).
+MAGIC = b"\x89P2P\r\n\x1a\n"
+FORMAT_MAJOR = 1
+FORMAT_MINOR = 0
+FILE_HEADER = struct.Struct("<8sHHI")  # magic, major, minor, metadata length
+MAX_METADATA = 16 << 20
+
+# -- blocks -------------------------------------------------------------------
+BLOCK_SYNC = b"P2PB"
+TYPE_RECORDS = 0x01
+TYPE_FOOTER = 0x02
+# sync, type, flags, header length, body length, raw length, records,
+# ts_min, ts_max, command mask, body CRC32; the header CRC32 follows.
+BLOCK_HEADER = struct.Struct("<4sBBHIIIQQQI")
+BLOCK_HEADER_LEN = BLOCK_HEADER.size + 4  # 52 in format 1.0
+MAX_BLOCK_HEADER_LEN = 4096  # newer minors may grow the header up to this
+MAX_BLOCK_BYTES = 64 << 20  # refuse bodies (stored or raw) larger than this
+GAP_BIT = 1 << 63  # command-mask bit: the block holds gap records
+
+# -- trailer ------------------------------------------------------------------
+END_MAGIC = b"P2PINDEX"
+TRAILER = struct.Struct("<Q8s")  # footer block offset, end magic
+TRAILER_LEN = TRAILER.size  # 16
+
+
+def command_bit(command: bytes) -> int:
+    """The command-mask bit for a command name: bit ``crc32(name) % 63``.
+
+    >>> command_bit(b"inv") == 1 << (zlib.crc32(b"inv") % 63)
+    True
+    """
+    return 1 << (zlib.crc32(command) % 63)
+
+
+def commands_mask(commands) -> int:
+    mask = 0
+    for name in commands:
+        mask |= command_bit(name.encode("utf-8", "surrogateescape"))
+    return mask
+
+
+# -- file header --------------------------------------------------------------
+
+def encode_file_header(metadata: dict, major: int = FORMAT_MAJOR,
+                       minor: int = FORMAT_MINOR) -> bytes:
+    """Magic, version, JSON metadata and a CRC32 over all of it.
+
+    >>> encode_file_header({})[:16].hex(" ")
+    '89 50 32 50 0d 0a 1a 0a 01 00 00 00 02 00 00 00'
+    """
+    if not isinstance(metadata, dict):
+        raise TypeError("capture metadata must be a dict (a JSON object)")
+    meta = json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    if len(meta) > MAX_METADATA:
+        raise ValueError(f"capture metadata is {len(meta)} bytes; the limit is {MAX_METADATA}")
+    head = FILE_HEADER.pack(MAGIC, major, minor, len(meta)) + meta
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+@dataclass(frozen=True, slots=True)
+class FileHeader:
+    """The parsed file header; ``length`` is its size in bytes on disk."""
+
+    major: int
+    minor: int
+    metadata: dict
+    length: int
+
+    @property
+    def version(self) -> tuple[int, int]:
+        return (self.major, self.minor)
+
+
+def file_header_length(prefix: bytes) -> int:
+    """Check the first 16 bytes; return the whole header's length.
+
+    Magic first (is this a capture at all?), then the version (a newer major
+    may lay out the rest differently, so it is judged before the checksum).
+    """
+    magic, major, minor, meta_len = FILE_HEADER.unpack_from(prefix)
+    check_magic_prefix(magic)
+    if major != FORMAT_MAJOR:
+        newer = "newer than" if major > FORMAT_MAJOR else "older than"
+        raise UnsupportedVersion(
+            f"capture format {major}.{minor} is {newer} this reader's {FORMAT_MAJOR}.x"
+            + ("; upgrade p2pcap to read it" if major > FORMAT_MAJOR else ""), offset=8)
+    if meta_len > MAX_METADATA:
+        raise CorruptBlock(f"file header claims {meta_len} bytes of metadata "
+                           f"(limit {MAX_METADATA})", offset=12)
+    return FILE_HEADER.size + meta_len + 4
+
+
+def check_magic_prefix(prefix: bytes) -> None:
+    """``BadMagic`` unless ``prefix`` (up to 8 bytes) starts the magic."""
+    if bytes(prefix[:len(MAGIC)]) != MAGIC[:len(prefix)]:
+        raise BadMagic(f"not a p2pcap capture (starts with {bytes(prefix[:8]).hex(' ')}; "
+                       f"expected {MAGIC.hex(' ')})", offset=0)
+
+
+def parse_file_header(data: bytes) -> FileHeader:
+    """Parse a complete file header (``file_header_length`` bytes)."""
+    length = file_header_length(data)
+    _, major, minor, meta_len = FILE_HEADER.unpack_from(data)
+    (stored,) = struct.unpack_from("<I", data, length - 4)
+    if zlib.crc32(memoryview(data)[:length - 4]) != stored:
+        raise CorruptBlock("file header checksum mismatch", offset=0)
+    try:
+        raw = bytes(data[FILE_HEADER.size:FILE_HEADER.size + meta_len])
+        metadata = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise FormatError(f"file header metadata is not JSON ({e})",
+                          offset=FILE_HEADER.size) from None
+    if not isinstance(metadata, dict):
+        raise FormatError("file header metadata is not a JSON object", offset=FILE_HEADER.size)
+    return FileHeader(major, minor, metadata, length)
+
+
+# -- block headers ------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """A parsed, checksum-verified block header.  ``offset`` is where it starts."""
+
+    type: int
+    flags: int
+    header_len: int
+    body_len: int
+    raw_len: int
+    records: int
+    ts_min_ns: int
+    ts_max_ns: int
+    mask: int
+    body_crc: int
+    offset: int = 0
+
+    @property
+    def length(self) -> int:
+        """Header plus body: the block's size on disk."""
+        return self.header_len + self.body_len
+
+
+def encode_block_header(block_type: int, body: bytes, raw_len: int, records: int,
+                        ts_min_ns: int, ts_max_ns: int, mask: int) -> bytes:
+    """The 52-byte header for ``body`` (already compressed)."""
+    head = BLOCK_HEADER.pack(BLOCK_SYNC, block_type, 0, BLOCK_HEADER_LEN, len(body), raw_len,
+                             records, ts_min_ns, ts_max_ns, mask, zlib.crc32(body))
+    return head + struct.pack("<I", zlib.crc32(head))
+
+
+def block_header_length(prefix, offset: int = 0) -> int:
+    """From the first 8 bytes: the header's length, or ``CorruptBlock``."""
+    if bytes(prefix[:4]) != BLOCK_SYNC:
+        raise CorruptBlock(f"no block sync marker (found {bytes(prefix[:4]).hex(' ')})",
+                           offset=offset)
+    (header_len,) = struct.unpack_from("<H", prefix, 6)
+    if not BLOCK_HEADER_LEN <= header_len <= MAX_BLOCK_HEADER_LEN:
+        raise CorruptBlock(f"block header length {header_len} out of range", offset=offset)
+    return header_len
+
+
+def parse_block_header(data, offset: int = 0) -> BlockHeader:
+    """Parse and verify a complete block header (``block_header_length`` bytes).
+
+    Bytes between the 1.0 fields and the header CRC (added by newer minors)
+    are covered by the CRC and otherwise ignored.
+    """
+    header_len = block_header_length(data, offset)
+    (_, btype, flags, _, body_len, raw_len, records, ts_min, ts_max, mask,
+     body_crc) = BLOCK_HEADER.unpack_from(data)
+    (stored,) = struct.unpack_from("<I", data, header_len - 4)
+    if zlib.crc32(memoryview(data)[:header_len - 4]) != stored:
+        raise CorruptBlock("block header checksum mismatch", offset=offset)
+    if body_len > MAX_BLOCK_BYTES + (MAX_BLOCK_BYTES >> 4) or raw_len > MAX_BLOCK_BYTES:
+        raise CorruptBlock(f"block claims {body_len} stored / {raw_len} raw bytes "
+                           f"(limit {MAX_BLOCK_BYTES})", offset=offset)
+    return BlockHeader(btype, flags, header_len, body_len, raw_len, records, ts_min, ts_max,
+                       mask, body_crc, offset)
+
+
+def check_body(header: BlockHeader, body) -> None:
+    """Compare a block body with the CRC32 its header stores."""
+    crc = zlib.crc32(body)
+    if crc != header.body_crc:
+        raise CorruptBlock(f"body checksum mismatch (stored {header.body_crc:08x}, "
+                           f"computed {crc:08x})", offset=header.offset, records=header.records)
+
+
+# -- trailer ------------------------------------------------------------------
+
+def encode_trailer(footer_offset: int) -> bytes:
+    """The last 16 bytes of a closed capture.
+
+    >>> encode_trailer(300).hex(" ")
+    '2c 01 00 00 00 00 00 00 50 32 50 49 4e 44 45 58'
+    """
+    return TRAILER.pack(footer_offset, END_MAGIC)
+
+
+def parse_trailer(data) -> int | None:
+    """The footer offset from a trailer, or ``None`` if these bytes are not one."""
+    footer_offset, magic = TRAILER.unpack_from(data)
+    return footer_offset if magic == END_MAGIC else None

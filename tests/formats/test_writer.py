@@ -1,0 +1,214 @@
+"""CaptureWriter: when blocks end, pipes, threads, errors, counters."""
+
+import io
+import os
+import threading
+
+import pytest
+
+from p2pcap.formats import CaptureReader, CaptureWriter, Gap, Message
+
+from formats_helpers import make_records, write_capture
+
+
+def msg(ts=1, command="inv", payload=b"x" * 37, **kw):
+    fields = dict(pid=1, peer_id=2, peer_addr="1.2.3.4:9999", conn_type="inbound",
+                  direction="in", msg_size=len(payload), flags=0)
+    fields.update(kw)
+    return Message(ts, fields["pid"], fields["peer_id"], fields["peer_addr"], fields["conn_type"],
+                   fields["direction"], command, fields["msg_size"], payload, fields["flags"])
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def blocks_in(data: bytes) -> int:
+    return sum(1 for _ in CaptureReader(io.BytesIO(data)).blocks())
+
+
+def test_block_ends_by_age():
+    clock = FakeClock()
+    out = io.BytesIO()
+    w = CaptureWriter(out, {}, flush_interval=1.0, clock=clock)
+    header = len(out.getvalue())
+    w.write(msg())
+    clock.now = 0.5
+    w.write(msg())
+    assert not w.maybe_flush() and len(out.getvalue()) == header
+    clock.now = 1.0
+    assert w.maybe_flush()
+    assert len(out.getvalue()) > header  # on the file object already
+    clock.now = 1.2
+    w.write(msg())
+    clock.now = 2.3
+    w.write(msg())  # a write also ends a block that has grown old
+    assert w.blocks == 2
+    w.close()
+    assert [b.records for b in CaptureReader(io.BytesIO(out.getvalue())).blocks()] == [2, 2]
+
+
+def test_block_ends_by_size():
+    recs = [msg(ts=i, payload=bytes(100)) for i in range(100)]
+    data = write_capture(recs, block_size=1000)
+    sizes = [b.raw_len for b in CaptureReader(io.BytesIO(data)).blocks()]
+    assert all(s <= 1000 for s in sizes) and len(sizes) >= 10
+
+
+def test_threaded_writes_the_same_bytes():
+    recs = make_records(500)
+    assert write_capture(recs, block_size=700, threaded=True) == write_capture(recs, block_size=700)
+
+
+class Pipe(io.RawIOBase):
+    """A file object that refuses to seek or tell, like stdout on a pipe."""
+
+    def __init__(self):
+        self.data = bytearray()
+
+    def writable(self):
+        return True
+
+    def seekable(self):
+        return False
+
+    def write(self, b):
+        self.data += b
+        return len(b)
+
+    def tell(self):
+        raise io.UnsupportedOperation("pipe")
+
+    def seek(self, *a):
+        raise io.UnsupportedOperation("pipe")
+
+
+def test_writes_to_a_non_seekable_stream():
+    recs = make_records(50)
+    pipe = Pipe()
+    with CaptureWriter(pipe, {"test": True}, block_size=300) as w:
+        for r in recs:
+            w.write(r)
+    assert bytes(pipe.data) == write_capture(recs, block_size=300)
+    reader = CaptureReader(io.BytesIO(bytes(pipe.data)))
+    assert list(reader) == recs and reader.index is not None
+
+
+def test_real_pipe_both_ends():
+    recs = make_records(200)
+    r, w = os.pipe()
+    with os.fdopen(r, "rb") as rf:
+        def produce():
+            with os.fdopen(w, "wb") as wf, CaptureWriter(wf, {}, block_size=500) as cw:
+                for rec in recs:
+                    cw.write(rec)
+        t = threading.Thread(target=produce)
+        t.start()
+        reader = CaptureReader(rf)
+        got = list(reader.records(commands={"inv"}))
+        t.join()
+    assert got == [x for x in recs if type(x) is Gap or x.command == "inv"]
+    assert reader.index is not None and reader.torn_tail is None
+
+
+class Failing(io.BytesIO):
+    def __init__(self, after: int):
+        super().__init__()
+        self.after = after
+
+    def write(self, b):
+        if self.tell() + len(b) > self.after:
+            raise OSError(28, "No space left on device")
+        return super().write(b)
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+def test_write_errors_surface(threaded):
+    w = CaptureWriter(Failing(2000), {}, block_size=300, threaded=threaded)
+    with pytest.raises(OSError, match="No space"):
+        for r in make_records(200):
+            w.write(r)
+        w.close()
+    with pytest.raises(OSError):  # the writer stays failed: no garbage after a short write
+        w.write(msg())
+    try:
+        w.close()
+    except OSError:
+        pass
+    w.close()  # a second close does nothing
+
+
+def test_bad_records_are_refused_and_leave_the_writer_usable():
+    out = io.BytesIO()
+    w = CaptureWriter(out, {})
+    good = msg()
+    w.write(good)
+    for bad, error in [
+        (msg(direction="sideways"), ValueError),
+        (msg(peer_addr="a" * 70000, peer_id=9), ValueError),
+        (msg(command="c" * 300), ValueError),
+        (msg(msg_size=1 << 32, peer_id=8, command="new"), ValueError),
+        (msg(payload="text", peer_id=7), TypeError),
+        ("not a record", TypeError),
+        (Gap(1, 1, 1, -1), ValueError),
+    ]:
+        with pytest.raises(error):
+            w.write(bad)
+    w.write(good)
+    w.close()
+    reader = CaptureReader(io.BytesIO(out.getvalue()))
+    assert list(reader) == [good, good]
+    assert [p.peer_id for p in reader.index.peers] == [2]
+    assert list(reader.index.commands) == ["inv"]
+
+
+def test_counters():
+    recs = make_records(100)
+    out = io.BytesIO()
+    with CaptureWriter(out, {}, threaded=True, block_size=500) as w:
+        for r in recs:
+            w.write(r)
+    msgs = [r for r in recs if type(r) is Message]
+    gaps = [r for r in recs if type(r) is Gap]
+    assert w.messages == len(msgs)
+    assert w.payload_bytes == sum(len(m.payload) for m in msgs)
+    assert w.lost_messages == sum(g.lost_messages for g in gaps)
+    assert w.bytes_written == len(out.getvalue())
+
+
+def test_close_is_idempotent_and_closes_only_its_own_files(tmp_path):
+    out = io.BytesIO()
+    w = CaptureWriter(out, {})
+    w.close()
+    w.close()
+    assert not out.closed
+    with pytest.raises(ValueError):
+        w.write(msg())
+    path = tmp_path / "own.cap"
+    with CaptureWriter(path, {"a": [1, 2]}) as w:
+        w.write(msg())
+    assert w._file.closed
+    assert CaptureReader(path).metadata == {"a": [1, 2]}
+
+
+def test_peer_sessions_are_stored_once_per_block():
+    """1000 messages of one peer: its address appears once per block, not per message."""
+    addr = "abcdefghijklmnopqrstuvwxyz234567abcdefghijklmnopqrstuv.onion:9999"
+    recs = [msg(ts=i, peer_addr=addr, payload=bytes([i % 256]) * 8) for i in range(1000)]
+    out = io.BytesIO()
+    with CaptureWriter(out, {}, level=1) as w:
+        for r in recs:
+            w.write(r)
+    from p2pcap.formats.block import BlockBuilder
+    b = BlockBuilder()
+    for r in recs:
+        b.add(r)
+    assert b.finish().raw.count(addr.encode()) == 1
+    reader = CaptureReader(io.BytesIO(out.getvalue()))
+    (session,) = reader.index.peers
+    assert (session.addr, session.first_ns, session.last_ns) == (addr, 0, 999)
+    assert session.messages_in == 1000
