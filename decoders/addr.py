@@ -22,20 +22,20 @@ import hashlib
 import ipaddress
 
 from construct import (
-    Computed,
     Construct,
     ConstructError,
     Int8ub,
     Int16ub,
     Int32ul,
     Int64ul,
-    Struct,
     Terminated,
     this,
 )
 from construct.core import evaluate, stream_read, stream_write
 
-from .primitives import CompactSize, Service, VarArray
+from .primitives import CompactSize, Service
+from .structs import Named, Struct
+from .vectors import VarArray
 
 # netaddress.h
 MAX_ADDRV2_SIZE = 512
@@ -49,16 +49,12 @@ BIP155_NETWORKS: dict[int, tuple[str, int | None]] = {
     5: ("I2P", 32),
     6: ("CJDNS", 16),
 }
+BIP155_NAMES = {net: name for net, (name, _) in BIP155_NETWORKS.items()}
 
 # Tor rend-spec-v3: onion address = base32(pubkey | checksum[:2] | version).
 _TORV3_VERSION = b"\x03"
 _I2P_SUFFIX = ".b32.i2p"
 _ONION_SUFFIX = ".onion"
-
-
-def _net_name(context) -> str | None:
-    entry = BIP155_NETWORKS.get(context.net)
-    return entry[0] if entry else None
 
 
 def _torv3_checksum(pubkey: bytes) -> bytes:
@@ -164,7 +160,7 @@ AddressV2Entry = Struct(
     "time" / Int32ul,
     "services" / CompactSize,
     "net" / Int8ub,
-    "net_name" / Computed(_net_name),
+    "net_name" / Named(BIP155_NAMES, "net"),
     "addr" / AddressV2(this.net),
     "port" / Int16ub,
 )

@@ -18,7 +18,7 @@ which of the two forms the sender chose (``is_var_ints``), since Core's
 
 from __future__ import annotations
 
-from construct import Construct, ConstructError, Container
+from construct import Construct, ConstructError
 from construct.core import evaluate, stream_read, stream_write
 
 from .primitives import MAX_SIZE, CompactSize, VarInt
@@ -49,44 +49,48 @@ def _check_bits(obj, path, size: int | None = None) -> str:
     return obj
 
 
-def _size(size, context, path, limit) -> int:
-    n = evaluate(size, context)
-    if not isinstance(n, int) or not 0 <= n <= limit:
-        raise ConstructError(f"bitset size {n!r} out of range 0..{limit}", path=path)
-    return n
-
-
-class FixedBitSet(Construct):
-    """``FIXEDBITSET(v, size)``: ``ceil(size / 8)`` bytes, size from context.
-
-    >>> FixedBitSet(4).parse(b"\\x05")
-    '1010'
-    """
+class _SizedBitSet(Construct):
+    """A bitset whose size (bit count) is not on the wire: ``size`` is an
+    expression on the context, at most ``max_size``."""
 
     def __init__(self, size, max_size: int = MAX_SIZE):
         super().__init__()
         self.size = size
         self.max_size = max_size
 
+    def _bits(self, context, path) -> int:
+        n = evaluate(self.size, context)
+        if not isinstance(n, int) or not 0 <= n <= self.max_size:
+            raise ConstructError(f"bitset size {n!r} out of range 0..{self.max_size}", path=path)
+        return n
+
+
+class FixedBitSet(_SizedBitSet):
+    """``FIXEDBITSET(v, size)``: ``ceil(size / 8)`` bytes, size from context.
+
+    >>> FixedBitSet(4).parse(b"\\x05")
+    '1010'
+    """
+
     def _parse(self, stream, context, path):
-        n = _size(self.size, context, path, self.max_size)
+        n = self._bits(context, path)
         return _bytes_to_bits(stream_read(stream, (n + 7) // 8, path), n, path)
 
     def _build(self, obj, stream, context, path):
-        n = _size(self.size, context, path, self.max_size)
+        n = self._bits(context, path)
         data = _bits_to_bytes(_check_bits(obj, path, n))
         stream_write(stream, data, len(data), path)
         return obj
 
     def _sizeof(self, context, path):
-        return (_size(self.size, context, path, self.max_size) + 7) // 8
+        return (self._bits(context, path) + 7) // 8
 
 
 class _DynBitSet(Construct):
     """``DYNBITSET(v)``: CompactSize bit count, then the fixed form.
 
-    The byte count is checked against what is left before anything is
-    read, so a hostile bit count fails at once.
+    A hostile bit count fails at once: above MAX_SIZE it is refused, and
+    below it the read stops at the end of the payload.
     """
 
     def _parse(self, stream, context, path):
@@ -108,7 +112,7 @@ class _DynBitSet(Construct):
 DynBitSet = _DynBitSet()
 
 
-class VarIntsBitSet(Construct):
+class VarIntsBitSet(_SizedBitSet):
     """``FIXEDVARINTSBITSET(v, size)``: gaps between set bits as VarInts.
 
     Each set bit *i* is written as ``VarInt(i - previous)`` with ``previous``
@@ -119,13 +123,8 @@ class VarIntsBitSet(Construct):
     '10010'
     """
 
-    def __init__(self, size, max_size: int = MAX_SIZE):
-        super().__init__()
-        self.size = size
-        self.max_size = max_size
-
     def _parse(self, stream, context, path):
-        n = _size(self.size, context, path, self.max_size)
+        n = self._bits(context, path)
         indexes = []
         last = -1
         while True:
@@ -142,7 +141,7 @@ class VarIntsBitSet(Construct):
         return bits.decode("ascii")
 
     def _build(self, obj, stream, context, path):
-        n = _size(self.size, context, path, self.max_size)
+        n = self._bits(context, path)
         last = -1
         for i, bit in enumerate(_check_bits(obj, path, n)):
             if bit == "1":
@@ -157,7 +156,7 @@ class AutoBitSet(Construct):
 
     Decodes to ``{"is_var_ints": bool, "bits": "0101..."}``.
 
-    >>> dict(AutoBitSet(4).parse(bytes.fromhex("0005")))
+    >>> AutoBitSet(4).parse(bytes.fromhex("0005"))
     {'is_var_ints': False, 'bits': '1010'}
     """
 
@@ -172,7 +171,7 @@ class AutoBitSet(Construct):
             # serialize.h: "invalid value for isVarInts byte"
             raise ConstructError(f"isVarInts must be 0 or 1, got {flag}", path=path)
         form = self.var_ints if flag else self.fixed
-        return Container(is_var_ints=bool(flag), bits=form._parsereport(stream, context, path))
+        return {"is_var_ints": bool(flag), "bits": form._parsereport(stream, context, path)}
 
     def _build(self, obj, stream, context, path):
         try:

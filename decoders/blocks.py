@@ -16,8 +16,8 @@ error, and so is a compact block announcing more than 0xffff transactions.
 Key names follow Core's members; ``vtx``, ``vin`` and ``vout`` keep the
 names Bitcoin's JSON uses.
 
->>> GetBlockTxn.parse(bytes(32) + bytes.fromhex("03" "01" "00" "02")).indexes
-ListContainer([1, 2, 5])
+>>> GetBlockTxn.parse(bytes(32) + bytes.fromhex("03" "01" "00" "02"))["indexes"]
+[1, 2, 5]
 """
 
 from __future__ import annotations
@@ -25,19 +25,25 @@ from __future__ import annotations
 from construct import (
     Construct,
     ConstructError,
-    FocusedSeq,
     Int32ul,
     Int64ul,
-    ListContainer,
-    Struct,
     Terminated,
 )
 from construct.core import stream_read, stream_write
 
 from .bitsets import _bits_to_bytes, _bytes_to_bits, _check_bits
 from .headers import BlockHeader
-from .primitives import MAX_SIZE, CompactSize, Hash256, HashArray, VarArray, check_count
+from .primitives import (
+    MAX_SIZE,
+    CompactSize,
+    Hash256,
+    _read_prefixed,
+    _write_prefixed,
+    check_count,
+)
+from .structs import FocusedSeq, Struct, at_index
 from .transaction import TX_MIN_SIZE, Transaction
+from .vectors import HashArray, VarArray
 
 U16_MAX = 0xFFFF
 SHORTTXIDS_LENGTH = 6  # blockencodings.h: 6-byte short ids, u32 LE + u16 LE
@@ -51,16 +57,13 @@ class _FlagBits(Construct):
     """
 
     def _parse(self, stream, context, path):
-        n = CompactSize._parsereport(stream, context, path)
-        check_count(n, 1, MAX_SIZE, stream, path)
-        return _bytes_to_bits(stream_read(stream, n, path), 8 * n, path)
+        data = _read_prefixed(stream, context, path, MAX_SIZE)
+        return _bytes_to_bits(data, 8 * len(data), path)
 
     def _build(self, obj, stream, context, path):
         if len(_check_bits(obj, path)) % 8:
             raise ConstructError("merkle flag bits come in whole bytes", path=path)
-        data = _bits_to_bytes(obj)
-        CompactSize._build(len(data), stream, context, path)
-        stream_write(stream, data, len(data), path)
+        _write_prefixed(_bits_to_bytes(obj), stream, context, path, MAX_SIZE)
         return obj
 
 
@@ -70,7 +73,7 @@ class _DiffIndexes(Construct):
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
         check_count(count, 1, MAX_SIZE, stream, path)
-        out = ListContainer()
+        out = []
         nxt = 0  # the absolute index a difference of 0 would mean
         for _ in range(count):
             out.append(_absolute(CompactSize._parsereport(stream, context, path), nxt, path))
@@ -109,10 +112,10 @@ class _ShortIds(Construct):
         count = CompactSize._parsereport(stream, context, path)
         check_count(count, SHORTTXIDS_LENGTH, MAX_SIZE, stream, path)
         raw = stream_read(stream, SHORTTXIDS_LENGTH * count, path)
-        return ListContainer(
+        return [
             int.from_bytes(raw[i : i + SHORTTXIDS_LENGTH], "little")
             for i in range(0, len(raw), SHORTTXIDS_LENGTH)
-        )
+        ]
 
     def _build(self, obj, stream, context, path):
         CompactSize._build(len(obj), stream, context, path)
@@ -130,12 +133,15 @@ class _Prefilled(Construct):
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
         check_count(count, 1 + TX_MIN_SIZE, MAX_SIZE, stream, path)
-        out = ListContainer()
+        out = []
         nxt = 0
-        for _ in range(count):
-            index = _absolute(CompactSize._parsereport(stream, context, path), nxt, path)
-            out.append({"index": index, "tx": Transaction._parsereport(stream, context, path)})
-            nxt = index + 1
+        try:
+            for _ in range(count):
+                index = _absolute(CompactSize._parsereport(stream, context, path), nxt, path)
+                out.append({"index": index, "tx": Transaction._parsereport(stream, context, path)})
+                nxt = index + 1
+        except ConstructError as exc:
+            raise at_index(exc, path, len(out))
         if len(context.shorttxids) + count > U16_MAX:
             # blockencodings.h: BlockTxCount() > uint16 max
             raise ConstructError("compact block has more than 65535 transactions", path=path)
@@ -144,9 +150,12 @@ class _Prefilled(Construct):
     def _build(self, obj, stream, context, path):
         CompactSize._build(len(obj), stream, context, path)
         nxt = 0
-        for item in obj:
-            CompactSize._build(_difference(item["index"], nxt, path), stream, context, path)
-            Transaction._build(item["tx"], stream, context, path)
+        for position, item in enumerate(obj):
+            try:
+                CompactSize._build(_difference(item["index"], nxt, path), stream, context, path)
+                Transaction._build(item["tx"], stream, context, path)
+            except ConstructError as exc:
+                raise at_index(exc, path, position)
             nxt = item["index"] + 1
         return obj
 
@@ -165,6 +174,7 @@ Block = Struct(
 )
 
 # CPartialMerkleTree (merkleblock.h); also the cbTxMerkleTree of mnlistdiff
+# (mnlist.py).
 PartialMerkleTree = Struct(
     "transactions" / Int32ul,  # nTransactions in the whole block
     "hash" / HashArray(),  # vHash

@@ -7,9 +7,10 @@ older releases: src/llmq/clsig.h, src/llmq/quorums_chainlocks.h
 
 from __future__ import annotations
 
-from construct import Int32sl, Struct, Terminated
+from construct import Int32sl, Terminated
 
 from .primitives import BLSSig, Hash256, Identified, sha256d
+from .structs import Struct
 
 # ChainLockSig, 132 bytes.  ``hash`` (not on the wire) is SHA256d of the
 # payload: the hash a MSG_CLSIG (29) inv announces it under.

@@ -12,10 +12,12 @@ The command strings kept their Darksend-era names.
 
 from __future__ import annotations
 
-from construct import Computed, If, Int32sl, Int64sl, Struct, Terminated, this
+from construct import If, Int32sl, Int64sl, Terminated, this
 
-from .primitives import Bool, Hash256, Identified, OutPoint, VarArray, VarBytes, sha256d
+from .primitives import Bool, Hash256, Identified, OutPoint, VarBytes, sha256d
+from .structs import Named, Struct
 from .transaction import TXIN_MIN_SIZE, TXOUT_MIN_SIZE, Transaction, TxIn, TxOut
+from .vectors import VarArray
 from .versions import COINJOIN_PROTX_HASH_PROTO_VERSION, COINJOIN_SU_PROTO_VERSION
 
 # PoolState, PoolStatusUpdate and PoolMessage (coinjoin.h), all i32.
@@ -89,7 +91,7 @@ Dss = Struct(
 Dsc = Struct(
     "session_id" / Int32sl,
     "message_id" / Int32sl,
-    "message_name" / Computed(lambda ctx: POOL_MESSAGES.get(ctx.message_id)),
+    "message_name" / Named(POOL_MESSAGES, "message_id"),
     Terminated,
 )
 
@@ -99,12 +101,12 @@ Dsc = Struct(
 Dssu = Struct(
     "session_id" / Int32sl,
     "state" / Int32sl,
-    "state_name" / Computed(lambda ctx: POOL_STATES.get(ctx.state)),
+    "state_name" / Named(POOL_STATES, "state"),
     "entries_count" / If(this._params.version <= COINJOIN_SU_PROTO_VERSION, Int32sl),
     "status_update" / Int32sl,
-    "status_update_name" / Computed(lambda ctx: STATUS_UPDATES.get(ctx.status_update)),
+    "status_update_name" / Named(STATUS_UPDATES, "status_update"),
     "message_id" / Int32sl,
-    "message_name" / Computed(lambda ctx: POOL_MESSAGES.get(ctx.message_id)),
+    "message_name" / Named(POOL_MESSAGES, "message_id"),
     Terminated,
 )
 

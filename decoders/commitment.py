@@ -22,11 +22,13 @@ clear bits and zero key, hash and signatures.
 
 from __future__ import annotations
 
-from construct import Construct, ConstructError, If, Int8ub, Int16sl, Struct, this
+from construct import Construct, ConstructError, If, Int8ub, Int16sl, this
 from construct.core import stream_read, stream_write
 
 from .bitsets import DynBitSet
+from .llmq_types import LLMQTypeName
 from .primitives import BLSPubKey, BLSSig, Hash256
+from .structs import Struct
 
 LEGACY_BLS_NON_INDEXED_QUORUM_VERSION = 1
 LEGACY_BLS_INDEXED_QUORUM_VERSION = 2
@@ -73,6 +75,7 @@ class KnownVersion(Construct):
 FinalCommitment = Struct(
     "version" / KnownVersion(2, 1, 4, "CFinalCommitment"),
     "llmq_type" / Int8ub,
+    "llmq_type_name" / LLMQTypeName,
     "quorum_hash" / Hash256,
     # only the indexed (rotating-quorum) versions carry quorumIndex
     "quorum_index" / If(

@@ -15,57 +15,21 @@ decoded for Bitcoin captures (BIP133).
 from __future__ import annotations
 
 from construct import (
+    If,
     Int32sl,
     Int32ul,
     Int64sl,
     Int64ul,
-    If,
-    Struct,
-    Subconstruct,
     Terminated,
     this,
 )
-from construct.core import SizeofError, stream_seek, stream_tell
 
-from .primitives import Bool, Hash256, Service, VarStr
+from .primitives import Bool, Hash256, Service, Trailing, VarStr
+from .structs import Struct
 
 # net_processing.h MAX_SUBVERSION_LENGTH: Core reads the user agent with
 # LIMITED_STRING(strSubVer, 256) and throws on anything longer.
 MAX_SUBVERSION_LENGTH = 256
-
-
-class Trailing(Subconstruct):
-    """A field read only if payload bytes remain, else None.
-
-    Core's VERSION handler reads each group after the first addresses
-    under ``if (!vRecv.empty())``, so older or minimal peers may stop after
-    any group.  A group that starts but is cut short is still an error, as
-    in Core.  Building writes nothing for None.
-
-    >>> from construct import Int8ub
-    >>> Struct("a" / Int8ub, "b" / Trailing(Int8ub)).parse(b"\\x01").b is None
-    True
-    """
-
-    def __init__(self, subcon):
-        super().__init__(subcon)
-        self.flagbuildnone = True
-
-    def _parse(self, stream, context, path):
-        here = stream_tell(stream, path)
-        end = stream_seek(stream, 0, 2, path)
-        stream_seek(stream, here, 0, path)
-        if here == end:
-            return None
-        return self.subcon._parsereport(stream, context, path)
-
-    def _build(self, obj, stream, context, path):
-        if obj is None:
-            return None
-        return self.subcon._build(obj, stream, context, path)
-
-    def _sizeof(self, context, path):
-        raise SizeofError("Trailing has no fixed size", path=path)
 
 
 # A CAddress without nTime (the pre-31402 form kept inside ``version``):

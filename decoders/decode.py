@@ -8,16 +8,39 @@ from __future__ import annotations
 
 import io
 
-from construct import ConstructError, EnumIntegerString, TerminatedError
+from construct import (
+    Computed,
+    Construct,
+    ConstructError,
+    Container,
+    EnumIntegerString,
+    FocusedSeq,
+    ListContainer,
+    Select,
+    StreamError,
+    TerminatedError,
+)
 
 from .errors import DecodeError
+from .primitives import Trailing
+from .structs import BUILD_ERRORS, Struct
+from .vectors import Vector
 from .versions import PROTOCOL_VERSION
+
+# Builtin errors a few construct classes leak on hostile input (e.g. enum
+# lookups); they are decode errors all the same.
+_LEAKS = (ValueError, KeyError, IndexError, OverflowError, UnicodeError)
+
+
+_MESSAGES: dict = {}
 
 
 def _messages() -> dict:
-    from .registry import MESSAGES  # first use pays the import of every family
+    if not _MESSAGES:
+        from .registry import MESSAGES  # first use pays the import of every family
 
-    return MESSAGES
+        _MESSAGES.update(MESSAGES)
+    return _MESSAGES
 
 
 def known_commands() -> frozenset[str]:
@@ -27,6 +50,15 @@ def known_commands() -> frozenset[str]:
 def definition(command: str):
     """The construct for ``command``, or None when the command is unknown."""
     return _messages().get(command)
+
+
+def _context(version: int | None) -> Container:
+    # What construct's parse_stream makes, without its attribute writes.
+    context = Container(
+        version=version or PROTOCOL_VERSION, _parsing=True, _building=False, _sizing=False
+    )
+    context["_params"] = context
+    return context
 
 
 def decode(command: str, payload: bytes, version: int | None = None) -> dict:
@@ -45,30 +77,139 @@ def decode(command: str, payload: bytes, version: int | None = None) -> dict:
         return {"unknown": True, "raw": bytes(payload).hex()}
     stream = io.BytesIO(payload)
     try:
-        obj = struct.parse_stream(stream, version=version or PROTOCOL_VERSION)
-    except TerminatedError as exc:
-        # Terminated read one byte to find the payload had more.
-        raise DecodeError(command, _reason(exc), path=exc.path or "", offset=stream.tell() - 1) from None
+        obj = struct._parsereport(stream, _context(version), "(parsing)")
     except ConstructError as exc:
-        raise DecodeError(command, _reason(exc), path=exc.path or "", offset=stream.tell()) from None
-    except (ValueError, KeyError, IndexError, OverflowError, UnicodeError) as exc:
-        # A few construct classes leak builtin errors on hostile input
-        # (e.g. enum lookups); they are decode errors all the same.
+        raise _error(command, exc, stream) from None
+    except _LEAKS as exc:
         raise DecodeError(command, f"{type(exc).__name__}: {exc}", offset=stream.tell()) from None
     return to_plain(obj)
 
 
-def build(command: str, obj: dict, version: int | None = None) -> bytes:
-    """Serialise a decoded dict back to payload bytes (the inverse of decode)."""
+def decode_partial(command: str, payload: bytes, version: int | None = None) -> dict:
+    """Decode the start of a payload that was cut short (a snap length).
+
+    For a record whose ``captured_len`` is below its ``msg_size``: the
+    message's fields are read in wire order until the bytes run out, and the
+    result holds those that were read whole, ``"partial": True`` and
+    ``"error"``, the DecodeError text saying where reading stopped (None if
+    the captured bytes held every field).  A vector at the cut keeps the
+    elements read whole (a block keeps its first transactions).  Nothing is
+    guessed: fields after the last captured byte are left out, and so is a
+    field that ends at it but holds a part read only "if bytes remain"
+    (Trailing), whose value the missing bytes could change; nothing that
+    needs the whole payload (its ``hash``, a txid) is computed.  Bytes that
+    break the layout before the cut raise DecodeError, as in ``decode``.
+
+    >>> cut = bytes.fromhex("02" "01000000") + bytes(32) + b"\\x01\\x00"  # 2 announced, 1 whole
+    >>> [entry["type_name"] for entry in decode_partial("inv", cut)["inv"]]
+    ['MSG_TX']
+    """
     struct = _messages().get(command)
     if struct is None:
-        if obj.get("unknown"):
-            return bytes.fromhex(obj["raw"])
+        return {"unknown": True, "raw": bytes(payload).hex(), "partial": True, "error": None}
+    fields = _fields_of(struct)
+    if fields is None:  # not a field list: all or nothing
+        try:
+            return {**decode(command, payload, version), "partial": True, "error": None}
+        except DecodeError as exc:
+            return {"partial": True, "error": str(exc)}
+    stream = io.BytesIO(payload)
+    context = fields.child_context(_context(version), stream)
+    end = len(payload)
+    result: dict = {}
+    error = None
+    try:
+        for name, sc, suffix in fields._fields:
+            path = "(parsing)" + suffix
+            start = stream.tell()
+            if start == end and type(sc) is not Computed:
+                if name is not None:
+                    error = DecodeError(
+                        command, "the captured bytes end here", path=path, offset=start
+                    )
+                break
+            try:
+                value = sc._parsereport(stream, context, path)
+            except StreamError as exc:
+                error = _error(command, exc, stream)
+                if name is not None and isinstance(sc, Vector):
+                    stream.seek(start)
+                    result[name] = sc.parse_prefix(stream, context, path)
+                break
+            if stream.tell() == end and _reads_to_end(sc):
+                error = DecodeError(
+                    command, "the captured bytes end in an optional part", path=path, offset=end
+                )
+                break
+            if name is not None:
+                result[name] = context[name] = value
+    except ConstructError as exc:
+        raise _error(command, exc, stream) from None
+    except _LEAKS as exc:
+        raise DecodeError(command, f"{type(exc).__name__}: {exc}", offset=stream.tell()) from None
+    return {**result, "partial": True, "error": None if error is None else str(error)}
+
+
+_READS_TO_END: dict[int, bool] = {}
+
+
+def _reads_to_end(construct: Construct) -> bool:
+    """Whether a Trailing (or construct's Optional) sits anywhere inside."""
+    known = _READS_TO_END.get(id(construct))
+    if known is None:
+        _READS_TO_END[id(construct)] = False  # a cycle adds nothing
+        names = ("subcon", "element", "thensubcon", "elsesubcon")
+        children = [getattr(construct, name, None) for name in names]
+        children += list(getattr(construct, "subcons", ()))
+        known = isinstance(construct, (Trailing, Select)) or any(
+            isinstance(c, Construct) and _reads_to_end(c) for c in children
+        )
+        _READS_TO_END[id(construct)] = known
+    return known
+
+
+def _fields_of(construct: Construct) -> Struct | None:
+    """The field list under a message's wrappers (hash, txid, FocusedSeq), if any."""
+    for _ in range(10):
+        if isinstance(construct, Struct):
+            return construct
+        if isinstance(construct, FocusedSeq):
+            construct = construct._subcons[construct.parsebuildfrom]
+        elif isinstance(getattr(construct, "subcon", None), Construct):
+            construct = construct.subcon
+        else:
+            return None
+    return None
+
+
+def build(command: str, obj: dict, version: int | None = None) -> bytes:
+    """Serialise a decoded dict back to payload bytes (the inverse of decode).
+
+    >>> build("ping", {"nonce": 1}).hex()
+    '0100000000000000'
+    """
+    struct = _messages().get(command)
+    if struct is None:
+        if isinstance(obj, dict) and obj.get("unknown"):
+            try:
+                return bytes.fromhex(obj["raw"])
+            except BUILD_ERRORS:
+                raise DecodeError(command, "cannot build: raw is not hex", path="raw") from None
         raise DecodeError(command, "no definition to build with")
     try:
         return struct.build(obj, version=version or PROTOCOL_VERSION)
     except ConstructError as exc:
         raise DecodeError(command, f"cannot build: {_reason(exc)}", path=exc.path or "") from None
+    except BUILD_ERRORS as exc:
+        # only a definition that is not a Struct gets here (Struct names the field)
+        reason = f"cannot build: {type(exc).__name__}: {exc}"
+        raise DecodeError(command, reason, path="(building)") from None
+
+
+def _error(command: str, exc: ConstructError, stream) -> DecodeError:
+    # Terminated read one byte to find the payload had more.
+    offset = stream.tell() - 1 if isinstance(exc, TerminatedError) else stream.tell()
+    return DecodeError(command, _reason(exc), path=exc.path or "", offset=offset)
 
 
 def _reason(exc: ConstructError) -> str:
@@ -79,11 +220,29 @@ def _reason(exc: ConstructError) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+_SCALARS = frozenset((int, str, bool, float, type(None)))
+
+
 def to_plain(obj):
-    """Containers to dicts, enums to names, bytes to hex; drop ``_`` keys."""
+    """Make parsed data JSON-ready: Containers to dicts, enums to names, bytes to hex.
+
+    Our ``Struct`` and vector parsers already return plain ``dict``,
+    ``list``, ``str``, ``int``, ``bool`` and ``None`` (structs.py), so a
+    ``dict`` or ``list`` is returned as it is and decoding pays nothing
+    here; what construct's own classes return (``Container`` with its
+    ``_io`` and other ``_`` keys, ``ListContainer``, bytes) is converted.
+
+    >>> to_plain(Container(a=b"\\x01", _io=None))
+    {'a': '01'}
+    """
+    kind = type(obj)
+    if kind is dict or kind is list or kind in _SCALARS:
+        return obj
     if isinstance(obj, dict):
-        return {k: to_plain(v) for k, v in obj.items() if not k.startswith("_")}
-    if isinstance(obj, list):
+        return {
+            k: to_plain(v) for k, v in obj.items() if not (isinstance(k, str) and k.startswith("_"))
+        }
+    if isinstance(obj, (list, tuple, ListContainer)):
         return [to_plain(v) for v in obj]
     if isinstance(obj, EnumIntegerString):
         return str(obj)

@@ -10,9 +10,10 @@ from p2pcap.errors import P2pcapError
 class DecodeError(P2pcapError):
     """A payload that does not match its command's layout.
 
-    ``command`` is the P2P command, ``path`` construct's field path (for
-    example ``(parsing) -> inventory -> hash``), ``offset`` the byte offset in
-    the payload where parsing stopped.
+    ``command`` is the P2P command, ``path`` construct's field path, with
+    the index of a vector's element (for example ``(parsing) -> inv -> [3]
+    -> hash``), ``offset`` the byte offset in the payload where parsing
+    stopped.
     """
 
     def __init__(self, command: str, reason: str, *, path: str = "", offset: int | None = None):

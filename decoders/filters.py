@@ -16,9 +16,11 @@ errors here.
 
 from __future__ import annotations
 
-from construct import Computed, Int8ub, Int32ul, Struct, Terminated
+from construct import Int8ub, Int32ul, Terminated
 
-from .primitives import Hash256, HashArray, VarBytes
+from .primitives import Hash256, VarBytes
+from .structs import Named, Struct
+from .vectors import HashArray
 
 # bloom.h bloomflags (nFlags & BLOOM_UPDATE_MASK).
 BLOOM_FLAG_NAMES: dict[int, str] = {
@@ -33,21 +35,20 @@ FILTER_TYPE_NAMES: dict[int, str] = {
 }
 
 
-def _flags_name(context) -> str | None:
-    return BLOOM_FLAG_NAMES.get(context.flags)
-
-
-def _filter_type_name(context) -> str | None:
-    return FILTER_TYPE_NAMES.get(context.filter_type)
-
-
-# CBloomFilter: vData, nHashFuncs, nTweak, nFlags.
-FilterLoad = Struct(
+# CBloomFilter (bloom.h): vData, nHashFuncs, nTweak, nFlags.  Core reads
+# it without size checks; an empty filter is common.  Also the filter of
+# governance.py's ``govsync``.
+BloomFilter = Struct(
     "data" / VarBytes(),
     "hash_funcs" / Int32ul,
     "tweak" / Int32ul,
     "flags" / Int8ub,
-    "flags_name" / Computed(_flags_name),
+    "flags_name" / Named(BLOOM_FLAG_NAMES, "flags"),
+)
+
+# ``filterload``: the filter alone.
+FilterLoad = Struct(
+    *BloomFilter.subcons,
     Terminated,
 )
 
@@ -62,7 +63,7 @@ FilterClear = Struct(Terminated)
 # getcfilters / getcfheaders: ``vRecv >> filter_type_ser >> start_height >> stop_hash``.
 FilterRangeRequest = Struct(
     "filter_type" / Int8ub,
-    "filter_type_name" / Computed(_filter_type_name),
+    "filter_type_name" / Named(FILTER_TYPE_NAMES, "filter_type"),
     "start_height" / Int32ul,
     "stop_hash" / Hash256,
     Terminated,
@@ -71,7 +72,7 @@ FilterRangeRequest = Struct(
 # BlockFilter: m_filter_type, m_block_hash, m_filter.GetEncoded().
 CFilter = Struct(
     "filter_type" / Int8ub,
-    "filter_type_name" / Computed(_filter_type_name),
+    "filter_type_name" / Named(FILTER_TYPE_NAMES, "filter_type"),
     "block_hash" / Hash256,
     "filter" / VarBytes(),
     Terminated,
@@ -80,7 +81,7 @@ CFilter = Struct(
 # Make(CFHEADERS, filter_type_ser, stop hash, prev_header, filter_hashes).
 CFHeaders = Struct(
     "filter_type" / Int8ub,
-    "filter_type_name" / Computed(_filter_type_name),
+    "filter_type_name" / Named(FILTER_TYPE_NAMES, "filter_type"),
     "stop_hash" / Hash256,
     "prev_header" / Hash256,
     "filter_hashes" / HashArray(),
@@ -90,7 +91,7 @@ CFHeaders = Struct(
 # ``vRecv >> filter_type_ser >> stop_hash``.
 GetCFCheckpt = Struct(
     "filter_type" / Int8ub,
-    "filter_type_name" / Computed(_filter_type_name),
+    "filter_type_name" / Named(FILTER_TYPE_NAMES, "filter_type"),
     "stop_hash" / Hash256,
     Terminated,
 )
@@ -99,7 +100,7 @@ GetCFCheckpt = Struct(
 # every 1000 blocks (CFCHECKPT_INTERVAL).
 CFCheckpt = Struct(
     "filter_type" / Int8ub,
-    "filter_type_name" / Computed(_filter_type_name),
+    "filter_type_name" / Named(FILTER_TYPE_NAMES, "filter_type"),
     "stop_hash" / Hash256,
     "headers" / HashArray(),
     Terminated,

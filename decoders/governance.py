@@ -10,10 +10,11 @@ src/common/bloom.h (``CBloomFilter``) and src/masternode/sync.h (``ssc``).
 
 from __future__ import annotations
 
-from construct import Computed, If, Int8ub, Int32sl, Int32ul, Int64sl, Struct, Terminated, this
+from construct import Computed, If, Int32sl, Int64sl, Terminated, this
 
-from .filters import BLOOM_FLAG_NAMES
+from .filters import BloomFilter
 from .primitives import Hash256, OutPoint, VarBytes
+from .structs import Named, Struct
 from .versions import GOVERNANCE_FILTER_PROTO_VERSION
 
 # GovernanceObject (common.h).  Older releases also had 3 = WATCHDOG.
@@ -26,29 +27,19 @@ VOTE_SIGNALS = {0: "NONE", 1: "FUNDING", 2: "VALID", 3: "DELETE", 4: "ENDORSED"}
 SYNC_ITEMS = {2: "LIST", 3: "MNW", 10: "GOVOBJ", 11: "GOVOBJ_VOTE"}
 
 
-def _text(data) -> str | None:
+def _data_text(context) -> str | None:
     """The object's data as text when it is UTF-8 (it is JSON), else None.
 
     Also runs on build, where ``data`` may be bytes or anything a caller
     passed; the result is ignored there.
     """
+    data = context["data"]
     try:
         raw = data if isinstance(data, (bytes, bytearray)) else bytes.fromhex(data)
         return raw.decode("utf-8")
     except (TypeError, ValueError):  # UnicodeDecodeError is a ValueError
         return None
 
-
-# CBloomFilter in its BIP37 wire form, the same fields as ``filterload``
-# (filters.py, whose message struct ends in Terminated and so cannot be
-# nested).  Core reads it without size checks; an empty filter is common.
-BloomFilter = Struct(
-    "data" / VarBytes(),
-    "hash_funcs" / Int32ul,
-    "tweak" / Int32ul,
-    "flags" / Int8ub,
-    "flags_name" / Computed(lambda ctx: BLOOM_FLAG_NAMES.get(ctx.flags)),
-)
 
 # A zero ``prop`` asks for every object (answered by invs and an ``ssc``
 # with item 10); a non-zero one asks for that object's votes, minus those
@@ -73,9 +64,9 @@ GovObj = Struct(
     "time" / Int64sl,
     "collateral_hash" / Hash256,
     "data" / VarBytes(),
-    "data_text" / Computed(lambda ctx: _text(ctx.data)),
+    "data_text" / Computed(_data_text),
     "type" / Int32sl,
-    "type_name" / Computed(lambda ctx: OBJECT_TYPES.get(ctx.type)),
+    "type_name" / Named(OBJECT_TYPES, "type"),
     "masternode_outpoint" / OutPoint,
     "sig" / VarBytes(),
     Terminated,
@@ -88,9 +79,9 @@ GovObjVote = Struct(
     "masternode_outpoint" / OutPoint,
     "parent_hash" / Hash256,
     "vote_outcome" / Int32sl,
-    "vote_outcome_name" / Computed(lambda ctx: VOTE_OUTCOMES.get(ctx.vote_outcome)),
+    "vote_outcome_name" / Named(VOTE_OUTCOMES, "vote_outcome"),
     "vote_signal" / Int32sl,
-    "vote_signal_name" / Computed(lambda ctx: VOTE_SIGNALS.get(ctx.vote_signal)),
+    "vote_signal_name" / Named(VOTE_SIGNALS, "vote_signal"),
     "time" / Int64sl,
     "sig" / VarBytes(),
     Terminated,
@@ -100,7 +91,7 @@ GovObjVote = Struct(
 # (CMasternodeSync::ProcessMessage reads two ints).
 Ssc = Struct(
     "item_id" / Int32sl,
-    "item_name" / Computed(lambda ctx: SYNC_ITEMS.get(ctx.item_id)),
+    "item_name" / Named(SYNC_ITEMS, "item_id"),
     "count" / Int32sl,
     Terminated,
 )

@@ -15,24 +15,28 @@ from __future__ import annotations
 import struct
 
 from construct import (
-    Construct,
     ConstructError,
-    ExprValidator,
     If,
     Int8ub,
     Int16sl,
     Int32sl,
     Int32ul,
-    ListContainer,
     StreamError,
-    Struct,
     Terminated,
-    obj_,
     this,
 )
-from construct.core import stream_seek, stream_tell
 
-from .primitives import MAX_SIZE, CompactSize, Hash256, Identified, VarArray, x11
+from .primitives import (
+    MAX_SIZE,
+    CompactSize,
+    CompactSizeMax,
+    Hash256,
+    Identified,
+    check_count,
+    x11,
+)
+from .structs import Struct, at_index
+from .vectors import VarArray, Vector
 
 # CBlockHeader, 80 bytes; ``hash`` is X11 of exactly these bytes.
 BlockHeader = Identified(
@@ -54,7 +58,7 @@ BlockHeader = Identified(
 # ReadCompactSize still range-checks it against MAX_SIZE.
 HeadersEntry = Struct(
     "header" / BlockHeader,
-    "tx_count" / ExprValidator(CompactSize, obj_ <= MAX_SIZE),
+    "tx_count" / CompactSizeMax,
 )
 
 Headers = Struct(
@@ -87,7 +91,7 @@ CompressedHeader = Struct(
 MIN_COMPRESSED_SIZE = 1 + 32 + 2 + 4
 
 
-class CompressedHeaders(Construct):
+class CompressedHeaders(Vector):
     """``vec<CompressibleBlockHeader>`` decompressed as Core does it.
 
     State lives for one message: the headers decoded so far and the list of
@@ -103,46 +107,52 @@ class CompressedHeaders(Construct):
     from Core's own ``Compress``, so it is a decode error here.
     """
 
+    element = CompressedHeader
+
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        _check_room(count, stream, path)
+        check_count(count, MIN_COMPRESSED_SIZE, MAX_SIZE, stream, path)
+        return self._headers(count, stream, context, path)
+
+    def parse_prefix(self, stream, context, path):
+        count = CompactSize._parsereport(stream, context, path)
+        check_count(count, 0, MAX_SIZE, stream, path)
+        headers: list = []
+        try:
+            self._headers(count, stream, context, path, headers)
+        except StreamError:
+            pass  # the headers read whole so far stay in ``headers``
+        return headers
+
+    @staticmethod
+    def _headers(count, stream, context, path, headers=None) -> list:
+        headers = [] if headers is None else headers
         versions: list[int] = []
-        headers = ListContainer()
-        for index in range(count):
-            here = f"{path} -> {index}"
-            wire = CompressedHeader._parsereport(stream, context, here)
-            previous = headers[-1] if headers else None
-            headers.append(_uncompress(wire, previous, versions, here))
+        try:
+            for _ in range(count):
+                wire = CompressedHeader._parsereport(stream, context, path)
+                previous = headers[-1] if headers else None
+                headers.append(_uncompress(wire, previous, versions, path))
+        except ConstructError as exc:
+            raise at_index(exc, path, len(headers))
         return headers
 
     def _build(self, obj, stream, context, path):
         CompactSize._build(len(obj), stream, context, path)
         for index, header in enumerate(obj):
-            CompressedHeader._build(header, stream, context, f"{path} -> {index}")
+            try:
+                CompressedHeader._build(header, stream, context, path)
+            except ConstructError as exc:
+                raise at_index(exc, path, index)
         return obj
 
     def _sizeof(self, context, path):
         raise ConstructError("headers2 has no fixed size", path=path)
 
 
-def _check_room(count: int, stream, path) -> None:
-    # Same fail-fast rule as primitives.VarArray: a hostile count costs
-    # nothing.
-    if count > MAX_SIZE:
-        raise ConstructError(f"count {count} exceeds the limit {MAX_SIZE}", path=path)
-    here = stream_tell(stream, path)
-    left = stream_seek(stream, 0, 2, path) - here
-    stream_seek(stream, here, 0, path)
-    if count * MIN_COMPRESSED_SIZE > left:
-        raise StreamError(
-            f"count {count} needs at least {count * MIN_COMPRESSED_SIZE} bytes, {left} left",
-            path=path,
-        )
-
-
-def _uncompress(wire, previous, versions: list[int], path):
+def _uncompress(wire: dict, previous: dict | None, versions: list[int], path) -> dict:
     """Fill the omitted fields of one header (block.cpp ``Uncompress``)."""
-    bit_field = wire.bit_field
+    bit_field = wire["bit_field"]
     offset = bit_field & VERSION_MASK
     if previous is None:
         if offset or (~bit_field & (PREV_BLOCK_HASH | TIMESTAMP | NBITS)):
@@ -151,23 +161,23 @@ def _uncompress(wire, previous, versions: list[int], path):
                 path=path,
             )
     if offset == 0:
-        versions.insert(0, wire.version)
+        versions.insert(0, wire["version"])
         del versions[MAX_VERSIONS:]
     elif offset <= len(versions):
-        wire.version = versions.pop(offset - 1)
-        versions.insert(0, wire.version)
+        wire["version"] = versions.pop(offset - 1)
+        versions.insert(0, wire["version"])
     else:
         raise ConstructError(
             f"version back-reference {offset} but only {len(versions)} known", path=path
         )
     if not bit_field & PREV_BLOCK_HASH:
-        wire.prev_block = previous.hash
+        wire["prev_block"] = previous["hash"]
     if not bit_field & TIMESTAMP:
         # uint32 nTime + int16 offset, wrapping as C++ unsigned arithmetic.
-        wire.time = (previous.time + wire.time_offset) & 0xFFFFFFFF
+        wire["time"] = (previous["time"] + wire["time_offset"]) & 0xFFFFFFFF
     if not bit_field & NBITS:
-        wire.bits = previous.bits
-    wire.hash = x11(_serialize(wire))[::-1].hex()
+        wire["bits"] = previous["bits"]
+    wire["hash"] = x11(_serialize(wire))[::-1].hex()
     return wire
 
 
@@ -176,12 +186,12 @@ def _serialize(header) -> bytes:
     # because a headers2 message may carry 8000 of them.
     return struct.pack(
         "<i32s32sIII",
-        header.version,
-        bytes.fromhex(header.prev_block)[::-1],
-        bytes.fromhex(header.merkle_root)[::-1],
-        header.time,
-        header.bits,
-        header.nonce,
+        header["version"],
+        bytes.fromhex(header["prev_block"])[::-1],
+        bytes.fromhex(header["merkle_root"])[::-1],
+        header["time"],
+        header["bits"],
+        header["nonce"],
     )
 
 

@@ -8,9 +8,11 @@ src/llmq/instantsend.h (``CInstantSendLock``) and src/llmq/instantsend.cpp
 
 from __future__ import annotations
 
-from construct import If, Int8ub, Struct, Terminated, this
+from construct import If, Int8ub, Terminated, this
 
-from .primitives import BLSSig, Hash256, Identified, OutPoint, VarArray, sha256d
+from .primitives import BLSSig, Hash256, Identified, sha256d
+from .structs import Struct
+from .vectors import OutPointArray
 from .versions import ISDLOCK_PROTO_VERSION
 
 # InstantSendLock, the deterministic lock (DIP-0022/0024).  Core before the
@@ -24,7 +26,7 @@ from .versions import ISDLOCK_PROTO_VERSION
 IsDLock = Identified(
     Struct(
         "version" / If(this._params.version >= ISDLOCK_PROTO_VERSION, Int8ub),
-        "inputs" / VarArray(OutPoint, min_size=36),
+        "inputs" / OutPointArray,
         "txid" / Hash256,
         "cycle_hash" / If(this._params.version >= ISDLOCK_PROTO_VERSION, Hash256),
         "sig" / BLSSig,
@@ -40,7 +42,7 @@ IsDLock = Identified(
 # captures still read.  ``hash`` is the MSG_ISLOCK inv hash.
 IsLock = Identified(
     Struct(
-        "inputs" / VarArray(OutPoint, min_size=36),
+        "inputs" / OutPointArray,
         "txid" / Hash256,
         "sig" / BLSSig,
         Terminated,

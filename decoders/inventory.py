@@ -13,9 +13,11 @@ here.
 
 from __future__ import annotations
 
-from construct import Computed, Int32sl, Int32ul, Struct, Terminated
+from construct import Int32sl, Int32ul, Terminated
 
-from .primitives import Hash256, HashArray, VarArray
+from .primitives import Hash256
+from .structs import Named, Struct
+from .vectors import HashArray, SlicedArray
 
 # GetDataMsg (protocol.h).  Core keeps the retired numbers as comments
 # ("we must keep this enum consistent and backwards compatible"); they are
@@ -69,16 +71,23 @@ def inv_type_name(number: int) -> str | None:
     return INV_TYPE_NAMES.get(number)
 
 
-def _type_name(context) -> str | None:
-    return inv_type_name(context.type)
-
-
 # CInv: 36 bytes.  ``type_name`` is Computed, so it is shown but never built.
 Inv = Struct(
     "type" / Int32ul,
-    "type_name" / Computed(_type_name),
+    "type_name" / Named(INV_TYPE_NAMES, "type"),
     "hash" / Hash256,
 )
+
+
+def _invs(rows) -> list:
+    # What Inv parses to, made straight from each entry's 36 bytes.
+    names = INV_TYPE_NAMES
+    return [{"type": n, "type_name": names.get(n), "hash": h[::-1].hex()} for n, h in rows]
+
+
+# std::vector<CInv>: the commonest payload, up to 50000 entries, so the
+# vector is read in one slice (Inv above is its layout and builds it).
+InvVector = SlicedArray(Inv, "I32s", _invs)
 
 # CBlockLocator: Core writes the stream version (ignored on read; the
 # Python test framework writes 0), then vHave, newest block first.
@@ -89,7 +98,7 @@ BlockLocator = Struct(
 
 # inv / getdata / notfound all carry std::vector<CInv> vInv.
 InvMessage = Struct(
-    "inv" / VarArray(Inv, min_size=36),
+    "inv" / InvVector,
     Terminated,
 )
 

@@ -5,8 +5,8 @@ CDKGComplaint, CDKGJustification, CDKGPrematureCommitment; older releases
 keep them in llmq/dkgsession.h), src/bls/bls_ies.h (the encrypted
 contribution blobs), src/llmq/commitment.h (CFinalCommitment, decoded by
 ``commitment.py``), src/llmq/quorums.h (CQuorumDataRequest) and the QDATA
-handler in src/llmq/net_quorum.cpp (older: quorums.cpp).  LLMQ type numbers
-and names: src/llmq/params.h (``Consensus::LLMQType``).
+handler in src/llmq/net_quorum.cpp (older: quorums.cpp).  LLMQ type names
+are llmq_types.py's.
 
 Every DKG message starts with ``u8 llmqType`` and ``uint256 quorumHash``.
 The inventory hash that announces a DKG message or a final commitment
@@ -19,10 +19,11 @@ between the legacy and basic schemes, only the point encoding does.
 
 from __future__ import annotations
 
-from construct import Computed, If, Int8ub, Int16ul, Int32ul, Optional, Struct, Terminated, this
+from construct import If, Int8ub, Int16ul, Int32ul, Terminated, this
 
 from .bitsets import DynBitSet
 from .commitment import FinalCommitment
+from .llmq_types import LLMQTypeName
 from .primitives import (
     BLSPubKey,
     BLSSecKey,
@@ -30,41 +31,12 @@ from .primitives import (
     Bool,
     Hash256,
     Identified,
-    VarArray,
+    Trailing,
     VarBytes,
     sha256d,
 )
-
-# Consensus::LLMQType (src/llmq/params.h), spec §15.  Only the names are
-# needed: every bitset and vector carries its own length on the wire, and
-# regtest/devnet sizes can be overridden from the command line, so no layout
-# here depends on the size/threshold table.
-LLMQ_TYPE_NAMES = {
-    1: "llmq_50_60",
-    2: "llmq_400_60",
-    3: "llmq_400_85",
-    4: "llmq_100_67",
-    5: "llmq_60_75",
-    6: "llmq_25_67",
-    100: "llmq_test",
-    101: "llmq_devnet",
-    102: "llmq_test_v17",
-    103: "llmq_test_dip0024",
-    104: "llmq_test_instantsend",
-    105: "llmq_devnet_dip0024",
-    106: "llmq_test_platform",
-    107: "llmq_devnet_platform",
-    255: "llmq_none",
-}
-
-
-def _llmq_type_name(this):
-    # A plain function: construct's ``this`` has no table lookup.
-    return LLMQ_TYPE_NAMES.get(this.llmq_type)
-
-
-# Put right after an ``llmq_type`` field: its name, or None when unknown.
-LLMQTypeName = Computed(_llmq_type_name)
+from .structs import Named, Struct
+from .vectors import VarArray
 
 # CQuorumDataRequest::Errors (src/llmq/quorums.h).
 DATA_REQUEST_ERRORS = {
@@ -81,10 +53,6 @@ DATA_REQUEST_ERRORS = {
 # nDataMask bits (src/llmq/quorums.h).
 QUORUM_VERIFICATION_VECTOR = 0x0001
 ENCRYPTED_CONTRIBUTIONS = 0x0002
-
-
-def _error_name(this):
-    return None if this.error is None else DATA_REQUEST_ERRORS.get(this.error)
 
 
 # CBLSIESMultiRecipientObjects<CBLSSecretKey> (bls_ies.h): one ephemeral key
@@ -194,8 +162,8 @@ _DATA_REQUEST_FIELDS = (
     "quorum_hash" / Hash256,
     "data_mask" / Int16ul,
     "pro_tx_hash" / Hash256,
-    "error" / Optional(Int8ub),
-    "error_name" / Computed(_error_name),
+    "error" / Trailing(Int8ub),
+    "error_name" / Named(DATA_REQUEST_ERRORS, "error"),
 )
 QuorumDataRequest = Struct(*_DATA_REQUEST_FIELDS)
 

@@ -6,9 +6,10 @@ src/masternode/meta.h (``PlatformBanMessage``, DIP-0031).
 
 from __future__ import annotations
 
-from construct import Int32sl, Struct, Terminated
+from construct import Int32sl, Terminated
 
 from .primitives import BLSSig, Hash256
+from .structs import Struct
 
 # CMNAuth, 128 bytes, sent right after verack by a masternode.  The signed
 # hash (operator key, the peer's version-message challenge, the inbound

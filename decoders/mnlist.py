@@ -4,7 +4,7 @@ Follows dashpay/dash src/evo/smldiff.h (CGetSimplifiedMNListDiff,
 CSimplifiedMNListDiff; older releases: evo/simplifiedmns.h),
 src/evo/simplifiedmns.h (CSimplifiedMNListEntry), src/evo/netinfo.h
 (MnNetInfo; ExtNetInfo is decoded by special_tx.py), src/merkleblock.h
-(CPartialMerkleTree) and src/llmq/snapshot.h (CQuorumSnapshot,
+(CPartialMerkleTree, blocks.py's) and src/llmq/snapshot.h (CQuorumSnapshot,
 CGetQuorumRotationInfo, CQuorumRotationInfo, DIP-0024).
 
 These layouts depend on the negotiated protocol version
@@ -36,28 +36,19 @@ from construct import (
     Int8ub,
     Int16ul,
     Int32sl,
-    Int32ul,
-    Struct,
     Terminated,
     this,
 )
 
 from .bitsets import DynBitSet
+from .blocks import PartialMerkleTree
 from .commitment import FINAL_COMMITMENT_MIN_SIZE, FinalCommitment
-from .llmq import LLMQTypeName
-from .primitives import (
-    BLSPubKey,
-    BLSSig,
-    Bool,
-    Hash160,
-    Hash256,
-    HashArray,
-    Service,
-    VarArray,
-    VarBytes,
-)
+from .llmq_types import LLMQTypeName
+from .primitives import BLSPubKey, BLSSig, Bool, Hash160, Hash256, Service
 from .special_tx import ExtNetInfo
+from .structs import Struct
 from .transaction import Transaction
+from .vectors import HashArray, VarArray
 from .versions import (
     BLS_SCHEME_PROTO_VERSION,
     DMN_TYPE_PROTO_VERSION,
@@ -100,14 +91,6 @@ SMLEntry = Struct(
 )
 SML_ENTRY_MIN_SIZE = 138
 
-# CPartialMerkleTree (merkleblock.h): the coinbase's merkle path.  vBits is
-# packed into bytes, least significant bit first, and kept as hex.
-PartialMerkleTree = Struct(
-    "transactions" / Int32ul,
-    "hash" / HashArray(),
-    "bits" / VarBytes(),
-)
-
 # One deletedQuorums element: pair<uint8_t llmqType, uint256 quorumHash>.
 DeletedQuorum = Struct(
     "llmq_type" / Int8ub,
@@ -128,7 +111,7 @@ _MNLISTDIFF_FIELDS = (
     "version" / If(this._params.version >= MNLISTDIFF_VERSION_ORDER, Int16ul),
     "base_block_hash" / Hash256,
     "block_hash" / Hash256,
-    "cb_tx_merkle_tree" / PartialMerkleTree,
+    "cb_tx_merkle_tree" / PartialMerkleTree,  # the coinbase's merkle path
     "cb_tx" / Transaction,
     # 70225..70228 wrote nVersion here instead.  Outside that range this
     # re-states the front value (Computed writes nothing), so the decoded

@@ -1,6 +1,7 @@
-"""Shared wire pieces, written once: CompactSize, hashes, vectors, addresses.
+"""Shared wire pieces, written once: CompactSize, hashes, byte strings, addresses.
 
-Follows dashpay/dash src/serialize.h (CompactSize, VarInt, vectors),
+Vectors (``vec<T>``) are vectors.py's.  Follows dashpay/dash
+src/serialize.h (CompactSize, VarInt, byte vectors),
 src/uint256.h (hashes), src/netaddress.h / src/protocol.h (CService).
 Every construct here parses and builds, so ``build(parse(b)) == b``.
 """
@@ -15,21 +16,22 @@ from construct import (
     Bytes,
     Construct,
     ConstructError,
+    Int8ub,
     Int16ub,
     Int32ul,
-    ListContainer,
-    Struct,
     StreamError,
-    Int8ub,
+    Subconstruct,
 )
 from construct.core import (
-    evaluate,
+    SizeofError,
     singleton,
     stream_read,
+    stream_seek,
     stream_tell,
     stream_write,
-    stream_seek,
 )
+
+from .structs import Struct
 
 # serialize.h MAX_SIZE: the largest length or count CompactSize may carry.
 MAX_SIZE = 0x02000000
@@ -85,6 +87,25 @@ class CompactSize(Construct):
 
 
 @singleton
+class CompactSizeMax(Construct):
+    """A CompactSize read as Core's ``ReadCompactSize`` range-checks it.
+
+    For numbers that are not lengths (``COMPACTSIZE(x)`` fields, the
+    ignored tx count of ``headers``): above MAX_SIZE is an error, as in
+    Core ("ReadCompactSize(): size too large").
+    """
+
+    def _parse(self, stream, context, path):
+        value = CompactSize._parsereport(stream, context, path)
+        if value > MAX_SIZE:
+            raise ConstructError(f"CompactSize {value} is above MAX_SIZE", path=path)
+        return value
+
+    def _build(self, obj, stream, context, path):
+        return CompactSize._build(obj, stream, context, path)
+
+
+@singleton
 class VarInt(Construct):
     r"""Dash Core's base-128 VARINT (serialize.h ``ReadVarInt``, mode DEFAULT).
 
@@ -119,39 +140,10 @@ class VarInt(Construct):
 
 
 def _remaining(stream) -> int:
-    here = stream_tell(stream, None)
-    end = stream_seek(stream, 0, 2, None)
-    stream_seek(stream, here, 0, None)
+    here = stream.tell()
+    end = stream.seek(0, 2)
+    stream.seek(here)
     return end - here
-
-
-class VarArray(Construct):
-    """``vec<T>``: CompactSize count then ``count`` elements.
-
-    The count is checked before anything is allocated: above ``max_count``
-    (default serialize.h MAX_SIZE) or above what the remaining bytes could
-    hold at ``min_size`` bytes per element, parsing fails at once — a count
-    of 2^32 costs nothing.
-    """
-
-    def __init__(self, subcon, min_size: int = 1, max_count: int = MAX_SIZE):
-        super().__init__()
-        self.subcon = subcon
-        self.min_size = min_size
-        self.max_count = max_count
-
-    def _parse(self, stream, context, path):
-        count = CompactSize._parsereport(stream, context, path)
-        check_count(count, self.min_size, self.max_count, stream, path)
-        parse = self.subcon._parsereport
-        return ListContainer(parse(stream, context, path) for _ in range(count))
-
-    def _build(self, obj, stream, context, path):
-        if len(obj) > self.max_count:
-            raise ConstructError(f"{len(obj)} elements exceed the limit {self.max_count}", path=path)
-        CompactSize._build(len(obj), stream, context, path)
-        build = self.subcon._build
-        return ListContainer(build(item, stream, context, path) for item in obj)
 
 
 def check_count(count, min_size, max_count, stream, path):
@@ -166,6 +158,51 @@ def check_count(count, min_size, max_count, stream, path):
         )
 
 
+def _read_prefixed(stream, context, path, max_len: int) -> bytes:
+    """CompactSize length, checked against ``max_len`` and the bytes left, then the bytes."""
+    n = CompactSize._parsereport(stream, context, path)
+    check_count(n, 1, max_len, stream, path)
+    return stream_read(stream, n, path)
+
+
+def _write_prefixed(data: bytes, stream, context, path, max_len: int) -> None:
+    if len(data) > max_len:
+        raise ConstructError(f"{len(data)} bytes exceed the limit {max_len}", path=path)
+    CompactSize._build(len(data), stream, context, path)
+    stream_write(stream, data, len(data), path)
+
+
+class Trailing(Subconstruct):
+    """A field read only if payload bytes remain, else None.
+
+    Core's VERSION handler reads each group after the first addresses
+    under ``if (!vRecv.empty())``, so older or minimal peers may stop after
+    any group.  A group that starts but is cut short is still an error, as
+    in Core.  Building writes nothing for None.  CQuorumDataRequest's last
+    byte, nError, is read the same way (llmq.py).
+
+    >>> Struct("a" / Int8ub, "b" / Trailing(Int8ub)).parse(b"\\x01")
+    {'a': 1, 'b': None}
+    """
+
+    def __init__(self, subcon):
+        super().__init__(subcon)
+        self.flagbuildnone = True
+
+    def _parse(self, stream, context, path):
+        if not _remaining(stream):
+            return None
+        return self.subcon._parsereport(stream, context, path)
+
+    def _build(self, obj, stream, context, path):
+        if obj is None:
+            return None
+        return self.subcon._build(obj, stream, context, path)
+
+    def _sizeof(self, context, path):
+        raise SizeofError("Trailing has no fixed size", path=path)
+
+
 class VarBytes(Construct):
     """``vec<u8>``: CompactSize length then raw bytes, shown as hex."""
 
@@ -174,16 +211,10 @@ class VarBytes(Construct):
         self.max_len = max_len
 
     def _parse(self, stream, context, path):
-        n = CompactSize._parsereport(stream, context, path)
-        check_count(n, 1, self.max_len, stream, path)
-        return stream_read(stream, n, path).hex()
+        return _read_prefixed(stream, context, path, self.max_len).hex()
 
     def _build(self, obj, stream, context, path):
-        data = _unhex(obj, path)
-        if len(data) > self.max_len:
-            raise ConstructError(f"{len(data)} bytes exceed the limit {self.max_len}", path=path)
-        CompactSize._build(len(data), stream, context, path)
-        stream_write(stream, data, len(data), path)
+        _write_prefixed(_unhex(obj, path), stream, context, path, self.max_len)
         return obj
 
 
@@ -199,20 +230,16 @@ class VarStr(Construct):
         self.max_len = max_len
 
     def _parse(self, stream, context, path):
-        n = CompactSize._parsereport(stream, context, path)
-        check_count(n, 1, self.max_len, stream, path)
-        raw = stream_read(stream, n, path)
+        raw = _read_prefixed(stream, context, path, self.max_len)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ConstructError(f"string is not UTF-8: {exc.reason}", path=path) from None
 
     def _build(self, obj, stream, context, path):
-        data = obj.encode("utf-8")
-        if len(data) > self.max_len:
-            raise ConstructError(f"{len(data)} bytes exceed the limit {self.max_len}", path=path)
-        CompactSize._build(len(data), stream, context, path)
-        stream_write(stream, data, len(data), path)
+        if not isinstance(obj, str):
+            raise ConstructError(f"expected text, got {obj!r}", path=path)
+        _write_prefixed(obj.encode("utf-8"), stream, context, path, self.max_len)
         return obj
 
 
@@ -225,54 +252,35 @@ def _unhex(obj, path) -> bytes:
         raise ConstructError(f"expected hex, got {obj!r}", path=path) from None
 
 
-class Hex(Adapter):
-    """Fixed-size bytes shown as hex in wire order (keys, signatures, scripts)."""
+class Hex(Construct):
+    """``length`` bytes shown as hex: in wire order (keys, signatures), or
+    byte-reversed (``reverse``) as Core shows a uint256 in RPC."""
 
-    def _decode(self, obj, context, path):
-        return obj.hex()
-
-    def _encode(self, obj, context, path):
-        return _unhex(obj, path)
-
-
-class _Hash256(Adapter):
-    """A uint256 shown as hex in RPC display order (byte-reversed)."""
-
-    def _decode(self, obj, context, path):
-        return obj[::-1].hex()
-
-    def _encode(self, obj, context, path):
-        return _unhex(obj, path)[::-1]
-
-
-Hash256 = _Hash256(Bytes(32))
-Hash160 = Hex(Bytes(20))
-BLSPubKey = Hex(Bytes(48))
-BLSSig = Hex(Bytes(96))
-BLSSecKey = Hex(Bytes(32))
-
-
-class HashArray(Construct):
-    """``vec<uint256>`` read in one slice (no per-field construct objects)."""
-
-    def __init__(self, max_count: int = MAX_SIZE):
+    def __init__(self, length: int, reverse: bool = False):
         super().__init__()
-        self.max_count = max_count
+        self.length = length
+        self.reverse = reverse
 
     def _parse(self, stream, context, path):
-        count = CompactSize._parsereport(stream, context, path)
-        check_count(count, 32, self.max_count, stream, path)
-        raw = stream_read(stream, 32 * count, path)
-        return ListContainer(raw[i : i + 32][::-1].hex() for i in range(0, 32 * count, 32))
+        data = stream_read(stream, self.length, path)
+        return (data[::-1] if self.reverse else data).hex()
 
     def _build(self, obj, stream, context, path):
-        CompactSize._build(len(obj), stream, context, path)
-        hashes = [_unhex(h, path) for h in obj]
-        if any(len(h) != 32 for h in hashes):
-            raise ConstructError("every hash must be 32 bytes", path=path)
-        data = b"".join(h[::-1] for h in hashes)
-        stream_write(stream, data, len(data), path)
+        data = _unhex(obj, path)
+        if len(data) != self.length:
+            raise ConstructError(f"expected {self.length} bytes, got {len(data)}", path=path)
+        stream_write(stream, data[::-1] if self.reverse else data, self.length, path)
         return obj
+
+    def _sizeof(self, context, path):
+        return self.length
+
+
+Hash256 = Hex(32, reverse=True)
+Hash160 = Hex(20)
+BLSPubKey = Hex(48)
+BLSSig = Hex(96)
+BLSSecKey = Hex(32)
 
 
 def sha256d(data: bytes) -> bytes:
@@ -344,5 +352,6 @@ OutPoint = Struct(
     "hash" / Hash256,
     "n" / Int32ul,
 )
+
 
 Bool = Int8ub  # serialize.h writes 0/1; any non-zero reads as true.

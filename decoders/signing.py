@@ -15,11 +15,13 @@ session id is a per-peer number the sender picks for one signing session
 
 from __future__ import annotations
 
-from construct import Int8ub, Int16ul, Struct, Terminated, this
+from construct import Int8ub, Int16ul, Terminated, this
 
 from .bitsets import AutoBitSet
-from .llmq import LLMQTypeName
-from .primitives import BLSSig, CompactSize, Hash256, Identified, VarArray, VarInt, sha256d
+from .llmq_types import LLMQTypeName
+from .primitives import BLSSig, CompactSize, Hash256, Identified, VarInt, sha256d
+from .structs import Struct
+from .vectors import VarArray
 
 # The largest quorum has 400 members; the newest CSigSharesInv refuses a
 # larger invSize while parsing (MAX_MSGS_TOTAL_BATCHED_SIGS, signing_shares.h).
@@ -73,14 +75,9 @@ QSigSesAnn = Struct(
     Terminated,
 )
 
-# qsigsinv — vec<CSigSharesInv>: shares the sender has.
-QSigsInv = Struct(
-    "invs" / VarArray(SigSharesInv, min_size=3),
-    Terminated,
-)
-
-# qgetsigs — vec<CSigSharesInv>: shares the sender wants.
-QGetSigs = Struct(
+# qsigsinv (shares the sender has) and qgetsigs (shares it wants): both
+# vec<CSigSharesInv>.
+SigSharesInvs = Struct(
     "invs" / VarArray(SigSharesInv, min_size=3),
     Terminated,
 )
@@ -115,8 +112,8 @@ QSigRec = Identified(
 
 MESSAGES = {
     "qsigsesann": QSigSesAnn,
-    "qsigsinv": QSigsInv,
-    "qgetsigs": QGetSigs,
+    "qsigsinv": SigSharesInvs,
+    "qgetsigs": SigSharesInvs,
     "qbsigs": QBSigs,
     "qsigshare": QSigShare,
     "qsigrec": QSigRec,

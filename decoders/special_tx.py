@@ -13,14 +13,13 @@ version; here an unknown version of any payload is a decode error, so the
 transaction keeps the raw payload and says why (transaction.py).
 
 >>> payload, error = decode_payload(7, bytes.fromhex("01" "05" + "00" * 32 + "11" * 96))
->>> payload.signal.version_bit, error
+>>> payload["signal"]["version_bit"], error
 (5, None)
 """
 
 from __future__ import annotations
 
 import io
-import ipaddress
 
 from construct import (
     Construct,
@@ -34,29 +33,26 @@ from construct import (
     Int32ul,
     Int64sl,
     Int64ul,
-    PrefixedArray,
-    Struct,
     Terminated,
     TerminatedError,
     this,
 )
-from construct.core import stream_read, stream_write
 
+from .addr import AddressV2
 from .commitment import FinalCommitment, KnownVersion
 from .primitives import (
     BLSPubKey,
     BLSSig,
-    MAX_SIZE,
-    CompactSize,
+    CompactSizeMax,
     Hash160,
     Hash256,
     OutPoint,
     Service,
-    VarArray,
     VarBytes,
-    check_count,
 )
+from .structs import Struct
 from .transaction import TXOUT_MIN_SIZE, TxOut
+from .vectors import VarArray
 
 # ProTxVersion (evo/providertx.h)
 PROTX_LEGACY_BLS = 1
@@ -70,52 +66,11 @@ NETINFO_SERVICE = 0x01
 
 # --- ExtNetInfo (evo/netinfo.h), ProTx version 3 only -------------------------
 
-# BIP155 network id -> address length (netaddress.h, ADDRv2)
-_ADDRV2_SIZES = {1: 4, 2: 16, 4: 32, 5: 32, 6: 16}
-MAX_ADDRV2_SIZE = 512  # netaddress.h MAX_ADDRV2_SIZE: "Address too long"
-
-
-class _AddrV2(Construct):
-    """CNetAddr's ADDRv2 address bytes (after the network id): CompactSize + bytes.
-
-    IPv4 and IPv6 are shown as text, other networks as hex.  A known
-    network with the wrong length is an error, as in Core.
-    """
-
-    def _parse(self, stream, context, path):
-        n = CompactSize._parsereport(stream, context, path)
-        check_count(n, 1, MAX_ADDRV2_SIZE, stream, path)
-        want = _ADDRV2_SIZES.get(context.network)
-        if want is not None and n != want:
-            raise ConstructError(
-                f"BIP155 network {context.network} has {want}-byte addresses, not {n}", path=path
-            )
-        raw = stream_read(stream, n, path)
-        if context.network in (1, 2):
-            return str(ipaddress.ip_address(raw))
-        return raw.hex()
-
-    def _build(self, obj, stream, context, path):
-        try:
-            if context.network == 1:
-                data = ipaddress.IPv4Address(obj).packed
-            elif context.network == 2:
-                data = ipaddress.IPv6Address(obj).packed
-            else:
-                data = bytes.fromhex(obj)
-        except (TypeError, ValueError):
-            raise ConstructError(
-                f"bad address {obj!r} for network {context.network}", path=path
-            ) from None
-        CompactSize._build(len(data), stream, context, path)
-        stream_write(stream, data, len(data), path)
-        return obj
-
-
-# CService in ADDRv2 form (netaddress.h SerializeV2Stream + BE port)
+# CService in ADDRv2 form (netaddress.h SerializeV2Stream + BE port); the
+# address is checked and shown as in ``addrv2`` (addr.py).
 ServiceV2 = Struct(
     "network" / Int8ub,
-    "addr" / _AddrV2(),
+    "addr" / AddressV2(this.network),
     "port" / Int16ub,
 )
 
@@ -151,19 +106,7 @@ PayoutShare = Struct(
     "script_payout" / VarBytes(),
     "reward" / Int16ul,  # basis points
 )
-
-
-class _CompactSizeMax(Construct):
-    """serialize.h ``COMPACTSIZE(x)``: a CompactSize read with Core's range check."""
-
-    def _parse(self, stream, context, path):
-        value = CompactSize._parsereport(stream, context, path)
-        if value > MAX_SIZE:
-            raise ConstructError(f"CompactSize {value} is above MAX_SIZE", path=path)
-        return value
-
-    def _build(self, obj, stream, context, path):
-        return CompactSize._build(obj, stream, context, path)
+Payouts = VarArray(PayoutShare, min_size=3, prefix=Int8ub)
 
 
 def _is_evo(ctx) -> bool:
@@ -187,7 +130,7 @@ ProRegTx = Struct(
     "key_id_voting" / Hash160,
     "operator_reward" / Int16ul,
     "script_payout" / If(this.version < PROTX_EXT_ADDR, VarBytes()),
-    "payouts" / If(this.version >= PROTX_EXT_ADDR, PrefixedArray(Int8ub, PayoutShare)),
+    "payouts" / If(this.version >= PROTX_EXT_ADDR, Payouts),
     "inputs_hash" / Hash256,
     "platform_node_id" / If(_is_evo, Hash160),
     "platform_p2p_port" / If(_platform, Int16ul),
@@ -217,7 +160,7 @@ ProUpRegTx = Struct(
     "pub_key_operator" / BLSPubKey,
     "key_id_voting" / Hash160,
     "script_payout" / If(this.version < PROTX_EXT_ADDR, VarBytes()),
-    "payouts" / If(this.version >= PROTX_EXT_ADDR, PrefixedArray(Int8ub, PayoutShare)),
+    "payouts" / If(this.version >= PROTX_EXT_ADDR, Payouts),
     "inputs_hash" / Hash256,
     "sig" / VarBytes(),
     Terminated,
@@ -239,7 +182,7 @@ CbTx = Struct(
     "height" / Int32sl,
     "merkle_root_mn_list" / Hash256,
     "merkle_root_quorums" / If(this.version >= 2, Hash256),
-    "best_cl_height_diff" / If(this.version >= 3, _CompactSizeMax()),
+    "best_cl_height_diff" / If(this.version >= 3, CompactSizeMax),
     "best_cl_signature" / If(this.version >= 3, BLSSig),
     "credit_pool_balance" / If(this.version >= 3, Int64sl),
     Terminated,

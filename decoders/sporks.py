@@ -7,9 +7,10 @@ with one ``spork`` per active spork).
 
 from __future__ import annotations
 
-from construct import Computed, Int32sl, Int64sl, Struct, Terminated
+from construct import Int32sl, Int64sl, Terminated
 
 from .primitives import VarBytes
+from .structs import Named, Struct
 
 # SporkId (spork.h).  Mainnet values are hard-coded since Dash Core 21, but
 # sporks still travel; the retired ids are kept so old captures read well
@@ -42,7 +43,7 @@ SPORK_NAMES = {
 # is a 65-byte compact recoverable ECDSA signature by a spork key.
 Spork = Struct(
     "spork_id" / Int32sl,
-    "spork_name" / Computed(lambda ctx: SPORK_NAMES.get(ctx.spork_id)),
+    "spork_name" / Named(SPORK_NAMES, "spork_id"),
     "value" / Int64sl,
     "time_signed" / Int64sl,
     "sig" / VarBytes(),

@@ -177,7 +177,7 @@ def test_addrv2_errors(payload, reason, offset):
     with pytest.raises(DecodeError) as info:
         decode("addrv2", bytes.fromhex(payload))
     assert info.value.reason == reason
-    assert info.value.path == "(parsing) -> addr -> addr"
+    assert info.value.path == "(parsing) -> addr -> [0] -> addr"  # entry 0
     assert info.value.offset == offset
 
 

@@ -30,6 +30,15 @@ def sha256d_shown(payload: str) -> str:
     return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
+# dash-p2p-dash.md §15 (src/llmq/params.h Consensus::LLMQType), copied by hand.
+LLMQ_NAMES = {
+    1: "llmq_50_60", 2: "llmq_400_60", 3: "llmq_400_85", 4: "llmq_100_67",
+    5: "llmq_60_75", 6: "llmq_25_67", 100: "llmq_test", 101: "llmq_devnet",
+    102: "llmq_test_v17", 103: "llmq_test_dip0024", 104: "llmq_test_instantsend",
+    105: "llmq_devnet_dip0024", 106: "llmq_test_platform", 107: "llmq_devnet_platform",
+    255: "llmq_none",
+}  # fmt: skip
+
 QUORUM_HASH = bytes(range(32)).hex()  # 000102..1f on the wire
 PUBKEY = "a1" * 48
 VVEC = "b2" * 32
@@ -51,7 +60,7 @@ V1 = (
 )
 V2 = (
     "0200"  # version 2: legacy BLS, indexed (rotation)
-    "67"  # llmqType 103 (LLMQ_60_75)
+    "67"  # llmqType 103 (LLMQ_TEST_DIP0024)
     + QUORUM_HASH
     + "0100"  # quorumIndex: i16 1
     "3c"  # signers: 60 bits
@@ -92,10 +101,11 @@ V4 = (
 )
 
 
-def commitment(version, llmq_type, index, signers, valid, pubkey=PUBKEY, vvec=VVEC, qsig=QSIG, msig=MSIG):
+def commitment(version, llmq_type, name, index, signers, valid, pubkey=PUBKEY, vvec=VVEC, qsig=QSIG, msig=MSIG):
     return {
         "version": version,
         "llmq_type": llmq_type,
+        "llmq_type_name": name,
         "quorum_hash": shown(QUORUM_HASH),
         "quorum_index": index,
         "signers": signers,
@@ -108,10 +118,14 @@ def commitment(version, llmq_type, index, signers, valid, pubkey=PUBKEY, vvec=VV
 
 
 CASES = [
-    ("qfcommit", V1, commitment(1, 1, None, "1" * 50, "1" * 50)),
-    ("qfcommit", V2, commitment(2, 103, 1, "0" + "1" * 55 + "0000", "1" * 60)),
-    ("qfcommit", V3_NULL, commitment(3, 4, None, "0" * 100, "0" * 100, "00" * 48, "00" * 32, "00" * 96, "00" * 96)),
-    ("qfcommit", V4, commitment(4, 103, -1, "10000001", "1" * 8)),
+    ("qfcommit", V1, commitment(1, 1, "llmq_50_60", None, "1" * 50, "1" * 50)),
+    ("qfcommit", V2, commitment(2, 103, "llmq_test_dip0024", 1, "0" + "1" * 55 + "0000", "1" * 60)),
+    (
+        "qfcommit",
+        V3_NULL,
+        commitment(3, 4, "llmq_100_67", None, "0" * 100, "0" * 100, "00" * 48, "00" * 32, "00" * 96, "00" * 96),
+    ),
+    ("qfcommit", V4, commitment(4, 103, "llmq_test_dip0024", -1, "10000001", "1" * 8)),
 ]
 
 VECTORS = [(command, payload) for command, payload, _ in CASES]
@@ -126,14 +140,14 @@ def test_decode(command, payload, expected):
 
 def test_structure_alone():
     raw = bytes.fromhex(V2)
-    assert FinalCommitment.parse(raw).quorum_index == 1
+    assert FinalCommitment.parse(raw)["quorum_index"] == 1
     assert FinalCommitment.build(FinalCommitment.parse(raw)) == raw
 
 
 def test_min_size_is_a_null_commitment_with_empty_bitsets():
     smallest = V1[:70] + "00" + "00" + "00" * (48 + 32 + 96 + 96)  # version..quorumHash, two empty bitsets
     assert len(bytes.fromhex(smallest)) == FINAL_COMMITMENT_MIN_SIZE
-    assert FinalCommitment.parse(bytes.fromhex(smallest)).signers == ""
+    assert FinalCommitment.parse(bytes.fromhex(smallest))["signers"] == ""
 
 
 ERRORS = [
@@ -182,5 +196,5 @@ def commitments(draw):
 def test_round_trip(obj):
     raw = build("qfcommit", {"commitment": obj})
     decoded = decode("qfcommit", raw)
-    assert decoded["commitment"] == obj
+    assert decoded["commitment"] == {**obj, "llmq_type_name": LLMQ_NAMES.get(obj["llmq_type"])}
     assert build("qfcommit", decoded) == raw

@@ -33,7 +33,7 @@ VERSIONS = [None, MIN_PEER_PROTO_VERSION, 70225, 70228, 70230, PROTOCOL_VERSION]
 def load_vectors() -> list[tuple[str, bytes]]:
     vectors = []
     for path in sorted(HERE.glob("test_*.py")):
-        if path.name in ("test_fuzz.py", "test_registry.py"):
+        if path.name in ("test_fuzz.py", "test_registry.py", "test_partial.py"):
             continue
         spec = importlib.util.spec_from_file_location(f"_vectors_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
@@ -47,16 +47,32 @@ VECTORS = load_vectors()
 COMMANDS = sorted(known_commands())
 
 
+def assert_plain(obj, where="decoded"):
+    """Only dict (str keys), list, str, int, bool and None, exactly those
+    types: decode() relies on the parsers returning plain data (structs.py)."""
+    kind = type(obj)
+    if kind is dict:
+        for key, value in obj.items():
+            assert type(key) is str and not key.startswith("_"), f"{where}: key {key!r}"
+            assert_plain(value, f"{where}.{key}")
+    elif kind is list:
+        for index, value in enumerate(obj):
+            assert_plain(value, f"{where}[{index}]")
+    else:
+        assert kind in (str, int, bool, type(None)), f"{where}: {kind.__name__} {obj!r}"
+
+
 def decode_or_error(command: str, payload: bytes, version: int | None = None):
-    """decode() must return a dict or raise DecodeError, quickly; whatever
-    it accepts must build back to the very same bytes."""
+    """decode() must return plain data or raise DecodeError, quickly;
+    whatever it accepts must build back to the very same bytes."""
     start = time.perf_counter()
     try:
         result = decode(command, payload, version)
     except DecodeError:
         result = None
     else:
-        assert isinstance(result, dict)
+        assert type(result) is dict
+        assert_plain(result)
     assert time.perf_counter() - start < SLOW, f"{command}: {len(payload)} bytes took too long"
     if result is not None:
         assert build(command, result, version) == payload
@@ -66,6 +82,13 @@ def decode_or_error(command: str, payload: bytes, version: int | None = None):
 def test_vectors_were_collected():
     assert len(VECTORS) > 20
     assert {command for command, _ in VECTORS} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)]
+)
+def test_vectors_decode_to_plain_data(command, payload):
+    assert_plain(decode(command, payload))
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -193,14 +193,14 @@ def test_trailing_byte_rejected(command, payload, expected):
 
 FIRST = "38" + GENESIS  # a valid first headers2 entry, 81 bytes
 HDR = "(parsing) -> headers"
-TXC = "(parsing) -> headers -> tx_count"
+TXC = "(parsing) -> headers -> [0] -> tx_count"  # in entry 0
 
 
 @pytest.mark.parametrize(
     "command, payload, reason, path, offset",
     [
         # Core ignores the tx count but still range-checks it (MAX_SIZE)
-        ("headers", "01" + GENESIS + "fe01000002", "object failed validation: 33554433", TXC, 86),
+        ("headers", "01" + GENESIS + "fe01000002", "CompactSize 33554433 is above MAX_SIZE", TXC, 86),
         # non-canonical tx count
         ("headers", "01" + GENESIS + "fd0000", "non-canonical CompactSize 0", TXC, 84),
         ("headers", "ff0000000001000000", f"count {2**32} exceeds the limit {2**25}", HDR, 9),
@@ -211,7 +211,7 @@ TXC = "(parsing) -> headers -> tx_count"
             "headers2",
             "01" "00" + GENESIS,  # bit_field 0: reads 42 bytes as a compressed header
             "first header of the message is compressed (bit_field 0x00)",
-            f"{HDR} -> 0",
+            f"{HDR} -> [0]",
             44,
         ),
         # back-reference 2 with one version known
@@ -219,11 +219,11 @@ TXC = "(parsing) -> headers -> tx_count"
             "headers2",
             "02" + FIRST + "02" + M2.hex() + "0000" + "00000000",
             "version back-reference 2 but only 1 known",
-            f"{HDR} -> 1",
+            f"{HDR} -> [1]",
             121,
         ),
         # second header cut inside its merkle root
-        ("headers2", "02" + FIRST + "01" + M2.hex()[:40], None, f"{HDR} -> 1 -> merkle_root", 103),
+        ("headers2", "02" + FIRST + "01" + M2.hex()[:40], None, f"{HDR} -> [1] -> merkle_root", 103),
     ],
 )
 def test_errors(command, payload, reason, path, offset):

@@ -192,6 +192,7 @@ CASES = [
             "commitment": {
                 "version": 4,
                 "llmq_type": 103,
+                "llmq_type_name": "llmq_test_dip0024",
                 "quorum_hash": QUORUM_HASH_DISPLAY,
                 "quorum_index": 1,
                 "signers": "1111",

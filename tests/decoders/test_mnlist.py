@@ -212,12 +212,15 @@ def _diff_expected(proto: int) -> dict:
         "version": None if proto < 70225 else 1,
         "base_block_hash": BASE_HASH_DISPLAY,
         "block_hash": BLOCK_HASH,
-        "cb_tx_merkle_tree": {"transactions": 1, "hash": ["77" * 32], "bits": "01"},
+        # vBits byte 0x01: bit 0 set, then 7 clear (least significant first)
+        "cb_tx_merkle_tree": {"transactions": 1, "hash": ["77" * 32], "bits": "10000000"},
         "cb_tx": CB_TX_EXPECTED,
         "deleted_mns": ["e1" * 32],
         "mn_list": mn_list,
         "deleted_quorums": DELETED_QUORUMS,
-        "new_quorums": [{"version": 4, "llmq_type": 103, "quorum_index": 1, "signers": "1111"}],
+        "new_quorums": [
+            {"version": 4, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024", "quorum_index": 1, "signers": "1111"}
+        ],
         "quorums_cl_sigs": [{"signature": "f7" * 96, "indexes": [0]}] if proto >= 70230 else None,
     }
 
@@ -235,7 +238,7 @@ def _qrinfo_expected(proto: int, extra: bool) -> dict:
         "extra_share": int(extra),
         "quorum_snapshot_at_h_minus_4c": SNAPSHOT_B_EXPECTED if extra else None,
         "mn_list_diff_at_h_minus_4c": {"mn_list": []} if extra else None,
-        "last_commitment_per_index": [{"version": 4, "quorum_hash": "f2" * 32}],
+        "last_commitment_per_index": [{"version": 4, "llmq_type_name": "llmq_test_dip0024", "quorum_hash": "f2" * 32}],
         "quorum_snapshot_list": [SNAPSHOT_A_EXPECTED],
         "mn_list_diff_list": [{"deleted_mns": []}],
     }
@@ -481,7 +484,8 @@ def _diff(draw, proto):
         "cb_tx_merkle_tree": {
             "transactions": draw(st.integers(0, 0xFFFFFFFF)),
             "hash": draw(st.lists(_hex(32), max_size=2)),
-            "bits": draw(st.binary(max_size=2).map(bytes.hex)),
+            # vBits: whole bytes, each shown as its 8 bits, least significant first
+            "bits": "".join(format(b, "08b")[::-1] for b in draw(st.binary(max_size=2))),
         },
         "cb_tx": _CB_TX,
         "deleted_mns": draw(st.lists(_hex(32), max_size=2)),

@@ -9,6 +9,7 @@ unless given, lock_time 0, then the payload with its CompactSize length.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
@@ -90,6 +91,13 @@ EXT_NET_INFO_OBJ = {
         },
     ],
 }
+def onion(pubkey_hex: str) -> str:
+    """Tor rend-spec-v3: base32(pubkey | checksum[:2] | version 3) + ".onion"."""
+    pubkey = bytes.fromhex(pubkey_hex)
+    checksum = hashlib.sha3_256(b".onion checksum" + pubkey + b"\x03").digest()[:2]
+    return base64.b32encode(pubkey + checksum + b"\x03").decode().lower() + ".onion"
+
+
 EXT_NET_INFO_TOR = (
     "01"  # version 1
     "01"  # 1 purpose
@@ -368,7 +376,7 @@ PAYLOADS = [
             "net_info": {
                 "version": 1,
                 "entries": [
-                    {"purpose": 0, "entries": [{"type": 1, "service": {"network": 4, "addr": "5a" * 32, "port": 9999}}]}
+                    {"purpose": 0, "entries": [{"type": 1, "service": {"network": 4, "addr": onion("5a" * 32), "port": 9999}}]}
                 ],
             },
             "script_operator_payout": "", "inputs_hash": shown(INPUTS_HASH), "platform_node_id": None,
@@ -441,7 +449,8 @@ PAYLOADS = [
         {
             "version": 1, "height": 123456,
             "commitment": {
-                "version": 2, "llmq_type": 103, "quorum_hash": shown(QUORUM_HASH), "quorum_index": 2,
+                "version": 2, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024",  # spec §15
+                "quorum_hash": shown(QUORUM_HASH), "quorum_index": 2,
                 "signers": "0" * 10, "valid_members": "0" * 10, "quorum_public_key": "00" * 48,
                 "quorum_vvec_hash": "00" * 32, "quorum_sig": "00" * 96, "members_sig": "00" * 96,
             },
@@ -647,7 +656,7 @@ REPORTED = [
         + "01" "01" "00" "01" "01"  # ExtNetInfo v1, 1 purpose, CORE_P2P, 1 entry, service
         + "01" "10" + "00" * 16 + "270f"  # IPv4 (network 1) with 16 address bytes, port
         + "00" + INPUTS_HASH + BLS_SIG,  # payout script, inputsHash, sig
-        "4-byte addresses",
+        "BIP155 IPV4 address with length 16 (should be 4)",
     ),
 ]
 

@@ -8,16 +8,16 @@ module, test_special_tx.py; here they only matter as bytes kept or reported.
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 
 import pytest
-from construct import Container
+from construct import ConstructError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from p2pcap.decoders.primitives import VarArray
-from p2pcap.decoders.transaction import TXIN_MIN_SIZE, TXOUT_MIN_SIZE, Transaction, TxIn, TxOut, _TxInVector, _TxOutVector
+from p2pcap.decoders.transaction import Transaction, TransactionLayout
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"
@@ -317,12 +317,24 @@ ERRORS = [
         "non-canonical script length",
         "02000000" "01" + PREV_A + "00000000" "fd0500" + "00" * 5 + "ffffffff" "00" "00000000",
         "non-canonical",
-        "vin -> script_sig",
+        "vin -> [0] -> script_sig",
         44,
     ),
-    # an 80-byte scriptSig with 10 bytes left (the 4-byte sequence is read with it)
-    ("truncated script", "02000000" "01" + PREV_A + "00000000" "50" + "00" * 10, "expected 84", "script_sig", 52),
-    ("truncated output", "02000000" "00" "01" "0000000000000000" "20" + "00" * 5, "expected 32", "vout", 20),
+    # an 80-byte scriptSig with 10 bytes left: refused at its length, before reading
+    (
+        "truncated script",
+        "02000000" "01" + PREV_A + "00000000" "50" + "00" * 10,
+        "count 80 needs at least 80 bytes, 10 left",
+        "vin -> [0] -> script_sig",
+        42,
+    ),
+    (
+        "truncated output",
+        "02000000" "00" "01" "0000000000000000" "20" + "00" * 5,
+        "count 32 needs at least 32 bytes, 5 left",
+        "vout -> [0] -> script_pub_key",
+        15,
+    ),
     ("too few bytes for the inputs", "02000000" "01" + "00" * 39, "needs at least 41", "vin", 5),
     ("hostile payload size", "03000500" "00" "00" "00000000" "feffffff01", "needs at least", "extra_payload_raw", 15),
     ("missing payload", "03000500" "00" "00" "00000000", "stream read less", "extra_payload_raw", 10),
@@ -385,23 +397,71 @@ def test_round_trip(obj):
     assert build("tx", decoded) == raw
 
 
-@settings(max_examples=100, deadline=None)
-@given(vin=st.lists(txins, max_size=5), vout=st.lists(txouts, max_size=5))
-def test_fast_vectors_agree_with_the_layouts(vin, vout):
-    """The struct-based parsers give what the declarative TxIn/TxOut give."""
-    for fast, layout, items in ((_TxInVector(), VarArray(TxIn, TXIN_MIN_SIZE), vin), (_TxOutVector(), VarArray(TxOut, TXOUT_MIN_SIZE), vout)):
-        raw = layout.build(items)
-        assert fast.parse(raw) == layout.parse(raw)
-        assert fast.build(fast.parse(raw)) == raw
+def parse_both(raw: bytes) -> list:
+    """What the fast parser and the layout make of ``raw``: the result and
+    where the stream stopped, or the error with its path and offset."""
+    out = []
+    for con in (Transaction, TransactionLayout):
+        stream = io.BytesIO(raw)
+        try:
+            out.append(("ok", con.parse_stream(stream), stream.tell()))
+        except ConstructError as exc:
+            out.append((type(exc).__name__, str(exc), exc.path, stream.tell()))
+    return out
 
 
-def test_fast_vectors_fail_like_the_layouts():
-    truncated = bytes.fromhex("01" + PREV_A + "00000000" "fd0001")  # script of 256 bytes, none given
-    for con in (_TxInVector(), VarArray(TxIn, TXIN_MIN_SIZE)):
-        with pytest.raises(Exception, match="stream read less|needs at least"):
-            con.parse(truncated)
+@settings(max_examples=150, deadline=None)
+@given(obj=transactions(), tail=st.binary(max_size=8))
+def test_fast_parser_agrees_with_the_layout(obj, tail):
+    """The struct-based parser gives what the declarative layout gives, and
+    stops where it stops (a transaction inside a longer payload)."""
+    raw = build("tx", obj) + tail
+    fast, layout = parse_both(raw)
+    assert fast == layout
+    assert fast[0] == "ok"
+
+
+@settings(max_examples=300, deadline=None)
+@given(obj=transactions(), data=st.data())
+def test_fast_parser_fails_like_the_layout(obj, data):
+    """On broken bytes both give the same result or the same error."""
+    raw = bytearray(build("tx", obj))
+    for _ in range(data.draw(st.integers(1, 3), label="edits")):
+        where = data.draw(st.integers(0, max(0, len(raw) - 1)), label="where")
+        kind = data.draw(st.sampled_from(["cut", "byte", "insert"]), label="kind")
+        if kind == "cut":
+            del raw[where:]
+        elif kind == "byte" and raw:
+            raw[where] = data.draw(st.sampled_from([0x00, 0x01, 0xFC, 0xFD, 0xFE, 0xFF]) | st.integers(0, 255), label="b")
+        else:
+            raw[where:where] = data.draw(st.binary(min_size=1, max_size=5), label="bytes")
+    fast, layout = parse_both(bytes(raw))
+    assert fast == layout
+
+
+def test_fast_parser_fails_like_the_layout_examples():
+    cases = [
+        "02000000" "01" + PREV_A + "00000000" "fd0001",  # script of 256 bytes, none given
+        "02000000" "01" + PREV_A + "00000000" "fd0500" + "00" * 5 + "ffffffff" "00" "00000000",  # non-canonical
+        "02000000" "feffffffff",  # input count above MAX_SIZE
+        "0300" "0500" "00" "00" "00000000" "05" "0102",  # special payload of 5 bytes, 2 given
+        "020000",  # cut in the type
+    ]
+    for raw in cases:
+        fast, layout = parse_both(bytes.fromhex(raw))
+        assert fast == layout and fast[0] != "ok", raw
+
+
+def test_stream_without_a_buffer_uses_the_layout():
+    class Plain:  # read/seek/tell only, no getbuffer()
+        def __init__(self, data):
+            self._io = io.BytesIO(data)
+            self.read, self.seek, self.tell = self._io.read, self._io.seek, self._io.tell
+
+    raw = bytes.fromhex(NORMAL)
+    assert Transaction.parse_stream(Plain(raw)) == Transaction.parse(raw) == TransactionLayout.parse(raw)
 
 
 def test_structure_alone():
     obj = Transaction.parse(bytes.fromhex(NORMAL))
-    assert isinstance(obj, Container) and obj.txid == txid(NORMAL)
+    assert type(obj) is dict and obj["txid"] == txid(NORMAL)
