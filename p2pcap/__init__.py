@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .errors import P2pcapError
 
-__all__ = ["DecodeError", "Gap", "Message", "P2pcapError", "decode", "open"]
+__all__ = ["DecodeError", "Gap", "Message", "P2pcapError", "decode", "open", "replay"]
 
 
 def __getattr__(name):
@@ -29,4 +29,8 @@ def __getattr__(name):
         from p2pcap import decoders
 
         return getattr(decoders, name)
+    if name == "replay":
+        from p2pcap.replaying import replay
+
+        return replay
     raise AttributeError(f"module 'p2pcap' has no attribute {name!r}")

@@ -1,14 +1,25 @@
-"""Record predicates for ``show`` (and later ``filter``): library, not CLI.
+"""Record filters for ``show``, ``filter`` and ``diff``: library, not CLI.
 
-``commands`` is pushed down to the reader, which then skips blocks that
-hold none of them; the rest is tested here per record.
+A ``RecordFilter`` says which records to keep; a ``Selection`` runs one over
+a reader.  What the reader can do cheaply is pushed down to it: ``--type``
+and an absolute time range skip whole blocks through the footer index and
+the block headers.  Everything else is tested per record, on metadata first;
+only ``--where`` needs a payload decoded, with the protocol version
+negotiated on that peer-session.
+
+Gap records pass every filter but the time range and ``--pid``: a filtered
+view still reports the losses that may hide what it looks for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
-from p2pcap.formats.records import Message
+from p2pcap.formats.records import Gap, Message
+
+from .errors import P2pcapError
+from .timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
 
 
 def split_commas(values) -> tuple[str, ...]:
@@ -16,19 +27,301 @@ def split_commas(values) -> tuple[str, ...]:
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
+# -- --where FIELD=VALUE --------------------------------------------------------
+_WHERE = re.compile(r"^\s*([A-Za-z0-9_.\-]+?)\s*(!=|>=|<=|==|=|>|<)\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Where:
+    """One ``--where`` clause: a dotted path into the decoded payload, an operator, a value.
+
+    The path is read from the top of the decoded dict; when its first name
+    is not a top-level field, it is looked for in every nested object, so
+    ``hash=…`` finds ``inv[].hash`` as well as a ``clsig``'s own ``hash``.
+    Lists match if any element matches, and ``type=MSG_CLSIG`` also tries
+    the ``type_name`` beside ``type``.  Numbers compare as numbers, text
+    without regard to case; a value ending in ``*`` or ``…`` is a prefix
+    (so a hash cut short in ``show``'s table can be pasted back).
+
+    >>> w = parse_where("inv.type=MSG_CLSIG")
+    >>> w.matches({"inv": [{"type": 1, "type_name": "MSG_TX"}, {"type": 29, "type_name": "MSG_CLSIG"}]})
+    True
+    >>> parse_where("height>=200").matches({"height": 201}), parse_where("hash=ab*").matches({"hash": "ABCD"})
+    (True, True)
+    """
+
+    path: tuple[str, ...]
+    op: str
+    value: str
+
+    def matches(self, decoded) -> bool:
+        if decoded is None:
+            return self.op == "!="
+        found = any(self._test(v) for v in _lookup(decoded, self.path))
+        return not found if self.op == "!=" else found
+
+    def _test(self, candidate) -> bool:
+        op = "=" if self.op in ("!=", "==") else self.op
+        if op == "=":
+            return _equal(candidate, self.value)
+        number = _number(self.value)
+        if number is None or isinstance(candidate, bool) or not isinstance(candidate, (int, float)):
+            return False
+        return {"<": candidate < number, "<=": candidate <= number,
+                ">": candidate > number, ">=": candidate >= number}[op]
+
+    def __str__(self) -> str:
+        return f"{'.'.join(self.path)}{self.op}{self.value}"
+
+
+def parse_where(text: str) -> Where:
+    """``"inv.type=MSG_CLSIG"`` -> ``Where``; a ``P2pcapError`` names a malformed clause."""
+    m = _WHERE.match(text)
+    if not m or not all(m.group(1).split(".")):
+        raise P2pcapError(f"--where {text!r}: expected FIELD=VALUE (or !=, <, <=, >, >=), "
+                          f"e.g. inv.type=MSG_CLSIG")
+    op = m.group(2)
+    if op in ("<", "<=", ">", ">=") and _number(m.group(3)) is None:
+        raise P2pcapError(f"--where {text!r}: {op} needs a number")
+    return Where(tuple(m.group(1).split(".")), op, m.group(3))
+
+
+def _number(text: str):
+    try:
+        return int(text, 0)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return None
+
+
+def _equal(candidate, value: str) -> bool:
+    if isinstance(candidate, bool):
+        return value.lower() in (("true", "1", "yes") if candidate else ("false", "0", "no"))
+    if isinstance(candidate, (int, float)):
+        number = _number(value)
+        return number is not None and candidate == number
+    if candidate is None:
+        return value.lower() in ("null", "none", "")
+    if isinstance(candidate, str):
+        if value.endswith(("*", "…")):
+            return candidate.lower().startswith(value[:-1].lower())
+        return candidate.lower() == value.lower()
+    return False
+
+
+def _lookup(decoded, path) -> list:
+    """Every value ``path`` reaches (see ``Where``)."""
+    out: list = []
+    if isinstance(decoded, dict) and path[0] in decoded:
+        _walk(decoded, path, 0, out)
+        return out
+    for node in _containers(decoded):
+        if isinstance(node, dict) and path[0] in node:
+            _walk(node, path, 0, out)
+    return out
+
+
+def _walk(node, path, i, out) -> None:
+    if isinstance(node, list):
+        key = path[i]
+        if key.isdigit():
+            if int(key) < len(node):
+                _step(node[int(key)], path, i, out)
+            return
+        for item in node:
+            _walk(item, path, i, out)
+        return
+    if isinstance(node, dict) and path[i] in node:
+        if i == len(path) - 1:
+            value = node[path[i]]
+            out.extend(value if isinstance(value, list) else [value])
+            name = node.get(f"{path[i]}_name")
+            if name is not None:
+                out.append(name)
+        else:
+            _walk(node[path[i]], path, i + 1, out)
+
+
+def _step(item, path, i, out) -> None:
+    if i == len(path) - 1:
+        out.extend(item if isinstance(item, list) else [item])
+    else:
+        _walk(item, path, i + 1, out)
+
+
+def _containers(node):
+    """``node`` and every dict and list nested in it, depth first."""
+    stack = [node]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            yield x
+            stack.extend(v for v in x.values() if isinstance(v, (dict, list)))
+        elif isinstance(x, list):
+            stack.extend(v for v in x if isinstance(v, (dict, list)))
+
+
+# -- the filter --------------------------------------------------------------
 @dataclass(frozen=True)
 class RecordFilter:
-    commands: frozenset[str] | None = None
-    peers: tuple[str, ...] = ()  # peer ids or addresses
-    direction: str | None = None  # "in" / "out"
+    """What to keep.  Empty fields keep everything.
+
+    >>> f = RecordFilter(commands=frozenset({"inv"}), direction="in")
+    >>> f.wants(Message(0, 1, 3, "10.0.0.1:9999", "inbound", "in", "inv", 0, b""))
+    True
+    """
+
+    commands: frozenset | None = None  # --type
+    exclude: frozenset = frozenset()  # --not-type
+    peers: tuple = ()  # --peer: ids, "pid:id", addresses (with or without port)
+    pids: frozenset = frozenset()  # --pid
+    direction: str | None = None  # --direction
+    conn_types: tuple = ()  # --conn-type (``outbound`` also matches ``outbound-full-relay``)
+    since: TimeSpec | None = None
+    until: TimeSpec | None = None
+    where: tuple = ()  # Where clauses, all must match
+    _peer_keys: frozenset = field(default=frozenset(), init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "_peer_keys", frozenset(_peer_key(p) for p in self.peers))
+
+    @property
+    def needs_decode(self) -> bool:
+        return bool(self.where)
 
     def wants(self, record) -> bool:
+        """Metadata tests (not time, not ``where``): cheap, per record."""
         if type(record) is not Message:
-            return True  # gaps stay in every view: losses are never hidden
+            return not self.pids or record.pid == 0 or record.pid in self.pids
         if self.commands is not None and record.command not in self.commands:
+            return False
+        if record.command in self.exclude:
             return False
         if self.direction is not None and record.direction != self.direction:
             return False
-        if self.peers and str(record.peer_id) not in self.peers and record.peer_addr not in self.peers:
+        if self.pids and record.pid not in self.pids:
+            return False
+        if self.conn_types and not any(record.conn_type == c or record.conn_type.startswith(c + "-")
+                                       for c in self.conn_types):
+            return False
+        if self._peer_keys and not self._peer_keys.intersection(_record_peer_keys(record)):
             return False
         return True
+
+    def wants_decoded(self, decoded) -> bool:
+        return all(w.matches(decoded) for w in self.where)
+
+
+def _peer_key(text: str) -> str:
+    text = text.strip()
+    return text.lower()
+
+
+def _record_peer_keys(msg: Message) -> tuple:
+    addr = msg.peer_addr.lower()
+    host = addr
+    if addr.startswith("[") and "]" in addr:
+        host = addr[1:addr.index("]")]
+    elif addr.count(":") == 1:
+        host = addr.rsplit(":", 1)[0]
+    return (str(msg.peer_id), f"{msg.pid}:{msg.peer_id}", addr, host)
+
+
+# -- running a filter over a reader -------------------------------------------
+class Selection:
+    """The records of ``reader`` that pass ``filt``, in file order.
+
+    ``decode=True`` when the caller will decode what it gets (``show``): the
+    negotiated versions must then be right even for a view that starts late,
+    so version messages before ``--since`` are read in a first, cheap pass.
+    ``decoded(msg)`` decodes a yielded message once (the ``--where`` test
+    and the renderer share it).
+
+    >>> import io
+    >>> from p2pcap.formats import CaptureReader, CaptureWriter
+    >>> buf = io.BytesIO()
+    >>> with CaptureWriter(buf) as w:
+    ...     w.write(Message(5, 1, 0, "1.2.3.4:9999", "inbound", "in", "ping", 8, bytes(8)))
+    >>> sel = Selection(CaptureReader(io.BytesIO(buf.getvalue())), RecordFilter(where=(parse_where("nonce=0"),)))
+    >>> [(m.command, sel.decoded(m)[0]) for m in sel]
+    [('ping', {'nonce': 0})]
+    """
+
+    def __init__(self, reader, filt: RecordFilter, *, decode: bool = False, seekable: bool = True):
+        from .negotiation import VersionTracker  # loads the decoders: not for --help
+
+        self.reader = reader
+        self.filt = filt
+        self.versions = VersionTracker()
+        self._decode_wanted = decode or filt.needs_decode
+        self._seekable = seekable
+        self._cache = (None, (None, None))
+        self.first_ns: int | None = None
+
+    def version_for(self, msg: Message) -> int:
+        return self.versions.version_for(msg.pid, msg.peer_id)
+
+    def decoded(self, msg: Message):
+        """``(decoded, error)`` for a message this selection yielded (cached for the last one)."""
+        if self._cache[0] is not msg:
+            from .render import decode_record  # the decoders load on first use
+
+            self._cache = (msg, decode_record(msg, self.version_for(msg)))
+        return self._cache[1]
+
+    def _first_ns(self):
+        reader = self.reader
+        if reader.index is not None:
+            return reader.index.ts_min_ns
+        if self._seekable and not reader.follow:
+            return min((b.ts_min_ns for b in reader.blocks() if b.records), default=None)
+        return None  # learnt from the first record
+
+    def __iter__(self):
+        filt = self.filt
+        relative = any(t is not None and t.kind != "absolute" for t in (filt.since, filt.until))
+        if relative:
+            self.first_ns = self._first_ns()
+        since = _resolve(filt.since, self.first_ns)
+        until = _resolve(filt.until, self.first_ns)
+        known = not relative or self.first_ns is not None
+        commands = None
+        if filt.commands is not None:
+            commands = filt.commands | {"version"} if self._decode_wanted else filt.commands
+        if known and since is not None and self._decode_wanted and self._seekable and not self.reader.follow:
+            # Versions negotiated before the view starts still apply inside it.
+            for rec in self.reader.records(commands={"version"}, until_ns=since - 1, gaps=False):
+                self.versions.see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
+        pushed = dict(commands=commands)
+        if known:
+            pushed.update(since_ns=since, until_ns=until)
+        for rec in self.reader.records(**pushed):
+            if not known:
+                self.first_ns = rec.ts_ns
+                since, until = _resolve(filt.since, rec.ts_ns), _resolve(filt.until, rec.ts_ns)
+                known = True
+            if type(rec) is Message:
+                self.versions.see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
+            if since is not None and rec.ts_ns < since:
+                continue
+            if until is not None and rec.ts_ns > until:
+                continue
+            if not filt.wants(rec):
+                continue
+            if filt.where and type(rec) is Message:
+                decoded, _error = self.decoded(rec)
+                if not filt.wants_decoded(decoded):
+                    continue
+            yield rec
+
+
+def _resolve(spec: TimeSpec | None, first_ns):
+    if spec is None:
+        return None
+    return spec.resolve(first_ns)
+
+
+__all__ = ["Gap", "Message", "RecordFilter", "Selection", "Where", "parse_time", "parse_where",
+           "split_commas"]

@@ -1,39 +1,65 @@
-"""``show``: stream records through filters and a renderer, with bounded memory."""
+"""``show``: stream records through filters and a renderer, with bounded memory.
+
+Nothing is collected: each record is filtered, decoded if shown, rendered
+and written before the next one is read, so ``show`` starts printing at
+once, works in a pager, and follows a growing file (``--follow``) or a pipe
+(``p2pcap record -o - | p2pcap show``).
+"""
 
 from __future__ import annotations
 
-from p2pcap.formats import open_capture
+import os
+
 from p2pcap.formats.records import Message
 
-from .filters import RecordFilter, split_commas
+from .filters import RecordFilter, Selection
+from .inputs import open_input
 from .render import Renderer
 
 
-def show_capture(path, *, types=(), peers=(), direction=None, limit=None, json_lines=False,
-                 hex_payload=False, skip_damaged=False, color=False, out=print, warn=print) -> int:
-    """Print the capture's records; returns how many messages were shown."""
-    commands = frozenset(split_commas(types)) or None
-    predicate = RecordFilter(commands=commands, peers=split_commas(peers), direction=direction)
-    renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color)
+def want_color(stream, environ=os.environ) -> bool:
+    """Colour on a terminal only, and never with NO_COLOR set (no-color.org) or TERM=dumb."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lines=False,
+                 hex_payload=False, verbose=False, follow=False, skip_damaged=False, color=False,
+                 out=print, flush=None, warn=print) -> int:
+    """Print the capture's records; returns how many messages were shown.
+
+    ``path`` None or ``-`` reads stdin.  ``out(text)`` gets each record's
+    text (a table row, a JSON line, or several lines with ``verbose``);
+    ``flush()``, when given, is called whenever the reader is about to wait
+    for more data (so a live view shows what it has).
+
+    >>> show_capture("/nonexistent.cap")
+    Traceback (most recent call last):
+    p2pcap.errors.P2pcapError: /nonexistent.cap: cannot read: No such file or directory
+    """
+    filt = filt or RecordFilter()
+    renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
+    reader, seekable = open_input(path, skip_damaged=skip_damaged, follow=follow)
     shown = 0
-    with open_capture(path, skip_damaged=skip_damaged) as reader:
+    with reader:
+        selection = Selection(reader, filt, decode=True, seekable=seekable)
         header = renderer.header()
         if header:
             out(header)
-        # `version` messages are read even when filtered out: decoding
-        # depends on the version negotiated on each peer-session.
-        wanted = None if commands is None else commands | {"version"}
-        for record in reader.records(commands=wanted):
-            renderer.observe(record)
-            if not predicate.wants(record):
-                continue
-            if limit is not None and shown >= limit and type(record) is Message:
-                break
-            out(renderer.render(record))
+        live = follow or not seekable
+        for record in selection:
             if type(record) is Message:
+                if limit is not None and shown >= limit:
+                    break
+                decoded, error = selection.decoded(record)
+                out(renderer.render(record, decoded, error))
                 shown += 1
+            else:
+                out(renderer.render(record))
+            if live and flush is not None:
+                flush()
         for damaged in reader.damaged:
             warn(f"warning: skipped damaged block: {damaged}")
         if reader.torn_tail is not None:
-            warn(f"warning: torn tail, the capture ends mid-block: {reader.torn_tail}")
+            warn(f"warning: torn tail (the capture was cut short; shown up to there): {reader.torn_tail}")
     return shown

@@ -45,7 +45,14 @@ def _headers(d: dict) -> str:
         return "0 headers"
     first = headers[0].get("header", headers[0])
     last = headers[-1].get("header", headers[-1])
-    return f"{len(headers)} headers {short(first.get('hash'), 12)}..{short(last.get('hash'), 12)}"
+    if len(headers) == 1:
+        return f"1 header {short(first.get('hash'))}"
+    return f"{len(headers)} headers {short(first.get('hash'), 12)} to {short(last.get('hash'), 12)}"
+
+
+def _mnlistdiff(d: dict) -> str:
+    return (f"block {short(d.get('block_hash'))} {len(d.get('mn_list') or [])} MNs, "
+            f"{len(d.get('deleted_mns') or [])} deleted, {len(d.get('new_quorums') or [])} quorums")
 
 
 def _addr(d: dict) -> str:
@@ -79,6 +86,11 @@ SUMMARIES = {
     "clsig": lambda d: f"height {d.get('height')} block {short(d.get('block_hash'))}",
     "isdlock": lambda d: f"txid {short(d.get('txid'))} {len(d.get('inputs', []))} inputs",
     "dstx": lambda d: _tx(d.get("tx", {})),
+    "mnlistdiff": _mnlistdiff,
+    "getmnlistd": lambda d: f"base {short(d.get('base_block_hash'))} block {short(d.get('block_hash'))}",
+    "qrinfo": lambda d: _mnlistdiff(d.get("mn_list_diff_tip") or {}),
+    "sendcmpct": lambda d: f"high bandwidth {d.get('high_bandwidth')} version {d.get('version')}",
+    "feefilter": lambda d: f"{d.get('fee_rate', d.get('feerate'))} duffs/kB",
 }
 
 

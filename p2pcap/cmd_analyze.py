@@ -1,0 +1,196 @@
+"""The analysis commands: ``stats``, ``diff``, ``filter``, ``merge``, ``anonymize``.
+
+Thin click layers: read options, call one library function, print.
+``register(main)`` adds them to the ``p2pcap`` group (see the end of cli.py).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import P2pcapError
+from .options import with_filter
+
+INPUT = click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
+OUTPUT = click.Path(dir_okay=False, path_type=Path, allow_dash=True)
+DIFF_INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _warn(line: str) -> None:
+    click.echo(f"p2pcap: warning: {line}", err=True)
+
+
+def _echo_lines(lines) -> None:
+    out = sys.stdout
+    for line in lines:
+        out.write(line + "\n")
+    out.flush()
+
+
+@click.command()
+@click.argument("file", type=INPUT)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object with everything.")
+@click.option("--biggest", type=click.IntRange(min=0), default=0, show_default=True,
+              help="List the N biggest messages (reads every record).")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
+              help="Draw messages/s per command over time into this PNG (needs matplotlib).")
+@click.option("--scan", is_flag=True, help="Count from the records even when the footer index has it all.")
+@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+def stats(file, as_json, biggest, plot, scan, skip_damaged):
+    """Counts, bytes, rates per command, direction and peer; losses.
+
+    Answers from the footer index without decompressing when it can.
+
+    \b
+      p2pcap stats run.cap
+      p2pcap stats run.cap --biggest 10 --plot rates.png
+      p2pcap stats run.cap --json | jq '.commands.inv'
+    """
+    from .stats import capture_stats, plot_rates, stats_json, stats_lines
+
+    st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan,
+                       skip_damaged=skip_damaged)
+    if plot is not None:
+        plot_rates(st, plot)
+    if as_json:
+        click.echo(json.dumps(stats_json(st), ensure_ascii=False, separators=(",", ":")))
+    else:
+        _echo_lines(stats_lines(st))
+    if plot is not None and not as_json:
+        click.echo(f"p2pcap: plot written to {plot}", err=True)
+
+
+class DiffTrouble(click.ClickException):
+    """diff's exit status is diff(1)'s: 0 same, 1 different, 2 trouble."""
+
+    exit_code = 2
+
+
+@click.command()
+@click.argument("a", type=DIFF_INPUT)
+@click.argument("b", type=DIFF_INPUT)
+@with_filter
+@click.option("--ignore", multiple=True, metavar="FIELD",
+              help="Also ignore this decoded field: a name anywhere, or a dotted path (repeatable or comma list).")
+@click.option("-U", "--context", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Messages of context around each change.")
+@click.option("--peer-map", "peer_map", multiple=True, metavar="A=B",
+              help="Pair peer A of the first capture with peer B of the second: 3=5 or pid:3=pid:5.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines: summary, sessions, hunks, result.")
+@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
+    """Compare two captures: counts, then per peer-session message sequences.
+
+    Nonces, timestamps and peer ids are ignored; --ignore adds fields.
+    Exit status as diff(1): 0 same, 1 different, 2 trouble.  The filter
+    options apply to both captures.
+
+    \b
+      p2pcap diff broken.cap working.cap
+      p2pcap diff a.cap b.cap --not-type ping,pong --ignore starting_height -U 1
+      p2pcap diff a.cap b.cap --peer-map 3=5 --json | jq 'select(.type=="hunk")'
+    """
+    from .diff import diff_captures
+    from .diffout import diff_json, diff_text
+    from .filters import split_commas
+
+    try:
+        res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context,
+                            peer_map=peer_map, skip_damaged=skip_damaged)
+    except P2pcapError as exc:
+        raise DiffTrouble(str(exc)) from None
+    try:
+        for side, path in ((res.a, a), (res.b, b)):
+            for w in side.warnings:
+                _warn(f"{path}: {w}")
+            if side.gap_records:
+                _warn(f"{path}: {side.lost_messages} messages lost in {side.gap_records} gaps; "
+                      f"the comparison cannot see them")
+        if as_json:
+            _echo_lines(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) for obj in diff_json(res))
+        else:
+            _echo_lines(diff_text(res, str(a), str(b)))
+        different = res.different
+    finally:
+        res.close()
+    click.get_current_context().exit(1 if different else 0)
+
+
+@click.command("filter")
+@click.argument("file", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
+@with_filter
+@click.option("-c", "--limit", type=click.IntRange(min=0), help="Stop after this many messages.")
+@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+def filter_(file, output, filt, limit, skip_damaged):
+    """Write the records that pass show's filters to a new capture (like editcap).
+
+    Gap records are kept; the metadata is kept, with the filter noted.
+
+    \b
+      p2pcap filter run.cap -o inv.cap --type inv,getdata --peer 3
+      p2pcap filter run.cap -o tail.cap --since +60s
+      p2pcap filter run.cap -o - --where inv.type=MSG_CLSIG | p2pcap show -
+    """
+    from .editing import filter_capture
+
+    report = filter_capture(file, output, filt, limit=limit, skip_damaged=skip_damaged)
+    for w in report.warnings:
+        _warn(w)
+    click.echo(f"p2pcap: {report.line()}", err=True)
+
+
+@click.command()
+@click.argument("files", type=INPUT, nargs=-1, required=True)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
+@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+def merge(files, output, skip_damaged):
+    """Merge captures into one, by time (like mergecap).
+
+    Metadata: what all inputs agree on, plus each input's under merged_from.
+
+    \b
+      p2pcap merge node1.cap node2.cap -o both.cap
+    """
+    from .editing import merge_captures
+
+    report = merge_captures(list(files), output, skip_damaged=skip_damaged)
+    for w in report.warnings:
+        _warn(w)
+    click.echo(f"p2pcap: {report.line()}", err=True)
+
+
+@click.command()
+@click.argument("file", type=INPUT)
+@click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
+@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write original -> placeholder as JSON (keep it private).")
+@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+def anonymize(file, output, mapping, skip_damaged):
+    """Replace peer addresses with placeholders, for a public bug report.
+
+    Addresses in record metadata and in version, addr, addrv2, mnlistdiff
+    and qrinfo payloads become 198.18.0.0/15, 2001:db8::/32 or
+    peerN.invalid, consistently; the host name is dropped; everything else
+    stays byte-identical.
+
+    \b
+      p2pcap anonymize run.cap -o shareable.cap
+      p2pcap anonymize run.cap -o shareable.cap --mapping private-map.json
+    """
+    from .anonymize import anonymize_capture
+
+    report = anonymize_capture(file, output, mapping_path=mapping, skip_damaged=skip_damaged)
+    for w in report.warnings:
+        _warn(w)
+    click.echo(f"p2pcap: {report.line()}", err=True)
+
+
+def register(group: click.Group) -> None:
+    """Add this module's commands to the ``p2pcap`` group."""
+    for command in (stats, diff, filter_, merge, anonymize):
+        group.add_command(command)

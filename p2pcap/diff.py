@@ -1,0 +1,339 @@
+"""``diff A B``: the capture you attach next to the one from a working node.
+
+Three parts: counts per command and direction in A and B with deltas; per
+matched peer-session, an aligned sequence diff of normalized messages,
+printed like ``diff -u``; and the same as JSON lines.
+
+Normalizing drops what always differs between two runs: the peer id and the
+time of each message, and payload fields named in ``ignore`` (nonces and
+timestamps by default).  Peer-sessions pair up by address and connection
+type (then by host without the port, for inbound peers' ephemeral ports),
+or as ``--peer-map A=B`` says.
+
+Bounded memory, for captures of millions of messages: the first pass keeps
+one 64-bit fingerprint (a hash of direction, command and normalized fields)
+and one ordinal per message, per session; the alignment (``align``) works
+on those.  Only the messages that end up printed are decoded again, in a
+second pass, into a temporary file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import tempfile
+from array import array
+from dataclasses import dataclass, field
+
+from p2pcap.formats.records import Message
+
+from .align import hunks, opcodes
+from .errors import P2pcapError
+from .filters import RecordFilter, Selection
+from .inputs import is_stdio, open_input
+from .summary import summarize
+
+DEFAULT_IGNORE = ("nonce", "time", "timestamp", "mnauth_challenge")
+_CACHE_LIMIT = 32_768  # fingerprints of recent identical payloads (verack, relayed invs), ~5 MB
+
+
+@dataclass
+class Session:
+    """One peer-session of one capture, as a sequence of fingerprints."""
+
+    pid: int
+    peer_id: int
+    addr: str
+    conn_type: str
+    first_ns: int
+    fps: array = field(default_factory=lambda: array("Q"))
+    ords: array = field(default_factory=lambda: array("Q"))  # message ordinal in the capture
+
+    @property
+    def host(self) -> str:
+        addr = self.addr
+        if addr.startswith("[") and "]" in addr:
+            return addr[1:addr.index("]")]
+        return addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr
+
+    def describe(self) -> dict:
+        return {"pid": self.pid, "peer_id": self.peer_id, "addr": self.addr,
+                "conn_type": self.conn_type, "messages": len(self.fps)}
+
+
+@dataclass
+class Side:
+    """What the first pass learns of one capture."""
+
+    path: str
+    sessions: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)  # (command, direction) -> messages
+    messages: int = 0
+    gap_records: int = 0
+    lost_messages: int = 0
+    first_ns: int | None = None
+    last_ns: int | None = None
+    warnings: list = field(default_factory=list)
+
+    def describe(self) -> dict:
+        span = (self.last_ns - self.first_ns) / 1e9 if self.first_ns is not None else 0.0
+        return {"file": self.path, "messages": self.messages, "sessions": len(self.sessions),
+                "duration_s": span, "gap_records": self.gap_records,
+                "lost_messages": self.lost_messages}
+
+
+class Normalizer:
+    """Decoded payload -> canonical JSON without the ignored fields.
+
+    A name (``nonce``) is dropped at any depth; a dotted path
+    (``version.starting_height`` is not valid, ``addr_from.ip`` is) only
+    from the top of the payload.
+
+    >>> Normalizer(("nonce",)).text(Message(0, 1, 2, "a", "b", "out", "ping", 8, bytes(8)), {"nonce": 7}, None)
+    '{}'
+    """
+
+    def __init__(self, ignore=DEFAULT_IGNORE):
+        self.names = frozenset(x for x in ignore if "." not in x)
+        self.paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
+
+    def strip(self, obj, prefix=()):
+        names, paths = self.names, self.paths
+        if type(obj) is dict:
+            out = {}
+            for k, v in obj.items():
+                if k in names:
+                    continue
+                p = None
+                if paths:
+                    p = prefix + (k,)
+                    if p in paths:
+                        continue
+                out[k] = self.strip(v, p) if type(v) in (dict, list) else v
+            return out
+        if type(obj) is list:
+            return [self.strip(v, prefix) if type(v) in (dict, list) else v for v in obj]
+        return obj
+
+    def text(self, msg: Message, decoded, error) -> str:
+        if decoded is None:  # undecodable or cut: compare the bytes we have
+            decoded = {"undecoded": error or "", "payload_sha256": hashlib.sha256(msg.payload).hexdigest(),
+                       "msg_size": msg.msg_size}
+        # Key order is the decoder's (wire order): the same for one command
+        # and version in both captures, so it need not be sorted.
+        return json.dumps(self.strip(decoded), separators=(",", ":"), ensure_ascii=False)
+
+
+def fingerprint(msg: Message, text: str) -> int:
+    digest = hashlib.blake2b(f"{msg.direction} {msg.command} {text}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def scan(path, filt: RecordFilter, norm: Normalizer, *, skip_damaged=False) -> Side:
+    """First pass: every message's fingerprint, per peer-session."""
+    if is_stdio(path):
+        raise P2pcapError("diff reads each capture twice: give files, not -")
+    side = Side(str(path))
+    by_key: dict = {}
+    cache: dict = {}
+    reader, seekable = open_input(path, skip_damaged=skip_damaged)
+    with reader:
+        sel = Selection(reader, filt, decode=True, seekable=seekable)
+        for rec in sel:
+            side.first_ns = rec.ts_ns if side.first_ns is None else min(side.first_ns, rec.ts_ns)
+            side.last_ns = rec.ts_ns if side.last_ns is None else max(side.last_ns, rec.ts_ns)
+            if type(rec) is not Message:
+                side.gap_records += 1
+                side.lost_messages += rec.lost_messages
+                continue
+            key = (rec.pid, rec.peer_id, rec.peer_addr, rec.conn_type)
+            s = by_key.get(key)
+            if s is None:
+                s = by_key[key] = Session(*key, rec.ts_ns)
+                side.sessions.append(s)
+            ck = (rec.direction, rec.command, sel.version_for(rec), rec.payload if len(rec.payload) <= 64
+                  else hashlib.blake2b(rec.payload, digest_size=16).digest())
+            fp = cache.get(ck)
+            if fp is None:
+                decoded, error = sel.decoded(rec)
+                fp = fingerprint(rec, norm.text(rec, decoded, error))
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[ck] = fp
+            s.fps.append(fp)
+            s.ords.append(side.messages)
+            side.messages += 1
+            k = (rec.command, rec.direction)
+            side.counts[k] = side.counts.get(k, 0) + 1
+        if reader.torn_tail is not None:
+            side.warnings.append(f"torn tail (cut short): {reader.torn_tail}")
+        side.warnings.extend(f"skipped damaged block: {e}" for e in reader.damaged)
+    return side
+
+
+# -- pairing sessions -----------------------------------------------------------
+def parse_peer_map(values) -> list[tuple[tuple, tuple]]:
+    """``["3=5", "4242:1=77:1"]`` -> ``[((None, 3), (None, 5)), ((4242, 1), (77, 1))]``."""
+    out = []
+    for value in values:
+        for item in value.split(","):
+            if not item.strip():
+                continue
+            try:
+                left, right = item.split("=")
+                out.append((_peer_spec(left), _peer_spec(right)))
+            except ValueError:
+                raise P2pcapError(f"--peer-map {item!r}: expected A_PEER=B_PEER, e.g. 3=5 or 4242:3=5151:5") from None
+    return out
+
+
+def _peer_spec(text: str) -> tuple:
+    pid, _, peer = text.strip().rpartition(":")
+    return (int(pid) if pid else None, int(peer))
+
+
+def _is(s: Session, spec: tuple) -> bool:
+    return s.peer_id == spec[1] and (spec[0] is None or s.pid == spec[0])
+
+
+def pair_sessions(a: list, b: list, peer_map=()) -> list[tuple]:
+    """``(session A | None, session B | None, how)`` in A's order, then B's leftovers.
+
+    ``how`` is ``peer-map``, ``address``, ``host`` or ``unmatched``.  Several
+    sessions with the same key (reconnections) pair in order of appearance.
+    """
+    partner: dict = {}  # id(session A) -> (session B, how)
+    taken: set = set()  # id(session B)
+
+    def take(key_a, key_b, how):
+        waiting: dict = {}
+        for sb in b:
+            if id(sb) not in taken:
+                waiting.setdefault(key_b(sb), []).append(sb)
+        for sa in a:
+            if id(sa) in partner:
+                continue
+            ka = key_a(sa)
+            found = waiting.get(ka) if ka is not None else None
+            if found:
+                sb = found.pop(0)
+                partner[id(sa)] = (sb, how)
+                taken.add(id(sb))
+
+    for spec_a, spec_b in peer_map:
+        take(lambda s, x=spec_a: x if _is(s, x) else None,
+             lambda s, x=spec_a, y=spec_b: x if _is(s, y) else False, "peer-map")
+    take(lambda s: (s.addr, s.conn_type), lambda s: (s.addr, s.conn_type), "address")
+    take(lambda s: (s.host, s.conn_type), lambda s: (s.host, s.conn_type), "host")
+    pairs = [(sa, *partner.get(id(sa), (None, "unmatched"))) for sa in a]
+    return pairs + [(None, sb, "unmatched") for sb in b if id(sb) not in taken]
+
+
+# -- the result -------------------------------------------------------------------
+@dataclass
+class SessionDiff:
+    a: Session | None
+    b: Session | None
+    how: str
+    hunks: list  # lists of opcodes, positions within the sessions
+
+    @property
+    def same(self) -> bool:
+        return self.a is not None and self.b is not None and not self.hunks
+
+
+@dataclass
+class DiffResult:
+    a: Side
+    b: Side
+    sessions: list  # SessionDiff
+    lines_a: "LineStore"
+    lines_b: "LineStore"
+
+    def count_rows(self) -> list[tuple[str, str, int, int]]:
+        keys = sorted(set(self.a.counts) | set(self.b.counts))
+        return [(c, d, self.a.counts.get((c, d), 0), self.b.counts.get((c, d), 0)) for c, d in keys]
+
+    @property
+    def different(self) -> bool:
+        return (any(x != y for *_, x, y in self.count_rows())
+                or any(not s.same for s in self.sessions))
+
+    def close(self) -> None:
+        self.lines_a.close()
+        self.lines_b.close()
+
+
+class LineStore:
+    """Normalized JSON of the messages a diff prints, kept on disk by ordinal."""
+
+    def __init__(self, needed):
+        self.needed = array("Q", sorted(set(needed)))
+        self.offsets = array("Q")
+        self._file = tempfile.TemporaryFile()
+
+    def fill(self, path, filt, norm, skip_damaged=False) -> None:
+        if not self.needed:
+            return
+        reader, seekable = open_input(path, skip_damaged=skip_damaged)
+        k, ordinal = 0, -1
+        with reader:
+            sel = Selection(reader, filt, decode=True, seekable=seekable)
+            for rec in sel:
+                if type(rec) is not Message:
+                    continue
+                ordinal += 1
+                if ordinal != self.needed[k]:
+                    continue
+                decoded, error = sel.decoded(rec)
+                info = f"! {error}" if error else summarize(rec.command, decoded)
+                info = " ".join(info.split())  # one line, no tabs
+                text = f"{rec.direction}\t{rec.command}\t{info}\t{norm.text(rec, decoded, error)}\n".encode()
+                self.offsets.append(self._file.tell())
+                self._file.write(text)
+                k += 1
+                if k == len(self.needed):
+                    break
+        if k != len(self.needed):
+            raise P2pcapError(f"{path}: the capture changed while diff read it")
+
+    def get(self, ordinal: int) -> tuple[str, str, str, str]:
+        """``(direction, command, summary, normalized JSON)``."""
+        k = bisect.bisect_left(self.needed, ordinal)
+        self._file.seek(self.offsets[k])
+        direction, command, info, text = self._file.readline().decode().rstrip("\n").split("\t", 3)
+        return direction, command, info, text
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def diff_captures(path_a, path_b, *, filt: RecordFilter | None = None, ignore=(), context: int = 3,
+                  peer_map=(), skip_damaged=False) -> DiffResult:
+    """Compare two captures; the caller prints the result (``diff_text``/``diff_json``)."""
+    filt = filt or RecordFilter()
+    norm = Normalizer((*DEFAULT_IGNORE, *ignore))
+    a = scan(path_a, filt, norm, skip_damaged=skip_damaged)
+    b = scan(path_b, filt, norm, skip_damaged=skip_damaged)
+    sessions, need_a, need_b = [], [], []
+    for sa, sb, how in pair_sessions(a.sessions, b.sessions, parse_peer_map(peer_map)):
+        if sa is None or sb is None:
+            sessions.append(SessionDiff(sa, sb, how, []))
+            continue
+        groups = list(hunks(opcodes(sa.fps, sb.fps), context))
+        for group in groups:
+            for _tag, i1, i2, j1, j2 in group:
+                need_a.extend(sa.ords[i1:i2])
+                need_b.extend(sb.ords[j1:j2])
+        sessions.append(SessionDiff(sa, sb, how, groups))
+    lines_a, lines_b = LineStore(need_a), LineStore(need_b)
+    del need_a, need_b
+    try:
+        lines_a.fill(path_a, filt, norm, skip_damaged)
+        lines_b.fill(path_b, filt, norm, skip_damaged)
+    except BaseException:
+        lines_a.close()
+        lines_b.close()
+        raise
+    return DiffResult(a, b, sessions, lines_a, lines_b)
