@@ -1,0 +1,144 @@
+"""CLI commands ``export``, ``import`` and ``replay``: thin click layers over
+``p2pcap.convert`` and ``p2pcap.replaying`` (registered by ``p2pcap.cli``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .filters import split_commas
+from .options import filter_options, pop_filter
+
+EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
+
+
+def _warn(line: str) -> None:
+    click.echo(f"p2pcap: {line}", err=True)
+
+
+@click.command()
+@click.argument("file", type=EXISTING)
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, allow_dash=True),
+              help="File to write ('-' for standard output: pcapng, jsonl); a new folder for capturemessages.")
+@click.option("--format", "fmt", type=click.Choice(["pcapng", "jsonl", "parquet", "capturemessages"]),
+              help="Output format (default: from the output's suffix).")
+@click.option("--network", type=click.Choice(NETWORKS),
+              help="Network magic for pcapng headers (default: the capture's own).")
+@click.option("--no-decode", is_flag=True, help="Leave decoded messages out of jsonl/parquet (faster).")
+@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+def export(file, output, fmt, network, no_decode, skip_damaged):
+    """Write a capture as pcapng (Wireshark), JSON lines, Parquet or Core's
+    -capturemessages folder.
+
+    \b
+      p2pcap export run.cap -o run.pcapng && wireshark run.pcapng
+      p2pcap export run.cap -o run.parquet
+      duckdb -c "SELECT command, count(*) FROM 'run.parquet' GROUP BY 1"
+      p2pcap export run.cap -o - --format jsonl | jq -c 'select(.command=="inv")'
+      p2pcap export run.cap --format capturemessages -o message_capture/
+    """
+    from .convert import export_capture
+
+    summary = export_capture(file, output, fmt, network=network, decode=not no_decode,
+                             skip_damaged=skip_damaged, warn=_warn)
+    click.echo(summary.line(), err=True)
+
+
+@click.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Capture file to write.")
+@click.option("--network", type=click.Choice(NETWORKS),
+              help="Network to record in the metadata (default: from the chain folder's name).")
+def import_(folder, output, network):
+    """Turn Dash/Bitcoin Core's -capturemessages folder into a capture.
+
+    FOLDER is <datadir>/<chain>/message_capture (or the folder holding it).
+    Messages of all peers are merged by time; peers get ids 0, 1, … in
+    folder-name order, with addresses from the folder names.
+
+    \b
+      p2pcap import ~/.dashcore/regtest/message_capture -o run.cap
+      p2pcap show run.cap --type version
+    """
+    from .convert import import_capturemessages
+
+    summary = import_capturemessages(folder, output, network=network, warn=_warn)
+    click.echo(summary.line(), err=True)
+
+
+@click.command()
+@click.argument("file", type=EXISTING)
+@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="Replay this many times faster than recorded.")
+@click.option("--no-pacing", is_flag=True, help="Pass everything on at once, without waiting.")
+@click.option("--max-sleep", type=click.FloatRange(min=0), help="Cap any single pause (seconds).")
+@click.option("-x", "--hex", "hex_payload", is_flag=True, help="Add the payload as hex (payload_hex).")
+@click.option("--to", "target", metavar="HOST:PORT", help="Send one peer's inbound messages to this node.")
+@click.option("--network", type=click.Choice(NETWORKS), help="With --to: magic (default: the capture's).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="With --to: seconds allowed for connecting, the handshake and each send.")
+@click.option("--linger", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="With --to: seconds to keep reading the node's replies at the end.")
+@filter_options
+def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, timeout, linger, **filters):
+    """Re-run a capture with its original pacing: as JSON lines, or into a node.
+
+    \b
+      p2pcap replay run.cap --speed 10 | jq -c '[.command, .peer_id]'
+      p2pcap replay run.cap --no-pacing --type inv,getdata --direction in
+      p2pcap replay run.cap --to 127.0.0.1:19899 --peer 3     # reproduce a bug
+    With --to it connects to the node with v1 framing and the capture's
+    network magic, does the handshake (with the peer's own recorded version
+    message when there is one), then sends that peer's inbound messages in
+    order.  --peer names the one peer (id, or pid:id); no other filter applies.
+    """
+    if target is None:
+        _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, pop_filter(filters))
+        return
+    from .replaying import replay_to_node
+
+    peer_id, pid = _one_peer(filters)
+    summary = replay_to_node(file, target, peer_id, pid=pid, network=network, speed=speed,
+                             pacing=not no_pacing, max_sleep=max_sleep, timeout=timeout, linger=linger)
+    click.echo(summary.line(), err=True)
+
+
+def _one_peer(filters: dict) -> tuple[int, int | None]:
+    """(peer id, pid or None) from ``--peer N`` / ``--peer PID:N`` / ``--pid``."""
+    from .errors import P2pcapError
+
+    peers = split_commas(filters.pop("peers"))
+    pids = filters.pop("pids")
+    others = sorted(f"--{k.rstrip('s').replace('_', '-')}" for k, v in filters.items() if v)
+    if others:
+        raise P2pcapError(f"--to replays one peer's inbound messages as recorded: "
+                          f"{', '.join(others)} do not apply")
+    pid_text, _, peer_text = peers[0].rpartition(":") if len(peers) == 1 else ("", "", "")
+    if len(peers) != 1 or not peer_text.isdigit() or (pid_text and not pid_text.isdigit()) or len(pids) > 1:
+        raise P2pcapError("--to needs exactly one --peer N (a peer id, or PID:N; see `p2pcap show`)")
+    pid = int(pid_text) if pid_text else (pids[0] if pids else None)
+    return int(peer_text), pid
+
+
+def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> None:
+    from .render import Renderer
+    from .replaying import replay
+
+    renderer = Renderer(json_lines=True, hex_payload=hex_payload)
+    stdout = click.get_text_stream("stdout", errors="replace")
+
+    def emit(record, decoded, error) -> None:
+        stdout.write(renderer.render(record, decoded, error) + "\n")
+        stdout.flush()  # each line when it is due, not when a buffer fills
+
+    replay(file, emit, speed=speed, pacing=not no_pacing, max_sleep=max_sleep, filt=filt, gaps=True,
+           decoded=True, warn=_warn)
+
+
+def register(group: click.Group) -> None:
+    """Add ``export``, ``import`` and ``replay`` to the ``p2pcap`` group."""
+    for command in (export, import_, replay):
+        group.add_command(command)

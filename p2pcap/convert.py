@@ -1,0 +1,279 @@
+"""``export`` and ``import``: captures to and from other formats.
+
+The converters in ``p2pcap.formats`` know bytes; this layer picks one,
+resolves the network magic, and passes in the decode function for the
+formats that carry decoded messages (JSON lines, Parquet).
+
+>>> export_capture("run.cap", "run.pcapng").line()  # doctest: +SKIP
+'run.pcapng: 1204 messages, 0 gaps (pcapng, mainnet magic)'
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
+from pathlib import Path
+
+from p2pcap.formats import CaptureWriter, open_capture
+from p2pcap.formats.records import Message
+from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
+
+from .errors import P2pcapError
+
+FORMATS = ("pcapng", "jsonl", "parquet", "capturemessages")
+_SUFFIXES = {".pcapng": "pcapng", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+
+
+@dataclass
+class ConvertSummary:
+    output: str
+    format: str
+    messages: int = 0
+    gaps: int = 0
+    network: str | None = None
+    notes: list = field(default_factory=list)
+
+    def line(self) -> str:
+        what = f"{self.format}, {self.network} magic" if self.network else self.format
+        gaps = f", {_count(self.gaps, 'gap')}" if self.gaps else ""
+        text = f"{self.output}: {_count(self.messages, 'message')}{gaps} ({what})"
+        return "; ".join([text, *self.notes])
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def guess_format(output) -> str | None:
+    """The format an output name implies, or None (``-``, no known suffix)."""
+    return _SUFFIXES.get(Path(str(output)).suffix.lower())
+
+
+def capture_network(metadata: dict, override: str | None, path) -> str:
+    """The network whose magic frames the messages: ``override`` (--network)
+    wins; else the capture's metadata; else a one-line error asking for it."""
+    if override:
+        name = canonical_network(override)
+        if name is None:
+            raise P2pcapError(f"--network {override!r}: expected one of {', '.join(NETWORKS)}")
+        return name
+    recorded = metadata.get("network")
+    name = canonical_network(recorded if isinstance(recorded, str) else None)
+    if name is None:
+        raise P2pcapError(f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
+                          f"give --network ({', '.join(NETWORKS)}) to pick the message magic")
+    return name
+
+
+def record_decoder():
+    """``decode(msg) -> (decoded, error)`` for the exporters, tracking the
+    version each peer-session negotiated (messages must come in file order)."""
+    from .negotiation import VersionTracker
+    from .render import decode_record
+
+    versions = VersionTracker()
+
+    def decode(msg: Message):
+        versions.see(msg.pid, msg.peer_id, msg.direction, msg.command, msg.payload)
+        decoded, error = decode_record(msg, versions.version_for(msg.pid, msg.peer_id))
+        if decoded is not None and decoded.get("unknown") is True:
+            decoded = {"unknown": True}  # its raw bytes are the payload, already in the row
+        return decoded, error
+
+    return decode
+
+
+def export_capture(path, output, fmt: str | None = None, *, network: str | None = None,
+                   decode: bool = True, skip_damaged: bool = False, warn=None) -> ConvertSummary:
+    """Write every record of capture ``path`` to ``output`` in ``fmt``.
+
+    ``output`` ``-`` is standard output (pcapng and jsonl).  ``fmt`` defaults
+    from the output's suffix.  ``network`` overrides the capture's own (for
+    the pcapng header magic).  ``decode=False`` leaves ``decoded`` out of
+    JSON lines and Parquet.  Returns counts; ``warn`` gets one-line notes
+    about the input (a torn tail, skipped damaged blocks).
+    """
+    fmt = fmt or guess_format(output)
+    if fmt is None:
+        raise P2pcapError(f"{output}: cannot tell the format from the name: give --format "
+                          f"({', '.join(FORMATS)})")
+    if fmt not in FORMATS:
+        raise P2pcapError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    to_stdout = str(output) == "-"
+    if to_stdout and fmt not in ("pcapng", "jsonl"):
+        raise P2pcapError(f"{fmt} cannot be written to standard output: give a path with -o")
+    if not to_stdout and Path(output).resolve() == Path(path).resolve():
+        raise P2pcapError(f"{output}: the output must not be the input")
+    if fmt == "capturemessages":
+        _check_empty_folder(Path(output))
+    warn = warn or (lambda line: None)
+    summary = ConvertSummary(str(output), fmt)
+    with open_capture(path, skip_damaged=skip_damaged) as reader:
+        if fmt == "pcapng":
+            summary.network = capture_network(reader.metadata, network, path)
+        decoder = record_decoder() if decode and fmt in ("jsonl", "parquet") else None
+        # (a capturemessages folder was checked new or empty above: all of it is ours)
+        with _removed_on_error(output, enabled=not to_stdout):
+            writer = _write_all(reader, output, fmt, summary, decoder, to_stdout)
+        for damaged in reader.damaged:
+            warn(f"warning: skipped damaged block: {damaged}")
+        if reader.torn_tail is not None:
+            warn(f"warning: {reader.torn_tail}")
+    summary.messages, summary.gaps = writer.messages, getattr(writer, "gaps", 0)
+    if getattr(writer, "cut", 0):
+        summary.notes.append(f"{_count(writer.cut, 'message')} over 256 KiB cut to fit Wireshark "
+                             f"(header, length and checksum kept whole)")
+    if getattr(writer, "partial", 0):
+        summary.notes.append(f"{_count(writer.partial, 'message')} captured only in part")
+    if getattr(writer, "gaps_skipped", 0):
+        summary.notes.append(f"{_count(writer.gaps_skipped, 'gap record')} not written "
+                             f"(the format has no place for them)")
+    return summary
+
+
+def _write_all(reader, output, fmt, summary, decoder, to_stdout):
+    if fmt == "pcapng":
+        from p2pcap.formats.pcapng import PcapngWriter
+
+        with _binary_out(output, to_stdout) as f:
+            writer = PcapngWriter(f, magic=network_magic(summary.network),
+                                  comment=_shb_comment(reader, summary.network),
+                                  application=f"p2pcap {package_version('p2pcap')}")
+            for record in reader.records():
+                writer.write(record)
+        return writer
+    if fmt == "jsonl":
+        from p2pcap.formats.jsonl import JsonlWriter
+
+        with _text_out(output, to_stdout) as f:
+            writer = JsonlWriter(f, decode=decoder)
+            for record in reader.records():
+                writer.write(record)
+        return writer
+    if fmt == "parquet":
+        from p2pcap.formats.parquet import ParquetWriter
+
+        with ParquetWriter(str(output), reader.metadata, decode=decoder) as writer:
+            for record in reader.records():
+                writer.write(record)
+        return writer
+    from p2pcap.formats.capturemessages import CaptureMessagesWriter
+
+    with CaptureMessagesWriter(output) as writer:
+        for record in reader.records():
+            writer.write(record)
+    return writer
+
+
+def _shb_comment(reader, network: str) -> str:
+    meta = reader.metadata
+    source = reader.path or "capture"
+    host = meta.get("host")
+    return f"exported by p2pcap from {source}" + (f" (recorded on {host})" if host else "") + \
+        f"; network {network}"
+
+
+def _check_empty_folder(path: Path) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise P2pcapError(f"{path}: exists and is not an empty folder "
+                          f"(msgs_*.dat files are appended to; give a new folder)")
+
+
+@contextlib.contextmanager
+def _binary_out(output, to_stdout: bool):
+    if to_stdout:
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+    else:
+        with open(output, "wb") as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _text_out(output, to_stdout: bool):
+    if to_stdout:
+        yield sys.stdout
+        sys.stdout.flush()
+    else:
+        with open(output, "w", encoding="utf-8") as f:
+            yield f
+
+
+@contextlib.contextmanager
+def _removed_on_error(output, *, enabled: bool):
+    """A half-written export is worse than none: remove it when we fail."""
+    try:
+        yield
+    except BaseException:
+        if enabled:
+            with contextlib.suppress(OSError):
+                if os.path.isdir(output):
+                    shutil.rmtree(output)
+                else:
+                    os.unlink(output)
+        raise
+
+
+# -- import --------------------------------------------------------------------
+
+_CHAIN_DIRS = {"regtest": "regtest", "testnet3": "testnet"}
+
+
+def infer_folder_network(root: Path) -> tuple[str, str]:
+    """(network, how we know) from ``<datadir>/<chain subdir>/message_capture``."""
+    chain_dir = root.resolve().parent.name
+    if chain_dir in _CHAIN_DIRS:
+        return _CHAIN_DIRS[chain_dir], f"folder name: {chain_dir}"
+    if chain_dir.startswith("devnet"):
+        return "devnet", f"folder name: {chain_dir}"
+    return "unknown", "not inferred (mainnet data directories have no chain folder)"
+
+
+def import_capturemessages(folder, output, *, network: str | None = None, warn=None) -> ConvertSummary:
+    """Turn a ``-capturemessages`` folder into a p2pcap capture, merged by time.
+
+    ``folder`` is ``message_capture`` or the folder holding it.  Peers get
+    ids 0, 1, … in folder-name order; their addresses come from the folder
+    names.  ``network`` (else the chain folder's name) goes in the metadata.
+    """
+    from p2pcap.formats.capturemessages import capture_folders, find_capture_root, read_capture_dir
+
+    warn = warn or (lambda line: None)
+    root = find_capture_root(folder)
+    if network:
+        name = canonical_network(network)
+        if name is None:
+            raise P2pcapError(f"--network {network!r}: expected one of {', '.join(NETWORKS)}")
+        net, source = name, "given on the command line"
+    else:
+        net, source = infer_folder_network(root)
+    torn = []
+    messages = read_capture_dir(root, on_torn=torn.append)
+    peers = {i: addr for i, (addr, _) in enumerate(capture_folders(root))}
+    metadata = {
+        "tool": "p2pcap",
+        "tool_version": package_version("p2pcap"),
+        "source": "capturemessages",
+        "imported_from": str(Path(root).resolve()),
+        "import_time_ns": time.time_ns(),
+        "network": net,
+        "network_source": source,
+        "peers": {str(i): addr for i, addr in peers.items()},
+    }
+    summary = ConvertSummary(str(output), "p2pcap")
+    with _removed_on_error(output, enabled=True):
+        with CaptureWriter(output, metadata) as writer:
+            for msg in messages:
+                writer.write(msg)
+        summary.messages = writer.messages
+    for err in torn:
+        warn(f"warning: {err} (records before it were imported)")
+    summary.notes.append(f"{len(peers)} peers, network {net}")
+    if net == "unknown":
+        summary.notes.append("give --network to record it")
+    return summary
