@@ -4,7 +4,8 @@
 # skipped.  Needs root for steps 1-3 (apt, /lib/modules, mount).
 #   1. Debian packages: python3-bpfcc (BCC + bindings), systemtap-sdt-dev
 #      (<sys/sdt.h> for the stand-in node), linux-headers-cloud-amd64 (the
-#      headers BCC compiles against), gcc, python3-venv.
+#      headers BCC compiles against), gcc, python3-venv, tshark (the tests
+#      read `p2pcap export` pcapng files with it).
 #   2. /lib/modules/$(uname -r)/{build,source} -> the Debian header folders
 #      (BCC looks there; Debian splits the headers in two).
 #   3. tracefs mounted at /sys/kernel/tracing (detaching uprobes needs it).
@@ -17,7 +18,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 0
 fi
 
-packages=(python3-bpfcc systemtap-sdt-dev linux-headers-cloud-amd64 gcc make python3-venv python3-dev)
+packages=(python3-bpfcc systemtap-sdt-dev linux-headers-cloud-amd64 gcc make python3-venv python3-dev tshark)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
