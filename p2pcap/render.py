@@ -13,7 +13,7 @@ import json
 import orjson
 import time
 
-from p2pcap.decoders import DecodeError, decode
+from p2pcap.decoders import DecodeError, decode, decode_partial
 from p2pcap.formats.records import Gap, Message
 
 from .summary import summarize
@@ -26,7 +26,13 @@ INDENT = "    "
 def decode_record(msg: Message, version: int) -> tuple[dict | None, str | None]:
     """(decoded, error) for one message; never raises for bad payloads."""
     if msg.partial:
-        return None, f"partial payload: {msg.captured_len} of {msg.msg_size} bytes captured, not decoded"
+        # Cut by a snap length: decode as far as the kept bytes go, marked
+        # partial (STYLE.md §4); the error says how much was kept.
+        note = f"partial payload: {msg.captured_len} of {msg.msg_size} bytes captured"
+        try:
+            return decode_partial(msg.command, msg.payload, version=version), note
+        except DecodeError as exc:
+            return None, f"{note}; {exc}"
     try:
         return decode(msg.command, msg.payload, version=version), None
     except DecodeError as exc:

@@ -25,13 +25,15 @@ def want_color(stream, environ=os.environ) -> bool:
 
 def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lines=False,
                  hex_payload=False, verbose=False, follow=False, skip_damaged=False, color=False,
-                 out=print, flush=None, warn=print) -> int:
+                 decode=True, out=print, flush=None, warn=print) -> int:
     """Print the capture's records; returns how many messages were shown.
 
     ``path`` None or ``-`` reads stdin.  ``out(text)`` gets each record's
     text (a table row, a JSON line, or several lines with ``verbose``);
     ``flush()``, when given, is called whenever the reader is about to wait
-    for more data (so a live view shows what it has).
+    for more data (so a live view shows what it has).  ``decode=False``
+    prints metadata only (``decoded`` null, no summary), so a view of a big
+    capture is bound by reading, not by decoding.
 
     >>> show_capture("/nonexistent.cap")
     Traceback (most recent call last):
@@ -42,7 +44,7 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
     reader, seekable = open_input(path, skip_damaged=skip_damaged, follow=follow)
     shown = 0
     with reader:
-        selection = Selection(reader, filt, decode=True, seekable=seekable)
+        selection = Selection(reader, filt, decode=decode, seekable=seekable)
         header = renderer.header()
         if header:
             out(header)
@@ -51,7 +53,7 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
             if type(record) is Message:
                 if limit is not None and shown >= limit:
                     break
-                decoded, error = selection.decoded(record)
+                decoded, error = selection.decoded(record) if decode else (None, None)
                 out(renderer.render(record, decoded, error))
                 shown += 1
             else:

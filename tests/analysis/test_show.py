@@ -301,3 +301,31 @@ def test_torn_tail_is_a_warning(tmp_path, cap):
     cut.write_bytes(data[: len(data) // 2])
     result = run("show", cut)
     assert result.exit_code == 0 and "warning" in result.stderr
+
+
+def test_no_decode_keeps_metadata_and_skips_decoding(cap):
+    full = shown_json(str(cap))
+    bare = shown_json(str(cap), "--no-decode")
+    assert len(bare) == len(full)
+    for a, b in zip(full, bare):
+        if a.get("gap"):
+            assert a == b
+            continue
+        assert b["decoded"] is None and b["error"] is None
+        assert {k: v for k, v in a.items() if k not in ("decoded", "error")} == {
+            k: v for k, v in b.items() if k not in ("decoded", "error")}
+    assert any(a.get("decoded") for a in full)
+
+
+def test_snapped_message_decodes_as_far_as_its_bytes_go(tmp_path):
+    # inv announcing 2 entries, cut after the first whole entry and one byte.
+    full = bytes.fromhex("02" "01000000") + bytes(range(32)) + bytes.fromhex("02000000") + bytes(32)
+    kept = full[:1 + 36 + 1]
+    path = tmp_path / "snap.cap"
+    with CaptureWriter(path, {"network": "regtest"}) as writer:
+        writer.write(Message(T0, 7, 3, "127.0.0.1:19899", "inbound", "in", "inv", len(full), kept, flags=1))
+    (obj,) = shown_json(str(path))
+    assert obj["msg_size"] == 73 and obj["captured_len"] == 38
+    assert obj["error"].startswith("partial payload: 38 of 73 bytes captured")
+    assert obj["decoded"]["partial"] is True
+    assert [e["type_name"] for e in obj["decoded"]["inv"]] == ["MSG_TX"]
