@@ -6,23 +6,46 @@
 //   arg1 int64 peer id, arg2 char* peer addr, arg3 char* conn type,
 //   arg4 char* command, arg5 uint64 payload size, arg6 uint8* payload.
 //
-// A message whose captured length fits one chunk travels as one event
-// (EV_MESSAGE) reserved in a size class just big enough for it, so an
-// 8-byte ping does not take a 32 KiB slot.  Larger messages (up to 3 MiB,
-// Dash's MAX_PROTOCOL_MESSAGE_LENGTH) follow as EV_CHUNK events of
-// CHUNK_SIZE each; a BPF program runs to completion on one CPU, so a
-// message's chunks are consecutive among that CPU's events, and user space
-// reassembles them per thread.  bpf_loop() is unusable with BCC 0.26, so the
-// chunks go out of a plain bounded loop (MAX_CHUNKS iterations).
+// Three kinds of ring-buffer records (p2pcap/capture/events.py parses them):
+//
+// - EV_PEER names a peer once: pid, peer id, address, connection type and
+//   a reference number.  A peer's address and connection type never change
+//   in dashd (CNode::m_addr_name and m_conn_type are const), so the probe
+//   reads the two strings only the first time it meets a (pid, peer id,
+//   address pointer) key, remembered in `known_peers`; later messages carry
+//   the reference.  A small per-CPU direct-mapped cache (`peer_cache`) in
+//   front of that LRU hash answers most lookups with three compares.  That keeps two string reads and ~290 bytes out of
+//   almost every probe hit.  The address pointer is part of the key so a
+//   different string under the same peer id (a crafted stand-in file, a
+//   reused pid) is announced again instead of being mislabelled.
+// - EV_MESSAGE carries a message's metadata and its first piece, reserved
+//   in a size class just big enough for it, so an 8-byte ping does not
+//   take a 32 KiB slot.
+// - EV_CHUNK carries the rest of a message larger than one chunk (up to
+//   3 MiB, Dash's MAX_PROTOCOL_MESSAGE_LENGTH), CHUNK_SIZE bytes each.  A
+//   BPF program runs to completion on one CPU, so a message's chunks are
+//   consecutive among its thread's records, and user space reassembles
+//   them per thread.  bpf_loop() is unusable with BCC 0.26, so the chunks go
+//   out of a plain bounded loop (MAX_CHUNKS iterations).
+//
+// Records are submitted with BPF_RB_NO_WAKEUP: user space drains the ring
+// on a timer, so a probe hit never pays for waking it.  Large messages
+// (>= WAKE_MIN_BYTES) also add their size to `wake_bytes`; the one that
+// takes it past a quarter of the ring sends an 8-byte EV_WAKE record with
+// BPF_RB_FORCE_WAKEUP, waking the consumer at once, so a burst of blocks
+// does not wait for the timer.
+// (BCC 0.26 offers no ringbuf_query method to ask how full the ring is.)
 //
 // Tunables arrive as -D flags from p2pcap/capture/program.py: ADDR_MAX,
-// CONN_MAX, CMD_MAX, CHUNK_SIZE, MAX_CHUNKS, RINGBUF_PAGES, SNAPLEN,
-// DIRECTION_FILTER (0 both, 1 inbound only, 2 outbound only),
+// CONN_MAX, CMD_MAX, CHUNK_SIZE, MAX_CHUNKS, RINGBUF_PAGES, PEER_SLOTS,
+// SNAPLEN, DIRECTION_FILTER (0 both, 1 inbound only, 2 outbound only),
 // FILTER_COMMANDS / FILTER_PEERS (1 = consult the maps below).
 #include <uapi/linux/ptrace.h>
 
 #define EV_MESSAGE 1
 #define EV_CHUNK 2
+#define EV_PEER 3
+#define EV_WAKE 4
 
 // Flags, same bits as p2pcap.formats.records.FLAG_*.
 #define F_SNAPLEN 0x01
@@ -33,37 +56,81 @@
 #define F_ADDR_CUT 0x20
 
 struct event {
-    u32 kind;          // EV_MESSAGE or EV_CHUNK
+    u8 kind;           // EV_MESSAGE
+    u8 inbound;
+    u8 command_len;    // bytes of command[] before its NUL
+    u8 flags;
     u32 data_len;      // payload bytes carried in data[]
+    u64 peer_ref;      // the EV_PEER record naming this message's peer
     u64 ts_ns;         // bpf_ktime_get_ns(), CLOCK_MONOTONIC
     u64 msg_size;      // size the node passed (arg5)
-    u64 captured_len;  // bytes that will follow in total (<= msg_size)
-    s64 peer_id;
-    u32 pid;
-    u32 tid;           // thread: keys reassembly of its chunks
-    u32 flags;
-    u32 inbound;
-    char addr[ADDR_MAX];
-    char conn_type[CONN_MAX];
+    u32 captured_len;  // bytes that will follow in total (<= msg_size)
+    u32 tid;           // thread: keys reassembly of the chunks
     char command[CMD_MAX];
     u8 data[];
 };
 
-// A continuation chunk: only what reassembly needs.
 struct chunk {
-    u32 kind;
-    u32 data_len;
+    u8 kind;           // EV_CHUNK
+    u8 pad[3];
+    u32 data_len;      // 0: reading this piece failed, the message ends here
     u32 offset;        // of data[] within the payload
     u32 tid;
     u8 data[];
 };
 
-BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+struct peer {
+    u8 kind;           // EV_PEER
+    u8 flags;          // F_ADDR_FAULT, F_CONN_FAULT, F_ADDR_CUT
+    u16 addr_len;
+    u32 conn_len;
+    u64 peer_ref;
+    s64 peer_id;
+    u32 pid;
+    u32 pad;
+    char addr[ADDR_MAX];
+    char conn_type[CONN_MAX];
+};
 
-// Per-CPU loss counters, read and summed by user space on a timer:
-// [0] messages lost (no room for the first event), [1] their payload bytes,
-// [2] chunks lost (message cut; user space counts the incomplete message).
-BPF_PERCPU_ARRAY(losses, u64, 3);
+struct peer_key {
+    u32 pid;
+    u32 pad;
+    s64 peer_id;
+    u64 addr;          // the address string's pointer in the traced process
+};
+
+// What the probes could not copy, per CPU, summed by user space after each
+// drain: messages whose first record found no room, their payload bytes,
+// chunks that found no room (their message is then incomplete; user space
+// counts it), the time of the latest loss and the start of the run of
+// losses it belongs to (losses less than LOSS_RUN_NS apart).
+struct loss {
+    u64 messages;
+    u64 bytes;
+    u64 chunks;
+    u64 last_ns;
+    u64 run_start_ns;
+};
+
+#define LOSS_RUN_NS 10000000ull
+#define WAKE_MIN_BYTES 4096
+#define WAKE_EVERY_BYTES ((u64)RINGBUF_PAGES * PAGE_SIZE / 4)
+
+BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
+BPF_PERCPU_ARRAY(losses, struct loss, 1);
+BPF_TABLE("lru_hash", struct peer_key, u64, known_peers, PEER_SLOTS);
+
+// peer_key + ref; a slot is empty while ref is 0.
+struct peer_slot {
+    struct peer_key key;
+    u64 ref;
+};
+#define PEER_CACHE_SLOTS 256
+BPF_PERCPU_ARRAY(peer_cache, struct peer_slot, PEER_CACHE_SLOTS);
+// Per-CPU counter for peer references: ref = count << 16 | cpu, unique
+// without atomics.
+BPF_PERCPU_ARRAY(peer_counter, u64, 1);
+BPF_ARRAY(wake_bytes, u64, 1);  // large-message bytes since the last forced wakeup
 
 // Kernel-side filters: when enabled, only listed commands / peers are copied.
 struct command_key {
@@ -72,16 +139,80 @@ struct command_key {
 BPF_HASH(wanted_commands, struct command_key, u8, 256);
 BPF_HASH(wanted_peers, s64, u8, 1024);
 
-static __always_inline void count_loss(int slot, u64 amount)
+static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
 {
-    u64 *value = losses.lookup(&slot);
-    if (value)
-        *value += amount;
+    int zero = 0;
+    struct loss *l = losses.lookup(&zero);
+    if (!l)
+        return;
+    u64 now = bpf_ktime_get_ns();
+    if (now - l->last_ns > LOSS_RUN_NS)
+        l->run_start_ns = now;
+    l->messages += messages;
+    l->bytes += bytes;
+    l->chunks += chunks;
+    l->last_ns = now;
+}
+
+// Send an EV_PEER record for a peer met for the first time; 0 if there
+// was no room (the caller then counts its message as lost).
+static __always_inline u64 announce_peer(struct peer_key *key, const char *addr,
+                                         const char *conn_type)
+{
+    int zero = 0;
+    u64 *counter = peer_counter.lookup(&zero);
+    if (!counter)
+        return 0;
+    struct peer *p = events.ringbuf_reserve(sizeof(struct peer));
+    if (!p)
+        return 0;
+    *counter += 1;
+    u64 ref = *counter << 16 | (bpf_get_smp_processor_id() & 0xffff);
+    u8 flags = 0;
+    long n = bpf_probe_read_user_str(p->addr, sizeof(p->addr), addr);
+    if (n <= 0) {
+        flags |= F_ADDR_FAULT;
+        n = 1;
+    } else if (n == sizeof(p->addr)) {
+        flags |= F_ADDR_CUT;  // filled the buffer: the address may go on
+    }
+    p->addr_len = n - 1;
+    n = bpf_probe_read_user_str(p->conn_type, sizeof(p->conn_type), conn_type);
+    if (n <= 0) {
+        flags |= F_CONN_FAULT;
+        n = 1;
+    }
+    p->conn_len = n - 1;
+    p->kind = EV_PEER;
+    p->flags = flags;
+    p->peer_ref = ref;
+    p->peer_id = key->peer_id;
+    p->pid = key->pid;
+    events.ringbuf_submit(p, BPF_RB_NO_WAKEUP);
+    // A failed read is retried with the peer's next message.
+    if (!(flags & (F_ADDR_FAULT | F_CONN_FAULT)))
+        known_peers.update(key, &ref);
+    return ref;
+}
+
+// After a large message of `bytes` bytes: wake the consumer if due.
+static __always_inline void maybe_wake(u64 bytes)
+{
+    int zero = 0;
+    u64 *sum = wake_bytes.lookup(&zero);
+    if (!sum)
+        return;
+    __sync_fetch_and_add(sum, bytes);
+    if (*sum < WAKE_EVERY_BYTES)
+        return;
+    *sum = 0;  // racy across CPUs; at worst one wakeup too many
+    u64 wake = EV_WAKE;
+    events.ringbuf_output(&wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
 }
 
 static __always_inline int copy_chunks(const u8 *payload, u64 captured, u32 tid)
 {
-    // The first CHUNK_SIZE bytes went with the EV_MESSAGE event.
+    // The first CHUNK_SIZE bytes went with the EV_MESSAGE record.
     for (int i = 1; i < MAX_CHUNKS; i++) {
         u64 offset = (u64)i * CHUNK_SIZE;
         if (offset >= captured)
@@ -91,104 +222,144 @@ static __always_inline int copy_chunks(const u8 *payload, u64 captured, u32 tid)
             len = CHUNK_SIZE;
         struct chunk *c = events.ringbuf_reserve(sizeof(struct chunk) + CHUNK_SIZE);
         if (!c) {
-            count_loss(2, 1);
+            count_loss(0, 0, 1);
             return -1;
         }
         c->kind = EV_CHUNK;
         c->offset = offset;
         c->tid = tid;
         c->data_len = len;
-        if (bpf_probe_read_user(c->data, len, payload + offset) != 0)
-            c->data_len = 0;  // user space flags the message as faulted
+        if (bpf_probe_read_user(c->data, len, payload + offset) != 0) {
+            c->data_len = 0;
+            events.ringbuf_submit(c, BPF_RB_NO_WAKEUP);
+            return -1;
+        }
         events.ringbuf_submit(c, BPF_RB_NO_WAKEUP);
     }
     return 0;
 }
 
-// Fill and submit one EV_MESSAGE event reserved with room for `room`
+// Fill and submit one EV_MESSAGE record reserved with room for `room`
 // payload bytes.  `room` is a constant at every call site: the size given
-// to ringbuf_reserve must be one, and the verifier then knows the bound
-// of the payload read.
-static __always_inline int emit_message(const u64 room, s64 peer_id,
-                                        const char *addr, const char *conn_type,
-                                        const char *command, u64 size,
+// to ringbuf_reserve must be one, and the verifier then knows the bound of
+// the payload read.  Returns 0 when the first piece went out whole, so the
+// chunks may follow; -1 when there was no room or the read failed.
+static __always_inline int emit_message(const u64 room, u64 ref, u64 pid_tgid,
+                                        const struct command_key *command, long command_n,
+                                        const char *command_ptr, u64 size,
                                         u64 captured, const u8 *payload,
-                                        u32 inbound, u32 flags)
+                                        u8 inbound, u8 flags)
 {
     struct event *e = events.ringbuf_reserve(sizeof(struct event) + room);
     if (!e) {
-        count_loss(0, 1);
-        count_loss(1, size);
+        count_loss(1, size, 0);
         return -1;
     }
     e->kind = EV_MESSAGE;
+    e->inbound = inbound;
+    e->peer_ref = ref;
     e->ts_ns = bpf_ktime_get_ns();
     e->msg_size = size;
     e->captured_len = captured;
-    e->peer_id = peer_id;
-    u64 pid_tgid = bpf_get_current_pid_tgid();
-    e->pid = pid_tgid >> 32;
     e->tid = (u32)pid_tgid;
-    e->inbound = inbound;
-
-    long n = bpf_probe_read_user_str(e->addr, sizeof(e->addr), addr);
-    if (n < 0)
-        flags |= F_ADDR_FAULT;
-    else if (n == sizeof(e->addr))
-        flags |= F_ADDR_CUT;  // filled the buffer: the address may go on
-    if (bpf_probe_read_user_str(e->conn_type, sizeof(e->conn_type), conn_type) < 0)
-        flags |= F_CONN_FAULT;
-    if (bpf_probe_read_user_str(e->command, sizeof(e->command), command) < 0)
+#if FILTER_COMMANDS
+    // Already read, to look it up in wanted_commands.
+    __builtin_memcpy(e->command, command->command, CMD_MAX);
+    long n = command_n;
+#else
+    long n = bpf_probe_read_user_str(e->command, sizeof(e->command), command_ptr);
+#endif
+    if (n <= 0) {
         flags |= F_COMMAND_FAULT;
+        n = 1;
+    }
+    e->command_len = n - 1;
 
     u64 len = captured;
     if (len > room)
         len = room;
     e->data_len = len;
+    int rc = 0;
     if (len > 0 && bpf_probe_read_user(e->data, len, payload) != 0) {
         flags |= F_PAYLOAD_FAULT;
         e->data_len = 0;
+        rc = -1;
     }
     e->flags = flags;
     events.ringbuf_submit(e, BPF_RB_NO_WAKEUP);
-    return 0;
+    return rc;
 }
 
 static __always_inline int trace_message(s64 peer_id, const char *addr,
                                          const char *conn_type, const char *command,
-                                         u64 size, const u8 *payload, u32 inbound)
+                                         u64 size, const u8 *payload, u8 inbound)
 {
+#if FILTER_PEERS
+    if (!wanted_peers.lookup(&peer_id))
+        return 0;
+#endif
+    struct command_key *wanted = 0;
+    long command_n = 0;
+#if FILTER_COMMANDS
+    struct command_key key = {};
+    command_n = bpf_probe_read_user_str(key.command, sizeof(key.command), command);
+    // An unreadable command cannot be matched: keep it, flagged, rather
+    // than drop it unseen.
+    if (command_n > 0 && !wanted_commands.lookup(&key))
+        return 0;
+    wanted = &key;
+#endif
+
     u64 captured = size;
-    u32 flags = 0;
+    u8 flags = 0;
     if (captured > SNAPLEN) {
         captured = SNAPLEN;
         flags |= F_SNAPLEN;
     }
 
-#if FILTER_PEERS
-    if (!wanted_peers.lookup(&peer_id))
-        return 0;
-#endif
-#if FILTER_COMMANDS
-    struct command_key key = {};
-    bpf_probe_read_user_str(key.command, sizeof(key.command), command);
-    if (!wanted_commands.lookup(&key))
-        return 0;
-#endif
+    u64 pid_tgid = bpf_get_current_pid_tgid();
+    u32 pid = pid_tgid >> 32;
+    u32 slot_index = ((u32)peer_id ^ (u32)((u64)addr >> 4)) & (PEER_CACHE_SLOTS - 1);
+    struct peer_slot *slot = peer_cache.lookup(&slot_index);
+    u64 ref = 0;
+    if (slot && slot->ref && slot->key.pid == pid && slot->key.peer_id == peer_id &&
+        slot->key.addr == (u64)addr) {
+        ref = slot->ref;
+    } else {
+        struct peer_key pkey = {.pid = pid, .peer_id = peer_id, .addr = (u64)addr};
+        u64 *known = known_peers.lookup(&pkey);
+        if (known) {
+            ref = *known;
+        } else {
+            ref = announce_peer(&pkey, addr, conn_type);
+            if (!ref) {
+                count_loss(1, size, 0);
+                return 0;
+            }
+        }
+        if (slot && known_peers.lookup(&pkey)) {  // only peers announced whole are cached
+            slot->key = pkey;
+            slot->ref = ref;
+        }
+    }
 
     // Size classes: the smallest slot that holds the first piece.
     int rc;
     if (captured <= 64)
-        rc = emit_message(64, peer_id, addr, conn_type, command, size, captured, payload, inbound, flags);
-    else if (captured <= 512)
-        rc = emit_message(512, peer_id, addr, conn_type, command, size, captured, payload, inbound, flags);
+        rc = emit_message(64, ref, pid_tgid, wanted, command_n, command, size, captured, payload, inbound, flags);
+    else if (captured <= 256)
+        rc = emit_message(256, ref, pid_tgid, wanted, command_n, command, size, captured, payload, inbound, flags);
+    else if (captured <= 1024)
+        rc = emit_message(1024, ref, pid_tgid, wanted, command_n, command, size, captured, payload, inbound, flags);
     else if (captured <= 4096)
-        rc = emit_message(4096, peer_id, addr, conn_type, command, size, captured, payload, inbound, flags);
+        rc = emit_message(4096, ref, pid_tgid, wanted, command_n, command, size, captured, payload, inbound, flags);
     else
-        rc = emit_message(CHUNK_SIZE, peer_id, addr, conn_type, command, size, captured, payload, inbound, flags);
+        rc = emit_message(CHUNK_SIZE, ref, pid_tgid, wanted, command_n, command, size, captured, payload, inbound, flags);
 
     if (rc == 0 && captured > CHUNK_SIZE)
-        copy_chunks(payload, captured, (u32)bpf_get_current_pid_tgid());
+        copy_chunks(payload, captured, (u32)pid_tgid);
+    if (captured >= WAKE_MIN_BYTES)
+        maybe_wake(captured);
     return 0;
 }
 

@@ -44,6 +44,7 @@ def cflags(opts: Options) -> list[str]:
         f"-DCHUNK_SIZE={limits.CHUNK_SIZE}",
         f"-DMAX_CHUNKS={limits.MAX_CHUNKS}",
         f"-DRINGBUF_PAGES={pages}",
+        f"-DPEER_SLOTS={limits.PEER_SLOTS}",
         f"-DSNAPLEN={min(opts.snaplen, limits.MAX_PAYLOAD)}",
         f"-DDIRECTION_FILTER={direction}",
         f"-DFILTER_COMMANDS={1 if opts.commands else 0}",
@@ -119,3 +120,61 @@ def _fill_filters(bpf, opts: Options) -> None:
         table = bpf["wanted_peers"]
         for peer in opts.peers:
             table[table.Key(peer)] = ctypes.c_uint8(1)
+
+
+class LossCounters:
+    """The BPF program's per-CPU loss counters, read with one syscall.
+
+    ``struct loss`` in p2p_messages.bpf.c: messages, bytes, chunks, last_ns,
+    run_start_ns, per possible CPU.  Read after every drain, so the lookup
+    goes straight to libbcc's ``bpf_lookup_elem`` into a buffer made once
+    (BCC's table wrapper builds a ctypes object per CPU on every read).
+    """
+
+    FIELDS = 5
+
+    def __init__(self, bpf, name: str = "losses"):
+        import ctypes
+
+        from bcc import libbcc
+        from bcc.utils import get_possible_cpus
+
+        self._lookup = libbcc.lib.bpf_lookup_elem
+        self._fd = bpf[name].map_fd
+        self._cpus = len(get_possible_cpus())
+        self._key = ctypes.c_int(0)
+        self._value = ctypes.create_string_buffer(8 * self.FIELDS * self._cpus)
+        self._key_ref = ctypes.byref(self._key)
+
+    def read(self) -> list[tuple[int, int, int, int, int]]:
+        """One (messages, bytes, chunks, last_ns, run_start_ns) tuple per CPU."""
+        import struct
+
+        if self._lookup(self._fd, self._key_ref, self._value) != 0:
+            return []
+        raw = self._value.raw
+        step = 8 * self.FIELDS
+        return [struct.unpack_from("<5Q", raw, i * step) for i in range(self._cpus)]
+
+
+def forget_pid(bpf, pid: int) -> None:
+    """Drop the probe's remembered peers of a process that exited.
+
+    Its pid may be reused; a new process under it must announce its peers
+    again (p2p_messages.bpf.c, known_peers).
+    """
+    table = bpf["known_peers"]
+    try:
+        stale = [key for key in table.keys() if key.pid == pid]
+        for key in stale:
+            del table[key]
+    except (KeyError, OSError):
+        pass  # evicted meanwhile (LRU): nothing to forget
+    cache = bpf["peer_cache"]  # per CPU: a slot is emptied on every CPU that has it
+    for index in range(len(cache)):
+        values = cache[index]
+        if any(v.ref and v.key.pid == pid for v in values):
+            for v in values:
+                if v.key.pid == pid:
+                    v.ref = 0
+            cache[index] = values

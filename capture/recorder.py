@@ -1,28 +1,33 @@
 """The recording loop: drain the ring buffer on a timer, assemble, write.
 
-Events are submitted with BPF_RB_NO_WAKEUP, so nothing wakes us per event;
-a timer calls ``ring_buffer_consume()`` (ENV-BPF.md: ``poll`` would not see
-such events).  The per-event callback only copies the bytes out and returns
-0; assembling and writing happen after each drain, and the writer
-compresses on its own thread.
+Records are submitted with BPF_RB_NO_WAKEUP, so nothing wakes us per
+message; every DRAIN_INTERVAL we walk what the ring holds (``ringbuf``),
+turn it into Messages (``events.Assembler``) and hand them to the output,
+whose writer compresses on its own thread.  After each drain the kernel's
+loss counters are read (one syscall) and any new loss becomes a gap record
+right there, stamped with the time the loss began; so do messages whose
+chunks went missing.  Nothing on this path decodes a payload or makes a
+system call per message.
 """
 
 from __future__ import annotations
 
 import ctypes
-import os
 import signal
 import time
 from dataclasses import dataclass, field
 
-from p2pcap.formats.records import GAP_REASSEMBLY, GAP_RINGBUF_FULL, Gap
+from p2pcap.formats.records import GAP_REASSEMBLY, GAP_REASONS, GAP_RINGBUF_FULL, GAP_USERSPACE, Gap
 
 from . import program
 from .events import Assembler
+from .ringbuf import Waker, open_ring
 
-DRAIN_INTERVAL = 0.02  # s between drains; the ring buffer absorbs bursts
-LOSS_POLL_INTERVAL = 0.25  # s between reads of the kernel's loss counters
-TARGET_POLL_INTERVAL = 0.5  # s between checks that --pid targets still live
+# s between drains: at 100,000 small messages/s that is 5,000 per drain, a
+# few MB of the ring; bursts of large messages wake us sooner (Waker).
+DRAIN_INTERVAL = 0.05
+TARGET_POLL_INTERVAL = 0.5  # s between looks at the traced processes
+STATUS_INTERVAL = 1.0  # s between status lines
 
 
 @dataclass
@@ -31,133 +36,215 @@ class Summary:
     payload_bytes: int = 0
     lost_messages: int = 0
     lost_bytes: int = 0
-    lost_chunks: int = 0
-    reasons: dict = field(default_factory=dict)
+    lost_chunks: int = 0  # chunks the kernel could not reserve (their messages are in lost_messages)
+    reasons: dict = field(default_factory=dict)  # reason name -> lost messages
+    bytes_written: int = 0
+    files: list = field(default_factory=list)
+    ring: str = ""
 
     def line(self) -> str:
+        """``"1200 messages, 345678 payload bytes, 0 lost"``; losses by reason."""
         loss = f"{self.lost_messages} lost"
         if self.lost_messages:
             detail = ", ".join(f"{n} {why}" for why, n in sorted(self.reasons.items()))
-            loss += f" ({detail})"
+            loss += f" ({detail}; {self.lost_bytes} bytes)"
         return f"{self.messages} messages, {self.payload_bytes} payload bytes, {loss}"
 
 
 class Recorder:
-    """Attach, then feed every traced message into ``writer`` until stopped."""
+    """Drain ``bpf``'s ring buffer into ``output`` until stopped.
 
-    def __init__(self, writer, opts: program.Options, *, pids=None, exe=None,
-                 max_count: int | None = None, duration: float | None = None):
-        self.writer = writer
+    ``pids``: the processes named with --pid (the recording ends when all of
+    them have exited); empty with --exe, where processes come and go and
+    ``on_note`` hears about it.  ``on_status(text)`` gets a status line every
+    second when given.
+    """
+
+    def __init__(self, bpf, output, opts: program.Options, *, pids=(), max_count: int | None = None,
+                 duration: float | None = None, on_status=None, on_note=None):
+        self.bpf = bpf
+        self.output = output
         self.opts = opts
-        self.pids = pids or []
-        self.exe = exe
+        self.pids = list(pids)
         self.max_count = max_count
         self.duration = duration
+        self.on_status = on_status
+        self.on_note = on_note or (lambda text: None)
         self.summary = Summary()
         self._stop = False
-        self._raw: list[bytes] = []
-        self._kernel_losses = [0, 0, 0]
+        self._kernel = [0, 0, 0]  # messages, bytes, chunks reported so far
+        self._last_loss_poll_ns = 0
+        self._live: set[int] = set(self.pids)  # processes we know to be running
+        self._dead: list[int] = []  # found gone at the last look; forgotten at the next
 
     def stop(self, *_args) -> None:
         self._stop = True
 
+    # -- the loop ----------------------------------------------------------------
     def run(self, on_listening=None) -> Summary:
-        bpf = program.load(self.opts, pids=self.pids, exe=self.exe)
+        tune_allocator()
         offset = time.time_ns() - time.monotonic_ns()  # bpf_ktime_get_ns is CLOCK_MONOTONIC
-        assembler = Assembler(offset)
-        raw = self._raw
-        string_at = ctypes.string_at
-
-        def on_event(_ctx, data, size):
-            raw.append(string_at(data, size))
-            return 0  # returning None costs ~3x per event (ENV-BPF.md)
-
-        bpf["events"].open_ring_buffer(on_event)
-        losses = bpf["losses"]
-        old_handlers = [signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)]
+        self.offset_ns = offset
+        self.assembler = assembler = Assembler(offset, self.output.write)
+        self._bind_emit()
+        ring = open_ring(self.bpf, "events", self.opts.ringbuf_bytes, assembler)
+        waker = Waker(ring.fd)
+        self.summary.ring = ring.kind
+        losses = program.LossCounters(self.bpf)
+        old = [signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)]
+        self._last_loss_poll_ns = time.monotonic_ns()
         if on_listening:
             on_listening()
         start = time.monotonic()
-        next_loss_poll = next_target_poll = start
+        next_drain = start
+        next_targets = start + TARGET_POLL_INTERVAL
+        next_status = start + STATUS_INTERVAL
+        status_from = (start, 0)
         try:
             while not self._stop:
-                time.sleep(DRAIN_INTERVAL)
-                bpf.ring_buffer_consume()
-                self._process(assembler)
+                next_drain += DRAIN_INTERVAL
+                delay = next_drain - time.monotonic()
+                if delay <= 0 or waker.sleep(delay):
+                    next_drain = time.monotonic()  # behind, or woken: drain now
+                now_ns = time.monotonic_ns()
+                assembler.now_ns = now_ns
+                ring.drain()
+                self._account(losses, now_ns)
                 now = time.monotonic()
-                if now >= next_loss_poll:
-                    self._poll_losses(losses)
-                    next_loss_poll = now + LOSS_POLL_INTERVAL
-                if self.pids and now >= next_target_poll:
-                    if not any(_alive(pid) for pid in self.pids):
-                        self._stop = True
-                    next_target_poll = now + TARGET_POLL_INTERVAL
+                if now >= next_targets:
+                    self._check_targets()
+                    next_targets = now + TARGET_POLL_INTERVAL
+                if self.max_count is not None and self.output.messages >= self.max_count:
+                    self._stop = True
                 if self.duration is not None and now - start >= self.duration:
                     self._stop = True
-                self.writer.maybe_flush()
+                if self.output.tick(now):
+                    self._bind_emit()
+                if self.on_status and now >= next_status:
+                    status_from = self._status(now, status_from)
+                    next_status = now + STATUS_INTERVAL
             # Drain what is left, then account for everything still missing.
-            bpf.ring_buffer_consume()
-            self._process(assembler)
+            assembler.now_ns = time.monotonic_ns()
+            ring.drain()
             assembler.finish()
-            self._note_incomplete(assembler)
-            self._poll_losses(losses)
+            self._account(losses, time.monotonic_ns(), final=True)
         finally:
-            signal.signal(signal.SIGINT, old_handlers[0])
-            signal.signal(signal.SIGTERM, old_handlers[1])
-            bpf.cleanup()
-        return self.summary
+            signal.signal(signal.SIGINT, old[0])
+            signal.signal(signal.SIGTERM, old[1])
+            ring.close()
+            waker.close()
+        s = self.summary
+        s.messages = self.output.messages
+        s.payload_bytes = self.output.payload_bytes
+        return s
 
-    def _process(self, assembler: Assembler) -> None:
-        if not self._raw:
+    def _bind_emit(self) -> None:
+        """Point the assembler at the current file's writer (after a rotation too)."""
+        write = self.output.write
+        if self.max_count is None:
+            self.assembler.emit = write
             return
-        batch, self._raw[:] = list(self._raw), []
-        write = self.writer.write
-        feed = assembler.feed
-        summary = self.summary
-        for raw in batch:
-            msg = feed(raw)
-            if msg is None:
-                continue
-            if self.max_count is not None and summary.messages >= self.max_count:
-                self._stop = True
-                break
-            write(msg)
-            summary.messages += 1
-            summary.payload_bytes += len(msg.payload)
-        self._note_incomplete(assembler)
+        output, limit = self.output, self.max_count
 
-    def _note_incomplete(self, assembler: Assembler) -> None:
-        if assembler.incomplete:
-            self._gap(GAP_REASSEMBLY, assembler.incomplete, assembler.incomplete_bytes)
-            assembler.incomplete = assembler.incomplete_bytes = 0
+        def emit_until_count(msg):
+            # Past --count the recording is over; what still drains is not kept.
+            if output.messages < limit:
+                write(msg)
 
-    def _poll_losses(self, table) -> None:
-        totals = [sum(table[ctypes.c_int(i)]) for i in range(3)]
-        lost, lost_bytes = totals[0] - self._kernel_losses[0], totals[1] - self._kernel_losses[1]
-        self.summary.lost_chunks += totals[2] - self._kernel_losses[2]
-        self._kernel_losses = totals
+        self.assembler.emit = emit_until_count
+
+    # -- losses ------------------------------------------------------------------
+    def _account(self, losses, now_ns: int, final: bool = False) -> None:
+        """Turn new kernel losses and abandoned messages into gap records."""
+        a = self.assembler
+        if final:
+            a.finish()
+        else:
+            a.expire(now_ns)
+        for msg in a.take_incomplete():
+            self._gap(GAP_REASSEMBLY, 1, msg.msg_size, ts_ns=msg.ts_ns, pid=msg.pid)
+        if a.malformed:
+            self._gap(GAP_USERSPACE, a.malformed, 0, ts_ns=self.offset_ns + now_ns)
+            a.malformed = 0
+        per_cpu = losses.read()
+        if not per_cpu:
+            return
+        totals = [sum(c[i] for c in per_cpu) for i in range(3)]
+        lost = totals[0] - self._kernel[0]
+        lost_bytes = totals[1] - self._kernel[1]
+        self.summary.lost_chunks += totals[2] - self._kernel[2]
+        self._kernel = totals
         if lost:
-            self._gap(GAP_RINGBUF_FULL, lost, lost_bytes)
+            # When the run of losses began, not earlier than the last look.
+            starts = [c[4] for c in per_cpu if c[3] >= self._last_loss_poll_ns]
+            began = max(min(starts), self._last_loss_poll_ns) if starts else now_ns
+            pid = self.pids[0] if len(self.pids) == 1 else 0
+            self._gap(GAP_RINGBUF_FULL, lost, lost_bytes, ts_ns=self.offset_ns + began, pid=pid)
+        self._last_loss_poll_ns = now_ns
 
-    def _gap(self, reason: int, count: int, nbytes: int) -> None:
-        gap = Gap(ts_ns=time.time_ns(), pid=0, reason=reason, lost_messages=count, lost_bytes=nbytes)
-        self.writer.write(gap)
-        self.summary.lost_messages += count
-        self.summary.lost_bytes += nbytes
-        name = gap.reason_name
-        self.summary.reasons[name] = self.summary.reasons.get(name, 0) + count
+    def _gap(self, reason: int, count: int, nbytes: int, *, ts_ns: int, pid: int = 0) -> None:
+        self.output.write(Gap(ts_ns=ts_ns, pid=pid, reason=reason, lost_messages=count,
+                              lost_bytes=nbytes))
+        s = self.summary
+        s.lost_messages += count
+        s.lost_bytes += nbytes
+        name = GAP_REASONS[reason]
+        s.reasons[name] = s.reasons.get(name, 0) + count
+
+    # -- targets and status ----------------------------------------------------------
+    def _check_targets(self) -> None:
+        # Peers of processes found dead at the previous look: their last
+        # messages have been drained since, so their names can go (the pid
+        # may be reused; a new process must announce its peers anew).
+        for pid in self._dead:
+            self.assembler.forget_pid(pid)
+            program.forget_pid(self.bpf, pid)
+        self._dead = []
+        for pid in self.assembler.pids - self._live:
+            self._live.add(pid)
+            if pid not in self.pids:
+                self.on_note(f"pid {pid} appeared: recording it too")
+        for pid in [p for p in self._live if not alive(p)]:
+            self._live.discard(pid)
+            self._dead.append(pid)
+            self.on_note(f"pid {pid} exited")
+        if self.pids and not any(pid in self._live for pid in self.pids):
+            self._stop = True  # --pid: the node is gone, the recording is over
+
+    def _status(self, now: float, since: tuple) -> tuple:
+        t0, n0 = since
+        n = self.output.messages
+        rate = (n - n0) / max(now - t0, 1e-9)
+        out = self.output
+        written = out.bytes_written
+        ratio = out.payload_bytes / written if written else 0.0
+        self.on_status(f"{n} messages, {rate:,.0f}/s, {written / 1e6:.1f} MB written, "
+                       f"ratio {ratio:.1f}x, {self.summary.lost_messages} lost")
+        return (now, n)
 
 
-def _alive(pid: int) -> bool:
+def tune_allocator() -> None:
+    """Keep glibc from mapping and unmapping every large buffer.
+
+    Message payloads, blocks (1 MiB) and their compressed frames are
+    allocated and freed thousands of times a second.  By default glibc
+    serves such sizes with fresh mmap()s or trims the heap under them, so
+    every one is page-faulted in and zeroed again: copying 1 MiB took 1.5 ms
+    here instead of 0.1 ms.  mallopt() keeps them on the heap (M_MMAP_THRESHOLD
+    above the largest message, M_TRIM_THRESHOLD above the working set).
+    """
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); treat it as gone.
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not)."""
     try:
         with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
         return False

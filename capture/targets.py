@@ -1,4 +1,5 @@
-"""What we record from: resolve --pid/--exe, check the probes, infer the network.
+"""What we record from: resolve --pid/--exe (or find dashd), check the probes,
+infer the network.
 
 Everything here reads /proc and ELF files; nothing needs BCC.
 """
@@ -13,6 +14,7 @@ from .elfnotes import read_elf_info
 from .program import RecordError
 
 NET_PROBES = ("inbound_message", "outbound_message")
+DAEMON = "dashd"
 
 
 @dataclass
@@ -23,20 +25,26 @@ class Target:
     probes: list[str] = field(default_factory=list)
     network: str = "unknown"
     network_source: str = "not inferred"
+    devnet_name: str | None = None
+    found_by: str = ""  # how the target was chosen: "--pid", "--exe", "the only running dashd"
 
     def describe(self) -> str:
         who = f"pid {', '.join(map(str, self.pids))}" if self.pids else "every process"
         return f"{who} ({self.exe})"
 
     def metadata(self) -> dict:
-        return {
+        meta = {
             "exe": self.exe,
             "pids": self.pids,
             "build_id": self.build_id,
             "probes": self.probes,
             "network": self.network,
             "network_source": self.network_source,
+            "found_by": self.found_by,
         }
+        if self.devnet_name is not None:
+            meta["devnet_name"] = self.devnet_name
+        return meta
 
 
 def _exe_of(pid: int) -> str:
@@ -59,11 +67,38 @@ def _checked(exe: str) -> tuple[str | None, list[str]]:
             f"(rebuild Dash Core with <sys/sdt.h> present, e.g. Debian's systemtap-sdt-dev; "
             f"'readelf -n {exe}' lists NT_STAPSDT notes when it has them)"
         )
-    return info.build_id, [f"{provider}:{name}" for provider, name in info.probes]
+    return info.build_id, sorted({f"{provider}:{name}" for provider, name in info.probes})
+
+
+def processes_of(exe: str) -> list[int]:
+    """Running processes whose executable is ``exe`` (a resolved path)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if os.readlink(f"/proc/{entry.name}/exe") == exe:
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return sorted(found)
+
+
+def find_daemons(name: str = DAEMON) -> list[int]:
+    """Running processes whose executable is called ``name``."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                exe = os.readlink(f"/proc/{entry.name}/exe")
+            except OSError:
+                continue
+            if os.path.basename(exe.removesuffix(" (deleted)")) == name:
+                found.append(int(entry.name))
+    return sorted(found)
 
 
 def resolve(pids: list[int], exe: str | None) -> Target:
-    """A checked Target for ``--pid`` (one or more) or ``--exe``."""
+    """A checked Target for ``--pid`` (one or more), ``--exe``, or neither (find dashd)."""
     if pids and exe:
         raise RecordError("give --pid or --exe, not both")
     if exe:
@@ -71,38 +106,134 @@ def resolve(pids: list[int], exe: str | None) -> Target:
         if not os.path.isfile(path):
             raise RecordError(f"{exe}: no such file")
         build_id, probes = _checked(path)
-        return Target(exe=path, build_id=build_id, probes=probes)
+        target = Target(exe=path, build_id=build_id, probes=probes, found_by="--exe")
+        running = processes_of(path)
+        if running:
+            network, source, devnet = infer_network(running[0])
+            target.network, target.devnet_name = network, devnet
+            target.network_source = f"pid {running[0]}, running at start: {source}"
+        else:
+            target.network_source = "no process of it was running at start"
+        return target
+    found_by = "--pid"
     if not pids:
-        raise RecordError("give --pid PID or --exe PATH (e.g. --pid $(pidof dashd))")
+        daemons = find_daemons()
+        if not daemons:
+            raise RecordError(f"no running {DAEMON} found: give --pid PID or --exe PATH")
+        if len(daemons) > 1:
+            listed = ", ".join(map(str, daemons))
+            raise RecordError(f"several {DAEMON} processes are running (pids {listed}): pick one with "
+                              f"--pid, or record them all with --exe PATH")
+        pids, found_by = daemons, f"the only running {DAEMON}"
     exes = {pid: _exe_of(pid) for pid in pids}
     first = exes[pids[0]]
     build_id, probes = _checked(first)
     for pid, path in exes.items():
         if path != first:
             _checked(path)
-    network, source = infer_network(pids[0])
-    return Target(exe=first, pids=list(pids), build_id=build_id, probes=probes,
-                  network=network, network_source=source)
+    network, source, devnet = infer_network(pids[0])
+    return Target(exe=first, pids=list(pids), build_id=build_id, probes=probes, network=network,
+                  network_source=source, devnet_name=devnet, found_by=found_by)
 
 
-def infer_network(pid: int) -> tuple[str, str]:
-    """The chain a dashd runs on, from its command line (spec §2.2 networks)."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return "unknown", "command line unreadable"
+# -- the network ---------------------------------------------------------------
+# Dash Core (src/chainparamsbase.cpp, ArgsManager::GetChainName): -regtest,
+# -testnet, -devnet=<name> or -chain=<main|test|regtest|devnet>; the command
+# line overrides the configuration file (-conf, default dash.conf in the
+# data directory, -datadir, default ~/.dashcore); settings inside a [section]
+# of the file apply to one network only and cannot choose it.
+_CHAIN_NAMES = {"main": "mainnet", "test": "testnet", "regtest": "regtest", "devnet": "devnet"}
+
+
+def _network_setting(settings: list[tuple[str, str]]) -> tuple[str, str, str | None] | None:
+    """(network, the setting that chose it, devnet name) from name/value pairs, last wins."""
     found = None
-    for raw in args[1:]:
-        arg = raw.decode(errors="replace").lstrip("-")
-        if arg in ("regtest", "regtest=1"):
-            found = ("regtest", f"command line: -{arg}")
-        elif arg in ("testnet", "testnet=1"):
-            found = ("testnet", f"command line: -{arg}")
-        elif arg.startswith("devnet="):
-            found = ("devnet", f"command line: -{arg}")
-        elif arg.startswith("chain="):
-            value = arg.split("=", 1)[1]
-            found = ({"main": "mainnet", "test": "testnet"}.get(value, value), f"command line: -{arg}")
+    for name, value in settings:
+        negated = name.startswith("no")
+        key = name[2:] if negated else name
+        on = not negated and value.lower() not in ("0", "false")
+        spelled = f"{name}={value}" if value != "" else name
+        if key in ("regtest", "testnet"):
+            if on:
+                found = (key, spelled, None)
+            elif found and found[0] == key:
+                found = None
+        elif key == "devnet" and on:
+            found = ("devnet", spelled, value or None)
+        elif key == "chain" and value:
+            found = (_CHAIN_NAMES.get(value, value), spelled, None)
+    return found
+
+
+def _read_config(path: Path) -> list[tuple[str, str]]:
+    settings = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            line = line.split("#", 1)[0].strip()
+            if line.startswith("["):
+                break  # network sections follow: they cannot choose the network
+            if "=" in line:
+                name, value = line.split("=", 1)
+                settings.append((name.strip(), value.strip()))
+            elif line:
+                settings.append((line, ""))
+    return settings
+
+
+def _home_of(pid: int) -> str | None:
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        for item in environ:
+            if item.startswith(b"HOME="):
+                return item[5:].decode(errors="replace")
+    except OSError:
+        pass
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.stat(f"/proc/{pid}").st_uid).pw_dir
+    except (OSError, KeyError):
+        return None
+
+
+def infer_network(pid: int) -> tuple[str, str, str | None]:
+    """(network, how it was inferred, devnet name) for a running dashd.
+
+    >>> infer_network(os.getpid())[0] in ("mainnet", "testnet", "regtest", "devnet")  # doctest: +SKIP
+    True
+    """
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[1:]
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except OSError:
+        return "unknown", "the command line of the process is unreadable", None
+    options = []
+    for raw in args:
+        arg = raw.decode(errors="replace")
+        if arg.startswith("-") and len(arg) > 1:
+            name, _, value = arg.lstrip("-").partition("=")
+            options.append((name, value))
+    found = _network_setting(options)
     if found:
-        return found
-    return "mainnet", "assumed: no network option on the command line"
+        return found[0], f"command line: -{found[1]}", found[2]
+    values = dict(options)
+    datadir = values.get("datadir")
+    if datadir is None:
+        home = _home_of(pid)
+        datadir = os.path.join(home, ".dashcore") if home else None
+    conf = values.get("conf", "dash.conf")
+    if os.path.isabs(conf):
+        conf_path = Path(conf)
+    elif datadir is not None:
+        conf_path = Path(cwd, datadir, conf)  # -conf is relative to the data directory
+    else:
+        conf_path = None
+    if conf_path is not None and conf_path.is_file():
+        try:
+            found = _network_setting(_read_config(conf_path))
+        except OSError:
+            found = None
+        if found:
+            return found[0], f"configuration file {conf_path}: {found[1]}", found[2]
+        return "mainnet", f"default: no network option on the command line or in {conf_path}", None
+    return "mainnet", "default: no network option on the command line, no configuration file", None

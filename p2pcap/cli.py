@@ -42,58 +42,114 @@ def main():
 
 
 @main.command()
-@click.option("-o", "--output", type=FILE, required=True, help="Capture file to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Capture file to write; '-' for stdout; a strftime pattern with rotation.")
 @click.option("--pid", "pids", type=int, multiple=True, help="Record this process (repeatable).")
-@click.option("--exe", type=click.Path(dir_okay=False), help="Record every process of this binary.")
-@click.option("--duration", type=float, help="Stop after this many seconds.")
-@click.option("--count", type=int, help="Stop after this many messages.")
+@click.option("--exe", type=click.Path(dir_okay=False),
+              help="Record every process of this binary, also ones started later.")
+@click.option("--duration", metavar="TIME", help="Stop after this long (30, 30s, 10m, 1h).")
+@click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
 @click.option("--snaplen", type=click.IntRange(min=0), help="Keep at most this many payload bytes per message.")
 @click.option("--type", "types", multiple=True, help="Only these commands (kernel-side; repeatable or comma list).")
 @click.option("--peer", "peers", type=int, multiple=True, help="Only this peer id (kernel-side; repeatable).")
-@click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages.")
-@click.option("--buffer-size", type=click.IntRange(min=4096), help="Ring buffer bytes (power of two pages).")
-def record(output, pids, exe, duration, count, snaplen, types, peers, direction, buffer_size):
+@click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages (kernel-side).")
+@click.option("--rotate-size", metavar="SIZE", help="Start a new file after this many bytes (100M, 1G).")
+@click.option("--rotate-time", metavar="TIME", help="Start a new file after this long (10m, 1h).")
+@click.option("--buffer-size", metavar="SIZE", help="Ring buffer size, a power of two (default 64M).")
+def record(output, pids, exe, duration, count, snaplen, types, peers, direction, rotate_size,
+           rotate_time, buffer_size):
     """Record messages from a running node's net:* tracepoints (needs root).
 
+    Without --pid or --exe, records the one running dashd.  Files rotate
+    as run.cap, run.cap.1, ... or by a strftime pattern.
+
     \b
-      p2pcap record -o run.cap --pid $(pidof dashd)      # Ctrl-C to stop
-      p2pcap record -o run.cap --exe /usr/bin/dashd --duration 60
+      sudo p2pcap record -o run.cap --pid $(pidof dashd)      # Ctrl-C to stop
+      sudo p2pcap record -o run.cap --exe /usr/bin/dashd --duration 1h
+      sudo p2pcap record -o 'run-%Y%m%dT%H%M%S.cap' --rotate-time 1h
+      sudo p2pcap record -o - --type inv,tx | p2pcap show -
     """
+    from .capture.output import parse_duration, parse_size
     from .recording import record_to_file
 
+    status = _StatusLine() if sys.stderr.isatty() else None
     summary = record_to_file(
-        output, pids=list(pids), exe=exe, duration=duration, count=count, snaplen=snaplen,
-        types=types, peers=peers, direction=direction, buffer_size=buffer_size,
+        output, pids=list(pids), exe=exe, count=count, snaplen=snaplen, types=types, peers=peers,
+        direction=direction,
+        duration=parse_duration(duration) if duration else None,
+        buffer_size=parse_size(buffer_size) if buffer_size else None,
+        rotate_size=parse_size(rotate_size) if rotate_size else None,
+        rotate_time=parse_duration(rotate_time) if rotate_time else None,
         on_listening=lambda text: click.echo(text, err=True),
+        on_status=status.show if status else None,
+        on_note=status.note if status else lambda text: click.echo(f"p2pcap: {text}", err=True),
     )
+    if status:
+        status.end()
+    if len(summary.files) > 1:
+        click.echo(f"wrote {len(summary.files)} files: {summary.files[0]} ... {summary.files[-1]}", err=True)
     click.echo(summary.line(), err=True)
 
 
+class _StatusLine:
+    """``record``'s live line on a terminal, rewritten in place (``\\r``)."""
+
+    def __init__(self):
+        self.shown = False
+
+    def show(self, text: str) -> None:
+        click.echo(f"\r{text}\x1b[K", err=True, nl=False)
+        self.shown = True
+
+    def note(self, text: str) -> None:
+        self.end()
+        click.echo(f"p2pcap: {text}", err=True)
+
+    def end(self) -> None:
+        if self.shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self.shown = False
+
+
+from .options import filter_options as _filter_options, pop_filter as _pop_filter  # noqa: E402
+
+
 @main.command()
-@click.argument("file", type=EXISTING)
-@click.option("--type", "types", multiple=True, help="Only these commands (repeatable or comma list).")
-@click.option("--peer", "peers", multiple=True, help="Only this peer id or address (repeatable).")
-@click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages.")
-@click.option("--limit", type=click.IntRange(min=0), help="Stop after this many messages.")
+@click.argument("file", required=False,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True))
+@_filter_options
+@click.option("-c", "--limit", type=click.IntRange(min=0), help="Stop after this many messages.")
 @click.option("--json", "json_lines", is_flag=True, help="One JSON object per line.")
-@click.option("--hex", "hex_payload", is_flag=True, help="Add the payload as hex (payload_hex in JSON).")
+@click.option("-x", "--hex", "hex_payload", is_flag=True, help="Add a hex dump (payload_hex in JSON).")
+@click.option("-v", "--verbose", is_flag=True, help="Print the whole decoded tree under each row.")
+@click.option("-f", "--follow", is_flag=True, help="Keep reading a capture that is still being written.")
 @click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def show(file, types, peers, direction, limit, json_lines, hex_payload, skip_damaged):
-    """List and decode the messages of a capture.
+@click.option("-n", "--no-decode", is_flag=True, help="Metadata only: leave payloads undecoded (fast).")
+def show(file, limit, json_lines, hex_payload, verbose, follow, skip_damaged, no_decode, **filters):
+    """List and decode the messages of a capture (FILE, or - / nothing for stdin).
 
     \b
       p2pcap show run.cap
-      p2pcap show run.cap --type inv,getdata --direction in
+      p2pcap show run.cap --type inv,getdata --direction in --since +30s
+      p2pcap show run.cap --where inv.type=MSG_CLSIG -v
       p2pcap show run.cap --type inv --json | jq .decoded
+      p2pcap record -o - --pid $(pidof dashd) | p2pcap show --type inv
     """
-    from .showing import show_capture
+    from .showing import show_capture, want_color
 
-    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    show_capture(
-        file, types=types, peers=peers, direction=direction, limit=limit, json_lines=json_lines,
-        hex_payload=hex_payload, skip_damaged=skip_damaged, color=color,
-        out=lambda line: click.echo(line), warn=lambda line: click.echo(f"p2pcap: {line}", err=True),
-    )
+    stdout = sys.stdout
+    color = want_color(stdout)
+    try:
+        show_capture(
+            file, _pop_filter(filters), limit=limit, json_lines=json_lines, hex_payload=hex_payload,
+            verbose=verbose, follow=follow, skip_damaged=skip_damaged, color=color, decode=not no_decode,
+            out=lambda text: stdout.write(text + "\n"), flush=stdout.flush,
+            warn=lambda line: click.echo(f"p2pcap: {line}", err=True),
+        )
+    except KeyboardInterrupt:
+        if not follow:
+            raise
+    stdout.flush()
 
 
 @main.command()
@@ -108,7 +164,7 @@ def check(file):
     from .formats import check_capture
 
     report = check_capture(file)
-    click.echo(report.verdict() if hasattr(report, "verdict") else str(report))
+    click.echo(str(report))
     if not report.ok:
         sys.exit(1)
 
@@ -128,3 +184,9 @@ def repair(file, output):
         raise P2pcapError(f"{output}: the output must not be the input")
     report = repair_capture(file, output)
     click.echo(str(report))
+
+
+from .cmd_convert import register as _register_convert  # noqa: E402
+
+_register_convert(main)
+from .cmd_analyze import register as _register_analyze; _register_analyze(main)  # noqa: E402,E702

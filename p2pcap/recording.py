@@ -1,34 +1,50 @@
-"""``record``: tie a target, the BPF recorder and a capture writer together."""
+"""``record``: tie a target, the BPF recorder and capture files together."""
 
 from __future__ import annotations
 
-import os
 import platform
 import socket
 import sys
 import time
 from importlib.metadata import version as package_version
 
-from p2pcap.formats import CaptureWriter
-
+from .errors import P2pcapError
 from .filters import split_commas
 
+MAX_COMMAND = 12  # CMessageHeader::COMMAND_SIZE
 
-def record_to_file(output, *, pids, exe, duration=None, count=None, snaplen=None, types=(),
-                   peers=(), direction=None, buffer_size=None, on_listening=None):
-    """Record until SIGINT/SIGTERM, --duration, --count or the target's exit."""
-    from p2pcap.capture import limits, program, targets
+
+def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snaplen=None, types=(),
+                   peers=(), direction=None, buffer_size=None, rotate_size=None, rotate_time=None,
+                   on_listening=None, on_status=None, on_note=None):
+    """Record until SIGINT/SIGTERM, --duration, --count or the target's exit.
+
+    ``output`` is a path, a strftime pattern (with rotation) or ``"-"`` for
+    stdout.  Returns the recorder's Summary.  Under sudo, everything after
+    attaching runs as the invoking user (``capture.privileges``).
+
+    >>> record_to_file("run.cap", pids=[1234], duration=10)  # doctest: +SKIP
+    Summary(messages=..., lost_messages=0, ...)
+    """
+    from p2pcap.capture import limits, output as outputs, privileges, program, targets
     from p2pcap.capture.recorder import Recorder
 
-    program.check_environment()
-    target = targets.resolve(list(pids), exe)
+    if duration is not None and duration <= 0:
+        raise P2pcapError("--duration must be positive")
+    if count is not None and count < 1:
+        raise P2pcapError("--count must be at least 1")
     opts = program.Options(
-        snaplen=limits.MAX_PAYLOAD if snaplen is None else snaplen,
+        snaplen=limits.MAX_PAYLOAD if snaplen is None else min(snaplen, limits.MAX_PAYLOAD),
         ringbuf_bytes=buffer_size or limits.DEFAULT_RINGBUF_BYTES,
         direction=direction,
-        commands=split_commas(types),
+        commands=_commands(types),
         peers=tuple(peers),
     )
+    if str(output) == "-" and (rotate_size or rotate_time):
+        raise P2pcapError("cannot rotate files when writing to stdout (-o -)")
+    program.check_environment()
+    program.cflags(opts)  # a bad --buffer-size fails here, before anything is attached
+    target = targets.resolve(list(pids), exe)
     metadata = {
         "tool": "p2pcap",
         "tool_version": package_version("p2pcap"),
@@ -38,32 +54,59 @@ def record_to_file(output, *, pids, exe, duration=None, count=None, snaplen=None
         "start_time_ns": time.time_ns(),
         "target": target.metadata(),
         "network": target.network,
+        "network_source": target.network_source,
         "filters": {
             "snaplen": opts.snaplen,
             "types": list(opts.commands),
             "peers": list(opts.peers),
             "direction": direction,
         },
+        "recorder": {"ringbuf_bytes": opts.ringbuf_bytes, "chunk_size": limits.CHUNK_SIZE},
     }
-    with CaptureWriter(output, metadata, threaded=True) as writer:
-        recorder = Recorder(writer, opts, pids=target.pids, exe=target.exe if not target.pids else None,
-                            max_count=count, duration=duration)
-
-        def listening():
-            if on_listening:
-                on_listening(f"listening on net:inbound_message, net:outbound_message of "
-                             f"{target.describe()}, snapshot length {opts.snaplen} bytes")
-
-        summary = recorder.run(on_listening=listening)
-    _give_to_invoking_user(output)
-    return summary
-
-
-def _give_to_invoking_user(path) -> None:
-    """Under sudo, the capture belongs to the user who ran sudo."""
-    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if uid and gid and os.geteuid() == 0 and str(path) != "-":
+    bpf = program.load(opts, pids=target.pids, exe=None if target.pids else target.exe)
+    user = privileges.invoking_user()
+    helper = None
+    on_file = None
+    as_user = None
+    try:
+        if user is not None and privileges.can_record_unprivileged():
+            helper = privileges.RootHelper(bpf, user)  # from here on we are the user
+            metadata["recorded_as_uid"] = user.uid
+            as_user = user.name or f"uid {user.uid}"
+        elif user is not None:
+            on_file = lambda path: outputs.give_to(path, user.uid, user.gid)  # noqa: E731
+        out = outputs.Output(output, metadata, rotate_size=rotate_size, rotate_time=rotate_time,
+                             on_file=on_file, as_user=as_user)
         try:
-            os.chown(path, int(uid), int(gid))
-        except OSError:
-            pass  # e.g. a file system without ownership; the capture is intact
+            recorder = Recorder(bpf, out, opts, pids=target.pids, max_count=count, duration=duration,
+                                on_status=on_status, on_note=on_note)
+
+            def listening():
+                if on_listening:
+                    on_listening(f"listening on net:inbound_message, net:outbound_message of "
+                                 f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
+                                 f"network {target.network}")
+
+            summary = recorder.run(on_listening=listening)
+        finally:
+            out.close()
+        summary.bytes_written = out.bytes_written
+        summary.files = list(out.files)
+        summary.messages = out.messages
+        summary.payload_bytes = out.payload_bytes
+        return summary
+    finally:
+        if helper is not None:
+            helper.release()
+        else:
+            bpf.cleanup()
+
+
+def _commands(types) -> tuple[str, ...]:
+    commands = split_commas(types)
+    for command in commands:
+        raw = command.encode("utf-8", "surrogateescape")
+        if len(raw) > MAX_COMMAND or not command.isascii() or not command.isprintable():
+            raise P2pcapError(f"--type {command!r}: a command is at most {MAX_COMMAND} printable "
+                              f"ASCII characters")
+    return commands

@@ -17,14 +17,23 @@
  * with '#' and empty lines are skipped.
  *
  * Options:
- *   --rate N          messages per second (0, the default: as fast as possible)
+ *   --rate N          messages per second (0, the default: as fast as possible);
+ *                     paced against the clock, sleeping only when ahead, so
+ *                     high rates (100,000/s and more) hold on average
+ *   --size N          give every message an N-byte payload, cut from the file's
+ *                     payloads laid end to end, each message from the next
+ *                     N bytes (zeros when the file has none)
  *   --repeat N        replay the file N times (default 1)
  *   --duration S      stop after S seconds (with --repeat 0: loop until then)
  *   --wait-signal     wait for SIGUSR1 before replaying (so a recorder can attach)
  *   --linger S        sleep S seconds after replaying, before exiting
  *   --quiet           print nothing but errors
+ * dashd's network options (-regtest, -testnet, -devnet=NAME, -chain=NAME,
+ * -datadir=DIR, -conf=FILE: one dash) are accepted and ignored, so a
+ * recorder can infer the network from this process's command line.
  * On exit it prints one line: "replayed N messages, B payload bytes in T s
- * (X ns per message)".
+ * (X ns per message, Y ns CPU)": wall-clock and CPU time (user + system,
+ * which includes the probes' BPF programs) per message.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,6 +89,27 @@ static char *next_field(char **cursor, long line)
     return start;
 }
 
+/* One copy of each distinct string, as in dashd, where every message of a
+ * peer passes the same CNode::m_addr_name.c_str(). */
+static char *intern(const char *text)
+{
+    static char **seen;
+    static size_t n, cap;
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(seen[i], text) == 0)
+            return seen[i];
+    if (n == cap) {
+        cap = cap ? cap * 2 : 64;
+        seen = realloc(seen, cap * sizeof(*seen));
+        if (!seen) die("out of memory", 0);
+    }
+    seen[n] = strdup(text);
+    if (!seen[n]) die("out of memory", 0);
+    return seen[n++];
+}
+
 static struct message *load(const char *path, size_t *count)
 {
     FILE *f = fopen(path, "r");
@@ -116,8 +146,8 @@ static struct message *load(const char *path, size_t *count)
             else die("direction must be 'in' or 'out'", line);
         }
         m->peer_id = strtoll(next_field(&cursor, line), NULL, 10);
-        m->addr = strdup(next_field(&cursor, line));
-        m->conn_type = strdup(next_field(&cursor, line));
+        m->addr = intern(next_field(&cursor, line));
+        m->conn_type = intern(next_field(&cursor, line));
         m->command = strdup(next_field(&cursor, line));
         hex = cursor ? cursor : "";
         hexlen = strlen(hex);
@@ -147,6 +177,13 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static uint64_t cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void sleep_until(uint64_t deadline)
 {
     struct timespec ts = {
@@ -157,38 +194,87 @@ static void sleep_until(uint64_t deadline)
         ;
 }
 
+static int is_node_option(const char *arg)
+{
+    static const char *const names[] = {"-regtest", "-testnet", "-devnet", "-chain",
+                                        "-datadir", "-conf", NULL};
+    for (int i = 0; names[i]; i++) {
+        size_t n = strlen(names[i]);
+        if (strncmp(arg, names[i], n) == 0 && (arg[n] == '\0' || arg[n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
+/* --size N: every message gets an N-byte payload cut from the file's
+ * payloads laid end to end (repeated up to N bytes if they are fewer): the
+ * i-th message sent starts i * N bytes further on, wrapping around, so
+ * consecutive messages differ as real ones do and a compressor sees the
+ * file's content, not one message over and over.  Written once, up front,
+ * so the memory is resident when the probes read it. */
+static unsigned char *pool;
+static uint64_t pool_len, pool_size, pool_off;
+
+static void make_pool(const struct message *msgs, size_t count, uint64_t size)
+{
+    uint64_t total = 0, filled = 0;
+    size_t k;
+
+    for (k = 0; k < count; k++)
+        total += msgs[k].size;
+    pool_len = total > size ? total : size;
+    pool_size = size;
+    /* pool_len bytes of content, then its first `size` bytes again, so any
+     * window [off, off + size) with off < pool_len is contiguous. */
+    pool = malloc(pool_len + size + 1);
+    if (!pool) die("out of memory for --size", 0);
+    memset(pool, 0, pool_len + size + 1);
+    while (total > 0 && filled < pool_len) {
+        for (k = 0; k < count && filled < pool_len; k++) {
+            uint64_t n = msgs[k].size;
+            if (n > pool_len - filled) n = pool_len - filled;
+            memcpy(pool + filled, msgs[k].payload, n);
+            filled += n;
+        }
+    }
+    memcpy(pool + pool_len, pool, size);
+}
+
 /* The probes, spelled as Dash Core's TRACE6 expands them. */
-static void emit(const struct message *m)
+static void emit(const struct message *m, uint64_t size, const unsigned char *payload)
 {
     if (m->inbound)
         DTRACE_PROBE6(net, inbound_message, m->peer_id, m->addr, m->conn_type,
-                      m->command, m->size, m->payload);
+                      m->command, size, payload);
     else
         DTRACE_PROBE6(net, outbound_message, m->peer_id, m->addr, m->conn_type,
-                      m->command, m->size, m->payload);
+                      m->command, size, payload);
 }
 
 int main(int argc, char **argv)
 {
     double rate = 0, duration = 0, linger = 0;
+    long long size_override = -1;
     long repeat = 1;
     int wait_signal = 0, quiet = 0, i;
     const char *path = NULL;
     struct message *msgs;
     size_t count, k;
-    uint64_t start, sent = 0, bytes = 0, stop_at = 0;
+    uint64_t start, start_cpu, sent = 0, bytes = 0, stop_at = 0;
 
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--rate") == 0 && i + 1 < argc) rate = atof(argv[++i]);
         else if (strcmp(argv[i], "--repeat") == 0 && i + 1 < argc) repeat = atol(argv[++i]);
         else if (strcmp(argv[i], "--duration") == 0 && i + 1 < argc) duration = atof(argv[++i]);
+        else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) size_override = atoll(argv[++i]);
         else if (strcmp(argv[i], "--linger") == 0 && i + 1 < argc) linger = atof(argv[++i]);
         else if (strcmp(argv[i], "--wait-signal") == 0) wait_signal = 1;
         else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
+        else if (is_node_option(argv[i])) continue;
         else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr,
-                    "usage: p2p-standin [--rate N] [--repeat N] [--duration S] "
+                    "usage: p2p-standin [--rate N] [--repeat N] [--duration S] [--size N] "
                     "[--wait-signal] [--linger S] [--quiet] MESSAGE_FILE\n");
             return 2;
         }
@@ -210,26 +296,52 @@ int main(int argc, char **argv)
         sigwait(&set, &sig);
     }
 
+    if (size_override >= 0)
+        make_pool(msgs, count, (uint64_t)size_override);
+
     start = now_ns();
+    start_cpu = cpu_ns();
     if (duration > 0) stop_at = start + (uint64_t)(duration * 1e9);
     for (long r = 0; repeat == 0 || r < repeat; r++) {
         for (k = 0; k < count; k++) {
-            if (rate > 0)
-                sleep_until(start + (uint64_t)((double)sent * 1e9 / rate));
-            if (stop_at && now_ns() >= stop_at) goto done;
-            emit(&msgs[k]);
+            if (rate > 0) {
+                /* One clock read (vDSO, no syscall) per message; sleep only
+                 * when ahead of schedule.  A sleep overshoots by the timer
+                 * slack (~50 us), and the messages due meanwhile then go out
+                 * back to back: the rate holds on average, in short bursts. */
+                uint64_t due = start + (uint64_t)((double)sent * 1e9 / rate);
+                uint64_t now = now_ns();
+                if (now < due) {
+                    sleep_until(due);
+                    now = due;
+                }
+                if (stop_at && now >= stop_at) goto done;
+            } else if (stop_at && (sent & 1023) == 0 && now_ns() >= stop_at) {
+                goto done;  /* full speed: look at the clock now and then */
+            }
+            if (pool) {
+                emit(&msgs[k], pool_size, pool + pool_off);
+                bytes += pool_size;
+                pool_off += pool_size;
+                if (pool_off >= pool_len)
+                    pool_off -= pool_len;
+            } else {
+                emit(&msgs[k], msgs[k].size, msgs[k].payload);
+                bytes += msgs[k].size;
+            }
             sent++;
-            bytes += msgs[k].size;
         }
         if (repeat == 0 && !stop_at) break;
     }
 done:
     {
-        uint64_t elapsed = now_ns() - start;
+        uint64_t elapsed = now_ns() - start, cpu = cpu_ns() - start_cpu;
         if (!quiet)
-            printf("replayed %llu messages, %llu payload bytes in %.3f s (%.1f ns per message)\n",
+            printf("replayed %llu messages, %llu payload bytes in %.3f s "
+                   "(%.1f ns per message, %.1f ns CPU)\n",
                    (unsigned long long)sent, (unsigned long long)bytes, elapsed / 1e9,
-                   sent ? (double)elapsed / (double)sent : 0.0);
+                   sent ? (double)elapsed / (double)sent : 0.0,
+                   sent ? (double)cpu / (double)sent : 0.0);
         fflush(stdout);
     }
     if (linger > 0) {
