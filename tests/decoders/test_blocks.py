@@ -7,7 +7,6 @@ src/merkleblock.h, src/blockencodings.h).  Block hashes are X11 of the
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import dash_hash
@@ -16,22 +15,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
+from vectors import decode_error, sha256d_shown, shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"
 
 
-def sha256d_shown(hex_bytes: str) -> str:
-    raw = bytes.fromhex(hex_bytes)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
-
-
 def x11_shown(header_hex: str) -> str:
     return dash_hash.getPoWHash(bytes.fromhex(header_hex))[::-1].hex()
-
-
-def shown(wire: str) -> str:
-    return bytes.fromhex(wire)[::-1].hex()
 
 
 # --- the mainnet genesis block (dashpay/dash src/chainparams.cpp) ------------------
@@ -270,13 +261,12 @@ ERRORS = [
 
 @pytest.mark.parametrize("command, payload, reason, path, offset", ERRORS, ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)])
 def test_errors(command, payload, reason, path, offset):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload))
-    assert info.value.command == command
-    assert re.search(reason, info.value.reason)
-    assert path in info.value.path
+    error = decode_error(command, payload)
+    assert error.command == command
+    assert re.search(reason, error.reason)
+    assert path in error.path
     if offset is not None:
-        assert info.value.offset == offset
+        assert error.offset == offset
 
 
 def test_compact_block_tx_count_limit():

@@ -5,25 +5,12 @@ Layout: dash-p2p-dash.md 7.1 (dashpay/dash src/chainlock/clsig.h).
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-
-
-def shown(wire: bytes | str) -> str:
-    """A uint256 as displayed (byte-reversed) from its wire bytes."""
-    raw = bytes.fromhex(wire) if isinstance(wire, str) else wire
-    return raw[::-1].hex()
-
-
-def inv_hash(payload_hex: str) -> str:
-    """SHA256d of the payload, displayed: the MSG_CLSIG inv hash."""
-    raw = bytes.fromhex(payload_hex)
-    return shown(hashlib.sha256(hashlib.sha256(raw).digest()).digest())
+from vectors import check_round_trip, check_trailing_rejected, sha256d_shown as inv_hash, shown
 
 
 BLOCK = bytes(range(32)).hex()  # 000102..1f on the wire
@@ -63,14 +50,11 @@ def test_decode(command, payload, expected):
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_build_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw)) == raw
+    check_round_trip(command, payload)
 
 
 def test_trailing_byte_rejected():
-    with pytest.raises(DecodeError) as info:
-        decode("clsig", bytes.fromhex(CLSIG + "00"))
-    assert info.value.reason == "expected end of stream"
+    check_trailing_rejected("clsig", CLSIG)
 
 
 def test_truncated_signature():

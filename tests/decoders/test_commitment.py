@@ -7,7 +7,6 @@ body of quorum commitment transactions (test_special_tx.py).
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 import pytest
@@ -16,18 +15,10 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.commitment import FINAL_COMMITMENT_MIN_SIZE, FinalCommitment
+from vectors import sha256d_shown, shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"
-
-
-def shown(wire: str) -> str:
-    return bytes.fromhex(wire)[::-1].hex()
-
-
-def sha256d_shown(payload: str) -> str:
-    raw = bytes.fromhex(payload)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
 # dash-p2p-dash.md §15 (src/llmq/params.h Consensus::LLMQType), copied by hand.

@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
+from vectors import check_decode, check_round_trip
 
 UA = "/Dash Core:22.0.0/"  # 18 characters
 CHALLENGE_WIRE = bytes(range(32)).hex()  # 00 01 .. 1f as sent
@@ -132,13 +133,12 @@ VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_decode(command, payload, expected):
-    assert decode(command, bytes.fromhex(payload)) == expected
+    check_decode(command, payload, expected)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_build_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw)) == raw
+    check_round_trip(command, payload)
 
 
 def test_dash_version_is_137_bytes():

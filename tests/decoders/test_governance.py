@@ -11,11 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-
-
-def shown(wire_hex: str) -> str:
-    """A uint256 as displayed (byte-reversed) from its wire bytes."""
-    return bytes.fromhex(wire_hex)[::-1].hex()
+from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
 
 PROP = bytes(range(32)).hex()
@@ -203,20 +199,17 @@ VECTORS = [(command, payload) for command, version, payload, _ in CASES if versi
 
 @pytest.mark.parametrize("command, version, payload, expected", CASES)
 def test_decode(command, version, payload, expected):
-    assert decode(command, bytes.fromhex(payload), version=version) == expected
+    check_decode(command, payload, expected, version)
 
 
 @pytest.mark.parametrize("command, version, payload, expected", CASES)
 def test_build_round_trip(command, version, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw, version=version), version=version) == raw
+    check_round_trip(command, payload, version)
 
 
 @pytest.mark.parametrize("command, version, payload, expected", CASES)
 def test_trailing_byte_rejected(command, version, payload, expected):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload + "00"), version=version)
-    assert info.value.reason == "expected end of stream"
+    check_trailing_rejected(command, payload, version)
 
 
 def test_govsync_needs_its_filter():
@@ -239,9 +232,8 @@ def test_govsync_needs_its_filter():
     ],
 )
 def test_errors(command, payload, path, offset):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload))
-    assert (info.value.path, info.value.offset) == (path, offset)
+    error = decode_error(command, payload)
+    assert (error.path, error.offset) == (path, offset)
 
 
 i32 = st.integers(-(2**31), 2**31 - 1)

@@ -16,9 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2pcap.decoders import DecodeError, build, decode
+from p2pcap.decoders import build, decode
 from p2pcap.decoders.decode import to_plain
 from p2pcap.decoders.headers import BlockHeader
+from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
 GENESIS_HASH = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
 GENESIS_MERKLE = "e0028eb9648db56b1ac77cf090b99048a8007e2bb64b68f092c03c7f56a662c7"
@@ -39,10 +40,6 @@ GENESIS_DECODED = {
     "nonce": 28917698,
     "hash": GENESIS_HASH,
 }
-
-
-def shown(wire: bytes) -> str:
-    return wire[::-1].hex()
 
 
 def header80(version, prev, merkle, time, bits, nonce) -> bytes:
@@ -175,20 +172,17 @@ def test_genesis_hash_is_x11():
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_decode(command, payload, expected):
-    assert decode(command, bytes.fromhex(payload)) == expected
+    check_decode(command, payload, expected)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_build_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw)) == raw
+    check_round_trip(command, payload)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_trailing_byte_rejected(command, payload, expected):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload) + b"\x00")
-    assert info.value.reason == "expected end of stream"
+    check_trailing_rejected(command, payload)
 
 
 FIRST = "38" + GENESIS  # a valid first headers2 entry, 81 bytes
@@ -227,12 +221,11 @@ TXC = "(parsing) -> headers -> [0] -> tx_count"  # in entry 0
     ],
 )
 def test_errors(command, payload, reason, path, offset):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload))
+    error = decode_error(command, payload)
     if reason is not None:
-        assert info.value.reason == reason
-    assert info.value.path == path
-    assert info.value.offset == offset
+        assert error.reason == reason
+    assert error.path == path
+    assert error.offset == offset
 
 
 # --- hypothesis: valid byte strings assembled from the layout ---------------

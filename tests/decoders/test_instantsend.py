@@ -7,25 +7,18 @@ hash only at connection versions >= 70220).
 
 from __future__ import annotations
 
-import hashlib
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-
-
-def shown(wire: bytes | str) -> str:
-    """A uint256 as displayed (byte-reversed) from its wire bytes."""
-    raw = bytes.fromhex(wire) if isinstance(wire, str) else wire
-    return raw[::-1].hex()
-
-
-def inv_hash(payload_hex: str) -> str:
-    """SHA256d of the payload, displayed: the inv hash of the lock."""
-    raw = bytes.fromhex(payload_hex)
-    return shown(hashlib.sha256(hashlib.sha256(raw).digest()).digest())
+from vectors import (
+    check_round_trip,
+    check_trailing_rejected,
+    decode_error,
+    sha256d_shown as inv_hash,
+    shown,
+)
 
 
 PREV1 = bytes(range(32)).hex()
@@ -111,15 +104,12 @@ def test_decode(command, version, payload, expected):
 
 @pytest.mark.parametrize("command, version, payload, expected", CASES)
 def test_build_round_trip(command, version, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw, version=version), version=version) == raw
+    check_round_trip(command, payload, version)
 
 
 @pytest.mark.parametrize("command, version, payload, expected", CASES)
 def test_trailing_byte_rejected(command, version, payload, expected):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload + "00"), version=version)
-    assert info.value.reason == "expected end of stream"
+    check_trailing_rejected(command, payload, version)
 
 
 def test_isdlock_as_islock_fails():
@@ -141,9 +131,8 @@ def test_isdlock_as_islock_fails():
     ],
 )
 def test_errors(command, payload, path, offset):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload))
-    assert (info.value.path, info.value.offset) == (path, offset)
+    error = decode_error(command, payload)
+    assert (error.path, error.offset) == (path, offset)
 
 
 hash256 = st.binary(min_size=32, max_size=32).map(bytes.hex)

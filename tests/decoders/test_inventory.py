@@ -11,17 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2pcap.decoders import DecodeError, build, decode
+from p2pcap.decoders import build, decode
 from p2pcap.decoders.inventory import INV_TYPE_NAMES
+from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
 GENESIS = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"  # mainnet
 GENESIS_WIRE = bytes.fromhex(GENESIS)[::-1].hex()
 H1 = bytes(range(32)).hex()  # wire bytes 00..1f
 H2 = bytes(range(32, 64)).hex()
-
-
-def shown(wire_hex: str) -> str:
-    return bytes.fromhex(wire_hex)[::-1].hex()
 
 
 def inv(number, name, wire_hash):
@@ -100,20 +97,17 @@ VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_decode(command, payload, expected):
-    assert decode(command, bytes.fromhex(payload)) == expected
+    check_decode(command, payload, expected)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_build_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw)) == raw
+    check_round_trip(command, payload)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_trailing_byte_rejected(command, payload, expected):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload) + b"\x00")
-    assert info.value.reason == "expected end of stream"
+    check_trailing_rejected(command, payload)
 
 
 INV, HAVE = "(parsing) -> inv", "(parsing) -> locator -> have"
@@ -137,12 +131,11 @@ INV, HAVE = "(parsing) -> inv", "(parsing) -> locator -> have"
     ],
 )
 def test_errors(command, payload, reason, path, offset):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload))
+    error = decode_error(command, payload)
     if reason is not None:
-        assert info.value.reason == reason
-    assert info.value.path == path
-    assert info.value.offset == offset
+        assert error.reason == reason
+    assert error.path == path
+    assert error.offset == offset
 
 
 def test_every_live_dash_inventory_type_is_named():

@@ -7,23 +7,23 @@ field.
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2pcap.decoders import DecodeError, build, decode
+from p2pcap.decoders import DecodeError, decode
+from vectors import (
+    check_built_object,
+    check_decode_subset_and_round_trip,
+    check_trailing_rejected,
+    sha256d_shown,
+)
 
 QUORUM_HASH = "00" + "11" * 30 + "ff"  # wire order
 QUORUM_HASH_DISPLAY = "ff" + "11" * 30 + "00"  # RPC order
 PRO_TX_HASH = "22" * 32
-
-
-def _sha256d_display(hexstr: str) -> str:
-    raw = bytes.fromhex(hexstr)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
 # qcontrib: CDKGContribution of a 3-member llmq_test quorum
@@ -150,7 +150,7 @@ CASES = [
                 "blobs": ["d1" * 32, "d2" * 32, "d3" * 32],
             },
             "sig": "e1" * 96,
-            "hash": _sha256d_display(QCONTRIB),
+            "hash": sha256d_shown(QCONTRIB),
         },
     ),
     (
@@ -162,7 +162,7 @@ CASES = [
             "bad_members": "1000000001",
             "complain_for_members": "0000000000",
             "sig": "e2" * 96,
-            "hash": _sha256d_display(QCOMPLAINT),
+            "hash": sha256d_shown(QCOMPLAINT),
         },
     ),
     (
@@ -182,7 +182,7 @@ CASES = [
             "quorum_vvec_hash": "c2" * 32,
             "quorum_sig": "e4" * 96,
             "sig": "e5" * 96,
-            "hash": _sha256d_display(QPCOMMIT),
+            "hash": sha256d_shown(QPCOMMIT),
         },
     ),
     (
@@ -202,7 +202,7 @@ CASES = [
                 "quorum_sig": "e6" * 96,
                 "members_sig": "e7" * 96,
             },
-            "hash": _sha256d_display(QFCOMMIT),
+            "hash": sha256d_shown(QFCOMMIT),
         },
     ),
     ("qwatch", "", {}),
@@ -247,36 +247,17 @@ CASES = [
 VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 
-def assert_subset(expected, actual, where="payload"):
-    """Every key and list element of ``expected`` matches ``actual``."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict), where
-        for key, value in expected.items():
-            assert key in actual, f"{where}.{key} missing"
-            assert_subset(value, actual[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), where
-        for i, (e, a) in enumerate(zip(expected, actual)):
-            assert_subset(e, a, f"{where}[{i}]")
-    else:
-        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
-
-
 IDS = [f"{c[0]}-{i}" for i, c in enumerate(CASES)]
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES, ids=IDS)
 def test_decode_and_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    decoded = decode(command, raw)
-    assert_subset(expected, decoded)
-    assert build(command, decoded) == raw
+    check_decode_subset_and_round_trip(command, payload, expected)
 
 
 @pytest.mark.parametrize("command, payload, _", CASES, ids=IDS)
 def test_trailing_bytes_rejected(command, payload, _):
-    with pytest.raises(DecodeError):
-        decode(command, bytes.fromhex(payload + "0000"))
+    check_trailing_rejected(command, payload, extra="0000", reason=None)
 
 
 def test_qgetdata_sizes():
@@ -427,7 +408,4 @@ MESSAGES = st.one_of(
 @given(MESSAGES)
 def test_round_trip_property(message):
     command, obj = message
-    raw = build(command, obj)
-    decoded = decode(command, raw)
-    assert_subset(obj, decoded)
-    assert build(command, decoded) == raw
+    check_built_object(command, obj)

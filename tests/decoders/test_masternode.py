@@ -10,12 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from p2pcap.decoders import DecodeError, build, decode
-
-
-def shown(wire_hex: str) -> str:
-    """A uint256 as displayed (byte-reversed) from its wire bytes."""
-    return bytes.fromhex(wire_hex)[::-1].hex()
+from p2pcap.decoders import build, decode
+from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
 
 PROTX = bytes(range(32)).hex()  # 000102..1f on the wire
@@ -53,20 +49,17 @@ def test_sizes():
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_decode(command, payload, expected):
-    assert decode(command, bytes.fromhex(payload)) == expected
+    check_decode(command, payload, expected)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_build_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw)) == raw
+    check_round_trip(command, payload)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_trailing_byte_rejected(command, payload, expected):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload + "00"))
-    assert info.value.reason == "expected end of stream"
+    check_trailing_rejected(command, payload)
 
 
 # offset: where reading stopped
@@ -80,9 +73,8 @@ def test_trailing_byte_rejected(command, payload, expected):
     ],
 )
 def test_truncated(command, payload, path, offset):
-    with pytest.raises(DecodeError) as info:
-        decode(command, bytes.fromhex(payload))
-    assert (info.value.path, info.value.offset) == (path, offset)
+    error = decode_error(command, payload)
+    assert (error.path, error.offset) == (path, offset)
 
 
 hash256 = st.binary(min_size=32, max_size=32).map(bytes.hex)

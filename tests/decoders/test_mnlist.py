@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
+from vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected
 
 NEWEST = 70238
 
@@ -268,36 +269,17 @@ CASES += [
 VECTORS = [(command, payload) for command, version, payload, _ in CASES if version == NEWEST]
 
 
-def assert_subset(expected, actual, where="payload"):
-    """Every key and list element of ``expected`` matches ``actual``."""
-    if isinstance(expected, dict):
-        assert isinstance(actual, dict), where
-        for key, value in expected.items():
-            assert key in actual, f"{where}.{key} missing"
-            assert_subset(value, actual[key], f"{where}.{key}")
-    elif isinstance(expected, list):
-        assert isinstance(actual, list) and len(actual) == len(expected), where
-        for i, (e, a) in enumerate(zip(expected, actual)):
-            assert_subset(e, a, f"{where}[{i}]")
-    else:
-        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
-
-
 IDS = [f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)]
 
 
 @pytest.mark.parametrize("command, version, payload, expected", CASES, ids=IDS)
 def test_decode_and_round_trip(command, version, payload, expected):
-    raw = bytes.fromhex(payload)
-    decoded = decode(command, raw, version=version)
-    assert_subset(expected, decoded)
-    assert build(command, decoded, version=version) == raw
+    check_decode_subset_and_round_trip(command, payload, expected, version)
 
 
 @pytest.mark.parametrize("command, version, payload, _", CASES, ids=IDS)
 def test_trailing_bytes_rejected(command, version, payload, _):
-    with pytest.raises(DecodeError):
-        decode(command, bytes.fromhex(payload + "00"), version=version)
+    check_trailing_rejected(command, payload, version, reason=None)
 
 
 def test_entry_sizes():

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
 from p2pcap.decoders.special_tx import SPECIAL_PAYLOADS, build_payload, decode_payload
+from vectors import sha256d_shown as txid, shown
 
 
 def special(tx_type: int, payload: str, vin: str = "00", vout: str = "00") -> str:
@@ -32,15 +33,6 @@ def special(tx_type: int, payload: str, vin: str = "00", vout: str = "00") -> st
         + size  # vExtraPayload length
         + payload
     )
-
-
-def shown(wire: str) -> str:
-    return bytes.fromhex(wire)[::-1].hex()
-
-
-def txid(payload: str) -> str:
-    raw = bytes.fromhex(payload)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
 
 
 COLLATERAL_HASH = "c1" * 31 + "c2"

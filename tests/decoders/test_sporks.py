@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
+from vectors import check_decode, check_round_trip, check_trailing_rejected
 
 SIG = "1c" + "5a" * 64  # a 65-byte compact recoverable signature
 
@@ -65,23 +66,19 @@ VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_decode(command, payload, expected):
-    assert decode(command, bytes.fromhex(payload)) == expected
+    check_decode(command, payload, expected)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_build_round_trip(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    assert build(command, decode(command, raw)) == raw
+    check_round_trip(command, payload)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_trailing_byte_rejected(command, payload, expected):
-    raw = bytes.fromhex(payload)
-    with pytest.raises(DecodeError) as info:
-        decode(command, raw + b"\x00")
-    assert info.value.reason == "expected end of stream"
+    error = check_trailing_rejected(command, payload)
     # offset is where reading stopped: Terminated reads the stray byte
-    assert info.value.offset >= len(raw)
+    assert error.offset >= len(bytes.fromhex(payload))
 
 
 # offset: where reading stopped (after the short read or the bad count)

@@ -7,7 +7,6 @@ module, test_special_tx.py; here they only matter as bytes kept or reported.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 
@@ -18,18 +17,10 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.transaction import Transaction, TransactionLayout
+from vectors import sha256d_shown as txid, shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"
-
-
-def txid(payload: str) -> str:
-    raw = bytes.fromhex(payload)
-    return hashlib.sha256(hashlib.sha256(raw).digest()).digest()[::-1].hex()
-
-
-def shown(wire: str) -> str:
-    return bytes.fromhex(wire)[::-1].hex()
 
 
 PREV_A = "11" * 31 + "aa"  # previous txids, wire order
