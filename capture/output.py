@@ -91,6 +91,7 @@ class Output:
         self._closed_bytes = 0
         self._closed_payload = 0
         self._closed_messages = 0
+        self.lowest_level: int | None = None  # the lowest zstd level any file was written with
         self.writer = None
         self._open()
 
@@ -135,6 +136,9 @@ class Output:
             w.close()
         except OSError as e:
             raise P2pcapError(f"{self.files[-1]}: cannot write: {e.strerror}") from None
+        level = getattr(getattr(w, "_compress", None), "lowest_level", None)
+        if level is not None:
+            self.lowest_level = level if self.lowest_level is None else min(level, self.lowest_level)
         self._closed_bytes += w.bytes_written
         self._closed_payload += w.payload_bytes
         self._closed_messages += w.messages

@@ -13,8 +13,7 @@
 //   in dashd (CNode::m_addr_name and m_conn_type are const), so the probe
 //   reads the two strings only the first time it meets a (pid, peer id,
 //   address pointer) key, remembered in `known_peers`; later messages carry
-//   the reference.  A small per-CPU direct-mapped cache (`peer_cache`) in
-//   front of that LRU hash answers most lookups with three compares.  That keeps two string reads and ~290 bytes out of
+//   the reference.  That keeps two string reads and ~290 bytes out of
 //   almost every probe hit.  The address pointer is part of the key so a
 //   different string under the same peer id (a crafted stand-in file, a
 //   reused pid) is announced again instead of being mislabelled.
@@ -119,14 +118,6 @@ struct loss {
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_PERCPU_ARRAY(losses, struct loss, 1);
 BPF_TABLE("lru_hash", struct peer_key, u64, known_peers, PEER_SLOTS);
-
-// peer_key + ref; a slot is empty while ref is 0.
-struct peer_slot {
-    struct peer_key key;
-    u64 ref;
-};
-#define PEER_CACHE_SLOTS 256
-BPF_PERCPU_ARRAY(peer_cache, struct peer_slot, PEER_CACHE_SLOTS);
 // Per-CPU counter for peer references: ref = count << 16 | cpu, unique
 // without atomics.
 BPF_PERCPU_ARRAY(peer_counter, u64, 1);
@@ -318,28 +309,16 @@ static __always_inline int trace_message(s64 peer_id, const char *addr,
     }
 
     u64 pid_tgid = bpf_get_current_pid_tgid();
-    u32 pid = pid_tgid >> 32;
-    u32 slot_index = ((u32)peer_id ^ (u32)((u64)addr >> 4)) & (PEER_CACHE_SLOTS - 1);
-    struct peer_slot *slot = peer_cache.lookup(&slot_index);
-    u64 ref = 0;
-    if (slot && slot->ref && slot->key.pid == pid && slot->key.peer_id == peer_id &&
-        slot->key.addr == (u64)addr) {
-        ref = slot->ref;
+    struct peer_key pkey = {.pid = pid_tgid >> 32, .peer_id = peer_id, .addr = (u64)addr};
+    u64 ref;
+    u64 *known = known_peers.lookup(&pkey);
+    if (known) {
+        ref = *known;
     } else {
-        struct peer_key pkey = {.pid = pid, .peer_id = peer_id, .addr = (u64)addr};
-        u64 *known = known_peers.lookup(&pkey);
-        if (known) {
-            ref = *known;
-        } else {
-            ref = announce_peer(&pkey, addr, conn_type);
-            if (!ref) {
-                count_loss(1, size, 0);
-                return 0;
-            }
-        }
-        if (slot && known_peers.lookup(&pkey)) {  // only peers announced whole are cached
-            slot->key = pkey;
-            slot->ref = ref;
+        ref = announce_peer(&pkey, addr, conn_type);
+        if (!ref) {
+            count_loss(1, size, 0);
+            return 0;
         }
     }
 

@@ -52,10 +52,30 @@ def cflags(opts: Options) -> list[str]:
     ]
 
 
+# capability(7) numbers.  BCC loads programs (CAP_BPF), attaches uprobes
+# through perf events (CAP_PERFMON) and reads tracefs and other users'
+# /proc entries (CAP_SYS_ADMIN covers what remains).
+NEEDED_CAPS = {"CAP_SYS_ADMIN": 21, "CAP_PERFMON": 38, "CAP_BPF": 39}
+
+
+def missing_capabilities() -> list[str]:
+    """The capabilities recording needs that this process lacks ([] as root)."""
+    if os.geteuid() == 0:
+        return []
+    try:
+        with open("/proc/self/status") as f:
+            effective = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
+    except (OSError, StopIteration, ValueError):
+        effective = 0
+    return [name for name, bit in NEEDED_CAPS.items() if not effective >> bit & 1]
+
+
 def check_environment() -> None:
     """Say precisely what is missing before BCC says it vaguely."""
-    if os.geteuid() != 0:
-        raise RecordError("recording needs root (or CAP_BPF + CAP_PERFMON + CAP_SYS_ADMIN): run it with sudo")
+    missing = missing_capabilities()
+    if missing:
+        raise RecordError(f"recording needs root, or {', '.join(sorted(NEEDED_CAPS))} "
+                          f"(missing {', '.join(missing)}): run it with sudo")
     release = os.uname().release
     build = f"/lib/modules/{release}/build"
     if not os.path.exists(f"{build}/include") and not os.path.exists(f"/lib/modules/{release}/source/include"):
@@ -170,11 +190,3 @@ def forget_pid(bpf, pid: int) -> None:
             del table[key]
     except (KeyError, OSError):
         pass  # evicted meanwhile (LRU): nothing to forget
-    cache = bpf["peer_cache"]  # per CPU: a slot is emptied on every CPU that has it
-    for index in range(len(cache)):
-        values = cache[index]
-        if any(v.ref and v.key.pid == pid for v in values):
-            for v in values:
-                if v.key.pid == pid:
-                    v.ref = 0
-            cache[index] = values

@@ -123,11 +123,18 @@ class Recorder:
                 if self.on_status and now >= next_status:
                     status_from = self._status(now, status_from)
                     next_status = now + STATUS_INTERVAL
-            # Drain what is left, then account for everything still missing.
-            assembler.now_ns = time.monotonic_ns()
-            ring.drain()
-            assembler.finish()
+            # Drain what is left -- a probe may be halfway through a message
+            # (its records still busy): give it a moment -- then account for
+            # everything still missing.
+            for _ in range(20):
+                assembler.now_ns = time.monotonic_ns()
+                ring.drain()
+                if ring.backlog() == 0:
+                    break
+                time.sleep(0.005)
             self._account(losses, time.monotonic_ns(), final=True)
+        except OSError as e:  # the writer's: disk full, a closed pipe ...
+            raise program.RecordError(f"{self.output.files[-1]}: cannot write: {e.strerror or e}") from None
         finally:
             signal.signal(signal.SIGINT, old[0])
             signal.signal(signal.SIGTERM, old[1])

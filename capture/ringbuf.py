@@ -9,7 +9,9 @@ with ``ring_buffer_consume()``, which calls a ctypes callback per record
 what lets one Python thread keep up with 100,000 messages/s.
 
 It relies on x86-64's ordering of plain loads and stores (TSO), as the
-kernel's smp_load_acquire/smp_store_release compile to plain moves there.
+kernel's smp_load_acquire/smp_store_release compile to plain moves there,
+and reads and writes the positions and record headers as whole aligned
+words (see ``MappedRing``).
 On other machines ``CallbackRing`` drains through libbpf instead; the
 environment variable P2PCAP_RINGBUF=callback forces it (tests use it).
 """
@@ -28,8 +30,8 @@ class Waker:
 
     The ring's descriptor is watched edge-triggered: level-triggered, it
     would report readiness whenever any record waits, i.e. almost always;
-    edge-triggered, only the program's BPF_RB_FORCE_WAKEUP (sent when large
-    messages fill a quarter of the ring) cuts the sleep short.
+    edge-triggered, only the program's BPF_RB_FORCE_WAKEUP (sent after each
+    quarter of the ring's size in large messages) cuts the sleep short.
     """
 
     def __init__(self, fd: int):
@@ -54,7 +56,10 @@ def open_ring(bpf, name: str, size: int, assembler):
     of ``size`` data bytes, feeding ``assembler``."""
     choice = os.environ.get("P2PCAP_RINGBUF", "")
     if choice != "callback" and platform.machine() in ("x86_64", "AMD64"):
-        return MappedRing(bpf[name].map_fd, size, assembler)
+        try:
+            return MappedRing(bpf[name].map_fd, size, assembler)
+        except OSError:
+            pass  # no mapping allowed here: libbpf's way still works
     return CallbackRing(bpf, name, assembler)
 
 

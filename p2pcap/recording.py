@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import socket
 import sys
@@ -10,6 +11,7 @@ from importlib.metadata import version as package_version
 
 from .errors import P2pcapError
 from .filters import split_commas
+from .formats.compress import DEFAULT_LEVEL
 
 MAX_COMMAND = 12  # CMessageHeader::COMMAND_SIZE
 
@@ -77,19 +79,25 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
             on_file = lambda path: outputs.give_to(path, user.uid, user.gid)  # noqa: E731
         out = outputs.Output(output, metadata, rotate_size=rotate_size, rotate_time=rotate_time,
                              on_file=on_file, as_user=as_user)
+        recorder = Recorder(bpf, out, opts, pids=target.pids, max_count=count, duration=duration,
+                            on_status=on_status, on_note=on_note)
+
+        def listening():
+            if on_listening:
+                on_listening(f"listening on net:inbound_message, net:outbound_message of "
+                             f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
+                             f"network {target.network}")
+
         try:
-            recorder = Recorder(bpf, out, opts, pids=target.pids, max_count=count, duration=duration,
-                                on_status=on_status, on_note=on_note)
-
-            def listening():
-                if on_listening:
-                    on_listening(f"listening on net:inbound_message, net:outbound_message of "
-                                 f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
-                                 f"network {target.network}")
-
             summary = recorder.run(on_listening=listening)
-        finally:
-            out.close()
+        except BaseException:
+            with contextlib.suppress(P2pcapError, OSError):
+                out.close()  # keep what was written readable; the first error is the one to tell
+            raise
+        out.close()
+        if on_note and out.lowest_level is not None and out.lowest_level < DEFAULT_LEVEL:
+            on_note(f"compression went down to zstd level {out.lowest_level} to keep up; "
+                    f"{out.bytes_written} bytes written for {out.payload_bytes} payload bytes")
         summary.bytes_written = out.bytes_written
         summary.files = list(out.files)
         summary.messages = out.messages

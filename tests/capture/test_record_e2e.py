@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,8 +31,14 @@ PEERS = [
 
 
 def known_good_payloads() -> dict[str, bytes]:
-    """One hand-assembled payload per command, from the decoder test tables."""
+    """One hand-assembled payload per command, from the decoder test tables.
+
+    Those modules import their shared helpers as ``vectors`` from their own
+    folder (pytest puts it on sys.path when it collects them; so do we).
+    """
     found: dict[str, bytes] = {}
+    if str(DECODER_TESTS) not in sys.path:
+        sys.path.insert(0, str(DECODER_TESTS))
     for path in sorted(DECODER_TESTS.glob("test_*.py")):
         spec = importlib.util.spec_from_file_location(f"vectors_{path.stem}", path)
         module = importlib.util.module_from_spec(spec)
