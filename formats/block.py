@@ -278,13 +278,10 @@ def decode_block(raw: bytes, records: int, *, commands=None, since_ns=None, unti
             elif kind == KIND_PEER:
                 pos = _peer(raw, pos, n, peers)
             elif kind == KIND_GAP:
-                _, size, ts, pid, reason, lost, lost_bytes = GAP.unpack_from(raw, pos)
-                if size < GAP.size - 5 or pos + 5 + size > n:
-                    raise _bad("bad gap record", pos)
+                gap, pos = _gap_at(raw, pos, n)
                 seen += 1
-                if gaps and (not timed or lo <= ts <= hi):
-                    append(Gap(ts, pid, reason, lost, lost_bytes))
-                pos += 5 + size
+                if gaps and (not timed or lo <= gap.ts_ns <= hi):
+                    append(gap)
             else:
                 pos = _skip(raw, pos, n, kind)
     except (struct.error, IndexError, ValueError) as e:
@@ -306,6 +303,14 @@ def _peer(raw, pos: int, n: int, peers: list) -> int:
     peers.append((pid, peer_id, raw[a:a + alen].decode(*_TEXT),
                   raw[a + alen:a + alen + tlen].decode(*_TEXT)))
     return pos + 5 + size
+
+
+def _gap_at(raw, pos: int, n: int) -> tuple[Gap, int]:
+    """The gap record at ``pos`` and the position after it (both parsing loops)."""
+    _, size, ts, pid, reason, lost, lost_bytes = GAP.unpack_from(raw, pos)
+    if size < GAP.size - 5 or pos + 5 + size > n:
+        raise _bad("bad gap record", pos)
+    return Gap(ts, pid, reason, lost, lost_bytes), pos + 5 + size
 
 
 def _skip(raw, pos: int, n: int, kind: int) -> int:
@@ -364,13 +369,10 @@ def scan_block(raw: bytes, records: int) -> BlockContent:
                 peer_first.append(1 << 64)
                 peer_last.append(-1)
             elif kind == KIND_GAP:
-                _, size, ts, pid, reason, lost, lost_bytes = GAP.unpack_from(raw, pos)
-                if size < GAP.size - 5 or pos + 5 + size > n:
-                    raise _bad("bad gap record", pos)
+                gap, pos = _gap_at(raw, pos, n)
                 seen += 1
-                c.gaps.append(Gap(ts, pid, reason, lost, lost_bytes))
-                ts_min, ts_max = min(ts_min, ts), max(ts_max, ts)
-                pos += 5 + size
+                c.gaps.append(gap)
+                ts_min, ts_max = min(ts_min, gap.ts_ns), max(ts_max, gap.ts_ns)
             else:
                 pos = _skip(raw, pos, n, kind)
     except (struct.error, IndexError, ValueError) as e:
