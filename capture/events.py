@@ -112,7 +112,8 @@ class Assembler:
         """Take every committed record of a ring buffer in ``[consumer, producer)``.
 
         The ring is laid out as the kernel maps it: the header of the record
-        at ring position ``pos`` is at ``buf[base + (pos & mask)]``, and
+        at ring position ``pos`` is at ``buf[base + (pos & mask)]`` (``buf``
+        is an ``mmap`` or ``bytes``: its slices are bytes), and
         ``heads`` is the same memory seen as native 32-bit words, so a header
         is read with one load (the kernel flips its busy bit with one atomic
         store).  Stops at the first record still being written.  Returns the
@@ -141,7 +142,7 @@ class Assembler:
         offset_ns = self.clock_offset_ns
         direction = DIRECTION
         unknown = UNKNOWN_PEER
-        n = 0
+        left = commit_every if commit is not None else -1
         while consumer < producer:
             off = base + (consumer & mask)
             head = heads[off >> 2]
@@ -149,20 +150,23 @@ class Assembler:
                 break
             size = head & _LEN_MASK
             consumer += (size + RINGBUF_HDR_SZ + 7) & ~7
-            n += 1
-            if commit is not None and n % commit_every == 0:
+            left -= 1
+            if left == 0:
                 if pending:
                     self._materialize()  # the kernel may reuse what we point into
                 commit(consumer)
+                left = commit_every
             if head & RINGBUF_DISCARD_BIT:
                 continue
             off += RINGBUF_HDR_SZ
-            if buf[off] != EV_MESSAGE or size < EVENT_DATA:
+            if view[off] != EV_MESSAGE or size < EVENT_DATA:
                 self._other(buf, view, off, size)
                 continue
+            # Fields through the memoryview (cheaper than an mmap's buffer
+            # export per call); byte strings by slicing the mapping itself.
             (_, inbound, command_len, flags, data_len, ref, ts, msg_size, captured,
-             tid) = unpack(buf, off)
-            raw = bytes(buf[off + 40:off + 40 + command_len])  # bytes(bytes) is free
+             tid) = unpack(view, off)
+            raw = buf[off + 40:off + 40 + command_len]
             command = commands.get(raw)
             if command is None:
                 command = commands[raw] = _text(raw)
@@ -175,8 +179,7 @@ class Assembler:
                 self._abandon(tid)
             if data_len == captured or flags & FLAG_PAYLOAD_FAULT:
                 emit(Message(ts + offset_ns, pid, peer_id, addr, conn, direction[inbound & 1],
-                             command, msg_size, bytes(buf[off:off + data_len]),
-                             flags | peer_flags))
+                             command, msg_size, buf[off:off + data_len], flags | peer_flags))
             else:
                 # The first piece of a message whose chunks follow: keep views
                 # into the ring and copy once, when the message is whole.
@@ -207,6 +210,7 @@ class Assembler:
             ring += len(raw).to_bytes(4, "little") + bytes(4) + raw
             ring += bytes(-len(ring) % 8)
         if ring:
+            ring = bytes(ring)
             self.drain(ring, memoryview(ring).cast("I"), 0, (1 << 62) - 1, 0, len(ring))
 
     def _other(self, buf, view, off: int, size: int) -> None:

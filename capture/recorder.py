@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import signal
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -26,6 +27,11 @@ from .ringbuf import Waker, open_ring
 # s between drains: at 100,000 small messages/s that is 5,000 per drain, a
 # few MB of the ring; bursts of large messages wake us sooner (Waker).
 DRAIN_INTERVAL = 0.05
+# s a thread may hold the GIL while another waits (Python's default: 5 ms).
+# The writer's thread needs it back after each zstd/crc/write call; at the
+# default it waited up to 5 ms each time behind this busy loop, and blocks
+# of 4 KiB messages piled up at ~150 MB/s.  0.5 ms lets it keep up.
+GIL_SWITCH_INTERVAL = 0.0005
 TARGET_POLL_INTERVAL = 0.5  # s between looks at the traced processes
 STATUS_INTERVAL = 1.0  # s between status lines
 
@@ -92,6 +98,8 @@ class Recorder:
         self.summary.ring = ring.kind
         losses = program.LossCounters(self.bpf)
         old = [signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)]
+        old_switch = sys.getswitchinterval()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL)
         self._last_loss_poll_ns = time.monotonic_ns()
         if on_listening:
             on_listening()
@@ -136,6 +144,7 @@ class Recorder:
         except OSError as e:  # the writer's: disk full, a closed pipe ...
             raise program.RecordError(f"{self.output.files[-1]}: cannot write: {e.strerror or e}") from None
         finally:
+            sys.setswitchinterval(old_switch)
             signal.signal(signal.SIGINT, old[0])
             signal.signal(signal.SIGTERM, old[1])
             ring.close()

@@ -8,6 +8,7 @@ data pages mapped twice so a record never wraps).
 
 from __future__ import annotations
 
+import mmap
 import random
 
 import pytest
@@ -22,11 +23,14 @@ PEER = encode_peer(ref=0x10001, peer_id=7, pid=4242, addr="[2001:db8::1]:19999",
 
 
 class Ring:
-    """A BPF ring buffer's data area, mapped twice, with positions."""
+    """A BPF ring buffer's data area, mapped twice, with positions.
+
+    An anonymous mapping, like the real one: its slices are bytes.
+    """
 
     def __init__(self, size: int = 1 << 16):
         self.size = size
-        self.mem = bytearray(2 * size)
+        self.mem = mmap.mmap(-1, 2 * size)
         self.producer = 0
 
     def put(self, record: bytes, *, busy: bool = False, discard: bool = False) -> int:
