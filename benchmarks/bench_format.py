@@ -324,7 +324,7 @@ def sweep(messages, limit: int = 200_000) -> list:
     for block_size in (64 << 10, 256 << 10, 1 << 20, 4 << 20):
         bodies, b = [], BlockBuilder()
         for m in sample:
-            if b.records and len(b.body) + len(m.payload) + 28 > block_size:
+            if b.records and len(b) + len(m.payload) + 28 > block_size:
                 bodies.append(b.finish().raw)
                 b = BlockBuilder()
             b.add(m)

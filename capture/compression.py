@@ -7,20 +7,24 @@ would overflow.  The recorder's writer compresses on its own thread, fed
 by a bounded queue of blocks; before each block this compressor looks at
 that queue.  Blocks waiting (BACKLOG_HIGH or more) mean compression is the
 bottleneck: it steps down a ladder of levels -- 3, 1, -1, -3, -7, -20,
--100; negative levels trade ratio for speed, and -100 stores at ~3 GB/s.
+-100, and last STORED; negative levels trade ratio for speed, -100 runs at
+~3-5 GB/s and still copies every byte, and STORED frames the block as raw
+zstd blocks around the data as it lies (``formats.compress.stored_frame``),
+copying nothing.  The queue also backs up when ``write()`` is the slow
+part; stepping down then frees CPU for the writing thread.
 After ``calm`` blocks in a row found the queue empty it steps back up;
 a step up that has to be taken back soon doubles ``calm`` (up to
 MAX_CALM_BLOCKS), like a backoff, since every block compressed at a level
 too slow for the load costs several blocks' worth of time.
-Every frame is an ordinary zstd frame made by
-``formats.compress.Compressor``; readers see no difference.
+Every frame is an ordinary zstd frame; readers see no difference.
 """
 
 from __future__ import annotations
 
-from p2pcap.formats.compress import DEFAULT_LEVEL, Compressor
+from p2pcap.formats.compress import DEFAULT_LEVEL, Compressor, stored_frame
 
-LEVELS = (DEFAULT_LEVEL, 1, -1, -3, -7, -20, -100)
+STORED = -(1 << 31)  # below every zstd level: raw blocks, no compression
+LEVELS = (DEFAULT_LEVEL, 1, -1, -3, -7, -20, -100, STORED)
 BACKLOG_HIGH = 2  # blocks waiting behind the one being compressed: step down
 CALM_BLOCKS = 32  # blocks in a row with none waiting before a step up ...
 MAX_CALM_BLOCKS = 4096  # ... doubled, up to this, each time a step up failed
@@ -42,7 +46,8 @@ class AdaptiveCompressor:
     def __init__(self, backlog, levels=LEVELS):
         self.backlog = backlog
         self.levels = tuple(levels)
-        self._compressors = [Compressor(level) for level in self.levels]
+        self._compressors = [stored_frame if level == STORED else Compressor(level)
+                             for level in self.levels]
         self._step = 0
         self._calm = 0  # blocks in a row that found no backlog
         self._calm_needed = CALM_BLOCKS

@@ -94,9 +94,14 @@ class Assembler:
     ('ping', '127.0.0.1:19899', b'\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00')
     """
 
-    def __init__(self, clock_offset_ns: int, emit):
+    def __init__(self, clock_offset_ns: int, emit, *, borrow: bool = False):
         self.clock_offset_ns = clock_offset_ns
         self.emit = emit
+        # borrow: hand ``emit`` payloads still lying in the ring -- a
+        # memoryview, or a list of them for a message in several records --
+        # valid only until ``emit`` returns.  The recorder's writer copies
+        # them straight into its block, sparing a copy per message.
+        self.borrow = borrow
         self.peers: dict[int, tuple] = {}  # ref -> (pid, peer_id, addr, conn_type, flags)
         self.pids: set[int] = set()  # processes whose peers were announced
         self._commands: dict[bytes, str] = {}
@@ -140,6 +145,7 @@ class Assembler:
         pending = self._pending
         emit = self.emit
         offset_ns = self.clock_offset_ns
+        payloads = view if self.borrow else buf  # views, or bytes (mmap slices copy)
         direction = DIRECTION
         unknown = UNKNOWN_PEER
         left = commit_every if commit is not None else -1
@@ -148,14 +154,16 @@ class Assembler:
             head = heads[off >> 2]
             if head & RINGBUF_BUSY_BIT:
                 break
-            size = head & _LEN_MASK
-            consumer += (size + RINGBUF_HDR_SZ + 7) & ~7
             left -= 1
             if left == 0:
+                # Hand back what is behind this record (not the record
+                # itself: the kernel may write there as soon as it is ours).
                 if pending:
                     self._materialize()  # the kernel may reuse what we point into
                 commit(consumer)
                 left = commit_every
+            size = head & _LEN_MASK
+            consumer += (size + RINGBUF_HDR_SZ + 7) & ~7
             if head & RINGBUF_DISCARD_BIT:
                 continue
             off += RINGBUF_HDR_SZ
@@ -179,7 +187,7 @@ class Assembler:
                 self._abandon(tid)
             if data_len == captured or flags & FLAG_PAYLOAD_FAULT:
                 emit(Message(ts + offset_ns, pid, peer_id, addr, conn, direction[inbound & 1],
-                             command, msg_size, buf[off:off + data_len], flags | peer_flags))
+                             command, msg_size, payloads[off:off + data_len], flags | peer_flags))
             else:
                 # The first piece of a message whose chunks follow: keep views
                 # into the ring and copy once, when the message is whole.
@@ -236,19 +244,28 @@ class Assembler:
             # flagged, and say so (captured_len < msg_size).
             del self._pending[tid]
             msg.flags |= FLAG_PAYLOAD_FAULT
-            msg.payload = _join(parts)
-            self.emit(msg)
+            self._complete(msg, parts)
             return
         start = off + CHUNK_DATA
         parts.append(view[start:start + data_len])
         have += data_len
         if have == captured:
             del self._pending[tid]
-            msg.payload = _join(parts)
-            self.emit(msg)
+            self._complete(msg, parts)
         else:
             entry[2] = have
             entry[4] = self.now_ns
+
+    def _complete(self, msg: Message, parts: list) -> None:
+        if self.borrow:
+            msg.payload = parts
+            try:
+                self.emit(msg)
+            finally:
+                _release(parts)
+        else:
+            msg.payload = _join(parts)
+            self.emit(msg)
 
     def _peer(self, buf, off: int) -> None:
         _, flags, addr_len, conn_len, ref, peer_id, pid, _ = PEER_HEAD.unpack_from(buf, off)

@@ -182,15 +182,8 @@ class Output:
 
 
 def _recording_writer(dest, metadata: dict) -> CaptureWriter:
-    """A threaded CaptureWriter whose compression level follows the load.
-
-    CaptureWriter takes a fixed ``level``; until it takes a compressor
-    object and tells its backlog, the recorder swaps its own in before the
-    first block and watches the writer's queue.
-    """
-    writer = CaptureWriter(dest, metadata, threaded=True)
-    writer._compress = AdaptiveCompressor(writer._queue.qsize)
-    return writer
+    """A threaded CaptureWriter whose compression level follows the load."""
+    return CaptureWriter(dest, metadata, threaded=True, compressor=AdaptiveCompressor)
 
 
 def give_to(path: str, uid: int, gid: int) -> None:

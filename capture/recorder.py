@@ -91,7 +91,7 @@ class Recorder:
         tune_allocator()
         offset = time.time_ns() - time.monotonic_ns()  # bpf_ktime_get_ns is CLOCK_MONOTONIC
         self.offset_ns = offset
-        self.assembler = assembler = Assembler(offset, self.output.write)
+        self.assembler = assembler = Assembler(offset, self.output.write, borrow=True)
         self._bind_emit()
         ring = open_ring(self.bpf, "events", self.opts.ringbuf_bytes, assembler)
         waker = Waker(ring.fd)

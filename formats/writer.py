@@ -6,12 +6,13 @@ old, and is then compressed and written with one ``write()`` plus a
 ``flush()``, so whatever the process dies of, the file holds every block but
 the one being filled.  ``close()`` adds the footer index and the trailer.
 
-With ``threaded=True`` blocks are compressed and written by one worker
-thread fed through a bounded queue: zstd releases the GIL, so the caller
-(the recorder's consumer loop) never pays for compression, and a full queue
-slows the caller down instead of growing memory.  A ``kill -9`` then also
-loses the blocks still queued (normally none: zstd is far faster than any
-node's traffic).
+With ``threaded=True`` blocks are compressed by one worker thread and
+written by another, each fed through a bounded queue: zstd, the CRC and
+``write()`` release the GIL, so the caller (the recorder's consumer loop)
+never pays for them, and compressing one block overlaps writing the one
+before (at 500 MB/s, each is a good part of a core here).  Full queues slow
+the caller down instead of growing memory.  A ``kill -9`` then also loses
+the blocks still queued (normally none).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import queue
 import threading
 import time
 
-from .block import BlockBuilder, BlockContent
+from .block import BlockBuilder, BlockContent, payload_len
 from .compress import DEFAULT_LEVEL, Compressor
 from .index import IndexBuilder
 from .layout import (TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file_header,
@@ -31,7 +32,29 @@ from .layout import (TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file
 from .records import Gap, Message
 
 DEFAULT_BLOCK_SIZE = 1 << 20  # docs/FORMAT.md, "Choices"
+# Block buffers kept for reuse: one per queued block, the one being
+# compressed and the one being filled.  A buffer grown past twice the block
+# size (by a single multi-MiB message) is let go instead.
+SPARE_BUFFERS = 2
+IOV_MAX = 1024  # pieces per writev() (Linux UIO_MAXIOV)
 _STOP = object()
+
+
+def _writev_all(fd: int, pieces) -> None:
+    """``os.writev`` until every byte is written (pipes take part of a call)."""
+    pending = [memoryview(p).cast("B") for p in pieces]
+    while pending:
+        n = os.writev(fd, pending[:IOV_MAX])
+        while n:
+            head = pending[0]
+            if n >= head.nbytes:
+                n -= head.nbytes
+                pending.pop(0)
+            else:
+                pending[0] = head[n:]
+                n = 0
+        while pending and not pending[0].nbytes:
+            pending.pop(0)
 
 
 class CaptureWriter:
@@ -51,21 +74,29 @@ class CaptureWriter:
     def __init__(self, target, metadata: dict | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, flush_interval: float = 1.0,
                  level: int = DEFAULT_LEVEL, threaded: bool = False, queue_blocks: int = 4,
-                 clock=time.monotonic):
+                 compressor=None, clock=time.monotonic):
         header = encode_file_header(metadata or {})  # bad metadata fails before any file exists
         if isinstance(target, (str, os.PathLike)):
-            self._file = open(target, "wb")
+            self._file = open(target, "wb", buffering=0)  # _put gathers its own writes
             self._own = True
         else:
             self._file = target
             self._own = False
+        try:
+            self._fd = self._file.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+            self._fd = None  # BytesIO and such: plain write() calls
         self.block_size = block_size
         self.flush_interval = flush_interval
         self._clock = clock
-        self._compress = Compressor(level)
+        # compressor(backlog) -> compress(raw): bytes, or a stored frame's
+        # pieces; backlog() tells how many blocks wait to be compressed.
+        self._compress = compressor(self.backlog) if compressor else Compressor(level)
         self._index = IndexBuilder()
         self._lock = threading.Lock()
-        self._builder = BlockBuilder()
+        self._spare: list[bytearray] = []  # buffers of blocks written, for the next ones
+        self._spare_max = queue_blocks + SPARE_BUFFERS if threaded else SPARE_BUFFERS
+        self._builder = self._new_builder()
         self._oldest: float | None = None  # clock() when the open block got its first record
         self._error: BaseException | None = None
         self._written = collections.deque()  # blocks written, not yet in the index
@@ -78,11 +109,17 @@ class CaptureWriter:
         self.blocks = 0
         self.bytes_written = 0
         self._put(header)
-        self._queue = self._thread = None
+        self._queue = self._io_queue = None
+        self._threads: list[threading.Thread] = []
         if threaded:
-            self._queue = queue.Queue(maxsize=queue_blocks)
-            self._thread = threading.Thread(target=self._work, name="p2pcap-writer", daemon=True)
-            self._thread.start()
+            self._queue = queue.Queue(maxsize=queue_blocks)  # blocks to compress
+            self._io_queue = queue.Queue(maxsize=queue_blocks)  # compressed, to write
+            self._threads = [threading.Thread(target=self._work, args=(self._queue, self._seal_and_pass),
+                                              name="p2pcap-zstd", daemon=True),
+                             threading.Thread(target=self._work, args=(self._io_queue, self._store),
+                                              name="p2pcap-writer", daemon=True)]
+            for t in self._threads:
+                t.start()
 
     # -- records -------------------------------------------------------------
     def write(self, record) -> None:
@@ -92,15 +129,15 @@ class CaptureWriter:
                 self._check()
             b = self._builder
             if type(record) is Message:
-                n = len(record.payload)
-                if b.records and (len(b.body) + 28 + n > self.block_size or b.full):
+                n = payload_len(record.payload)
+                if b.records and (len(b) + 28 + n > self.block_size or b.full):
                     self._end_block()
                     b = self._builder
                 b.add_message(record)
                 self.messages += 1
                 self.payload_bytes += n
             else:
-                if b.records and len(b.body) + 35 > self.block_size:
+                if b.records and len(b) + 35 > self.block_size:
                     self._end_block()
                     b = self._builder
                 b.add(record)
@@ -119,7 +156,7 @@ class CaptureWriter:
             self._check()
             if self._builder.records:
                 self._end_block()
-            if self._thread is None:
+            if not self._threads:
                 self._file.flush()
 
     def maybe_flush(self, now: float | None = None) -> bool:
@@ -146,9 +183,10 @@ class CaptureWriter:
             try:
                 if self._error is None and self._builder.records:
                     self._end_block()
-                if self._thread is not None:
-                    self._queue.put(_STOP)
-                    self._thread.join()
+                if self._threads:
+                    self._queue.put(_STOP)  # the compressor passes it on to the writer
+                    for t in self._threads:
+                        t.join()
                 if self._error is not None:
                     raise self._error
                 self._merge()
@@ -172,11 +210,11 @@ class CaptureWriter:
 
     def _end_block(self) -> None:
         content = self._builder.finish()
-        self._builder = BlockBuilder()
+        self._builder = self._new_builder()
         self._oldest = None
         if self._queue is None:
             try:
-                self._emit(content)
+                self._store(self._seal(content))
             except BaseException as e:  # a short write leaves a torn block: stop here
                 self._error = e
                 raise
@@ -193,27 +231,73 @@ class CaptureWriter:
             self._index.add_block(offset, length, raw_len, content)
             self.blocks += 1
 
-    def _work(self) -> None:
+    def _work(self, source: queue.Queue, handle) -> None:
+        """A worker thread's loop: ``handle`` each item of ``source`` until _STOP."""
         while True:
-            content = self._queue.get()
+            item = source.get()
             try:
-                if content is _STOP:
+                if item is _STOP:
+                    if source is self._queue:
+                        self._io_queue.put(_STOP)
                     return
                 if self._error is None:
-                    self._emit(content)
+                    handle(item)
             except BaseException as e:  # surfaces on the caller's next call
                 self._error = e
             finally:
-                self._queue.task_done()
+                source.task_done()
 
-    def _emit(self, content: BlockContent) -> None:
-        body = self._compress(content.raw)
-        head = encode_block_header(TYPE_RECORDS, body, len(content.raw), content.records,
+    def _seal_and_pass(self, content: BlockContent) -> None:
+        self._io_queue.put(self._seal(content))
+
+    def backlog(self) -> int:
+        """Finished blocks waiting for the compressing thread."""
+        return self._queue.qsize() if self._queue is not None else 0
+
+    def _new_builder(self) -> BlockBuilder:
+        spare = self._spare
+        # list.pop/append are atomic: the worker thread hands buffers back.
+        return BlockBuilder(spare.pop() if spare else bytearray(self.block_size + (64 << 10)))
+
+    def _seal(self, content: BlockContent) -> tuple:
+        """Compress a finished block: (header, body, raw body, content).
+
+        The body is bytes, or pieces of a frame that still point into the
+        raw body (a stored frame): the raw body is let go only once written.
+        """
+        raw = content.raw
+        content.raw = b""
+        body = self._compress(raw)
+        head = encode_block_header(TYPE_RECORDS, body, len(raw), content.records,
                                    content.ts_min_ns, content.ts_max_ns, content.mask)
+        if type(body) is not list:
+            raw_len = len(raw)
+            self._recycle(raw)
+            raw = raw_len
+        return head, body, raw, content
+
+    def _store(self, sealed: tuple) -> None:
+        head, body, raw, content = sealed
         offset = self.bytes_written
-        self._put(head + body)
-        raw_len, content.raw = len(content.raw), b""
-        self._written.append((offset, len(head) + len(body), raw_len, content))
+        pieces = body if type(body) is list else [body]
+        # Separate writes: concatenating would copy the body once more.
+        self._put(head, *pieces)
+        if type(raw) is not int:
+            for piece in pieces:
+                if type(piece) is memoryview:
+                    piece.release()
+            raw_len = len(raw)
+            self._recycle(raw)
+            raw = raw_len
+        self._written.append((offset, self.bytes_written - offset, raw, content))
+
+    def _recycle(self, raw) -> None:
+        """Keep the buffer under a finished block's raw body for a next block."""
+        if type(raw) is memoryview:
+            buf = raw.obj
+            raw.release()
+            if len(self._spare) < self._spare_max and len(buf) <= 2 * self.block_size + (64 << 10):
+                self._spare.append(buf)
 
     def append_block(self, header: bytes, body: bytes, raw_len: int, content: BlockContent) -> None:
         """Copy a verified block as it is (``repair``, ``filter`` of whole blocks)."""
@@ -221,12 +305,13 @@ class CaptureWriter:
             self._check()
             if self._builder.records:
                 self._end_block()
-            if self._queue is not None:  # keep block order: let the worker catch up
+            if self._queue is not None:  # keep block order: let the workers catch up
                 self._queue.join()
+                self._io_queue.join()
                 self._check()
             self._merge()
             offset = self.bytes_written
-            self._put(header + body)
+            self._put(header, body)
             self._index.add_block(offset, len(header) + len(body), raw_len, content)
             self.blocks += 1
             self.messages += sum(c[0] for c in content.counts.values())
@@ -242,12 +327,24 @@ class CaptureWriter:
         head = encode_block_header(TYPE_FOOTER, body, len(raw), len(index.blocks),
                                    index.ts_min_ns or 0, index.ts_max_ns or 0, 0)
         offset = self.bytes_written
-        self._put(head + body + encode_trailer(offset))
+        self._put(head, *(body if type(body) is list else [body]), encode_trailer(offset))
 
-    def _put(self, data: bytes) -> None:
-        self._file.write(data)
-        self._file.flush()  # to the OS: a SIGKILL after this loses nothing
-        self.bytes_written += len(data)
+    def _put(self, *pieces) -> None:
+        """Hand ``pieces`` to the OS, in order: after this a SIGKILL loses nothing.
+
+        One ``writev()`` for all of them where the target is a file
+        descriptor: each call out of Python gives up the GIL and must win it
+        back from the recorder's busy consumer thread, so a block goes out
+        in one call, not one per piece.
+        """
+        if self._fd is None:
+            for data in pieces:
+                self._file.write(data)
+            self._file.flush()
+        else:
+            self._file.flush()  # a caller's buffered file may hold bytes: they go first
+            _writev_all(self._fd, pieces)
+        self.bytes_written += sum(map(len, pieces))
 
     @property
     def index(self):

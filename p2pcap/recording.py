@@ -9,6 +9,7 @@ import sys
 import time
 from importlib.metadata import version as package_version
 
+from .capture.compression import STORED
 from .errors import P2pcapError
 from .filters import split_commas
 from .formats.compress import DEFAULT_LEVEL
@@ -96,7 +97,9 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
             raise
         out.close()
         if on_note and out.lowest_level is not None and out.lowest_level < DEFAULT_LEVEL:
-            on_note(f"compression went down to zstd level {out.lowest_level} to keep up; "
+            how = ("gave way to storing blocks uncompressed" if out.lowest_level == STORED
+                   else f"went down to zstd level {out.lowest_level}")
+            on_note(f"compression {how} to keep up; "
                     f"{out.bytes_written} bytes written for {out.payload_bytes} payload bytes")
         summary.bytes_written = out.bytes_written
         summary.files = list(out.files)

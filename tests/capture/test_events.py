@@ -208,3 +208,49 @@ def test_forget_pid_drops_its_peers():
     a.feed_many([PEER, encode_peer(5, 1, 77, "1.2.3.4:9999", "manual")])
     a.forget_pid(4242)
     assert a.pids == {77} and set(a.peers) == {5}
+
+
+class Kernel:
+    """Stands for the producer: space handed back with commit() is written over at once."""
+
+    def __init__(self, ring: Ring):
+        self.ring, self.given_back = ring, 0
+
+    def commit(self, pos: int) -> None:
+        for p in range(self.given_back, pos):
+            self.ring.mem[p % self.ring.size] = self.ring.mem[p % self.ring.size + self.ring.size] = 0xEE
+        self.given_back = pos
+
+
+@pytest.mark.parametrize("every", [1, 2, 3])
+def test_drain_never_gives_back_a_record_it_has_not_read(every):
+    ring, (a, out) = Ring(size=1 << 16), assembler()
+    kernel = Kernel(ring)
+    ring.put(PEER)
+    sent = [bytes([i]) * (10 + i) for i in range(40)]
+    for i, payload in enumerate(sent):
+        ring.put(encode_message(0x10001, "tx", payload, ts_ns=i))
+    consumer = ring.drain(a, 0, commit=kernel.commit, commit_every=every)
+    assert consumer == ring.producer and kernel.given_back <= consumer
+    assert [m.payload for m in out] == sent and a.malformed == 0
+
+
+def test_borrowed_payloads_are_views_valid_until_emit_returns():
+    rng = random.Random(4)
+    big, small = rng.randbytes(100_000), rng.randbytes(300)
+    kept, seen = [], []
+
+    def emit(m):
+        p = m.payload
+        seen.append(p)
+        kept.append((m.command, b"".join(p) if type(p) is list else bytes(p)))
+
+    a = Assembler(0, emit, borrow=True)
+    ring = Ring(size=1 << 18)
+    for record in [PEER, encode_message(0x10001, "tx", small), *chunks_of(big, tid=1)]:
+        ring.put(record)
+    ring.drain(a, 0)
+    assert kept == [("tx", small), ("block", big)]
+    assert type(seen[0]) is memoryview and type(seen[1]) is list and len(seen[1]) == 4
+    with pytest.raises(ValueError):  # the pieces were let go: nothing keeps the ring busy
+        bytes(seen[1][0])

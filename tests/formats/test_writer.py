@@ -207,8 +207,63 @@ def test_peer_sessions_are_stored_once_per_block():
     b = BlockBuilder()
     for r in recs:
         b.add(r)
-    assert b.finish().raw.count(addr.encode()) == 1
+    assert bytes(b.finish().raw).count(addr.encode()) == 1
     reader = CaptureReader(io.BytesIO(out.getvalue()))
     (session,) = reader.index.peers
     assert (session.addr, session.first_ns, session.last_ns) == (addr, 0, 999)
     assert session.messages_in == 1000
+
+
+def test_payload_views_and_pieces_are_copied_before_write_returns():
+    """The recorder hands over payloads still lying in its ring buffer."""
+    source = bytearray(b"abcdefgh" * 1000)
+    out = io.BytesIO()
+    with CaptureWriter(out, {}, block_size=4096) as w:
+        w.write(msg(ts=1, command="tx", payload=memoryview(source)[:100]))
+        w.write(msg(ts=2, command="block", payload=[memoryview(source)[:5000], b"tail"]))
+        source[:] = bytes(len(source))  # the ring buffer is reused at once
+    got = list(CaptureReader(io.BytesIO(out.getvalue())))
+    assert [m.payload for m in got] == [b"abcdefgh" * 12 + b"abcd", (b"abcdefgh" * 625) + b"tail"]
+    assert [m.captured_len for m in got] == [100, 5004]
+
+
+def test_stored_frames_and_reused_buffers_through_a_real_file(tmp_path):
+    """Many blocks through a few buffers, the body left uncompressed: byte-exact back."""
+    from p2pcap.formats.compress import stored_frame
+
+    recs = make_records(3000, max_payload=3000) + [msg(ts=2, payload=os.urandom(300_000))]
+    path = tmp_path / "x.cap"
+    with CaptureWriter(path, {}, block_size=20_000, threaded=True, queue_blocks=2,
+                       compressor=lambda backlog: stored_frame) as w:
+        for r in recs:
+            w.write(r)
+    assert w.blocks > 100
+    assert list(CaptureReader(path)) == recs
+
+
+def test_writev_keeps_going_after_partial_writes(tmp_path, monkeypatch):
+    """A write() may take part of the bytes (a pipe, a signal): the rest follows."""
+    from p2pcap.formats import writer as writer_module
+
+    real = os.writev
+    calls = []
+
+    def at_most_1000_bytes(fd, buffers):
+        calls.append(len(buffers))
+        budget, take = 1000, []
+        for b in buffers:
+            b = memoryview(b)[:budget]
+            take.append(b)
+            budget -= b.nbytes
+            if not budget:
+                break
+        return real(fd, take)
+
+    monkeypatch.setattr(writer_module.os, "writev", at_most_1000_bytes)
+    recs = make_records(400, max_payload=900)
+    path = tmp_path / "x.cap"
+    with CaptureWriter(path, {"test": True}, block_size=8000) as w:
+        for r in recs:
+            w.write(r)
+    assert max(calls) > 1 and len(calls) > w.blocks
+    assert path.read_bytes() == write_capture(recs, block_size=8000)
