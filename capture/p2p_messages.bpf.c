@@ -8,15 +8,25 @@
 //
 // Three kinds of ring-buffer records (p2pcap/capture/events.py parses them):
 //
-// - EV_PEER names a peer once: pid, peer id, address, connection type and
-//   a reference number.  A peer's address and connection type never change
+// - EV_PEER names a peer: pid, peer id, address, connection type and a
+//   reference number.  A peer's address and connection type never change
 //   in dashd (CNode::m_addr_name and m_conn_type are const), so the probe
-//   reads the two strings only the first time it meets a (pid, peer id,
-//   address pointer) key, remembered in `known_peers`; later messages carry
-//   the reference.  That keeps two string reads and ~290 bytes out of
-//   almost every probe hit.  The address pointer is part of the key so a
-//   different string under the same peer id (a crafted stand-in file, a
-//   reused pid) is announced again instead of being mislabelled.
+//   reads the two strings only the first time a CPU meets a (pid, peer
+//   id, address pointer) key, remembered in that CPU's slot of
+//   `peer_cache`; later messages carry the reference.  That keeps two
+//   string reads and ~290 bytes out of almost every probe hit.  The
+//   address pointer is part of the key so a different string under the
+//   same peer id (a crafted stand-in file) is announced again instead of
+//   being mislabelled.
+//   The cache is a per-CPU array indexed by the peer id (dashd numbers
+//   peers 0, 1, 2 ...): a lookup is an index, not a hash, and a program
+//   runs to completion on its CPU, so a slot's four fields are never seen
+//   half-written.  Two peers live at once whose ids are PEER_SLOTS apart
+//   take turns in one slot and are announced more often; nothing is lost.
+//   Each CPU announces a peer once (user space maps every reference to the
+//   same peer).  When a traced process exits, user space bumps `epoch`
+//   and every slot filled before is stale: a reused pid cannot inherit
+//   the names of the dead process's peers.
 // - EV_MESSAGE carries a message's metadata and its first piece, reserved
 //   in a size class just big enough for it, so an 8-byte ping does not
 //   take a 32 KiB slot.
@@ -91,11 +101,12 @@ struct peer {
     char conn_type[CONN_MAX];
 };
 
-struct peer_key {
+struct peer_slot {
     u32 pid;
-    u32 pad;
+    u32 epoch;         // `epoch` when filled; older slots are stale
     s64 peer_id;
     u64 addr;          // the address string's pointer in the traced process
+    u64 ref;           // the EV_PEER record that named the peer on this CPU
 };
 
 // What the probes could not copy, per CPU, summed by user space after each
@@ -117,7 +128,8 @@ struct loss {
 
 BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_PERCPU_ARRAY(losses, struct loss, 1);
-BPF_TABLE("lru_hash", struct peer_key, u64, known_peers, PEER_SLOTS);
+BPF_PERCPU_ARRAY(peer_cache, struct peer_slot, PEER_SLOTS);
+BPF_ARRAY(epoch, u32, 1);  // bumped by user space when a traced process exits
 // Per-CPU counter for peer references: ref = count << 16 | cpu, unique
 // without atomics.
 BPF_PERCPU_ARRAY(peer_counter, u64, 1);
@@ -145,10 +157,11 @@ static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
     l->last_ns = now;
 }
 
-// Send an EV_PEER record for a peer met for the first time; 0 if there
-// was no room (the caller then counts its message as lost).
-static __always_inline u64 announce_peer(struct peer_key *key, const char *addr,
-                                         const char *conn_type)
+// Send an EV_PEER record for a peer this CPU has not named yet and fill
+// its cache slot; 0 if there was no room (the caller then counts its
+// message as lost).
+static __always_inline u64 announce_peer(struct peer_slot *slot, u32 pid, u32 now_epoch,
+                                         s64 peer_id, const char *addr, const char *conn_type)
 {
     int zero = 0;
     u64 *counter = peer_counter.lookup(&zero);
@@ -177,12 +190,17 @@ static __always_inline u64 announce_peer(struct peer_key *key, const char *addr,
     p->kind = EV_PEER;
     p->flags = flags;
     p->peer_ref = ref;
-    p->peer_id = key->peer_id;
-    p->pid = key->pid;
+    p->peer_id = peer_id;
+    p->pid = pid;
     events.ringbuf_submit(p, BPF_RB_NO_WAKEUP);
     // A failed read is retried with the peer's next message.
-    if (!(flags & (F_ADDR_FAULT | F_CONN_FAULT)))
-        known_peers.update(key, &ref);
+    if (!(flags & (F_ADDR_FAULT | F_CONN_FAULT))) {
+        slot->pid = pid;
+        slot->epoch = now_epoch;
+        slot->peer_id = peer_id;
+        slot->addr = (u64)addr;
+        slot->ref = ref;
+    }
     return ref;
 }
 
@@ -309,13 +327,19 @@ static __always_inline int trace_message(s64 peer_id, const char *addr,
     }
 
     u64 pid_tgid = bpf_get_current_pid_tgid();
-    struct peer_key pkey = {.pid = pid_tgid >> 32, .peer_id = peer_id, .addr = (u64)addr};
+    u32 pid = pid_tgid >> 32;
+    int zero = 0;
+    u32 *current_epoch = epoch.lookup(&zero);
+    u32 index = (u32)peer_id & (PEER_SLOTS - 1);
+    struct peer_slot *slot = peer_cache.lookup(&index);
+    if (!current_epoch || !slot)
+        return 0;  // cannot happen (array maps, index masked); the verifier asks
     u64 ref;
-    u64 *known = known_peers.lookup(&pkey);
-    if (known) {
-        ref = *known;
+    if (slot->peer_id == peer_id && slot->addr == (u64)addr && slot->pid == pid
+        && slot->epoch == *current_epoch && slot->ref) {
+        ref = slot->ref;
     } else {
-        ref = announce_peer(&pkey, addr, conn_type);
+        ref = announce_peer(slot, pid, *current_epoch, peer_id, addr, conn_type);
         if (!ref) {
             count_loss(1, size, 0);
             return 0;

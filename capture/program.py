@@ -177,16 +177,16 @@ class LossCounters:
         return [struct.unpack_from("<5Q", raw, i * step) for i in range(self._cpus)]
 
 
-def forget_pid(bpf, pid: int) -> None:
-    """Drop the probe's remembered peers of a process that exited.
+def forget_peers(bpf) -> None:
+    """Make the probe forget the peers it named (a traced process exited).
 
     Its pid may be reused; a new process under it must announce its peers
-    again (p2p_messages.bpf.c, known_peers).
+    again.  The per-CPU peer cache is only ever written by the probe (a
+    write from here could interleave with the probe's on that CPU), so
+    instead of clearing the process's slots this bumps ``epoch``, which
+    makes every slot stale: each live peer is named once more, at its next
+    message (p2p_messages.bpf.c, peer_cache).
     """
-    table = bpf["known_peers"]
-    try:
-        stale = [key for key in table.keys() if key.pid == pid]
-        for key in stale:
-            del table[key]
-    except (KeyError, OSError):
-        pass  # evicted meanwhile (LRU): nothing to forget
+    table = bpf["epoch"]
+    key = table.Key(0)
+    table[key] = table.Leaf(table[key].value + 1)

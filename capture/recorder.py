@@ -214,7 +214,8 @@ class Recorder:
         # may be reused; a new process must announce its peers anew).
         for pid in self._dead:
             self.assembler.forget_pid(pid)
-            program.forget_pid(self.bpf, pid)
+        if self._dead:
+            program.forget_peers(self.bpf)
         self._dead = []
         for pid in self.assembler.pids - self._live:
             self._live.add(pid)
