@@ -200,16 +200,22 @@ def highest_zero_loss(tool, messages, rates, screen_s, confirm_s, tmp, size=None
 
 
 # -- (c): cost per probe hit ---------------------------------------------------------
-def probe_costs(small: Path, tmp: Path, sizes=(100, 256), reps: int = 15, repeat: int = 20,
-                buffer_size: str = "64M") -> dict:
-    """ns of the traced process's CPU per message, variants interleaved.
+def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repeat: int = 5,
+                baseline_every: int = 4, buffer_size: str = "64M") -> dict:
+    """ns of the traced process's CPU per message, variants paired round by round.
 
     Each variant gets its own copy of the stand-in (uprobes are per inode),
     attached once by path: nothing, a no-op program, p2pcap (recording with
     its default ring while the replays run: the success path, checked
-    lossless), the baseline.  Then the copies replay bursts of ``repeat``
-    x 1,000 messages at full speed in turn, ``reps`` times; a pause after
-    each of p2pcap's bursts lets it drain, as it would between bursts.
+    lossless).  Each round replays a burst of ``repeat`` x 1,000 messages
+    through every copy in turn, pinned to one CPU, and the ratio of p2pcap
+    to the no-op is taken within the round: the trap that dominates a probe
+    hit (~0.6-0.8 us) drifts with the host's load from minute to minute,
+    and a ratio of two bursts a few ms apart cancels that drift where a
+    ratio of medians taken over minutes does not.  The baseline attaches by
+    pid, one recorder per replay (seconds each), so it runs every
+    ``baseline_every`` rounds.  A pause after each of p2pcap's bursts lets
+    the recorder drain, as it would between bursts.
     """
     import bcc  # the benchmark loads the no-op program itself
 
@@ -224,32 +230,42 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), reps: int = 15, repeat
     ours = subprocess.Popen([*P2PCAP, "record", "-o", str(tmp / "probe.cap"), "--exe", str(copies["p2pcap"]),
                              "--buffer-size", buffer_size], stderr=subprocess.PIPE, text=True, cwd=ROOT)
     assert ours.stderr.readline().startswith("listening on")
+    pin = ["taskset", "-c", str(os.cpu_count() - 1)] if shutil.which("taskset") else []
     results = {size: {name: [] for name in copies} for size in sizes}
+    ratios = {size: [] for size in sizes}
     sent_to_ours = 0
+
+    def replay(name: str, size: int) -> float:
+        nonlocal sent_to_ours
+        cmd = [*pin, str(copies[name]), "--repeat", str(repeat), "--size", str(size), str(small)]
+        if name == "baseline":
+            node = subprocess.Popen([*cmd[:-1], "--wait-signal", cmd[-1]], stdout=subprocess.PIPE, text=True)
+            try:
+                node.stdout.readline()
+                rec = start_recorder("baseline", node.pid, tmp / "unused")
+                node.send_signal(signal.SIGUSR1)
+                line = node.stdout.read()
+                node.wait()
+                rec.communicate(timeout=60)
+            finally:
+                if node.poll() is None:
+                    node.kill()
+        else:
+            line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            if name == "p2pcap":
+                sent_to_ours += int(line.split()[1])
+                time.sleep(0.1)  # let the recorder drain before the next burst
+        return float(line.rsplit(", ", 1)[1].split()[0])
+
     try:
-        for _ in range(reps):
+        for r in range(rounds):
             for size in sizes:
-                for name, exe in copies.items():
-                    cmd = [str(exe), "--repeat", str(repeat), "--size", str(size), str(small)]
-                    if name == "baseline":  # it attaches by pid: one per replay
-                        node = subprocess.Popen([str(exe), "--wait-signal", *cmd[1:]], stdout=subprocess.PIPE,
-                                                text=True)
-                        try:
-                            node.stdout.readline()
-                            rec = start_recorder("baseline", node.pid, tmp / "unused")
-                            node.send_signal(signal.SIGUSR1)
-                            line = node.stdout.read()
-                            node.wait()
-                            rec.communicate(timeout=60)
-                        finally:
-                            if node.poll() is None:
-                                node.kill()
-                    else:
-                        line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-                        if name == "p2pcap":
-                            sent_to_ours += int(line.split()[1])
-                            time.sleep(0.2)  # let the recorder drain before the next burst
-                    results[size][name].append(float(line.rsplit(", ", 1)[1].split()[0]))
+                got = {name: replay(name, size) for name in ("nothing", "noop", "p2pcap")}
+                if r % baseline_every == 0:
+                    got["baseline"] = replay("baseline", size)
+                for name, ns in got.items():
+                    results[size][name].append(ns)
+                ratios[size].append(got["p2pcap"] / got["noop"])
     finally:
         ours.send_signal(signal.SIGINT)
         summary = ours.communicate(timeout=120)[1].strip().splitlines()[-1]
@@ -257,10 +273,16 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), reps: int = 15, repeat
         (tmp / "probe.cap").unlink(missing_ok=True)
     kept = int(summary.split()[0])
     lossless = kept == sent_to_ours and summary.endswith(" 0 lost")
+
+    def quartiles(v):
+        q = statistics.quantiles(v, n=4)
+        return [q[0], q[2]]
+
     return {"ns": {size: {name: statistics.median(v) for name, v in per.items()} for size, per in results.items()},
-            "min_ns": {size: {name: min(v) for name, v in per.items()} for size, per in results.items()},
-            "buffer_size": buffer_size, "burst": repeat * 1000,
-            "samples": results, "p2pcap_lossless": lossless, "p2pcap_summary": summary,
+            "ratio": {size: statistics.median(v) for size, v in ratios.items()},
+            "ratio_iqr": {size: quartiles(v) for size, v in ratios.items()},
+            "buffer_size": buffer_size, "burst": repeat * 1000, "rounds": rounds,
+            "samples": results, "ratios": ratios, "p2pcap_lossless": lossless, "p2pcap_summary": summary,
             "p2pcap_sent": sent_to_ours}
 
 
@@ -289,7 +311,7 @@ def main() -> int:
 
         if "a" in parts:
             log("(a) 100-byte messages, highest zero-loss rate")
-            ours, _ = highest_zero_loss("p2pcap", small, [25_000, 50_000, 100_000, 150_000, 200_000, 250_000,
+            ours, _ = highest_zero_loss("p2pcap", small, [25_000, 50_000, 100_000, 125_000, 150_000, 200_000, 250_000,
                                                           300_000], screen, confirm, tmp)
             base, _ = highest_zero_loss("baseline", small, [25, 50, 100, 150, 200, 300, 500, 1000, 2000],
                                         screen, confirm, tmp)
@@ -311,7 +333,7 @@ def main() -> int:
             figures["b"] = {}
             print("\n(b) zero-loss throughput, block-like payloads (MB/s of payload, 1 MB = 10^6 bytes):")
             for size in (4096, 65536, 2 << 20):
-                mbs = [50, 100, 150, 200, 250, 300, 400, 500, 600, 800]
+                mbs = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800, 1000]
                 ours, r = highest_zero_loss("p2pcap", pool, [m * 1e6 / size for m in mbs], screen,
                                             max(screen, confirm // 3), tmp, size)
                 base, _ = highest_zero_loss("baseline", pool, [m * 1e6 / size for m in (1, 2, 5, 10, 25, 50, 100)],
@@ -326,17 +348,16 @@ def main() -> int:
 
         if "c" in parts:
             log("(c) ns per probe hit")
-            costs = probe_costs(small, tmp, reps=7 if args.quick else 15,
+            costs = probe_costs(small, tmp, rounds=15 if args.quick else 41,
                                 buffer_size=os.environ.get("BENCH_RING", "64M"))
             figures["c"] = costs
-            print(f"\n(c) the traced process's CPU per message, ns (medians of {len(costs['samples'][100]['noop'])} "
-                  f"bursts of {costs['burst']:,}; replay loop included):")
-            print("             nothing    no-op   p2pcap  baseline   p2pcap / no-op (of the fastest bursts)")
+            print(f"\n(c) the traced process's CPU per message, ns (medians of {costs['rounds']} rounds of "
+                  f"{costs['burst']:,}-message bursts; replay loop included):")
+            print("             nothing    no-op   p2pcap  baseline   p2pcap / no-op, paired by round (quartiles)")
             for size, ns in costs["ns"].items():
-                low = costs["min_ns"][size]
+                lo, hi = costs["ratio_iqr"][size]
                 print(f"    {size:>4} B  {ns['nothing']:8.1f} {ns['noop']:8.1f} {ns['p2pcap']:8.1f} "
-                      f"{ns['baseline']:9.1f}   {ns['p2pcap'] / ns['noop']:.2f}x "
-                      f"({low['p2pcap'] / low['noop']:.2f}x)")
+                      f"{ns['baseline']:9.1f}   {costs['ratio'][size]:.2f}x ({lo:.2f}-{hi:.2f})")
             print(f"    p2pcap recorded all {costs['p2pcap_sent']:,} messages of these runs: "
                   f"{'yes' if costs['p2pcap_lossless'] else 'NO: ' + costs['p2pcap_summary']}")
 

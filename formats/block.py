@@ -52,6 +52,8 @@ def payload_len(payload) -> int:
     """
     if type(payload) is bytes:
         return len(payload)
+    if type(payload) is memoryview:
+        return payload.nbytes
     if type(payload) is list:
         return sum(memoryview(p).nbytes for p in payload)
     return memoryview(payload).nbytes  # TypeError for what is not bytes-like
@@ -110,7 +112,7 @@ class BlockBuilder:
 
     def __init__(self, buffer: bytearray | None = None):
         self._buf = buffer if buffer is not None else bytearray(INITIAL_BUFFER)
-        self._pos = 0  # bytes of the body written so far
+        self.nbytes = 0  # bytes of the body so far (public: the writer checks it per record)
         self.records = 0
         self._peer_refs: dict = {}
         self._command_refs: dict = {}
@@ -118,22 +120,22 @@ class BlockBuilder:
         self.full = False  # a peer or command table is full: the block must end
 
     def __len__(self) -> int:
-        return self._pos
+        return self.nbytes
 
     def _room(self, n: int) -> bytearray:
         """The buffer, grown if need be to take ``n`` more bytes."""
         buf = self._buf
-        if self._pos + n > len(buf):
-            grown = bytearray(max(2 * len(buf), self._pos + n))
-            grown[:self._pos] = memoryview(buf)[:self._pos]
+        if self.nbytes + n > len(buf):
+            grown = bytearray(max(2 * len(buf), self.nbytes + n))
+            grown[:self.nbytes] = memoryview(buf)[:self.nbytes]
             buf = self._buf = grown
         return buf
 
     def _append(self, data: bytes) -> None:
-        pos = self._pos
+        pos = self.nbytes
         end = pos + len(data)
         self._room(len(data))[pos:end] = data
-        self._pos = end
+        self.nbytes = end
 
     def add(self, record) -> None:
         if type(record) is Message:
@@ -143,27 +145,26 @@ class BlockBuilder:
         else:
             raise TypeError(f"cannot write a {type(record).__name__}; expected Message or Gap")
 
-    def add_message(self, m: Message) -> None:
+    def add_message(self, m: Message, clen: int | None = None) -> None:
         """Add one message; ``m.payload`` may be bytes-like or a list of pieces
-        (``payload_len``), and is copied before this returns."""
+        (``payload_len``, which ``clen`` is when the caller knows it), and is
+        copied before this returns."""
         ts = m.ts_ns
         payload = m.payload
-        if type(payload) is bytes:
-            clen = len(payload)
-        else:
+        if clen is None:
             clen = payload_len(payload)
-            if type(payload) is not list:
-                payload = memoryview(payload).cast("B")
         pref = self._peer_refs.get((m.pid, m.peer_id, m.peer_addr, m.conn_type))
         cref = self._command_refs.get(m.command)
         direction = _DIRECTION.get(m.direction)
         if pref is None or cref is None or direction is None:
             self._define(m)
             return self.add_message(m)
-        pos = self._pos
-        start = pos + MESSAGE.size
+        pos = self.nbytes
+        start = pos + 28  # MESSAGE.size
         end = start + clen
-        buf = self._room(MESSAGE.size + clen)
+        buf = self._buf
+        if end > len(buf):
+            buf = self._room(28 + clen)
         try:
             MESSAGE.pack_into(buf, pos, KIND_MESSAGE, 23 + clen, ts, pref, cref, direction, m.flags,
                               m.msg_size, clen)
@@ -171,12 +172,12 @@ class BlockBuilder:
             raise ValueError(f"cannot store message: {e}") from None
         if type(payload) is list:
             for piece in payload:
-                n = start + len(piece)
+                n = start + memoryview(piece).nbytes
                 buf[start:n] = piece
                 start = n
         else:
-            buf[start:end] = payload
-        self._pos = end
+            buf[start:end] = payload  # any bytes-like object: its bytes
+        self.nbytes = end
         self.records += 1
         c = self._content
         first = c.peer_first
@@ -266,7 +267,7 @@ class BlockBuilder:
         """
         c = self._content
         c.records = self.records
-        c.raw = memoryview(self._buf)[:self._pos]
+        c.raw = memoryview(self._buf)[:self.nbytes]
         if not self.records:
             c.ts_min_ns = c.ts_max_ns = 0
         return c

@@ -2,9 +2,9 @@
 
 Records go into a ``BlockBuilder``; a block ends when it reaches
 ``block_size`` bytes or when its oldest record is ``flush_interval`` seconds
-old, and is then compressed and written with one ``write()`` plus a
-``flush()``, so whatever the process dies of, the file holds every block but
-the one being filled.  ``close()`` adds the footer index and the trailer.
+old, and is then compressed and handed to the OS with one ``writev()``,
+so whatever the process dies of, the file holds every block but the one
+being filled.  ``close()`` adds the footer index and the trailer.
 
 With ``threaded=True`` blocks are compressed by one worker thread and
 written by another, each fed through a bounded queue: zstd, the CRC and
@@ -130,10 +130,10 @@ class CaptureWriter:
             b = self._builder
             if type(record) is Message:
                 n = payload_len(record.payload)
-                if b.records and (len(b) + 28 + n > self.block_size or b.full):
+                if b.records and (b.nbytes + 28 + n > self.block_size or b.full):
                     self._end_block()
                     b = self._builder
-                b.add_message(record)
+                b.add_message(record, n)
                 self.messages += 1
                 self.payload_bytes += n
             else:
