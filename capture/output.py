@@ -183,7 +183,7 @@ class Output:
 
 def _recording_writer(dest, metadata: dict) -> CaptureWriter:
     """A threaded CaptureWriter whose compression level follows the load."""
-    return CaptureWriter(dest, metadata, threaded=True, compressor=AdaptiveCompressor)
+    return CaptureWriter(dest, metadata, threaded=True, compressor=AdaptiveCompressor, stream=True)
 
 
 def give_to(path: str, uid: int, gid: int) -> None:

@@ -30,6 +30,7 @@ from .index import IndexBuilder
 from .layout import (TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file_header,
                      encode_trailer)
 from .records import Gap, Message
+from .writebehind import WriteBehind
 
 DEFAULT_BLOCK_SIZE = 1 << 20  # docs/FORMAT.md, "Choices"
 # Block buffers kept for reuse: one per queued block, the one being
@@ -74,7 +75,7 @@ class CaptureWriter:
     def __init__(self, target, metadata: dict | None = None, *,
                  block_size: int = DEFAULT_BLOCK_SIZE, flush_interval: float = 1.0,
                  level: int = DEFAULT_LEVEL, threaded: bool = False, queue_blocks: int = 4,
-                 compressor=None, clock=time.monotonic):
+                 compressor=None, stream: bool = False, clock=time.monotonic):
         header = encode_file_header(metadata or {})  # bad metadata fails before any file exists
         if isinstance(target, (str, os.PathLike)):
             self._file = open(target, "wb", buffering=0)  # _put gathers its own writes
@@ -86,6 +87,8 @@ class CaptureWriter:
             self._fd = self._file.fileno()
         except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
             self._fd = None  # BytesIO and such: plain write() calls
+        # stream: a long recording; keep the page cache clear (writebehind.py).
+        self._behind = WriteBehind(self._fd) if stream and self._own else None
         self.block_size = block_size
         self.flush_interval = flush_interval
         self._clock = clock
@@ -345,6 +348,8 @@ class CaptureWriter:
             self._file.flush()  # a caller's buffered file may hold bytes: they go first
             _writev_all(self._fd, pieces)
         self.bytes_written += sum(map(len, pieces))
+        if self._behind is not None:
+            self._behind.written(self.bytes_written)
 
     @property
     def index(self):

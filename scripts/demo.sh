@@ -10,7 +10,7 @@ log=$(mktemp)
 trap 'rm -f "$log"; [ -n "${node:-}" ] && kill "$node" 2>/dev/null || true' EXIT
 
 echo "demo: starting the stand-in node (build/p2p-standin) on samples/regtest-session.msgs"
-build/p2p-standin --wait-signal --rate 200 --linger 0.3 samples/regtest-session.msgs >/dev/null &
+build/p2p-standin -regtest --wait-signal --rate 200 --linger 0.3 samples/regtest-session.msgs >/dev/null &
 node=$!
 
 echo "demo: p2pcap record -o $capture --pid $node"
