@@ -30,6 +30,7 @@ that looks off.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -257,6 +258,7 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repe
                 time.sleep(0.1)  # let the recorder drain before the next burst
         return float(line.rsplit(", ", 1)[1].split()[0])
 
+    in_program = {}
     try:
         for r in range(rounds):
             for size in sizes:
@@ -266,6 +268,17 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repe
                 for name, ns in got.items():
                     results[size][name].append(ns)
                 ratios[size].append(got["p2pcap"] / got["noop"])
+        # Apart, since the kernel's own accounting adds ~2 clock reads to
+        # every program run: ns inside each BPF program per hit.
+        with bpf_stats():
+            for size in sizes:
+                in_program[size] = {}
+                for name, pid in (("noop", os.getpid()), ("p2pcap", ours.pid)):
+                    before = prog_run_stats(pid)
+                    for _ in range(5):
+                        replay(name, size)
+                    after = prog_run_stats(pid)
+                    in_program[size][name] = (after[0] - before[0]) / max(1, after[1] - before[1])
     finally:
         ours.send_signal(signal.SIGINT)
         summary = ours.communicate(timeout=120)[1].strip().splitlines()[-1]
@@ -280,10 +293,43 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repe
 
     return {"ns": {size: {name: statistics.median(v) for name, v in per.items()} for size, per in results.items()},
             "ratio": {size: statistics.median(v) for size, v in ratios.items()},
+            "in_program_ns": in_program,
             "ratio_iqr": {size: quartiles(v) for size, v in ratios.items()},
             "buffer_size": buffer_size, "burst": repeat * 1000, "rounds": rounds,
             "samples": results, "ratios": ratios, "p2pcap_lossless": lossless, "p2pcap_summary": summary,
             "p2pcap_sent": sent_to_ours}
+
+
+@contextlib.contextmanager
+def bpf_stats():
+    """kernel.bpf_stats_enabled on for the duration (run_time_ns, run_cnt)."""
+    knob = Path("/proc/sys/kernel/bpf_stats_enabled")
+    old = knob.read_text().strip()
+    knob.write_text("1")
+    try:
+        yield
+    finally:
+        knob.write_text(old)
+
+
+def prog_run_stats(pid: int) -> tuple[int, int]:
+    """Summed (run_time_ns, run_cnt) of the BPF programs process ``pid`` holds."""
+    total = [0, 0]
+    fds = Path(f"/proc/{pid}/fdinfo")
+    for info in fds.iterdir():
+        try:
+            text = info.read_text()
+        except OSError:
+            continue
+        if "prog_type:" not in text:
+            continue
+        for line in text.splitlines():
+            key, _, value = line.partition(":")
+            if key == "run_time_ns":
+                total[0] += int(value)
+            elif key == "run_cnt":
+                total[1] += int(value)
+    return total[0], total[1]
 
 
 # -- report ------------------------------------------------------------------------------
@@ -358,6 +404,9 @@ def main() -> int:
                 lo, hi = costs["ratio_iqr"][size]
                 print(f"    {size:>4} B  {ns['nothing']:8.1f} {ns['noop']:8.1f} {ns['p2pcap']:8.1f} "
                       f"{ns['baseline']:9.1f}   {costs['ratio'][size]:.2f}x ({lo:.2f}-{hi:.2f})")
+            print("    inside the BPF program alone (kernel.bpf_stats_enabled), ns per hit:")
+            for size, ns in costs["in_program_ns"].items():
+                print(f"    {size:>4} B  no-op {ns['noop']:.0f}, p2pcap {ns['p2pcap']:.0f}")
             print(f"    p2pcap recorded all {costs['p2pcap_sent']:,} messages of these runs: "
                   f"{'yes' if costs['p2pcap_lossless'] else 'NO: ' + costs['p2pcap_summary']}")
 
