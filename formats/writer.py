@@ -33,10 +33,10 @@ from .records import Gap, Message
 from .writebehind import WriteBehind
 
 DEFAULT_BLOCK_SIZE = 1 << 20  # docs/FORMAT.md, "Choices"
-# Block buffers kept for reuse: one per queued block, the one being
-# compressed and the one being filled.  A buffer grown past twice the block
-# size (by a single multi-MiB message) is let go instead.
-SPARE_BUFFERS = 2
+# A block's buffer holds block_size and this much more (its records'
+# headers and peer definitions); once the block is written the buffer is
+# reused, unless a multi-MiB message grew it past twice the block size.
+BUFFER_SLACK = 64 << 10
 IOV_MAX = 1024  # pieces per writev() (Linux UIO_MAXIOV)
 _STOP = object()
 
@@ -98,7 +98,8 @@ class CaptureWriter:
         self._index = IndexBuilder()
         self._lock = threading.Lock()
         self._spare: list[bytearray] = []  # buffers of blocks written, for the next ones
-        self._spare_max = queue_blocks + SPARE_BUFFERS if threaded else SPARE_BUFFERS
+        # A buffer per block in flight: queued, compressing, writing, filling.
+        self._spare_max = 2 * queue_blocks + 3 if threaded else 1
         self._builder = self._new_builder()
         self._oldest: float | None = None  # clock() when the open block got its first record
         self._error: BaseException | None = None
@@ -260,47 +261,36 @@ class CaptureWriter:
     def _new_builder(self) -> BlockBuilder:
         spare = self._spare
         # list.pop/append are atomic: the worker thread hands buffers back.
-        return BlockBuilder(spare.pop() if spare else bytearray(self.block_size + (64 << 10)))
+        return BlockBuilder(spare.pop() if spare else bytearray(self.block_size + BUFFER_SLACK))
 
     def _seal(self, content: BlockContent) -> tuple:
         """Compress a finished block: (header, body, raw body, content).
 
-        The body is bytes, or pieces of a frame that still point into the
-        raw body (a stored frame): the raw body is let go only once written.
+        The body is bytes, or the pieces of a stored frame, which point into
+        the raw body: that is let go in ``_store``, once written.
         """
         raw = content.raw
         content.raw = b""
         body = self._compress(raw)
         head = encode_block_header(TYPE_RECORDS, body, len(raw), content.records,
                                    content.ts_min_ns, content.ts_max_ns, content.mask)
-        if type(body) is not list:
-            raw_len = len(raw)
-            self._recycle(raw)
-            raw = raw_len
         return head, body, raw, content
 
     def _store(self, sealed: tuple) -> None:
         head, body, raw, content = sealed
         offset = self.bytes_written
         pieces = body if type(body) is list else [body]
-        # Separate writes: concatenating would copy the body once more.
-        self._put(head, *pieces)
-        if type(raw) is not int:
-            for piece in pieces:
-                if type(piece) is memoryview:
-                    piece.release()
-            raw_len = len(raw)
-            self._recycle(raw)
-            raw = raw_len
-        self._written.append((offset, self.bytes_written - offset, raw, content))
-
-    def _recycle(self, raw) -> None:
-        """Keep the buffer under a finished block's raw body for a next block."""
-        if type(raw) is memoryview:
+        self._put(head, *pieces)  # one writev: concatenating would copy the body again
+        for piece in pieces:
+            if type(piece) is memoryview:
+                piece.release()
+        raw_len = len(raw)
+        if type(raw) is memoryview:  # the builder's buffer: keep it for a next block
             buf = raw.obj
             raw.release()
-            if len(self._spare) < self._spare_max and len(buf) <= 2 * self.block_size + (64 << 10):
+            if len(self._spare) < self._spare_max and len(buf) <= 2 * self.block_size + BUFFER_SLACK:
                 self._spare.append(buf)
+        self._written.append((offset, self.bytes_written - offset, raw_len, content))
 
     def append_block(self, header: bytes, body: bytes, raw_len: int, content: BlockContent) -> None:
         """Copy a verified block as it is (``repair``, ``filter`` of whole blocks)."""
