@@ -44,6 +44,8 @@ from p2pcap.formats import CaptureWriter, Message, open_capture
 from p2pcap.formats.block import BlockBuilder
 from p2pcap.formats.compress import Compressor
 
+from bench_decoders import compact  # a sibling script: benchmarks/ is on sys.path
+
 TSHARK_MSGS_PER_S = 15_000  # tshark's default speed here (13-17k msgs/s), issue #4
 CORE_RECORD = struct.Struct("<Q12sI")  # Core's -capturemessages record header (24 bytes)
 
@@ -56,14 +58,6 @@ MIX = {
 }
 CONNECT = ["version", "verack", "sendaddrv2", "sendheaders2", "sendcmpct", "senddsq",
            "qsendrecsigs", "mnauth", "getheaders", "getsporks"] + ["spork"] * 12
-
-
-def compact(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    return b"\xfe" + n.to_bytes(4, "little")
 
 
 class Traffic:

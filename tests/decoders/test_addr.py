@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected
+from vectors import check_decode, check_round_trip, check_trailing_rejected, compact
 
 TORV3_KEY = "79bcc625184b05194975c28b66b66b0469f7f6556fb1ac3189a79b40dda32f1f"
 TORV3_NAME = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
@@ -209,16 +209,6 @@ def test_bad_onion_checksum_refused_on_build():
 # --- hypothesis: valid byte strings assembled from the layout ---------------
 
 LENGTHS = {1: 4, 2: 16, 4: 32, 5: 32, 6: 16}
-
-
-def compact(n: int) -> bytes:
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + n.to_bytes(2, "little")
-    if n <= 0xFFFFFFFF:
-        return b"\xfe" + n.to_bytes(4, "little")
-    return b"\xff" + n.to_bytes(8, "little")
 
 
 @st.composite

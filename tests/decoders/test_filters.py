@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
+from vectors import check_decode, check_round_trip, check_trailing_rejected, compact, decode_error, shown
 
 GENESIS = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
 GENESIS_WIRE = bytes.fromhex(GENESIS)[::-1].hex()
@@ -154,10 +154,6 @@ def test_oversize_filter_is_not_a_layout_error():
     # MAX_BLOOM_FILTER_SIZE (36000) is a misbehaviour rule applied after parsing
     raw = bytes.fromhex("fdb18c" + "00" * 36017 + "32000000" "00000000" "00")
     assert len(decode("filterload", raw)["data"]) == 2 * 36017
-
-
-def compact(n: int) -> bytes:
-    return bytes([n]) if n < 0xFD else b"\xfd" + n.to_bytes(2, "little")
 
 
 hash32 = st.binary(min_size=32, max_size=32)

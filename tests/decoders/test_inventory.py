@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
 from p2pcap.decoders.inventory import INV_TYPE_NAMES
-from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
+from vectors import check_decode, check_round_trip, check_trailing_rejected, compact, decode_error, shown
 
 GENESIS = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"  # mainnet
 GENESIS_WIRE = bytes.fromhex(GENESIS)[::-1].hex()
@@ -150,10 +150,6 @@ def test_every_live_dash_inventory_type_is_named():
         29: "MSG_CLSIG", 31: "MSG_ISDLOCK", 32: "MSG_DSQ",
     }  # fmt: skip
     assert {k: INV_TYPE_NAMES[k] for k in live} == live
-
-
-def compact(n: int) -> bytes:
-    return bytes([n]) if n < 0xFD else b"\xfd" + n.to_bytes(2, "little")
 
 
 @settings(max_examples=150, deadline=None)

@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected
+from vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected, compact
 
 NEWEST = 70238
 
@@ -354,9 +354,6 @@ def large_mnlistdiff_payload(n_entries: int = 3000, n_quorums: int = 24) -> byte
         + bitset  # validMembers
         + bytes(48 + 32 + 96 + 96)  # key, vvec hash, two signatures
     )
-
-    def compact(n: int) -> bytes:
-        return bytes([n]) if n < 0xFD else b"\xfd" + n.to_bytes(2, "little")
 
     return b"".join(
         [

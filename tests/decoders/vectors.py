@@ -20,6 +20,18 @@ from p2pcap.decoders import DecodeError, build, decode
 END_OF_STREAM = "expected end of stream"
 
 
+def compact(n: int) -> bytes:
+    """A CompactSize, hand-assembled (spec/dash-p2p-core.md; Core's serialize.h):
+    one byte below 0xFD, else a 0xFD/0xFE/0xFF marker and 2/4/8 little-endian bytes."""
+    if n < 0xFD:
+        return bytes([n])
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    if n <= 0xFFFFFFFF:
+        return b"\xfe" + n.to_bytes(4, "little")
+    return b"\xff" + n.to_bytes(8, "little")
+
+
 def shown(wire: bytes | str) -> str:
     """A uint256 as displayed (byte-reversed) from its wire bytes (or their hex)."""
     raw = bytes.fromhex(wire) if isinstance(wire, str) else wire
