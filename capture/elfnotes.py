@@ -4,12 +4,14 @@ What ``readelf -n`` shows: SystemTap probe descriptors (NT_STAPSDT, owner
 "stapsdt", in ``.note.stapsdt``) name each probe's provider and name; the
 GNU build id (NT_GNU_BUILD_ID, owner "GNU") identifies the binary.  Parsed
 here so ``record`` can say "this binary has no net:* probes" before BCC
-gives a vaguer error.  64-bit little-endian ELF only (what dashd ships as on
+gives a vaguer error, and ``doctor`` can show each probe's argument count
+and semaphore.  64-bit little-endian ELF only (what dashd ships as on
 x86-64 and arm64).
 """
 
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,10 +27,31 @@ class NotAnElf(P2pcapError):
     pass
 
 
+# One argument of a probe as <sys/sdt.h> writes it: "[-]SIZE@OPERAND", the
+# operand in the assembler's syntax; arm64's "[sp, 8]" holds a space.
+_ARGUMENT = re.compile(r"\S*\[[^\]]*\]|\S+")
+
+
+@dataclass(frozen=True)
+class ProbeNote:
+    """One NT_STAPSDT descriptor."""
+
+    provider: str
+    name: str
+    pc: int
+    semaphore: int  # link-time address of the probe's semaphore; 0: it has none
+    arguments: str  # e.g. "-8@%rax 8@%rcx"
+
+    @property
+    def argument_count(self) -> int:
+        return len(_ARGUMENT.findall(self.arguments))
+
+
 @dataclass
 class ElfInfo:
     probes: list[tuple[str, str]] = field(default_factory=list)  # (provider, name)
     build_id: str | None = None
+    notes: list[ProbeNote] = field(default_factory=list)  # the same probes, in full
 
     def has_probe(self, provider: str, name: str) -> bool:
         return (provider, name) in self.probes
@@ -78,8 +101,12 @@ def _parse_notes(data: bytes, info: ElfInfo) -> None:
         pos += (descsz + 3) & ~3
         if name == b"stapsdt" and ntype == NT_STAPSDT and len(desc) >= 24:
             # pc, base, semaphore (3 x u64), then provider\0 name\0 args\0
+            pc, _base, semaphore = struct.unpack_from("<QQQ", desc)
             strings = desc[24:].split(b"\0")
             if len(strings) >= 2:
-                info.probes.append((strings[0].decode(errors="replace"), strings[1].decode(errors="replace")))
+                provider, name = (s.decode(errors="replace") for s in strings[:2])
+                arguments = strings[2].decode(errors="replace") if len(strings) > 2 else ""
+                info.probes.append((provider, name))
+                info.notes.append(ProbeNote(provider, name, pc, semaphore, arguments))
         elif name == b"GNU" and ntype == NT_GNU_BUILD_ID:
             info.build_id = desc.hex()
