@@ -190,3 +190,4 @@ from .cmd_convert import register as _register_convert  # noqa: E402
 
 _register_convert(main)
 from .cmd_analyze import register as _register_analyze; _register_analyze(main)  # noqa: E402,E702
+from .cmd_doctor import register as _register_doctor; _register_doctor(main)  # noqa: E402,E702
