@@ -6,15 +6,13 @@ The only module that imports ``bcc``, and only when recording starts
 
 from __future__ import annotations
 
-import contextlib
 import importlib.resources
-import io
 import os
 from dataclasses import dataclass
 
 from p2pcap.errors import P2pcapError
 
-from . import limits
+from . import limits, loadlog
 
 PROBES = (("inbound_message", "trace_inbound"), ("outbound_message", "trace_outbound"))
 
@@ -71,20 +69,16 @@ def missing_capabilities() -> list[str]:
 
 
 def check_environment() -> None:
-    """Say precisely what is missing before BCC says it vaguely."""
-    missing = missing_capabilities()
-    if missing:
-        raise RecordError(f"recording needs root, or {', '.join(sorted(NEEDED_CAPS))} "
-                          f"(missing {', '.join(missing)}): run it with sudo")
-    release = os.uname().release
-    build = f"/lib/modules/{release}/build"
-    if not os.path.exists(f"{build}/include") and not os.path.exists(f"/lib/modules/{release}/source/include"):
-        raise RecordError(
-            f"no kernel headers at {build}: install them (Debian: linux-headers-cloud-amd64 or "
-            f"linux-headers-$(uname -r)) and link them there; 'sudo make setup' does both"
-        )
-    if not os.path.ismount("/sys/kernel/tracing") and not os.path.isdir("/sys/kernel/debug/tracing/events"):
-        raise RecordError("tracefs is not mounted: sudo mount -t tracefs nodev /sys/kernel/tracing")
+    """Say precisely what is missing before BCC says it vaguely.
+
+    The machine checks of ``p2pcap doctor`` (capture/preflight.py), stopping
+    at the first failure with its line.
+    """
+    from . import preflight
+
+    failed = preflight.first_failure(preflight.environment_checks())
+    if failed is not None:
+        raise RecordError(failed.text)
 
 
 def _import_bcc():
@@ -114,14 +108,16 @@ def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None
             except Exception as exc:  # BCC raises bare Exception here
                 raise RecordError(f"{kind} {target}: cannot enable net:{probe}: {exc}") from None
         usdts.append(usdt)
-    stderr = io.StringIO()
+    # libbcc and clang write to fd 2 itself (a rejected program: the whole
+    # verifier log), which redirect_stderr cannot catch: loadlog moves fd 2.
+    log = loadlog.Captured()
     try:
-        with contextlib.redirect_stderr(stderr):
+        with loadlog.captured_stderr() as log:
             bpf = bcc.BPF(text=source, usdt_contexts=usdts, cflags=cflags(opts))
-    except Exception as exc:
-        detail = stderr.getvalue().strip().splitlines()
-        hint = f" ({detail[-1]})" if detail else ""
-        raise RecordError(f"the BPF program failed to load: {exc}{hint}") from None
+    except RecordError:
+        raise
+    except Exception as exc:  # BCC raises bare Exception
+        raise RecordError(loadlog.explain(exc, log.text, source_name="p2p_messages.bpf.c")) from None
     _fill_filters(bpf, opts)
     return bpf
 
