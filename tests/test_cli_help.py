@@ -14,6 +14,10 @@ def test_the_analysis_commands_are_registered():
     assert {"show", "stats", "diff", "filter", "merge", "anonymize"} <= set(COMMANDS)
 
 
+def test_the_recording_commands_are_registered():
+    assert {"record", "doctor"} <= set(COMMANDS)
+
+
 def test_group_help():
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
