@@ -14,7 +14,6 @@ Accepted forms (all UTC unless an offset is given):
 from __future__ import annotations
 
 import functools
-
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +26,10 @@ _UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": NS, "sec": N
           "min": 60 * NS, "h": 3600 * NS}
 _OFFSET = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|sec|s|min|m|h)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
+# The seconds' fraction of an ISO time, taken apart so that any number of
+# digits keeps its full (ns) precision; Python 3.10's fromisoformat accepts
+# only 3 or 6 digits, and no "Z".
+_ISO_FRACTION = re.compile(r"(?<=[T ]\d{2}:\d{2}:\d{2})[.,](\d{1,9})(?=$|[Zz+-])")
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,12 @@ def parse_time(text: str) -> TimeSpec:
             return TimeSpec("absolute", _scaled(value[1:], NS), text)
         except ValueError:
             pass
+    fraction = _ISO_FRACTION.search(value)
+    iso_text = value if fraction is None else value[:fraction.start()] + value[fraction.end():]
+    if iso_text[-1:] in ("Z", "z"):
+        iso_text = iso_text[:-1] + "+00:00"
     try:
-        stamp = datetime.fromisoformat(value)
+        stamp = datetime.fromisoformat(iso_text)
     except ValueError:
         raise P2pcapError(
             f"time {text!r}: expected an offset from the first message (+10s, 1.5m, 250ms), "
@@ -86,8 +93,8 @@ def parse_time(text: str) -> TimeSpec:
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     delta = stamp - datetime(1970, 1, 1, tzinfo=timezone.utc)
-    return TimeSpec("absolute", (delta.days * 86_400 + delta.seconds) * NS + delta.microseconds * 1000,
-                    text)
+    frac_ns = int(fraction.group(1).ljust(9, "0")) if fraction else 0
+    return TimeSpec("absolute", (delta.days * 86_400 + delta.seconds) * NS + frac_ns, text)
 
 
 def _scaled(number: str, unit: int) -> int:
