@@ -1,20 +1,36 @@
 # p2pcap: every target sets up what it needs first, idempotently.
-#   make demo    record the bundled stand-in node replaying a regtest-like session, then show it
-#   make test    run the whole test suite (the eBPF tests need root)
-#   make bench   print the benchmark figures
-#   make setup   only the set-up: Debian packages, kernel-header links, tracefs, .venv, stand-in node
+#   make demo          record the bundled stand-in node replaying a regtest-like session, then show it
+#   make test          run the whole test suite (the eBPF tests need root)
+#   make bench         print the benchmark figures
+#   make setup         only the runtime set-up: system packages, kernel headers, tracefs, .venv
+#   sudo make install  p2pcap as a system tool: its own environment in $(LIBDIR), $(BINDIR)/p2pcap
+#   sudo make uninstall
 SHELL := /bin/bash
 PYTHON_SYSTEM := /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STANDIN := build/p2p-standin
+PIP_FLAGS := --quiet --disable-pip-version-check
+# Where `make install` puts p2pcap (override for a staged or test install:
+# make install PREFIX=/tmp/p).  A venv is not relocatable, so there is no
+# DESTDIR: the environment works only at the path it was created at.
+PREFIX ?= /usr/local
+LIBDIR ?= $(PREFIX)/lib/p2pcap
+BINDIR ?= $(PREFIX)/bin
+# What `pip install` builds from (pyproject.toml's package folders).
+DIST_FILES := pyproject.toml README.md p2pcap capture decoders formats
 
-.PHONY: setup host venv standin demo test bench clean
+.PHONY: setup host host-test venv standin demo test bench install uninstall clean
 
-setup: host venv standin
+setup: host venv
 
+# Runtime: BCC, kernel headers, python3-venv (+ the C toolchain pip needs), tracefs.
 host:
 	@scripts/setup-host.sh
+
+# Runtime + what the tests and the demo use (make, <sys/sdt.h>, tshark).
+host-test:
+	@scripts/setup-host.sh --test
 
 # Debian's python3 with system site packages: BCC's bindings (python3-bpfcc)
 # exist only for that interpreter.
@@ -22,26 +38,48 @@ $(VENV)/.stamp: pyproject.toml | host
 	@echo "setup: creating $(VENV) from $(PYTHON_SYSTEM) (with system site packages, for BCC)"
 	@test -x $(PY) || $(PYTHON_SYSTEM) -m venv --system-site-packages $(VENV)
 	@echo "setup: installing p2pcap (editable) and its test dependencies into $(VENV)"
-	@$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@$(PY) -m pip install $(PIP_FLAGS) -e '.[test]'
 	@touch $@
 
 venv: $(VENV)/.stamp
 
-$(STANDIN): tests/standin/standin_node.c | host
+$(STANDIN): tests/standin/standin_node.c | host-test
 	@mkdir -p build
 	@echo "setup: building the stand-in node $(STANDIN)"
 	@gcc -O2 -Wall -Wextra -o $@ $<
 
 standin: $(STANDIN)
 
-demo: setup
+demo: host-test venv standin
 	@scripts/demo.sh
 
-test: setup
+test: host-test venv standin
 	$(PY) -m pytest -q
 
-bench: setup
+bench: host-test venv standin
 	$(PY) benchmarks/run_all.py
+
+# Not editable: the installed tool keeps working when this clone is moved or
+# deleted.  It is built from a copy, so the clone gets no build files.
+install: host
+	@echo "install: creating $(LIBDIR) from $(PYTHON_SYSTEM) (with system site packages, for BCC)"
+	@mkdir -p $(LIBDIR) $(BINDIR) 2>/dev/null && test -w $(LIBDIR) -a -w $(BINDIR) || \
+	    { echo "install: cannot write $(LIBDIR) and $(BINDIR): run 'sudo make install'" >&2; exit 1; }
+	@test -x $(LIBDIR)/bin/python || $(PYTHON_SYSTEM) -m venv --system-site-packages $(LIBDIR)
+	@echo "install: installing p2pcap (not editable) into $(LIBDIR)"
+	@src=$$(mktemp -d) && trap 'rm -rf "$$src"' EXIT && \
+	    cp -r $(DIST_FILES) "$$src" && \
+	    $(LIBDIR)/bin/python -m pip install $(PIP_FLAGS) "$$src"
+	@ln -sfn $(LIBDIR)/bin/p2pcap $(BINDIR)/p2pcap
+	@echo "install: $(BINDIR)/p2pcap -> $(LIBDIR)/bin/p2pcap ($$($(BINDIR)/p2pcap --version))"
+
+uninstall:
+	@if [ -L $(BINDIR)/p2pcap ] && [ "$$(readlink $(BINDIR)/p2pcap)" = $(LIBDIR)/bin/p2pcap ]; then \
+	    echo "uninstall: removing $(BINDIR)/p2pcap"; rm -f $(BINDIR)/p2pcap; \
+	elif [ -e $(BINDIR)/p2pcap ]; then \
+	    echo "uninstall: $(BINDIR)/p2pcap is not the link make install made: left alone"; fi
+	@if [ -d $(LIBDIR) ]; then echo "uninstall: removing $(LIBDIR)"; rm -rf $(LIBDIR); \
+	else echo "uninstall: $(LIBDIR) is not there"; fi
 
 clean:
 	rm -rf build out
