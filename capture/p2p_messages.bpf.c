@@ -31,12 +31,25 @@
 //   in a size class just big enough for it, so an 8-byte ping does not
 //   take a 32 KiB slot.
 // - EV_CHUNK carries the rest of a message larger than one chunk (up to
-//   3 MiB, Dash's MAX_PROTOCOL_MESSAGE_LENGTH), CHUNK_SIZE bytes each.  A
-//   BPF program runs to completion on one CPU, so a message's chunks are
-//   consecutive among its thread's records, and user space reassembles
-//   them per thread.  bpf_loop() is unusable with BCC 0.26, so the chunks go
-//   out of a plain bounded loop (MAX_CHUNKS iterations).
-//
+//   3 MiB, Dash's MAX_PROTOCOL_MESSAGE_LENGTH), CHUNK_SIZE bytes each.
+//   The chunks are copied by a second program, `copy_chunks`, reached by
+//   bpf_tail_call: it copies CHUNKS_PER_CALL chunks and tail-calls itself
+//   until the message is done.  A loop over all 96 chunks in one program
+//   is accepted by Linux 6.12+ but exceeds the 1M-instruction verifier
+//   budget of 5.10 and 6.1 (every iteration is explored); a tail-called
+//   program is verified once, for CHUNKS_PER_CALL iterations, whatever the
+//   message size.  The kernel allows 32 tail calls per run on 5.10
+//   (MAX_TAIL_CALL_CNT, include/linux/bpf.h; 33 from 5.17), so
+//   CHUNKS_PER_CALL is chosen in limits.py to need fewer.  bpf_loop()
+//   (5.17+) would not reach 5.10, and BCC 0.26 cannot link its callback.
+//   The job (where the payload is, how far it got) lives in `chunk_jobs`,
+//   keyed by thread id, not in a per-CPU slot: with preempt=full a uprobe
+//   program runs with migration, not preemption, disabled (Linux 6.1+,
+//   bpf_prog_run_array_uprobe), so another thread's probe may run on this
+//   CPU in between; a thread cannot interleave with itself.
+//   One probe hit, tail calls included, runs before that thread can hit
+//   another, so a message's chunks are consecutive among its thread's
+//   records, and user space reassembles them per thread.
 // Records are submitted with BPF_RB_NO_WAKEUP: user space drains the ring
 // on a timer, so a probe hit never pays for waking it.  Large messages
 // (>= WAKE_MIN_BYTES) also add their size to `wake_bytes`; the one that
@@ -46,7 +59,7 @@
 // (BCC 0.26 offers no ringbuf_query method to ask how full the ring is.)
 //
 // Tunables arrive as -D flags from p2pcap/capture/program.py: ADDR_MAX,
-// CONN_MAX, CMD_MAX, CHUNK_SIZE, MAX_CHUNKS, RINGBUF_PAGES, PEER_SLOTS,
+// CONN_MAX, CMD_MAX, CHUNK_SIZE, CHUNKS_PER_CALL, RINGBUF_PAGES, PEER_SLOTS,
 // SNAPLEN, DIRECTION_FILTER (0 both, 1 inbound only, 2 outbound only),
 // FILTER_COMMANDS / FILTER_PEERS (1 = consult the maps below).
 #include <uapi/linux/ptrace.h>
@@ -135,12 +148,40 @@ BPF_ARRAY(epoch, u32, 1);  // bumped by user space when a traced process exits
 BPF_PERCPU_ARRAY(peer_counter, u64, 1);
 BPF_ARRAY(wake_bytes, u64, 1);  // large-message bytes since the last forced wakeup
 
+// The chunks still to copy of the message a thread is in the middle of.
+struct chunk_job {
+    u64 payload;       // the payload's address in the traced process
+    u32 captured;      // bytes to copy in all
+    u32 offset;        // of the next chunk
+};
+BPF_HASH(chunk_jobs, u32, struct chunk_job, 4096);
+BPF_PROG_ARRAY(chunk_progs, 1);  // [0] = copy_chunks, set by program.py
+
 // Kernel-side filters: when enabled, only listed commands / peers are copied.
 struct command_key {
     char command[CMD_MAX];
 };
 BPF_HASH(wanted_commands, struct command_key, u8, 256);
 BPF_HASH(wanted_peers, s64, u8, 1024);
+
+// Read `len` (<= room, a constant) bytes of user memory.  Older verifiers
+// (5.10, 6.1) lose the bounds of a length clang computes in 32-bit pieces
+// or from a rotated loop ("R2 min value is negative"), so the length is
+// given to the helper either as the constant itself or masked below it,
+// the form every verifier since 4.x accepts.  The empty asm keeps clang
+// from proving the mask redundant and dropping it.
+#define read_user_bounded(dst, len, room, src) ({                          \
+    u64 __len = (len);                                                     \
+    long __rc;                                                             \
+    if (__len >= (room)) {                                                 \
+        __rc = bpf_probe_read_user((dst), (room), (src));                  \
+    } else {                                                               \
+        asm volatile("" : "+r"(__len));                                    \
+        __len &= (room) - 1;                                               \
+        __rc = bpf_probe_read_user((dst), __len, (src));                   \
+    }                                                                      \
+    __rc;                                                                  \
+})
 
 static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
 {
@@ -219,32 +260,51 @@ static __always_inline void maybe_wake(u64 bytes)
     events.ringbuf_output(&wake, sizeof(wake), BPF_RB_FORCE_WAKEUP);
 }
 
-static __always_inline int copy_chunks(const u8 *payload, u64 captured, u32 tid)
+// Copy CHUNKS_PER_CALL chunks of the thread's job, then tail-call this
+// program again for the rest.  A failed reservation or read ends the
+// message; user space sees it incomplete and counts it (events.py).
+int copy_chunks(struct pt_regs *ctx)
 {
-    // The first CHUNK_SIZE bytes went with the EV_MESSAGE record.
-    for (int i = 1; i < MAX_CHUNKS; i++) {
-        u64 offset = (u64)i * CHUNK_SIZE;
+    u32 tid = (u32)bpf_get_current_pid_tgid();
+    struct chunk_job *job = chunk_jobs.lookup(&tid);
+    if (!job)
+        return 0;
+    u32 captured = job->captured;
+    u32 offset = job->offset;
+    const u8 *payload = (const u8 *)job->payload;
+    for (int i = 0; i < CHUNKS_PER_CALL; i++) {
         if (offset >= captured)
             break;
-        u64 len = captured - offset;
-        if (len > CHUNK_SIZE)
-            len = CHUNK_SIZE;
         struct chunk *c = events.ringbuf_reserve(sizeof(struct chunk) + CHUNK_SIZE);
         if (!c) {
             count_loss(0, 0, 1);
-            return -1;
+            goto done;
         }
+        u32 len = captured - offset;
+        if (len > CHUNK_SIZE)
+            len = CHUNK_SIZE;
         c->kind = EV_CHUNK;
         c->offset = offset;
         c->tid = tid;
         c->data_len = len;
-        if (bpf_probe_read_user(c->data, len, payload + offset) != 0) {
+        if (read_user_bounded(c->data, len, CHUNK_SIZE, payload + offset) != 0) {
             c->data_len = 0;
             events.ringbuf_submit(c, BPF_RB_NO_WAKEUP);
-            return -1;
+            goto done;
         }
         events.ringbuf_submit(c, BPF_RB_NO_WAKEUP);
+        offset += len;
     }
+    if (offset < captured) {
+        job->offset = offset;
+        chunk_progs.call(ctx, 0);
+        // Only reached if the tail call failed (cannot with the counts in
+        // limits.py): the message stays incomplete and is counted.
+        count_loss(0, 0, 1);
+    }
+done:
+    chunk_jobs.delete(&tid);
+    maybe_wake(captured);
     return 0;
 }
 
@@ -289,7 +349,7 @@ static __always_inline int emit_message(const u64 room, u64 ref, u64 pid_tgid,
         len = room;
     e->data_len = len;
     int rc = 0;
-    if (len > 0 && bpf_probe_read_user(e->data, len, payload) != 0) {
+    if (len > 0 && read_user_bounded(e->data, len, room, payload) != 0) {
         flags |= F_PAYLOAD_FAULT;
         e->data_len = 0;
         rc = -1;
@@ -299,7 +359,7 @@ static __always_inline int emit_message(const u64 room, u64 ref, u64 pid_tgid,
     return rc;
 }
 
-static __always_inline int trace_message(s64 peer_id, const char *addr,
+static __always_inline int trace_message(struct pt_regs *ctx, s64 peer_id, const char *addr,
                                          const char *conn_type, const char *command,
                                          u64 size, const u8 *payload, u8 inbound)
 {
@@ -359,8 +419,15 @@ static __always_inline int trace_message(s64 peer_id, const char *addr,
     else
         rc = emit_message(CHUNK_SIZE, ref, pid_tgid, wanted, command_n, command, size, captured, payload, inbound, flags);
 
-    if (rc == 0 && captured > CHUNK_SIZE)
-        copy_chunks(payload, captured, (u32)pid_tgid);
+    if (rc == 0 && captured > CHUNK_SIZE) {
+        u32 tid = (u32)pid_tgid;
+        struct chunk_job job = {.payload = (u64)payload, .captured = captured, .offset = CHUNK_SIZE};
+        if (chunk_jobs.update(&tid, &job) == 0)
+            chunk_progs.call(ctx, 0);  // does not return when it succeeds
+        chunk_jobs.delete(&tid);
+        count_loss(0, 0, 1);  // no job slot or no tail call: the message is incomplete
+        return 0;
+    }
     if (captured >= WAKE_MIN_BYTES)
         maybe_wake(captured);
     return 0;
@@ -382,7 +449,7 @@ int trace_inbound(struct pt_regs *ctx)
     bpf_usdt_readarg(4, ctx, &command);
     bpf_usdt_readarg(5, ctx, &size);
     bpf_usdt_readarg(6, ctx, &payload);
-    return trace_message(peer_id, (const char *)addr, (const char *)conn_type,
+    return trace_message(ctx, peer_id, (const char *)addr, (const char *)conn_type,
                          (const char *)command, size, (const u8 *)payload, 1);
 }
 
@@ -398,6 +465,6 @@ int trace_outbound(struct pt_regs *ctx)
     bpf_usdt_readarg(4, ctx, &command);
     bpf_usdt_readarg(5, ctx, &size);
     bpf_usdt_readarg(6, ctx, &payload);
-    return trace_message(peer_id, (const char *)addr, (const char *)conn_type,
+    return trace_message(ctx, peer_id, (const char *)addr, (const char *)conn_type,
                          (const char *)command, size, (const u8 *)payload, 0);
 }

@@ -40,7 +40,7 @@ def cflags(opts: Options) -> list[str]:
         f"-DCONN_MAX={limits.CONN_MAX}",
         f"-DCMD_MAX={limits.CMD_MAX}",
         f"-DCHUNK_SIZE={limits.CHUNK_SIZE}",
-        f"-DMAX_CHUNKS={limits.MAX_CHUNKS}",
+        f"-DCHUNKS_PER_CALL={limits.CHUNKS_PER_CALL}",
         f"-DRINGBUF_PAGES={pages}",
         f"-DPEER_SLOTS={limits.PEER_SLOTS}",
         f"-DSNAPLEN={min(opts.snaplen, limits.MAX_PAYLOAD)}",
@@ -118,8 +118,21 @@ def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None
         raise
     except Exception as exc:  # BCC raises bare Exception
         raise RecordError(loadlog.explain(exc, log.text, source_name="p2p_messages.bpf.c")) from None
+    _link_chunk_program(bpf)
     _fill_filters(bpf, opts)
     return bpf
+
+
+def _link_chunk_program(bpf) -> None:
+    """Put copy_chunks in the program array the probes tail-call into.
+
+    A tail call to an empty slot fails silently, so without this every
+    message over one chunk would arrive incomplete (and be counted lost).
+    """
+    import ctypes
+
+    fn = bpf.load_func("copy_chunks", bpf.KPROBE)
+    bpf["chunk_progs"][ctypes.c_int(0)] = ctypes.c_int(fn.fd)
 
 
 def _fill_filters(bpf, opts: Options) -> None:
