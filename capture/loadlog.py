@@ -15,6 +15,7 @@ line that says why, and the path of a file holding the full log.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import re
 import sys
@@ -28,6 +29,30 @@ class Captured:
     text: str = ""  # everything written to fd 2 inside the block (set when it ends)
 
 
+# Our two descriptors live at or above this number.  libbcc 0.26 closes a
+# stale descriptor number when a USDT context for a pid is destroyed (after
+# load() returns): whatever BCC opened at that number meanwhile is lost.
+# Taking low numbers here would shift BCC's own descriptors so that a live
+# program's lands there (its cleanup then fails with EBADF); up here BCC
+# numbers its descriptors exactly as it does without this capture.
+_HIGH_FD = 200
+
+
+def _moved_high(fd: int) -> int:
+    high = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
+    os.close(fd)
+    return high
+
+
+def _spool() -> int:
+    try:
+        return os.open(tempfile.gettempdir(), os.O_TMPFILE | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    except (AttributeError, OSError):  # no O_TMPFILE here, or not on this file system
+        fd, path = tempfile.mkstemp(prefix="p2pcap-load-")
+        os.unlink(path)
+        return fd
+
+
 @contextlib.contextmanager
 def captured_stderr() -> Iterator[Captured]:
     """Send fd 2 to a temporary file inside the block; ``.text`` holds it afterwards.
@@ -36,11 +61,13 @@ def captured_stderr() -> Iterator[Captured]:
     ...     bpf = bcc.BPF(text=source)
     """
     captured = Captured()
-    sys.stderr.flush()
-    with tempfile.TemporaryFile() as spool:
-        saved = os.dup(2)
+    with contextlib.suppress(Exception):
+        sys.stderr.flush()
+    spool = _moved_high(_spool())
+    try:
+        saved = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
         try:
-            os.dup2(spool.fileno(), 2)
+            os.dup2(spool, 2)
             try:
                 yield captured
             finally:
@@ -51,8 +78,17 @@ def captured_stderr() -> Iterator[Captured]:
                 os.dup2(saved, 2)
         finally:
             os.close(saved)
-            spool.seek(0)
-            captured.text = spool.read().decode("utf-8", errors="replace")
+            captured.text = _read_all(spool)
+    finally:
+        os.close(spool)
+
+
+def _read_all(fd: int) -> str:
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while chunk := os.read(fd, 1 << 16):
+        chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", errors="replace")
 
 
 # -- what went wrong -----------------------------------------------------------

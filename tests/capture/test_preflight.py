@@ -316,6 +316,17 @@ def test_captured_stderr_gives_fd_2_back_on_error(capfd):
     assert capfd.readouterr().err == "after\n"
 
 
+def test_captured_stderr_leaves_the_low_descriptors_to_bcc():
+    # libbcc's USDT contexts close a stale descriptor number when destroyed;
+    # shifting BCC's numbers would put a live program's descriptor there.
+    before = os.open(os.devnull, os.O_RDONLY)
+    os.close(before)
+    with loadlog.captured_stderr():
+        inside = os.open(os.devnull, os.O_RDONLY)
+        os.close(inside)
+    assert inside == before
+
+
 def test_log_file_does_not_follow_a_planted_symlink(tmp_path):
     victim = tmp_path / "victim"
     victim.write_text("keep me")
