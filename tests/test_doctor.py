@@ -49,8 +49,12 @@ def test_no_such_binary():
 def test_without_privileges_fails():
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root to drop to an unprivileged user")
-    proc = doctor("--exe", "/bin/true", prefix=("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"),
-                  env={**os.environ, "HOME": "/tmp"})
+    # nobody, keeping only CAP_DAC_READ_SEARCH to read a clone that may sit in
+    # a folder only root can read (as test_cli_errors.test_record_without_root).
+    keep = "+dac_read_search"
+    prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
+              f"--ambient-caps={keep}", f"--bounding-set=-all,{keep}")
+    proc = doctor("--exe", "/bin/true", prefix=prefix, env={**os.environ, "HOME": "/tmp"})
     assert proc.returncode == 1
     assert lines_of(proc)[0].startswith("FAIL  recording needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN")
 
