@@ -94,8 +94,13 @@ def _import_bcc():
     return bcc
 
 
-def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None):
-    """Compile the program and attach it to every target; return the BPF object."""
+def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None, debug: int = 0):
+    """Compile the program and attach it to every target; return the BPF object.
+
+    ``debug`` is BCC's debug flags: with ``bcc.DEBUG_BPF`` the verifier's
+    log of every program, captured from fd 2, is kept as ``bpf.load_log``
+    (benchmarks/verifier_cost.py reads the instruction counts from it).
+    """
     bcc = _import_bcc()
     source = importlib.resources.files(__package__).joinpath("p2p_messages.bpf.c").read_text()
     usdts = []
@@ -113,12 +118,14 @@ def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None
     log = loadlog.Captured()
     try:
         with loadlog.captured_stderr() as log:
-            bpf = bcc.BPF(text=source, usdt_contexts=usdts, cflags=cflags(opts))
+            bpf = bcc.BPF(text=source, usdt_contexts=usdts, cflags=cflags(opts), debug=debug)
+            _link_chunk_program(bpf)
     except RecordError:
         raise
     except Exception as exc:  # BCC raises bare Exception
         raise RecordError(loadlog.explain(exc, log.text, source_name="p2p_messages.bpf.c")) from None
-    _link_chunk_program(bpf)
+    if debug:
+        bpf.load_log = log.text
     _fill_filters(bpf, opts)
     return bpf
 
