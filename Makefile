@@ -25,10 +25,13 @@ DIST_FILES := pyproject.toml README.md p2pcap capture decoders formats
 setup: host venv
 
 # Runtime: BCC, kernel headers, python3-venv (+ the C toolchain pip needs), tracefs.
+# Under test, demo, bench and standin (and whatever they need first) it is
+# the test set-up: runtime + make, <sys/sdt.h>, tshark.  One run either way.
+HOST_FLAGS :=
+test demo bench standin: HOST_FLAGS := --test
 host:
-	@scripts/setup-host.sh
+	@scripts/setup-host.sh $(HOST_FLAGS)
 
-# Runtime + what the tests and the demo use (make, <sys/sdt.h>, tshark).
 host-test:
 	@scripts/setup-host.sh --test
 
@@ -43,20 +46,20 @@ $(VENV)/.stamp: pyproject.toml | host
 
 venv: $(VENV)/.stamp
 
-$(STANDIN): tests/standin/standin_node.c | host-test
+$(STANDIN): tests/standin/standin_node.c | host
 	@mkdir -p build
 	@echo "setup: building the stand-in node $(STANDIN)"
 	@gcc -O2 -Wall -Wextra -o $@ $<
 
 standin: $(STANDIN)
 
-demo: host-test venv standin
+demo: host venv standin
 	@scripts/demo.sh
 
-test: host-test venv standin
+test: host venv standin
 	$(PY) -m pytest -q
 
-bench: host-test venv standin
+bench: host venv standin
 	$(PY) benchmarks/run_all.py
 
 # Not editable: the installed tool keeps working when this clone is moved or
