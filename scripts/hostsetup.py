@@ -250,8 +250,9 @@ def say(message: str, *, err: bool = False) -> None:
     print(f"setup: {message}", file=sys.stderr if err else sys.stdout, flush=True)
 
 
-def _run(*cmd: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, text=True, capture_output=True, **kw)
+def _run(*cmd: str) -> subprocess.CompletedProcess:
+    # LC_ALL=C: the output is parsed, so no translated "Candidate:"
+    return subprocess.run(cmd, text=True, capture_output=True, env={**os.environ, "LC_ALL": "C"})
 
 
 def installed_packages() -> set[str]:
@@ -261,10 +262,15 @@ def installed_packages() -> set[str]:
 
 
 def known_packages(names) -> set[str]:
-    """The names apt has a candidate (or installed version) for: apt-cache policy."""
-    proc = _run("apt-cache", "policy", *names)
+    """The names apt has a candidate (or installed version) for."""
+    return parse_policy(_run("apt-cache", "policy", *names).stdout)
+
+
+def parse_policy(text: str) -> set[str]:
+    """Package names with a version in ``apt-cache policy`` output (a name apt
+    does not know gets no block; a virtual one gets ``Candidate: (none)``)."""
     known, current = set(), None
-    for line in proc.stdout.splitlines():
+    for line in text.splitlines():
         if line and not line[0].isspace() and line.endswith(":"):
             current = line[:-1].split(":")[0]
         elif current and line.strip().startswith(("Candidate:", "Installed:")):

@@ -192,6 +192,27 @@ def test_test_packages_only_with_test():
     assert extra == {"tshark", "systemtap-sdt-dev", "make"}
 
 
+def test_apt_policy_parsing_keeps_only_names_with_a_version():
+    text = """linux-headers-amd64:
+  Installed: (none)
+  Candidate: 6.1.192-3
+  Version table:
+     6.1.192-3 500
+        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+python3-bpfcc:
+  Installed: 0.26.0+ds-1
+  Candidate: 0.26.0+ds-1
+  Version table:
+ *** 0.26.0+ds-1 500
+        100 /var/lib/dpkg/status
+linux-headers-generic:
+  Installed: (none)
+  Candidate: (none)
+  Version table:
+"""
+    assert hostsetup.parse_policy(text) == {"linux-headers-amd64", "python3-bpfcc"}
+
+
 def test_os_release_parsing_takes_quotes_and_comments():
     fields = hostsetup.parse_os_release('# comment\nID="debian"\nVERSION_ID=\'12\'\nBROKEN\n')
     assert fields == {"ID": "debian", "VERSION_ID": "12"}
