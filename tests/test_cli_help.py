@@ -1,4 +1,4 @@
-"""``--help`` works for the group and every command, and shows an example (STYLE.md §5)."""
+"""``--help`` works for the group and every command, and shows an example."""
 
 from __future__ import annotations
 
