@@ -9,12 +9,16 @@
  *   uint64 payload size, uint8 *payload,
  * and no semaphores (plain DTRACE_PROBE6 from <sys/sdt.h>).  It replays a
  * message file through them, so p2pcap can be recorded, tested and
- * benchmarked on machines without a dashd.
+ * benchmarked on machines without a dashd.  Built with -DSTANDIN_SEMAPHORES
+ * (build/p2p-standin-sema) each probe has a USDT semaphore and fires only
+ * while it is raised, as in Bitcoin Core v29 (see trace.h).
  *
  * Message file: one message a line, tab-separated,
  *   direction  peer_id  addr  conn_type  command  payload_hex
  * direction is "in" or "out"; payload_hex may be empty; lines starting
- * with '#' and empty lines are skipped.
+ * with '#' and empty lines are skipped.  A line whose command is "-" says
+ * the peer disconnects (make_churn.py writes them): it fires no probe and
+ * is not counted; direction, addr, conn_type and payload are not read.
  *
  * Options:
  *   --rate N          messages per second (0, the default: as fast as possible);
@@ -27,13 +31,17 @@
  *   --duration S      stop after S seconds (with --repeat 0: loop until then)
  *   --wait-signal     wait for SIGUSR1 before replaying (so a recorder can attach)
  *   --linger S        sleep S seconds after replaying, before exiting
+ *   --hold            then wait for SIGUSR2 before exiting (blocked from the
+ *                     start, so an early SIGUSR2 is not lost)
  *   --quiet           print nothing but errors
  * dashd's network options (-regtest, -testnet, -devnet=NAME, -chain=NAME,
  * -datadir=DIR, -conf=FILE: one dash) are accepted and ignored, so a
  * recorder can infer the network from this process's command line.
  * On exit it prints one line: "replayed N messages, B payload bytes in T s
  * (X ns per message, Y ns CPU)": wall-clock and CPU time (user + system,
- * which includes the probes' BPF programs) per message.
+ * which includes the probes' BPF programs) per message.  The semaphore
+ * build appends "; F fired (I in + O out); semaphore was 0 for K": F
+ * messages went through a probe (its semaphore was raised), K did not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,7 +52,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <sys/sdt.h>
+#include "trace.h"
 
 struct message {
     int inbound;
@@ -55,6 +63,12 @@ struct message {
     uint64_t size;
     unsigned char *payload;
 };
+
+#ifdef STANDIN_SEMAPHORES
+TRACEPOINT_SEMAPHORE(net, inbound_message);
+TRACEPOINT_SEMAPHORE(net, outbound_message);
+static uint64_t fired_in, fired_out, not_fired;
+#endif
 
 static void die(const char *what, long line)
 {
@@ -140,15 +154,21 @@ static struct message *load(const char *path, size_t *count)
         }
         m = &msgs[n];
         {
-            char *dir = next_field(&cursor, line);
+            char *dir = next_field(&cursor, line), *peer, *addr, *conn, *command;
+            peer = next_field(&cursor, line);
+            addr = next_field(&cursor, line);
+            conn = next_field(&cursor, line);
+            command = next_field(&cursor, line);
+            if (strcmp(command, "-") == 0)
+                continue;  /* a disconnection: nothing to replay here */
             if (strcmp(dir, "in") == 0) m->inbound = 1;
             else if (strcmp(dir, "out") == 0) m->inbound = 0;
             else die("direction must be 'in' or 'out'", line);
+            m->peer_id = strtoll(peer, NULL, 10);
+            m->addr = intern(addr);
+            m->conn_type = intern(conn);
+            m->command = strdup(command);
         }
-        m->peer_id = strtoll(next_field(&cursor, line), NULL, 10);
-        m->addr = intern(next_field(&cursor, line));
-        m->conn_type = intern(next_field(&cursor, line));
-        m->command = strdup(next_field(&cursor, line));
         hex = cursor ? cursor : "";
         hexlen = strlen(hex);
         if (hexlen % 2) die("odd number of hex digits in the payload", line);
@@ -243,12 +263,32 @@ static void make_pool(const struct message *msgs, size_t count, uint64_t size)
 /* The probes, spelled as Dash Core's TRACE6 expands them. */
 static void emit(const struct message *m, uint64_t size, const unsigned char *payload)
 {
+#ifdef STANDIN_SEMAPHORES
+    if (m->inbound) {
+        if (TRACEPOINT_ACTIVE(net, inbound_message)) {
+            TRACE6(net, inbound_message, m->peer_id, m->addr, m->conn_type,
+                   m->command, size, payload);
+            fired_in++;
+        } else {
+            not_fired++;
+        }
+    } else {
+        if (TRACEPOINT_ACTIVE(net, outbound_message)) {
+            TRACE6(net, outbound_message, m->peer_id, m->addr, m->conn_type,
+                   m->command, size, payload);
+            fired_out++;
+        } else {
+            not_fired++;
+        }
+    }
+#else
     if (m->inbound)
         DTRACE_PROBE6(net, inbound_message, m->peer_id, m->addr, m->conn_type,
                       m->command, size, payload);
     else
         DTRACE_PROBE6(net, outbound_message, m->peer_id, m->addr, m->conn_type,
                       m->command, size, payload);
+#endif
 }
 
 int main(int argc, char **argv)
@@ -256,7 +296,7 @@ int main(int argc, char **argv)
     double rate = 0, duration = 0, linger = 0;
     long long size_override = -1;
     long repeat = 1;
-    int wait_signal = 0, quiet = 0, i;
+    int wait_signal = 0, quiet = 0, hold = 0, i;
     const char *path = NULL;
     struct message *msgs;
     size_t count, k;
@@ -269,13 +309,14 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--size") == 0 && i + 1 < argc) size_override = atoll(argv[++i]);
         else if (strcmp(argv[i], "--linger") == 0 && i + 1 < argc) linger = atof(argv[++i]);
         else if (strcmp(argv[i], "--wait-signal") == 0) wait_signal = 1;
+        else if (strcmp(argv[i], "--hold") == 0) hold = 1;
         else if (strcmp(argv[i], "--quiet") == 0) quiet = 1;
         else if (is_node_option(argv[i])) continue;
         else if (argv[i][0] != '-' && !path) path = argv[i];
         else {
             fprintf(stderr,
                     "usage: p2p-standin [--rate N] [--repeat N] [--duration S] [--size N] "
-                    "[--wait-signal] [--linger S] [--quiet] MESSAGE_FILE\n");
+                    "[--wait-signal] [--linger S] [--hold] [--quiet] MESSAGE_FILE\n");
             return 2;
         }
     }
@@ -283,6 +324,12 @@ int main(int argc, char **argv)
     msgs = load(path, &count);
     if (count == 0) die("the message file holds no messages", 0);
 
+    if (hold) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR2);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+    }
     if (wait_signal) {
         sigset_t set;
         int sig;
@@ -336,17 +383,31 @@ int main(int argc, char **argv)
 done:
     {
         uint64_t elapsed = now_ns() - start, cpu = cpu_ns() - start_cpu;
-        if (!quiet)
+        if (!quiet) {
             printf("replayed %llu messages, %llu payload bytes in %.3f s "
-                   "(%.1f ns per message, %.1f ns CPU)\n",
+                   "(%.1f ns per message, %.1f ns CPU)",
                    (unsigned long long)sent, (unsigned long long)bytes, elapsed / 1e9,
                    sent ? (double)elapsed / (double)sent : 0.0,
                    sent ? (double)cpu / (double)sent : 0.0);
+#ifdef STANDIN_SEMAPHORES
+            printf("; %llu fired (%llu in + %llu out); semaphore was 0 for %llu",
+                   (unsigned long long)(fired_in + fired_out), (unsigned long long)fired_in,
+                   (unsigned long long)fired_out, (unsigned long long)not_fired);
+#endif
+            printf("\n");
+        }
         fflush(stdout);
     }
     if (linger > 0) {
         struct timespec ts = {(time_t)linger, (long)((linger - (long)linger) * 1e9)};
         nanosleep(&ts, NULL);
+    }
+    if (hold) {
+        sigset_t set;
+        int sig;
+        sigemptyset(&set);
+        sigaddset(&set, SIGUSR2);
+        sigwait(&set, &sig);
     }
     return 0;
 }
