@@ -17,6 +17,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 STANDIN_SOURCE = ROOT / "tests" / "standin" / "standin_node.c"
 STANDIN = ROOT / "build" / "p2p-standin"
+STANDIN_CXX_SOURCE = ROOT / "tests" / "standin" / "standin_node.cpp"
+TRACE_H = ROOT / "tests" / "standin" / "trace.h"
+# The stand-in builds (the Makefile's standin target makes the same ones):
+# name in build/ -> (compiler and flags, source).  See tests/standin/README.md.
+CC = ["gcc", "-O2", "-Wall"]
+CXX = ["g++", "-O2", "-Wall", "-std=c++17", "-pthread"]
+STANDIN_BUILDS = {
+    "p2p-standin": (CC, STANDIN_SOURCE),
+    "p2p-standin-sema": ([*CC, "-DSTANDIN_SEMAPHORES"], STANDIN_SOURCE),
+    "p2p-standin-cxx": (CXX, STANDIN_CXX_SOURCE),
+    "p2p-standin-cxx-sema": ([*CXX, "-DSTANDIN_SEMAPHORES"], STANDIN_CXX_SOURCE),
+}
 
 
 def _ebpf_missing() -> str | None:
@@ -46,13 +58,41 @@ def ebpf():
         pytest.skip(f"eBPF recording unavailable: {missing}")
 
 
+def build_standin(name: str) -> Path:
+    """build/NAME, (re)built when missing or older than its source or trace.h."""
+    command, source = STANDIN_BUILDS[name]
+    target = ROOT / "build" / name
+    newest = max(source.stat().st_mtime, TRACE_H.stat().st_mtime)
+    if not target.exists() or target.stat().st_mtime < newest:
+        target.parent.mkdir(exist_ok=True)
+        partial = target.with_name(f".{name}.{os.getpid()}")
+        subprocess.run([*command, "-o", str(partial), str(source)], check=True)
+        os.replace(partial, target)  # a node still running keeps its old file
+    return target
+
+
 @pytest.fixture(scope="session")
 def standin() -> Path:
     """The stand-in node binary, built if missing or stale."""
-    if not STANDIN.exists() or STANDIN.stat().st_mtime < STANDIN_SOURCE.stat().st_mtime:
-        STANDIN.parent.mkdir(exist_ok=True)
-        subprocess.run(["gcc", "-O2", "-Wall", "-o", str(STANDIN), str(STANDIN_SOURCE)], check=True)
-    return STANDIN
+    return build_standin("p2p-standin")
+
+
+@pytest.fixture(scope="session")
+def standin_sema() -> Path:
+    """The C stand-in with USDT semaphores: probes fire only while raised."""
+    return build_standin("p2p-standin-sema")
+
+
+@pytest.fixture(scope="session")
+def standin_cxx() -> Path:
+    """The C++ stand-in shaped like dashd: stack-slot probe operands, --threads, freed peers."""
+    return build_standin("p2p-standin-cxx")
+
+
+@pytest.fixture(scope="session")
+def standin_cxx_sema() -> Path:
+    """The C++ stand-in with USDT semaphores."""
+    return build_standin("p2p-standin-cxx-sema")
 
 
 def p2pcap_cmd(*args: str) -> list[str]:
