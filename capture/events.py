@@ -84,7 +84,7 @@ class Assembler:
     """Feeds on raw records; hands finished Messages to ``emit``; counts losses.
 
     ``clock_offset_ns`` turns the kernel's CLOCK_MONOTONIC stamps into wall
-    clock: one offset taken when recording starts (DESIGN.md, Capture).
+    clock: one offset taken when recording starts.
 
     >>> out = []
     >>> a = Assembler(0, out.append)

@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import os
 import re
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -53,6 +54,30 @@ def _spool() -> int:
         return fd
 
 
+def _watch(control: int, spool: int, terminal: int) -> None:
+    """A forked watcher: if the capturing process dies inside the block, say so.
+
+    LLVM ends the process with exit() on a fatal error ("LLVM ERROR: Cannot
+    select ..."), its one line then sitting in our spool, unseen: a silent
+    exit status 1.  No Python code can run in the dying process (a C
+    atexit handler would call into a finalized interpreter at every normal
+    exit), so a child waits instead: the block's end sends it "ok"; end of
+    file without it means the parent is gone, and the child reports.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    try:
+        if os.read(control, 2) == b"ok":
+            return
+        text = _read_all(spool)
+        lines = [line for line in text.splitlines() if line.strip()]
+        path = write_log(text) if text.strip() else None
+        where = f" (full log: {path})" if path else ""
+        last = lines[-1] if lines else "no message"
+        os.write(terminal, f"Error: BCC ended the process while loading the BPF program: {last}{where}\n".encode())
+    finally:
+        os._exit(0)
+
+
 @contextlib.contextmanager
 def captured_stderr() -> Iterator[Captured]:
     """Send fd 2 to a temporary file inside the block; ``.text`` holds it afterwards.
@@ -66,6 +91,12 @@ def captured_stderr() -> Iterator[Captured]:
     spool = _moved_high(_spool())
     try:
         saved = fcntl.fcntl(2, fcntl.F_DUPFD_CLOEXEC, _HIGH_FD)
+        control_r, control_w = (_moved_high(fd) for fd in os.pipe())
+        watcher = os.fork()
+        if watcher == 0:
+            os.close(control_w)
+            _watch(control_r, spool, saved)  # never returns
+        os.close(control_r)
         try:
             os.dup2(spool, 2)
             try:
@@ -77,6 +108,11 @@ def captured_stderr() -> Iterator[Captured]:
                     sys.stderr.flush()
                 os.dup2(saved, 2)
         finally:
+            with contextlib.suppress(OSError):
+                os.write(control_w, b"ok")
+            os.close(control_w)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(watcher, 0)
             os.close(saved)
             captured.text = _read_all(spool)
     finally:

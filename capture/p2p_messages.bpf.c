@@ -2,11 +2,11 @@
 // dashd's USDT probes net:inbound_message / net:outbound_message into a
 // BPF ring buffer, whole, and counts what it cannot copy.
 //
-// Probe arguments (Dash Core doc/tracing.md; spec/dash-p2p-core.md §3.1):
+// Probe arguments (Dash Core doc/tracing.md, src/net.cpp):
 //   arg1 int64 peer id, arg2 char* peer addr, arg3 char* conn type,
 //   arg4 char* command, arg5 uint64 payload size, arg6 uint8* payload.
 //
-// Three kinds of ring-buffer records (p2pcap/capture/events.py parses them):
+// Three kinds of ring-buffer records (capture/events.py parses them):
 //
 // - EV_PEER names a peer: pid, peer id, address, connection type and a
 //   reference number.  A peer's address and connection type never change
@@ -19,9 +19,9 @@
 //   same peer id (a crafted stand-in file) is announced again instead of
 //   being mislabelled.
 //   The cache is a per-CPU array indexed by the peer id (dashd numbers
-//   peers 0, 1, 2 ...): a lookup is an index, not a hash, and a program
-//   runs to completion on its CPU, so a slot's four fields are never seen
-//   half-written.  Two peers live at once whose ids are PEER_SLOTS apart
+//   peers 0, 1, 2 ...): a lookup is an index, not a hash.  A slot's fields
+//   are written one by one, so no other probe may use this CPU's cache
+//   meanwhile; see PREEMPTIBLE.  Two peers live at once whose ids are PEER_SLOTS apart
 //   take turns in one slot and are announced more often; nothing is lost.
 //   Each CPU announces a peer once (user space maps every reference to the
 //   same peer).  When a traced process exits, user space bumps `epoch`
@@ -50,6 +50,17 @@
 //   One probe hit, tail calls included, runs before that thread can hit
 //   another, so a message's chunks are consecutive among its thread's
 //   records, and user space reassembles them per thread.
+// PREEMPTIBLE (set by capture/program.py for Linux 6.0 and later): up to
+// 5.19 a uprobe's program ran with preemption disabled (kernel/trace/
+// trace_uprobe.c, __uprobe_perf_func: preempt_disable() around
+// trace_call_bpf); since 6.0 it runs under bpf_prog_run_array_uprobe()
+// (include/linux/bpf.h) with only migration disabled and an RCU read lock,
+// which on a kernel booted with preempt=full (Debian's kernels are
+// PREEMPT_DYNAMIC) does not stop another thread's probe from running on
+// the same CPU in the middle of ours.  Per-CPU state is then touched only
+// with atomic instructions or under `cache_busy`, with the fetching and
+// compare-and-swap BPF atomics of Linux 5.12, which 5.10 lacks.
+//
 // Records are submitted with BPF_RB_NO_WAKEUP: user space drains the ring
 // on a timer, so a probe hit never pays for waking it.  Large messages
 // (>= WAKE_MIN_BYTES) also add their size to `wake_bytes`; the one that
@@ -58,10 +69,10 @@
 // does not wait for the timer.
 // (BCC 0.26 offers no ringbuf_query method to ask how full the ring is.)
 //
-// Tunables arrive as -D flags from p2pcap/capture/program.py: ADDR_MAX,
+// Tunables arrive as -D flags from capture/program.py: ADDR_MAX,
 // CONN_MAX, CMD_MAX, CHUNK_SIZE, CHUNKS_PER_CALL, RINGBUF_PAGES, PEER_SLOTS,
 // SNAPLEN, DIRECTION_FILTER (0 both, 1 inbound only, 2 outbound only),
-// FILTER_COMMANDS / FILTER_PEERS (1 = consult the maps below).
+// FILTER_COMMANDS / FILTER_PEERS (1 = consult the maps below), PREEMPTIBLE.
 #include <uapi/linux/ptrace.h>
 
 #define EV_MESSAGE 1
@@ -143,6 +154,9 @@ BPF_RINGBUF_OUTPUT(events, RINGBUF_PAGES);
 BPF_PERCPU_ARRAY(losses, struct loss, 1);
 BPF_PERCPU_ARRAY(peer_cache, struct peer_slot, PEER_SLOTS);
 BPF_ARRAY(epoch, u32, 1);  // bumped by user space when a traced process exits
+#if PREEMPTIBLE
+BPF_PERCPU_ARRAY(cache_busy, u64, 1);  // 1 while a probe on this CPU uses peer_cache
+#endif
 // Per-CPU counter for peer references: ref = count << 16 | cpu, unique
 // without atomics.
 BPF_PERCPU_ARRAY(peer_counter, u64, 1);
@@ -192,15 +206,18 @@ static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
     u64 now = bpf_ktime_get_ns();
     if (now - l->last_ns > LOSS_RUN_NS)
         l->run_start_ns = now;
-    l->messages += messages;
-    l->bytes += bytes;
-    l->chunks += chunks;
+    // Atomic adds: another thread's probe may run on this CPU in between
+    // (see PREEMPTIBLE below).  The two times are only where a gap record
+    // is placed; a race there moves it, it loses no count.
+    __sync_fetch_and_add(&l->messages, messages);
+    __sync_fetch_and_add(&l->bytes, bytes);
+    __sync_fetch_and_add(&l->chunks, chunks);
     l->last_ns = now;
 }
 
 // Send an EV_PEER record for a peer this CPU has not named yet and fill
-// its cache slot; 0 if there was no room (the caller then counts its
-// message as lost).
+// its cache slot (none: `slot` is 0); 0 if there was no room (the caller
+// then counts its message as lost).
 static __always_inline u64 announce_peer(struct peer_slot *slot, u32 pid, u32 now_epoch,
                                          s64 peer_id, const char *addr, const char *conn_type)
 {
@@ -211,8 +228,12 @@ static __always_inline u64 announce_peer(struct peer_slot *slot, u32 pid, u32 no
     struct peer *p = events.ringbuf_reserve(sizeof(struct peer));
     if (!p)
         return 0;
-    *counter += 1;
-    u64 ref = *counter << 16 | (bpf_get_smp_processor_id() & 0xffff);
+#if PREEMPTIBLE
+    u64 count = __sync_fetch_and_add(counter, 1) + 1;
+#else
+    u64 count = *counter += 1;
+#endif
+    u64 ref = count << 16 | (bpf_get_smp_processor_id() & 0xffff);
     u8 flags = 0;
     long n = bpf_probe_read_user_str(p->addr, sizeof(p->addr), addr);
     if (n <= 0) {
@@ -235,7 +256,7 @@ static __always_inline u64 announce_peer(struct peer_slot *slot, u32 pid, u32 no
     p->pid = pid;
     events.ringbuf_submit(p, BPF_RB_NO_WAKEUP);
     // A failed read is retried with the peer's next message.
-    if (!(flags & (F_ADDR_FAULT | F_CONN_FAULT))) {
+    if (slot && !(flags & (F_ADDR_FAULT | F_CONN_FAULT))) {
         slot->pid = pid;
         slot->epoch = now_epoch;
         slot->peer_id = peer_id;
@@ -394,16 +415,29 @@ static __always_inline int trace_message(struct pt_regs *ctx, s64 peer_id, const
     struct peer_slot *slot = peer_cache.lookup(&index);
     if (!current_epoch || !slot)
         return 0;  // cannot happen (array maps, index masked); the verifier asks
+#if PREEMPTIBLE
+    // This CPU's cache is used by one probe at a time: one that finds it
+    // taken (it preempted the owner) names its peer without the cache.
+    u64 *busy = cache_busy.lookup(&zero);
+    if (!busy)
+        return 0;
+    if (__sync_val_compare_and_swap(busy, 0, 1) != 0)
+        slot = 0;
+#endif
     u64 ref;
-    if (slot->peer_id == peer_id && slot->addr == (u64)addr && slot->pid == pid
+    if (slot && slot->peer_id == peer_id && slot->addr == (u64)addr && slot->pid == pid
         && slot->epoch == *current_epoch && slot->ref) {
         ref = slot->ref;
     } else {
         ref = announce_peer(slot, pid, *current_epoch, peer_id, addr, conn_type);
-        if (!ref) {
-            count_loss(1, size, 0);
-            return 0;
-        }
+    }
+#if PREEMPTIBLE
+    if (slot)
+        *busy = 0;
+#endif
+    if (!ref) {
+        count_loss(1, size, 0);
+        return 0;
     }
 
     // Size classes: the smallest slot that holds the first piece.
@@ -433,38 +467,14 @@ static __always_inline int trace_message(struct pt_regs *ctx, s64 peer_id, const
     return 0;
 }
 
-// bpf_usdt_readarg() must be called in each probe function itself (BCC
-// 0.26 fails to load it from a shared helper), and BCC's rewriter refuses
-// it inside a macro ("cannot use builtin inside a macro"), so the two entry
-// points spell their argument reads out; everything else is shared.
-int trace_inbound(struct pt_regs *ctx)
+// The entry points, one per probe site, are generated from the binary's
+// probe notes by capture/usdt.py and appended to this file: each reads the
+// six arguments where its note says they are and calls trace_probe.
+static __always_inline int trace_probe(struct pt_regs *ctx, u64 peer_id, u64 addr, u64 conn_type,
+                                       u64 command, u64 size, u64 payload, u8 inbound)
 {
-    s64 peer_id = 0;
-    u64 addr = 0, conn_type = 0, command = 0, size = 0, payload = 0;
-    if (DIRECTION_FILTER == 2)
+    if ((DIRECTION_FILTER == 1 && !inbound) || (DIRECTION_FILTER == 2 && inbound))
         return 0;
-    bpf_usdt_readarg(1, ctx, &peer_id);
-    bpf_usdt_readarg(2, ctx, &addr);
-    bpf_usdt_readarg(3, ctx, &conn_type);
-    bpf_usdt_readarg(4, ctx, &command);
-    bpf_usdt_readarg(5, ctx, &size);
-    bpf_usdt_readarg(6, ctx, &payload);
-    return trace_message(ctx, peer_id, (const char *)addr, (const char *)conn_type,
-                         (const char *)command, size, (const u8 *)payload, 1);
-}
-
-int trace_outbound(struct pt_regs *ctx)
-{
-    s64 peer_id = 0;
-    u64 addr = 0, conn_type = 0, command = 0, size = 0, payload = 0;
-    if (DIRECTION_FILTER == 1)
-        return 0;
-    bpf_usdt_readarg(1, ctx, &peer_id);
-    bpf_usdt_readarg(2, ctx, &addr);
-    bpf_usdt_readarg(3, ctx, &conn_type);
-    bpf_usdt_readarg(4, ctx, &command);
-    bpf_usdt_readarg(5, ctx, &size);
-    bpf_usdt_readarg(6, ctx, &payload);
-    return trace_message(ctx, peer_id, (const char *)addr, (const char *)conn_type,
-                         (const char *)command, size, (const u8 *)payload, 0);
+    return trace_message(ctx, (s64)peer_id, (const char *)addr, (const char *)conn_type,
+                         (const char *)command, size, (const u8 *)payload, inbound);
 }

@@ -1,20 +1,19 @@
 """Load the BPF program with BCC and attach it to the net:* USDT probes.
 
 The only module that imports ``bcc``, and only when recording starts
-(STYLE.md §3); ``show`` and the other commands never need it.
+so ``show`` and the other commands never need BCC or root.
 """
 
 from __future__ import annotations
 
 import importlib.resources
 import os
+import re
 from dataclasses import dataclass
 
 from p2pcap.errors import P2pcapError
 
 from . import limits, loadlog
-
-PROBES = (("inbound_message", "trace_inbound"), ("outbound_message", "trace_outbound"))
 
 
 class RecordError(P2pcapError):
@@ -47,25 +46,25 @@ def cflags(opts: Options) -> list[str]:
         f"-DDIRECTION_FILTER={direction}",
         f"-DFILTER_COMMANDS={1 if opts.commands else 0}",
         f"-DFILTER_PEERS={1 if opts.peers else 0}",
+        f"-DPREEMPTIBLE={1 if preemptible_probes() else 0}",
     ]
+
+
+def preemptible_probes(release: str | None = None) -> bool:
+    """Whether a uprobe's BPF program may be preempted on this kernel (6.0+).
+
+    Linux 6.0 runs uprobe programs with migration, not preemption, disabled
+    (bpf_prog_run_array_sleepable, later _uprobe); see PREEMPTIBLE in
+    p2p_messages.bpf.c.
+    """
+    found = re.match(r"(\d+)\.(\d+)", release or os.uname().release)
+    return bool(found) and (int(found[1]), int(found[2])) >= (6, 0)
 
 
 # capability(7) numbers.  BCC loads programs (CAP_BPF), attaches uprobes
 # through perf events (CAP_PERFMON) and reads tracefs and other users'
 # /proc entries (CAP_SYS_ADMIN covers what remains).
 NEEDED_CAPS = {"CAP_SYS_ADMIN": 21, "CAP_PERFMON": 38, "CAP_BPF": 39}
-
-
-def missing_capabilities() -> list[str]:
-    """The capabilities recording needs that this process lacks ([] as root)."""
-    if os.geteuid() == 0:
-        return []
-    try:
-        with open("/proc/self/status") as f:
-            effective = next(int(line.split()[1], 16) for line in f if line.startswith("CapEff:"))
-    except (OSError, StopIteration, ValueError):
-        effective = 0
-    return [name for name, bit in NEEDED_CAPS.items() if not effective >> bit & 1]
 
 
 def check_environment() -> None:
@@ -94,39 +93,68 @@ def _import_bcc():
     return bcc
 
 
-def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None, debug: int = 0):
+def attachments(pids=None, exe: str | None = None, also=()) -> list[tuple[str, int]]:
+    """(binary path, pid or -1) pairs to attach to: one per --pid, or the --exe file(s).
+
+    A pid's binary is opened as ``/proc/PID/exe``: the kernel resolves that
+    link to the mapped file itself, so a node in another mount namespace
+    (a container) or whose binary was replaced or deleted on disk is found.
+    ``also``: more files for --exe, the same build in containers (another
+    inode, so uprobes on ``exe`` do not reach it).
+    """
+    if pids:
+        return [(f"/proc/{pid}/exe", pid) for pid in pids]
+    return [(exe, -1), *((path, -1) for path in also)]
+
+
+def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None, also=(),
+         debug: int = 0):
     """Compile the program and attach it to every target; return the BPF object.
 
+    Probe sites come from the binaries' notes (capture/usdt.py); a site with
+    a USDT semaphore is attached with its ``ref_ctr_offset``, so the kernel
+    holds the semaphore up exactly while the uprobe exists.
     ``debug`` is BCC's debug flags: with ``bcc.DEBUG_BPF`` the verifier's
     log of every program, captured from fd 2, is kept as ``bpf.load_log``
     (benchmarks/verifier_cost.py reads the instruction counts from it).
     """
+    from . import usdt
+    from .elfnotes import read_elf_info
+
     bcc = _import_bcc()
     source = importlib.resources.files(__package__).joinpath("p2p_messages.bpf.c").read_text()
-    usdts = []
-    targets = [("pid", pid) for pid in pids] if pids else [("path", exe)]
-    for kind, target in targets:
-        usdt = bcc.USDT(pid=target) if kind == "pid" else bcc.USDT(path=target)
-        for probe, fn_name in PROBES:
-            try:
-                usdt.enable_probe(probe=f"net:{probe}", fn_name=fn_name)
-            except Exception as exc:  # BCC raises bare Exception here
-                raise RecordError(f"{kind} {target}: cannot enable net:{probe}: {exc}") from None
-        usdts.append(usdt)
+    plan = []
+    for tag, (path, pid) in enumerate(attachments(pids, exe, also)):
+        try:
+            found = usdt.sites(read_elf_info(path).notes, path, tag)
+        except P2pcapError as exc:
+            raise RecordError(str(exc)) from None
+        if not found:
+            raise RecordError(f"{path}: no net:* probes to attach to")
+        plan.extend((site, path, pid) for site in found)
+    source += "\n" + usdt.entry_points([site for site, _, _ in plan])
     # libbcc and clang write to fd 2 itself (a rejected program: the whole
     # verifier log), which redirect_stderr cannot catch: loadlog moves fd 2.
     log = loadlog.Captured()
+    bpf = None
     try:
         with loadlog.captured_stderr() as log:
-            bpf = bcc.BPF(text=source, usdt_contexts=usdts, cflags=cflags(opts), debug=debug)
+            bpf = bcc.BPF(text=source, cflags=cflags(opts), debug=debug)
             _link_chunk_program(bpf)
-    except RecordError:
-        raise
+            _fill_filters(bpf, opts)  # before attaching: no message slips past the filters
+            for site, path, pid in plan:
+                usdt.attach(bpf, site, path, pid)
+    except (RecordError, usdt.ProbeError) as exc:
+        if bpf is not None:
+            bpf.cleanup()
+        raise RecordError(str(exc)) from None
     except Exception as exc:  # BCC raises bare Exception
+        if bpf is not None:
+            bpf.cleanup()
         raise RecordError(loadlog.explain(exc, log.text, source_name="p2p_messages.bpf.c")) from None
     if debug:
         bpf.load_log = log.text
-    _fill_filters(bpf, opts)
+    bpf.p2pcap_sites = [(site.fn_name, path, pid, site.semaphore) for site, path, pid in plan]
     return bpf
 
 

@@ -45,6 +45,7 @@ class Kernel:
     suite: str  # Debian suite whose current kernel it is
     flavour: str  # "amd64" or "cloud-amd64"
     why: str  # which users' kernel it stands for
+    share: str = "9p"  # how the guest sees this machine's files: "9p" or "virtiofs"
 
 
 # The kernels p2pcap claims (README, Supported hosts).  5.10 is the floor:
@@ -54,7 +55,8 @@ KERNELS = {
     for k in (
         Kernel("5.10", "bullseye", "amd64", "Debian 11; the floor, below Ubuntu 22.04's 5.15"),
         Kernel("6.1", "bookworm", "amd64", "Debian 12"),
-        Kernel("6.1-cloud", "bookworm", "cloud-amd64", "Debian 12 cloud images"),
+        # The cloud flavour has no 9p (CONFIG_9P_FS unset), only virtio-fs.
+        Kernel("6.1-cloud", "bookworm", "cloud-amd64", "Debian 12 cloud images", share="virtiofs"),
         Kernel("6.12", "trixie", "amd64", "Debian 13, Debian 12 backports; above Ubuntu 24.04's 6.8"),
     )
 }
@@ -179,6 +181,38 @@ def fetch(kernel: Kernel, cache: Path, log=print) -> tuple[Path, str]:
     done.write_text(release + "\n")
     log(f"kernels: {kernel.name} is {release} ({', '.join(packages)})")
     return root, release
+
+
+def virtiofsd(cache: Path, log=print) -> Path:
+    """A folder holding a runnable ``virtiofsd`` (the Rust daemon virtme-ng drives).
+
+    Debian 12 ships only qemu's old C virtiofsd, whose options virtme-ng
+    does not speak; Debian 13's Rust one needs glibc 2.39.  So Debian 13's
+    package runs here with Debian 13's own libc beside it, through that
+    libc's dynamic loader; nothing is installed on this machine.
+    """
+    entry = cache / "virtiofsd"
+    wrapper = entry / "bin" / "virtiofsd"
+    if wrapper.exists():
+        return wrapper.parent
+    log(f"kernels: fetching virtiofsd (trixie) into {entry}")
+    apt = Apt("trixie", cache / "apt" / "trixie")
+    apt.update()
+    wanted = ["virtiofsd", "libc6", "libcap-ng0", "libseccomp2", "libgcc-s1"]
+    debs = apt.download(wanted, cache / "apt" / "trixie" / "debs")
+    root = entry / "root"
+    for deb in debs:
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    loader = root / "usr" / "lib64" / "ld-linux-x86-64.so.2"
+    daemon = root / "usr" / "libexec" / "virtiofsd"
+    if not loader.exists() or not daemon.exists():
+        raise FetchError(f"{root}: virtiofsd or its loader missing after unpacking")
+    wrapper.parent.mkdir(parents=True, exist_ok=True)
+    tmp = wrapper.with_suffix(".tmp")
+    tmp.write_text(f'#!/bin/sh\nexec {loader} --library-path {root}/usr/lib/x86_64-linux-gnu {daemon} "$@"\n')
+    tmp.chmod(0o755)
+    tmp.rename(wrapper)
+    return wrapper.parent
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fetch import KERNELS, FetchError, cache_dir, fetch  # noqa: E402
+from fetch import KERNELS, FetchError, cache_dir, fetch, virtiofsd  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent.parent
 GUEST = Path(__file__).resolve().parent / "guest.sh"
@@ -76,17 +76,18 @@ def vng() -> str:
     return path
 
 
-def boot(root: Path, release: str, out: Path, single_thread: bool) -> None:
+def boot(root: Path, release: str, out: Path, single_thread: bool, share: str, path: str) -> None:
     """One guest run; its console goes to out/console.log."""
     cmd = [
         vng(), "--run", str(root / "boot" / f"vmlinuz-{release}"),
-        "--disable-kvm", "--force-9p", "--cpus", "2", "--memory", "3G", "--verbose",
+        "--disable-kvm", *(["--force-9p"] if share == "9p" else []),
+        "--cpus", "2", "--memory", "3G", "--verbose",
         "--rwdir", str(out), "--cwd", str(REPO),
         "--exec", " ".join(["bash", str(GUEST), str(REPO), str(out), *GUEST_TESTS]),
     ]
     if single_thread:
         cmd += ["--qemu-opts=-accel tcg,thread=single"]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": path}
     with open(out / "console.log", "wb") as console:
         try:
             subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
@@ -97,9 +98,13 @@ def boot(root: Path, release: str, out: Path, single_thread: bool) -> None:
 
 def run_kernel(name: str, cache: Path, keep: Path) -> Result:
     result = Result(name)
+    kernel = KERNELS[name]
     start = time.monotonic()
+    path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
     try:
-        root, result.release = fetch(KERNELS[name], cache, log=lambda m: print(m, flush=True))
+        root, result.release = fetch(kernel, cache, log=lambda m: print(m, flush=True))
+        if kernel.share == "virtiofs":
+            path = f"{virtiofsd(cache, log=lambda m: print(m, flush=True))}:{path}"
     except (FetchError, subprocess.CalledProcessError) as exc:
         result.problem = f"cannot fetch: {exc}"
         return result
@@ -107,7 +112,7 @@ def run_kernel(name: str, cache: Path, keep: Path) -> Result:
         result.attempts = attempt
         out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=keep))
         os.chmod(out, 0o755)
-        boot(root, result.release, out, single_thread=attempt == 2)
+        boot(root, result.release, out, single_thread=attempt == 2, share=kernel.share, path=path)
         console = (out / "console.log").read_text(errors="replace")
         rc_file = out / "rc"
         if rc_file.exists():
