@@ -46,12 +46,24 @@ $(VENV)/.stamp: pyproject.toml | host
 
 venv: $(VENV)/.stamp
 
-$(STANDIN): tests/standin/standin_node.c | host
+$(STANDIN): tests/standin/standin_node.c tests/standin/trace.h | host
 	@mkdir -p build
 	@echo "setup: building the stand-in node $(STANDIN)"
 	@gcc -O2 -Wall -Wextra -o $@ $<
 
-standin: $(STANDIN)
+# Builds that look more like dashd (tests/standin/README.md): USDT semaphores
+# (-sema), C++ with stack-slot probe operands and threads (-cxx).
+build/p2p-standin-sema: tests/standin/standin_node.c tests/standin/trace.h | host
+	@mkdir -p build
+	@echo "setup: building the stand-in node $@"
+	@gcc -O2 -Wall -Wextra -DSTANDIN_SEMAPHORES -o $@ $<
+
+build/p2p-standin-cxx build/p2p-standin-cxx-sema: build/p2p-standin-cxx%: tests/standin/standin_node.cpp tests/standin/trace.h | host
+	@mkdir -p build
+	@echo "setup: building the stand-in node $@"
+	@g++ -O2 -Wall -Wextra -std=c++17 -pthread $(if $*,-DSTANDIN_SEMAPHORES) -o $@ $<
+
+standin: $(STANDIN) build/p2p-standin-sema build/p2p-standin-cxx build/p2p-standin-cxx-sema
 
 demo: host venv standin
 	@scripts/demo.sh
