@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from p2pcap.errors import P2pcapError
+
 from .elfnotes import read_elf_info
 from .program import RecordError
 
@@ -19,10 +21,15 @@ DAEMON = "dashd"
 
 @dataclass
 class Target:
-    exe: str
+    exe: str  # as the user or /proc/PID/exe names it (in the node's mount namespace)
     pids: list[int] = field(default_factory=list)  # empty with --exe: every process
     build_id: str | None = None
     probes: list[str] = field(default_factory=list)
+    semaphores: dict[str, bool] = field(default_factory=dict)  # "net:inbound_message" -> has one
+    # --exe: the same build (build id) as other files, e.g. in containers:
+    # a path to attach by for each, and the processes found running it.
+    also: list[str] = field(default_factory=list)
+    also_pids: list[int] = field(default_factory=list)
     network: str = "unknown"
     network_source: str = "not inferred"
     devnet_name: str | None = None
@@ -30,7 +37,17 @@ class Target:
 
     def describe(self) -> str:
         who = f"pid {', '.join(map(str, self.pids))}" if self.pids else "every process"
-        return f"{who} ({self.exe})"
+        more = (f", and pid {', '.join(map(str, self.also_pids))} running the same build from another file"
+                if self.also_pids else "")
+        return f"{who} ({self.exe}{more})"
+
+    def semaphore_note(self) -> str | None:
+        """How USDT semaphores are handled, for the listening line; None without any."""
+        guarded = [probe for probe, has in self.semaphores.items() if has]
+        if not guarded:
+            return None
+        return (f"USDT semaphores of {', '.join(guarded)} raised by the kernel while recording "
+                f"(uprobe reference counter)")
 
     def metadata(self) -> dict:
         meta = {
@@ -38,12 +55,16 @@ class Target:
             "pids": self.pids,
             "build_id": self.build_id,
             "probes": self.probes,
+            "semaphores": {probe: ("raised by the kernel while recording (uprobe ref_ctr_offset)"
+                                   if has else "none") for probe, has in self.semaphores.items()},
             "network": self.network,
             "network_source": self.network_source,
             "found_by": self.found_by,
         }
         if self.devnet_name is not None:
             meta["devnet_name"] = self.devnet_name
+        if self.also_pids:
+            meta["same_build_pids"] = self.also_pids
         return meta
 
 
@@ -57,30 +78,87 @@ def _exe_of(pid: int) -> str:
         raise RecordError(f"pid {pid}: cannot read /proc/{pid}/exe: permission denied{hint}") from None
 
 
-def _checked(exe: str) -> tuple[str | None, list[str]]:
+def _checked(exe: str, shown: str | None = None) -> tuple[str | None, list[str], dict[str, bool]]:
+    """(build id, probes, semaphores) of a binary that has both net:* probes.
+
+    ``exe`` is the file to read (``/proc/PID/exe`` for a process: the
+    kernel resolves it to the mapped file even in another mount namespace
+    or once deleted); ``shown`` the name to put in messages.
+    """
+    shown = shown or exe
     info = read_elf_info(exe)
     net = [name for provider, name in info.probes if provider == "net"]
     missing = [p for p in NET_PROBES if p not in net]
     if missing:
         raise RecordError(
-            f"{exe} has no net:{missing[0]} probe: it was built without USDT support "
+            f"{shown} has no net:{missing[0]} probe: it was built without USDT support "
             f"(rebuild Dash Core with <sys/sdt.h> present, e.g. Debian's systemtap-sdt-dev; "
-            f"'readelf -n {exe}' lists NT_STAPSDT notes when it has them)"
+            f"'readelf -n {shown}' lists NT_STAPSDT notes when it has them)"
         )
-    return info.build_id, sorted({f"{provider}:{name}" for provider, name in info.probes})
+    semaphores = {f"net:{name}": any(n.semaphore for n in info.notes if n.provider == "net" and n.name == name)
+                  for name in NET_PROBES}
+    return info.build_id, sorted({f"{provider}:{name}" for provider, name in info.probes}), semaphores
 
 
-def processes_of(exe: str) -> list[int]:
-    """Running processes whose executable is ``exe`` (a resolved path)."""
+def _processes() -> list[tuple[int, os.stat_result]]:
+    """(pid, stat of its executable) for every process we may look at."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if os.readlink(f"/proc/{entry.name}/exe") == exe:
-                    found.append(int(entry.name))
+                found.append((int(entry.name), os.stat(f"/proc/{entry.name}/exe")))
             except OSError:
                 continue
-    return sorted(found)
+    return sorted(found, key=lambda item: item[0])
+
+
+def _same_file(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def processes_of(exe: str) -> list[int]:
+    """Running processes whose executable is the file ``exe`` (by inode, whatever path ran it)."""
+    try:
+        wanted = os.stat(exe)
+    except OSError:
+        return []
+    return [pid for pid, st in _processes() if _same_file(st, wanted)]
+
+
+def _mount_namespace(pid: int | str) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}/ns/mnt").st_ino
+    except OSError:
+        return None
+
+
+def same_build(exe: str, build_id: str | None) -> dict[tuple[int, int], list[int]]:
+    """Container processes running another file of the same build, by that file's (dev, inode).
+
+    A container runs dashd from its image's own copy: uprobes on the host
+    file do not reach it, but it is the same build (build id), so ``--exe``
+    records it too, through ``/proc/PID/exe``.  Only processes in another
+    mount namespace count: a second copy on this host is a choice the user
+    made with the path.
+    """
+    if not build_id:
+        return {}
+    wanted = os.stat(exe)
+    ours = _mount_namespace("self")
+    verdict: dict[tuple[int, int], bool] = {}
+    found: dict[tuple[int, int], list[int]] = {}
+    for pid, st in _processes():
+        key = (st.st_dev, st.st_ino)
+        if _same_file(st, wanted) or _mount_namespace(pid) in (ours, None):
+            continue
+        if key not in verdict:
+            try:
+                verdict[key] = read_elf_info(f"/proc/{pid}/exe").build_id == build_id
+            except P2pcapError:
+                verdict[key] = False
+        if verdict[key]:
+            found.setdefault(key, []).append(pid)
+    return found
 
 
 def find_daemons(name: str = DAEMON) -> list[int]:
@@ -105,9 +183,12 @@ def resolve(pids: list[int], exe: str | None) -> Target:
         path = str(Path(exe).resolve())
         if not os.path.isfile(path):
             raise RecordError(f"{exe}: no such file")
-        build_id, probes = _checked(path)
-        target = Target(exe=path, build_id=build_id, probes=probes, found_by="--exe")
-        running = processes_of(path)
+        build_id, probes, semaphores = _checked(path)
+        target = Target(exe=path, build_id=build_id, probes=probes, semaphores=semaphores, found_by="--exe")
+        for pids_of_file in same_build(path, build_id).values():
+            target.also.append(f"/proc/{pids_of_file[0]}/exe")
+            target.also_pids.extend(pids_of_file)
+        running = processes_of(path) or sorted(target.also_pids)
         if running:
             network, source, devnet = infer_network(running[0])
             target.network, target.devnet_name = network, devnet
@@ -127,13 +208,14 @@ def resolve(pids: list[int], exe: str | None) -> Target:
         pids, found_by = daemons, f"the only running {DAEMON}"
     exes = {pid: _exe_of(pid) for pid in pids}
     first = exes[pids[0]]
-    build_id, probes = _checked(first)
+    build_id, probes, semaphores = _checked(f"/proc/{pids[0]}/exe", first)
     for pid, path in exes.items():
-        if path != first:
-            _checked(path)
+        if pid != pids[0]:
+            _, _, more = _checked(f"/proc/{pid}/exe", path)
+            semaphores = {probe: has or more[probe] for probe, has in semaphores.items()}
     network, source, devnet = infer_network(pids[0])
-    return Target(exe=first, pids=list(pids), build_id=build_id, probes=probes, network=network,
-                  network_source=source, devnet_name=devnet, found_by=found_by)
+    return Target(exe=first, pids=list(pids), build_id=build_id, probes=probes, semaphores=semaphores,
+                  network=network, network_source=source, devnet_name=devnet, found_by=found_by)
 
 
 # -- the network ---------------------------------------------------------------

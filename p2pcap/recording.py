@@ -66,7 +66,7 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
         },
         "recorder": {"ringbuf_bytes": opts.ringbuf_bytes, "chunk_size": limits.CHUNK_SIZE},
     }
-    bpf = program.load(opts, pids=target.pids, exe=None if target.pids else target.exe)
+    bpf = program.load(opts, pids=target.pids, exe=None if target.pids else target.exe, also=target.also)
     user = privileges.invoking_user()
     helper = None
     on_file = None
@@ -85,9 +85,10 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
 
         def listening():
             if on_listening:
+                semaphores = target.semaphore_note()
                 on_listening(f"listening on net:inbound_message, net:outbound_message of "
                              f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
-                             f"network {target.network}")
+                             f"network {target.network}" + (f"; {semaphores}" if semaphores else ""))
 
         try:
             summary = recorder.run(on_listening=listening)
