@@ -2,6 +2,7 @@
 #   make demo          record the bundled stand-in node replaying a regtest-like session, then show it
 #   make test          run the whole test suite (the eBPF tests need root)
 #   make bench         print the benchmark figures
+#   make kernel-matrix the live tests on every kernel p2pcap claims, booted under qemu (tests/kernels)
 #   make setup         only the runtime set-up: system packages, kernel headers, tracefs, .venv
 #   sudo make install  p2pcap as a system tool: its own environment in $(LIBDIR), $(BINDIR)/p2pcap
 #   sudo make uninstall
@@ -20,7 +21,7 @@ BINDIR ?= $(PREFIX)/bin
 # What `pip install` builds from (pyproject.toml's package folders).
 DIST_FILES := pyproject.toml README.md p2pcap capture decoders formats
 
-.PHONY: setup host host-test venv standin demo test bench install uninstall clean
+.PHONY: setup host host-test venv standin demo test bench kernel-matrix install uninstall clean
 
 setup: host venv
 
@@ -29,6 +30,7 @@ setup: host venv
 # the test set-up: runtime + make, <sys/sdt.h>, tshark.  One run either way.
 HOST_FLAGS :=
 test demo bench standin: HOST_FLAGS := --test
+kernel-matrix: HOST_FLAGS := --kernels
 host:
 	@scripts/setup-host.sh $(HOST_FLAGS)
 
@@ -73,6 +75,9 @@ test: host venv standin
 
 bench: host venv standin
 	$(PY) benchmarks/run_all.py
+
+kernel-matrix: host venv standin
+	$(PY) tests/kernels/matrix.py
 
 # Not editable: the installed tool keeps working when this clone is moved or
 # deleted.  It is built from a copy, so the clone gets no build files.

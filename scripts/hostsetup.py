@@ -67,6 +67,10 @@ HOSTS: dict[tuple[str, str], Host] = {
 
 RUNTIME = ("python3-bpfcc", "python3-venv", "gcc", "python3-dev")
 TEST = ("make", "systemtap-sdt-dev", "tshark")
+# The kernel matrix (tests/kernels): qemu boots Debian's kernels under TCG
+# through virtme-ng, which builds each guest's initramfs with busybox and
+# refreshes module lists with depmod (kmod).
+KERNEL_MATRIX = ("qemu-system-x86", "kmod", "busybox-static")
 
 
 @dataclass(frozen=True)
@@ -139,12 +143,13 @@ def headers_packages(host: Host, uname_r: str, known, installed, arch: str = "am
 
 
 def plan(os_release: str, uname_r: str, known, installed, *, test: bool = False,
-         untested_ok: bool = False, arch: str = "amd64") -> list[Step]:
+         untested_ok: bool = False, arch: str = "amd64", kernels: bool = False) -> list[Step]:
     """The set-up steps for a host, from its answers.
 
     os_release: the text of /etc/os-release; uname_r: ``uname -r``;
     known: package names apt knows (has a candidate for); installed: names
-    dpkg has installed; test: also the test packages; untested_ok: the
+    dpkg has installed; test: also the test packages; kernels: also the
+    kernel matrix's (implies test); untested_ok: the
     ``P2PCAP_UNTESTED_HOST=1`` override for a host the table refuses.
     """
     host, name = host_of(os_release)
@@ -160,10 +165,11 @@ def plan(os_release: str, uname_r: str, known, installed, *, test: bool = False,
         steps.append(Step("note", f"{host.name} is UNTESTED ({UNTESTED_ENV}=1): {host.refusal}; "
                                   f"going on with its package names"))
     headers, standin = headers_packages(host, uname_r, known, installed, arch)
-    wanted = [*RUNTIME[:1], headers, *RUNTIME[1:], *(TEST if test else ())]
+    wanted = [*RUNTIME[:1], headers, *RUNTIME[1:], *(TEST if test or kernels else ()),
+              *(KERNEL_MATRIX if kernels else ())]
     unknown = tuple(p for p in wanted if p not in known and p not in installed)
     missing = tuple(p for p in wanted if p not in installed and p not in unknown)
-    what = "runtime and test" if test else "runtime"
+    what = "runtime, test and kernel-matrix" if kernels else "runtime and test" if test else "runtime"
     if unknown:
         steps.append(Step("unknown", f"apt knows no package {', '.join(unknown)} on {host.name}: "
                                      f"nothing installed (check /etc/apt/sources.list)", unknown))
@@ -284,7 +290,7 @@ def _apt_lists_present() -> bool:
 
 
 def _candidates(uname_r: str, arch: str) -> list[str]:
-    return [*RUNTIME, *TEST, f"linux-headers-{uname_r}", "linux-headers-generic",
+    return [*RUNTIME, *TEST, *KERNEL_MATRIX, f"linux-headers-{uname_r}", "linux-headers-generic",
             *(f"linux-headers-{f}{arch}" for f in ("", "cloud-", "rt-"))]
 
 
@@ -314,6 +320,7 @@ def _apply_standin_links(uname_r: str) -> bool:
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     test = "--test" in args
+    kernels = "--kernels" in args
     if os.geteuid() != 0:
         say("not root: skipping system packages, kernel-header links and tracefs (recording "
             "needs them; run 'sudo make setup')")
@@ -328,7 +335,7 @@ def main(argv=None) -> int:
 
     def make_plan():
         return plan(os_release, uname_r, known_packages(_candidates(uname_r, arch)),
-                    installed_packages(), test=test, untested_ok=untested_ok, arch=arch)
+                    installed_packages(), test=test, untested_ok=untested_ok, arch=arch, kernels=kernels)
 
     steps = make_plan()
     if steps[0].kind == "refuse":

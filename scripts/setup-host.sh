@@ -3,6 +3,7 @@
 # printed as `setup: ...` and skipped when already done.
 #   scripts/setup-host.sh          runtime: BCC, kernel headers, python3-venv, tracefs
 #   scripts/setup-host.sh --test   runtime + what the tests and the demo use
+#   scripts/setup-host.sh --kernels   --test + what the kernel matrix boots guests with
 # The decisions (which host, which packages, stand-in header links) are in
 # scripts/hostsetup.py, run by the system python3.
 set -euo pipefail

@@ -192,6 +192,15 @@ def test_test_packages_only_with_test():
     assert extra == {"tshark", "systemtap-sdt-dev", "make"}
 
 
+def test_kernel_matrix_packages_only_with_kernels():
+    known = BASE | {"linux-headers-6.1.0-57-amd64", "qemu-system-x86", "kmod", "busybox-static"}
+    tests = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), test=True)
+    matrix = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), kernels=True)
+    extra = set(step(matrix, "install").packages) - set(step(tests, "install").packages)
+    assert extra == {"qemu-system-x86", "kmod", "busybox-static"}
+    assert "kernel-matrix" in step(matrix, "install").message
+
+
 def test_apt_policy_parsing_keeps_only_names_with_a_version():
     text = """linux-headers-amd64:
   Installed: (none)
