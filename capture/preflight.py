@@ -191,16 +191,33 @@ def check_probes(notes: Iterable, where: str) -> list[Check]:
         note = found[0]
         count = note.argument_count
         sites = f", {len(found)} sites" if len(found) > 1 else ""
+        unreadable = _unreadable_argument(found)
         if count != PROBE_ARGUMENTS:
             checks.append(Check("probe", FAIL, f"net:{name} in {where} has {count} arguments, p2pcap reads "
                                                f"{PROBE_ARGUMENTS}: not a Dash Core version p2pcap knows"))
+        elif unreadable:
+            checks.append(Check("probe", FAIL, f"net:{name} in {where}: {unreadable}"))
         elif any(n.semaphore for n in found):
             semaphore = next(n.semaphore for n in found if n.semaphore)
-            checks.append(Check("probe", WARN, f"net:{name} in {where}: {count} arguments{sites}; semaphore at "
-                                               f"{semaphore:#x}: p2pcap must raise it while recording"))
+            checks.append(Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}; semaphore at "
+                                             f"{semaphore:#x}: raised by the kernel while recording "
+                                             f"(uprobe reference counter)"))
         else:
             checks.append(Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}, no semaphore"))
     return checks
+
+
+def _unreadable_argument(notes) -> str | None:
+    """Why an argument of these probe sites cannot be read (capture/usdt.py), or None."""
+    from .usdt import ProbeError, parse_argument
+
+    for note in notes:
+        for spec in note.argument_list:
+            try:
+                parse_argument(spec)
+            except ProbeError as exc:
+                return str(exc)
+    return None
 
 
 def target_checks(pids: Iterable[int] = (), exe: str | None = None) -> list[Check]:
@@ -211,12 +228,15 @@ def target_checks(pids: Iterable[int] = (), exe: str | None = None) -> list[Chec
     pids = list(pids)
     if pids and exe:
         return [Check("target", FAIL, "give --pid or --exe, not both")]
-    paths: dict[str, str] = {}  # exe -> how it was found
+    # The file to read -> (its name, how it was found).  A process's binary
+    # is read through /proc/PID/exe: in a container or replaced on disk, the
+    # path its link shows cannot be opened from here.
+    paths: dict[str, tuple[str, str]] = {}
     if exe:
         path = str(Path(exe).resolve())
         if not os.path.isfile(path):
             return [Check("target", FAIL, f"{exe}: no such file")]
-        paths[path] = "--exe"
+        paths[path] = (path, "--exe")
     else:
         found_by = "--pid"
         if not pids:
@@ -233,11 +253,11 @@ def target_checks(pids: Iterable[int] = (), exe: str | None = None) -> list[Chec
                 path = targets._exe_of(pid)
             except P2pcapError as exc:
                 return [Check("target", FAIL, str(exc))]
-            paths.setdefault(path.removesuffix(" (deleted)"), f"pid {pid}, {found_by}")
+            paths[f"/proc/{pid}/exe"] = (path, f"pid {pid}, {found_by}")
     checks = []
-    for path, how in paths.items():
+    for source, (path, how) in paths.items():
         try:
-            info = read_elf_info(path)
+            info = read_elf_info(source)
         except P2pcapError as exc:
             checks.append(Check("target", FAIL, str(exc)))
             continue

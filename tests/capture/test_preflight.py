@@ -135,13 +135,23 @@ def test_binary_without_probes():
     assert checks[0].text.startswith(f"{path} has no net:inbound_message probe")
 
 
-def test_probes_with_semaphores_warn():
+def test_probes_with_semaphores_say_how_they_are_raised():
     notes = [ProbeNote("net", "inbound_message", 0x1000, 0x4A2B10, ARGS6),
              ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6)]
     inbound, outbound = preflight.check_probes(notes, "/usr/bin/dashd")
-    assert inbound.line() == ("warn  net:inbound_message in /usr/bin/dashd: 6 arguments; semaphore at 0x4a2b10: "
-                              "p2pcap must raise it while recording")
+    assert inbound.line() == ("ok    net:inbound_message in /usr/bin/dashd: 6 arguments; semaphore at 0x4a2b10: "
+                              "raised by the kernel while recording (uprobe reference counter)")
     assert outbound == Check("probe", OK, "net:outbound_message in /usr/bin/dashd: 6 arguments, no semaphore")
+
+
+def test_probe_with_an_operand_p2pcap_cannot_read_fails():
+    notes = [ProbeNote("net", "inbound_message", 0x1000, 0, "-8@%rax 8@%rcx 8@%r8 8@%r9 8@%rsi 8@foo(%rip)"),
+             ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6)]
+    inbound, outbound = preflight.check_probes(notes, "dashd")
+    assert inbound.status == FAIL
+    assert inbound.text == ("net:inbound_message in dashd: probe argument '8@foo(%rip)': operand 'foo(%rip)' "
+                            "is not supported (x86-64 register, offset(register) or $constant)")
+    assert outbound.status == OK
 
 
 def test_probe_with_other_arguments_fails():
