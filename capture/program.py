@@ -116,7 +116,7 @@ def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None
     holds the semaphore up exactly while the uprobe exists.
     ``debug`` is BCC's debug flags: with ``bcc.DEBUG_BPF`` the verifier's
     log of every program, captured from fd 2, is kept as ``bpf.load_log``
-    (benchmarks/verifier_cost.py reads the instruction counts from it).
+    (benchmarks/bench_verifier.py reads the instruction counts from it).
     """
     from . import usdt
     from .elfnotes import read_elf_info

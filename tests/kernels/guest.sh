@@ -2,7 +2,7 @@
 # Runs inside a kernel-matrix guest (tests/kernels/matrix.py boots it with
 # virtme-ng on this machine's own file system, read-only, with OUT shared
 # writable).  Runs the live tests that matter for a kernel and leaves, in
-# OUT: uname, verifier.json (benchmarks/verifier_cost.py), pytest.log and
+# OUT: uname, verifier.json (benchmarks/bench_verifier.py), pytest.log and
 # rc (pytest's exit status, written last: no rc file means the guest died).
 #   guest.sh REPO OUT TEST...
 set -u
@@ -14,6 +14,6 @@ uname -r > "$out/uname"
 mountpoint -q /sys/kernel/tracing || mount -t tracefs nodev /sys/kernel/tracing
 export P2PCAP_REQUIRE_EBPF=1 PYTHONDONTWRITEBYTECODE=1 HOME=/tmp
 # The repository is read-only here: no pytest cache, no bytecode.
-.venv/bin/python benchmarks/verifier_cost.py --json > "$out/verifier.json" 2> "$out/verifier.err"
+.venv/bin/python benchmarks/bench_verifier.py --json > "$out/verifier.json" 2> "$out/verifier.err"
 .venv/bin/python -m pytest -p no:cacheprovider -q -ra "$@" > "$out/pytest.log" 2>&1
 echo $? > "$out/rc"

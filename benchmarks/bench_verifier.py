@@ -7,7 +7,7 @@ instructions the verifier processed for each program against its budget
 matrix in every guest (tests/kernels/matrix.py), so the figures come from
 each kernel the project claims::
 
-    sudo .venv/bin/python benchmarks/verifier_cost.py [--json]
+    sudo .venv/bin/python benchmarks/bench_verifier.py [--json]
 
 Needs root, BCC and the stand-in node (build/p2p-standin).
 """
