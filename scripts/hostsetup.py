@@ -66,11 +66,15 @@ HOSTS: dict[tuple[str, str], Host] = {
 }
 
 RUNTIME = ("python3-bpfcc", "python3-venv", "gcc", "python3-dev")
-TEST = ("make", "systemtap-sdt-dev", "tshark")
+# make and <sys/sdt.h> build the stand-in nodes (g++ the C++ ones); tshark
+# reads `p2pcap export` pcapng files; gdb reads the stand-ins' probe
+# arguments independently of p2pcap (tests/standin).
+TEST = ("make", "systemtap-sdt-dev", "g++", "gdb", "tshark")
 # The kernel matrix (tests/kernels): qemu boots Debian's kernels under TCG
 # through virtme-ng, which builds each guest's initramfs with busybox and
-# refreshes module lists with depmod (kmod).
-KERNEL_MATRIX = ("qemu-system-x86", "kmod", "busybox-static")
+# refreshes module lists with depmod (kmod); debootstrap makes the Debian 13
+# userland the tests also run in.
+KERNEL_MATRIX = ("qemu-system-x86", "kmod", "busybox-static", "debootstrap")
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ VERSION_ID=40
 PRETTY_NAME="Fedora Linux 40 (Server Edition)"
 """
 
-BASE = {"python3-bpfcc", "python3-venv", "gcc", "python3-dev", "make", "systemtap-sdt-dev", "tshark"}
+BASE = {"python3-bpfcc", "python3-venv", "gcc", "python3-dev", "make", "systemtap-sdt-dev", "g++", "gdb", "tshark"}
 DEBIAN_METAS = {"linux-headers-amd64", "linux-headers-cloud-amd64", "linux-headers-rt-amd64"}
 
 
@@ -189,15 +189,15 @@ def test_test_packages_only_with_test():
     full = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", BASE | {"linux-headers-6.1.0-57-amd64"}, set(),
                           test=True)
     extra = set(step(full, "install").packages) - set(step(runtime, "install").packages)
-    assert extra == {"tshark", "systemtap-sdt-dev", "make"}
+    assert extra == {"tshark", "systemtap-sdt-dev", "make", "g++", "gdb"}
 
 
 def test_kernel_matrix_packages_only_with_kernels():
-    known = BASE | {"linux-headers-6.1.0-57-amd64", "qemu-system-x86", "kmod", "busybox-static"}
+    known = BASE | {"linux-headers-6.1.0-57-amd64", "qemu-system-x86", "kmod", "busybox-static", "debootstrap"}
     tests = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), test=True)
     matrix = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), kernels=True)
     extra = set(step(matrix, "install").packages) - set(step(tests, "install").packages)
-    assert extra == {"qemu-system-x86", "kmod", "busybox-static"}
+    assert extra == {"qemu-system-x86", "kmod", "busybox-static", "debootstrap"}
     assert "kernel-matrix" in step(matrix, "install").message
 
 
