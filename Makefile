@@ -2,7 +2,8 @@
 #   make demo          record the bundled stand-in node replaying a regtest-like session, then show it
 #   make test          run the whole test suite (the eBPF tests need root)
 #   make bench         print the benchmark figures
-#   make kernel-matrix the live tests on every kernel p2pcap claims, booted under qemu (tests/kernels)
+#   make kernel-matrix the live tests on every kernel p2pcap claims, booted under qemu, and the
+#                      interpreter- and BCC-dependent tests in Debian 13's userland (tests/kernels)
 #   make setup         only the runtime set-up: system packages, kernel headers, tracefs, .venv
 #   sudo make install  p2pcap as a system tool: its own environment in $(LIBDIR), $(BINDIR)/p2pcap
 #   sudo make uninstall
@@ -78,6 +79,7 @@ bench: host venv standin
 
 kernel-matrix: host venv standin
 	$(PY) tests/kernels/matrix.py
+	$(PY) tests/kernels/userland.py
 
 # Not editable: the installed tool keeps working when this clone is moved or
 # deleted.  It is built from a copy, so the clone gets no build files.

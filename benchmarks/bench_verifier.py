@@ -35,9 +35,10 @@ def measure(exe: str) -> dict[str, int]:
 
     bpf = program.load(program.Options(), exe=exe, debug=bcc.DEBUG_BPF)
     counts = [int(n) for n in PROCESSED.findall(bpf.load_log)]
+    # program.load loads copy_chunks first, then one entry point per probe
+    # site as it attaches them (capture/usdt.py names them).
+    names = ["copy_chunks", *(fn_name for fn_name, _path, _pid, _sem in bpf.p2pcap_sites)]
     bpf.cleanup()
-    # BCC loads the two probe programs while attaching, then copy_chunks.
-    names = ["trace_inbound", "trace_outbound", "copy_chunks"]
     if len(counts) != len(names):
         raise SystemExit(f"expected {len(names)} verifier reports, found {len(counts)}")
     return dict(zip(names, counts))
@@ -54,7 +55,7 @@ def main() -> int:
         print(json.dumps({"kernel": release, "insns": counts, "budget": BUDGET}))
     else:
         for name, n in counts.items():
-            print(f"{release}  {name:15s} {n:9,d} insns  ({100 * n / BUDGET:.1f}% of the verifier budget)")
+            print(f"{release}  {name:20s} {n:9,d} insns  ({100 * n / BUDGET:.1f}% of the verifier budget)")
     return 0
 
 

@@ -206,12 +206,21 @@ static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
     u64 now = bpf_ktime_get_ns();
     if (now - l->last_ns > LOSS_RUN_NS)
         l->run_start_ns = now;
-    // Atomic adds: another thread's probe may run on this CPU in between
-    // (see PREEMPTIBLE below).  The two times are only where a gap record
-    // is placed; a race there moves it, it loses no count.
+    // Where another thread's probe may run on this CPU in between
+    // (PREEMPTIBLE), the counts are added atomically.  Not on 5.10: clang
+    // turns an atomic add of a constant 0 into an atomic "or", which only
+    // 5.12 accepts ("BPF_STX uses reserved fields").  The two times are
+    // only where a gap record is placed; a race there moves it, it loses
+    // no count.
+#if PREEMPTIBLE
     __sync_fetch_and_add(&l->messages, messages);
     __sync_fetch_and_add(&l->bytes, bytes);
     __sync_fetch_and_add(&l->chunks, chunks);
+#else
+    l->messages += messages;
+    l->bytes += bytes;
+    l->chunks += chunks;
+#endif
     l->last_ns = now;
 }
 

@@ -54,7 +54,9 @@ GUEST_TESTS = [
 ]
 GUEST_TIMEOUT_S = 1500
 PANIC = re.compile(r"Kernel panic|Oops:|BUG: |general protection fault")
-SUMMARY = re.compile(r"^=+ (.*) in [\d.]+s.*=+$", re.M)
+# pytest's closing line, with or without -q's missing "=" frame.
+SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|skipped|error|errors|deselected|xfailed|xpassed)"
+                     r"(?:, \d+ \w+)*) in [\d.]+s", re.M)
 
 
 @dataclass
