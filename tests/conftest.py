@@ -8,8 +8,10 @@ when root, BCC or kernel headers are missing; with P2PCAP_REQUIRE_EBPF=1
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -98,3 +100,12 @@ def standin_cxx_sema() -> Path:
 def p2pcap_cmd(*args: str) -> list[str]:
     """Run the CLI with this interpreter (the one that has BCC in CI)."""
     return [sys.executable, "-m", "p2pcap", *args]
+
+
+@pytest.fixture
+def public_dir():
+    """A directory the user nobody can create files in (pytest's tmp_path is root-only)."""
+    path = Path(tempfile.mkdtemp(prefix="p2pcap-sudo-", dir="/tmp"))
+    path.chmod(0o777)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

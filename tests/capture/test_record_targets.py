@@ -13,9 +13,7 @@ import platform
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
@@ -128,15 +126,6 @@ def test_the_header_says_what_was_recorded(tmp_path, ebpf, standin):
     assert target["devnet_name"] == "p2pcap-test"
     assert meta["network_source"] == "command line: -devnet=p2pcap-test"
     assert meta["filters"]["types"] == ["inv"]
-
-
-@pytest.fixture
-def public_dir():
-    """A directory the user nobody can create files in (pytest's tmp_path is root-only)."""
-    path = Path(tempfile.mkdtemp(prefix="p2pcap-sudo-", dir="/tmp"))
-    path.chmod(0o777)
-    yield path
-    shutil.rmtree(path, ignore_errors=True)
 
 
 def test_under_sudo_the_recording_runs_and_writes_as_the_user(tmp_path, public_dir, ebpf, standin):
