@@ -137,16 +137,25 @@ struct peer_slot {
 // drain: messages whose first record found no room, their payload bytes,
 // chunks that found no room (their message is then incomplete; user space
 // counts it), the time of the latest loss and the start of the run of
-// losses it belongs to (losses less than LOSS_RUN_NS apart).
+// losses it belongs to (losses less than LOSS_RUN_NS apart).  User space
+// reads the counters while probes update them: `begin` is counted up
+// before an update and `end` after it, and a CPU whose two differ is read
+// again, so a gap never gets a message without its bytes.
 struct loss {
     u64 messages;
     u64 bytes;
     u64 chunks;
     u64 last_ns;
     u64 run_start_ns;
+    u64 begin;
+    u64 end;
 };
 
 #define LOSS_RUN_NS 10000000ull
+// A compiler barrier: the stores stay in program order, and x86-64 (the
+// only architecture capture/usdt.py reads probe operands for) shows one
+// CPU's stores to the others in that order.
+#define barrier() asm volatile("" ::: "memory")
 #define WAKE_MIN_BYTES 4096
 #define WAKE_EVERY_BYTES ((u64)RINGBUF_PAGES * PAGE_SIZE / 4)
 
@@ -205,7 +214,7 @@ static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
         return;
     u64 now = bpf_ktime_get_ns();
     if (now - l->last_ns > LOSS_RUN_NS)
-        l->run_start_ns = now;
+        l->run_start_ns = now;  // before `begin`: only a gap's time, read as it comes
     // Where another thread's probe may run on this CPU in between
     // (PREEMPTIBLE), the counts are added atomically.  Not on 5.10: clang
     // turns an atomic add of a constant 0 into an atomic "or", which only
@@ -213,15 +222,22 @@ static __always_inline void count_loss(u64 messages, u64 bytes, u64 chunks)
     // only where a gap record is placed; a race there moves it, it loses
     // no count.
 #if PREEMPTIBLE
+    __sync_fetch_and_add(&l->begin, 1);
     __sync_fetch_and_add(&l->messages, messages);
     __sync_fetch_and_add(&l->bytes, bytes);
     __sync_fetch_and_add(&l->chunks, chunks);
+    l->last_ns = now;
+    __sync_fetch_and_add(&l->end, 1);
 #else
+    l->begin += 1;
+    barrier();
     l->messages += messages;
     l->bytes += bytes;
     l->chunks += chunks;
-#endif
     l->last_ns = now;
+    barrier();
+    l->end += 1;
+#endif
 }
 
 // Send an EV_PEER record for a peer this CPU has not named yet and fill

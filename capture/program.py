@@ -190,12 +190,15 @@ class LossCounters:
     """The BPF program's per-CPU loss counters, read with one syscall.
 
     ``struct loss`` in p2p_messages.bpf.c: messages, bytes, chunks, last_ns,
-    run_start_ns, per possible CPU.  Read after every drain, so the lookup
-    goes straight to libbcc's ``bpf_lookup_elem`` into a buffer made once
-    (BCC's table wrapper builds a ctypes object per CPU on every read).
+    run_start_ns, begin, end, per possible CPU.  Read after every drain, so
+    the lookup goes straight to libbcc's ``bpf_lookup_elem`` into a buffer
+    made once (BCC's table wrapper builds a ctypes object per CPU on every
+    read).  A probe may be updating a CPU's counters as they are read: its
+    ``begin`` and ``end`` then differ, and the read is taken again.
     """
 
-    FIELDS = 5
+    FIELDS = 7
+    RETRIES = 1000  # an update is a few instructions; this is ~ms of reads at worst
 
     def __init__(self, bpf, name: str = "losses"):
         import ctypes
@@ -214,11 +217,17 @@ class LossCounters:
         """One (messages, bytes, chunks, last_ns, run_start_ns) tuple per CPU."""
         import struct
 
-        if self._lookup(self._fd, self._key_ref, self._value) != 0:
-            return []
-        raw = self._value.raw
         step = 8 * self.FIELDS
-        return [struct.unpack_from("<5Q", raw, i * step) for i in range(self._cpus)]
+        for _ in range(self.RETRIES):
+            if self._lookup(self._fd, self._key_ref, self._value) != 0:
+                return []
+            raw = self._value.raw
+            rows = [struct.unpack_from("<7Q", raw, i * step) for i in range(self._cpus)]
+            if all(row[5] == row[6] for row in rows):
+                break
+        # Still mid-update after all retries (a CPU losing without pause):
+        # the totals stay right, one gap may carry a message's bytes late.
+        return [row[:5] for row in rows]
 
 
 def forget_peers(bpf) -> None:

@@ -42,7 +42,8 @@ GUEST = Path(__file__).resolve().parent / "guest.sh"
 # The live tests a kernel can break, one BCC compile each: a session with
 # 2 and 3 MiB messages byte-exact; losses forced by a 64 KiB ring; the
 # three kernel-side filters at once; --exe (uprobes by inode) catching a
-# node started later; the per-CPU peer cache.
+# node started later; the per-CPU peer cache; USDT semaphores raised by
+# the kernel's uprobe reference counter, with --pid and with --exe.
 GUEST_TESTS = [
     "tests/capture/test_record_e2e.py",
     "tests/capture/test_record_losses.py::test_every_message_is_recorded_or_counted_once",
@@ -51,6 +52,8 @@ GUEST_TESTS = [
     "tests/capture/test_record_filters.py::test_kernel_filters_keep_exactly_the_selected_messages[all-three]",
     "tests/capture/test_record_targets.py::test_exe_catches_a_node_started_later",
     "tests/capture/test_peer_cache.py",
+    "tests/capture/test_record_semaphores.py::test_pid_records_everything_and_leaves_the_semaphores_as_found[ctrl-c]",
+    "tests/capture/test_record_semaphores.py::test_exe_raises_the_semaphores_of_running_and_later_processes",
 ]
 GUEST_TIMEOUT_S = 1500
 PANIC = re.compile(r"Kernel panic|Oops:|BUG: |general protection fault")
