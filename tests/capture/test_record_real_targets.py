@@ -62,14 +62,19 @@ def unshare():
     return path
 
 
+def start_in_container(unshare: str, standin: Path, msgs: Path) -> subprocess.Popen:
+    """The stand-in as /mnt/dashd on a tmpfs that only its own mount namespace has."""
+    script = (f"mount -t tmpfs p2pcap-test /mnt && cp {standin} /mnt/dashd && "
+              f"exec /mnt/dashd --wait-signal --linger 0.3 {msgs}")
+    return start([unshare, "--mount", "--propagation", "private", "sh", "-c", script])
+
+
 def test_pid_in_another_mount_namespace(tmp_path, ebpf, standin, unshare):
     """dashmate's case: the binary's path exists only inside the container."""
     msgs = tmp_path / "ns.msgs"
     sent = session(4)
     write_messages(msgs, sent)
-    script = (f"mount -t tmpfs p2pcap-test /mnt && cp {standin} /mnt/dashd && "
-              f"exec /mnt/dashd --wait-signal --linger 0.3 {msgs}")
-    node = start([unshare, "--mount", "--propagation", "private", "sh", "-c", script])
+    node = start_in_container(unshare, standin, msgs)
     try:
         assert os.readlink(f"/proc/{node.pid}/exe").endswith("/mnt/dashd")  # seen from here (or a chroot)
         assert not os.path.exists("/mnt/dashd") or not os.path.samefile("/mnt/dashd", f"/proc/{node.pid}/exe")
@@ -114,9 +119,7 @@ def test_exe_finds_the_same_build_in_a_container(tmp_path, ebpf, standin, unshar
     msgs = tmp_path / "c.msgs"
     sent = session(6)
     write_messages(msgs, sent)
-    script = (f"mount -t tmpfs p2pcap-test /mnt && cp {standin} /mnt/dashd && "
-              f"exec /mnt/dashd --wait-signal --linger 0.3 {msgs}")
-    node = start([unshare, "--mount", "--propagation", "private", "sh", "-c", script])
+    node = start_in_container(unshare, standin, msgs)
     try:
         rec, listening = start_recorder("-o", str(tmp_path / "c.cap"), "--exe", str(host))
         assert f"and pid {node.pid} running the same build from another file" in listening
