@@ -22,6 +22,7 @@ Run as root, after ``make test``'s set-up (``make kernel-matrix`` does both).
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import re
@@ -101,10 +102,10 @@ def boot(root: Path, release: str, out: Path, single_thread: bool, share: str, p
             console.write(f"\nkernels: guest timed out after {GUEST_TIMEOUT_S} s\n".encode())
 
 
-def run_kernel(name: str, cache: Path, keep: Path) -> Result:
+def prepare(name: str, cache: Path) -> tuple[Result, Path | None, str]:
+    """Fetch a kernel (and virtiofsd if it needs it): (result so far, its root, PATH for vng)."""
     result = Result(name)
     kernel = KERNELS[name]
-    start = time.monotonic()
     path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
     try:
         root, result.release = fetch(kernel, cache, log=lambda m: print(m, flush=True))
@@ -112,7 +113,15 @@ def run_kernel(name: str, cache: Path, keep: Path) -> Result:
             path = f"{virtiofsd(cache, log=lambda m: print(m, flush=True))}:{path}"
     except (FetchError, subprocess.CalledProcessError) as exc:
         result.problem = f"cannot fetch: {exc}"
-        return result
+        return result, None, path
+    return result, root, path
+
+
+def run_kernel(result: Result, root: Path, path: str, keep: Path) -> Result:
+    """Boot one kernel's guest (twice if it panics) and read what its tests left."""
+    name = result.kernel
+    kernel = KERNELS[name]
+    start = time.monotonic()
     for attempt in (1, 2):
         result.attempts = attempt
         out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=keep))
@@ -155,6 +164,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Run the live tests on every claimed kernel under qemu.")
     parser.add_argument("--kernels", default=",".join(KERNELS), help="comma-separated, of: " + ", ".join(KERNELS))
     parser.add_argument("--json", type=Path, help="write the results here too")
+    parser.add_argument("--jobs", type=int, default=2, help="guests at a time (default 2)")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("kernels: run as root (the guests load BPF programs as root on this file system)")
@@ -165,16 +175,29 @@ def main() -> int:
     cache = cache_dir()
     keep = Path(tempfile.mkdtemp(prefix="p2pcap-kernels-"))
     os.chmod(keep, 0o755)
-    results = []
-    for name in names:
-        print(f"kernels: {name}: booting under qemu (TCG)", flush=True)
-        result = run_kernel(name, cache, keep)
-        results.append(result)
+    # Fetch one after another (two kernels may share a suite's apt folder),
+    # then boot `--jobs` guests at a time: a guest spends most of its time in
+    # one single-threaded clang, so two guests keep both host cores busy.
+    prepared = [prepare(name, cache) for name in names]
+
+    def one(item):
+        result, root, path = item
+        if root is None:
+            return result
+        print(f"kernels: {result.kernel}: booting {result.release} under qemu (TCG)", flush=True)
+        result = run_kernel(result, root, path, keep)
         verdict = "ok" if result.ok else f"FAILED: {result.problem}"
-        print(f"kernels: {name} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}",
+        print(f"kernels: {result.kernel} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}",
               flush=True)
-    print("\nkernel matrix (each row: boot, BCC compiles and the live tests in the guest)")
-    print(f"{'kernel':10s} {'release':24s} {'time':>7s}  {'verifier insns (in/out/chunks)':32s} result")
+        return result
+
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        results = list(pool.map(one, prepared))
+    wall = round(time.monotonic() - started)
+    print(f"\nkernel matrix: {wall} s for {len(results)} kernels, {args.jobs} at a time "
+          f"(each row: boot, BCC compiles and the live tests in the guest)")
+    print(f"{'kernel':10s} {'release':24s} {'time':>7s}  {'verifier insns (chunks/in/out)':32s} result")
     for r in results:
         insns = "/".join(f"{v:,}" for v in r.insns.values()) or "-"
         print(f"{r.kernel:10s} {r.release:24s} {r.seconds:6.0f}s  {insns:32s} "
