@@ -201,6 +201,7 @@ def virtiofsd(cache: Path, log=print) -> Path:
     wanted = ["virtiofsd", "libc6", "libcap-ng0", "libseccomp2", "libgcc-s1"]
     debs = apt.download(wanted, cache / "apt" / "trixie" / "debs")
     root = entry / "root"
+    root.mkdir(parents=True, exist_ok=True)
     for deb in debs:
         subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
     loader = root / "usr" / "lib64" / "ld-linux-x86-64.so.2"
