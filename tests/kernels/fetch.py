@@ -45,7 +45,6 @@ class Kernel:
     suite: str  # Debian suite whose current kernel it is
     flavour: str  # "amd64" or "cloud-amd64"
     why: str  # which users' kernel it stands for
-    share: str = "9p"  # how the guest sees this machine's files: "9p" or "virtiofs"
 
 
 # The kernels p2pcap claims (README, Supported hosts).  5.10 is the floor:
@@ -55,8 +54,7 @@ KERNELS = {
     for k in (
         Kernel("5.10", "bullseye", "amd64", "Debian 11; the floor, below Ubuntu 22.04's 5.15"),
         Kernel("6.1", "bookworm", "amd64", "Debian 12"),
-        # The cloud flavour has no 9p (CONFIG_9P_FS unset), only virtio-fs.
-        Kernel("6.1-cloud", "bookworm", "cloud-amd64", "Debian 12 cloud images", share="virtiofs"),
+        Kernel("6.1-cloud", "bookworm", "cloud-amd64", "Debian 12 cloud images"),
         Kernel("6.12", "trixie", "amd64", "Debian 13, Debian 12 backports; above Ubuntu 24.04's 6.8"),
     )
 }
