@@ -31,6 +31,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -76,6 +77,16 @@ class Result:
     problem: str = ""
 
 
+_OUT = threading.Lock()
+
+
+def say(text: str) -> None:
+    """One whole line at a time: two guests' threads report at once."""
+    with _OUT:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+
+
 def vng() -> str:
     path = shutil.which("vng", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}")
     if not path:
@@ -114,8 +125,8 @@ def prepare(name: str, cache: Path) -> tuple[Result, Path | None, str]:
     kernel = KERNELS[name]
     path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
     try:
-        root, result.release = fetch(kernel, cache, log=lambda m: print(m, flush=True))
-        path = f"{virtiofsd(cache, log=lambda m: print(m, flush=True))}:{path}"
+        root, result.release = fetch(kernel, cache, log=say)
+        path = f"{virtiofsd(cache, log=say)}:{path}"
     except (FetchError, subprocess.CalledProcessError) as exc:
         result.problem = f"cannot fetch: {exc}"
         return result, None, path
@@ -140,7 +151,7 @@ def run_kernel(result: Result, root: Path, path: str, keep: Path) -> Result:
                           f" (console: {out / 'console.log'})")
         if not panicked:
             break
-        print(f"kernels: {name} guest panicked, retrying once with single-threaded TCG", flush=True)
+        say(f"kernels: {name} guest panicked, retrying once with single-threaded TCG")
     result.seconds = round(time.monotonic() - start, 1)
     if not rc_file.exists():
         return result
@@ -157,7 +168,7 @@ def run_kernel(result: Result, root: Path, path: str, keep: Path) -> Result:
         result.problem = f"the guest ran {uname}, not {result.release}"
     elif rc != 0:
         result.problem = f"pytest exit {rc} (log: {out / 'pytest.log'})"
-        print(log[-6000:], flush=True)
+        say(log[-6000:])
     elif "skipped" in result.summary:
         result.problem = f"tests skipped: {result.summary}"
     result.ok = not result.problem
@@ -188,11 +199,10 @@ def main() -> int:
         result, root, path = item
         if root is None:
             return result
-        print(f"kernels: {result.kernel}: booting {result.release} under qemu (TCG)", flush=True)
+        say(f"kernels: {result.kernel}: booting {result.release} under qemu (TCG)")
         result = run_kernel(result, root, path, keep)
         verdict = "ok" if result.ok else f"FAILED: {result.problem}"
-        print(f"kernels: {result.kernel} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}",
-              flush=True)
+        say(f"kernels: {result.kernel} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}")
         return result
 
     started = time.monotonic()
