@@ -10,14 +10,15 @@ input; :func:`run_all` gathers the real inputs from this machine.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from p2pcap.errors import P2pcapError
 
+from . import versions
 from .program import NEEDED_CAPS
+from .usdt import SEMAPHORE_HANDLING
 
 OK, WARN, FAIL = "ok", "warn", "fail"
 _LABELS = {OK: "ok", WARN: "warn", FAIL: "FAIL"}
@@ -47,11 +48,6 @@ class Check:
 
     def as_dict(self) -> dict:
         return {"check": self.name, "status": self.status, "text": self.text}
-
-
-def _version(text: str) -> tuple[int, ...] | None:
-    found = re.match(r"v?(\d+)\.(\d+)(?:\.(\d+))?", text.strip())
-    return tuple(int(part) for part in found.groups() if part is not None) if found else None
 
 
 def _dotted(version: tuple[int, ...]) -> str:
@@ -88,7 +84,7 @@ def check_privileges(euid: int, capeff: int) -> Check:
 # -- kernel --------------------------------------------------------------------
 
 def check_kernel(release: str, *, btf: bool | None = None) -> Check:
-    version = _version(release)
+    version = versions.parse(release)
     if version is None:
         return Check("kernel", WARN, f"kernel release {release!r} not understood: cannot tell whether it "
                                      f"has the BPF ring buffer (Linux 5.8 or newer)")
@@ -116,7 +112,7 @@ def check_bcc(version: str | None, *, is_bcc: bool = True, where: str | None = N
         return Check("bcc", FAIL, "the BCC Python bindings are missing: install Debian's python3-bpfcc "
                                   "(apt install python3-bpfcc) and use a Python that sees them "
                                   "(the project's .venv is made with --system-site-packages)")
-    parsed = _version(version)
+    parsed = versions.parse(version)
     if parsed is None:
         return Check("bcc", WARN, f"BCC version {version!r} not understood: the ring buffer needs BCC 0.16 or newer")
     if parsed[:2] < MIN_BCC:
@@ -200,8 +196,7 @@ def check_probes(notes: Iterable, where: str) -> list[Check]:
         elif any(n.semaphore for n in found):
             semaphore = next(n.semaphore for n in found if n.semaphore)
             checks.append(Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}; semaphore at "
-                                             f"{semaphore:#x}: raised by the kernel while recording "
-                                             f"(uprobe reference counter)"))
+                                             f"{semaphore:#x}: {SEMAPHORE_HANDLING}"))
         else:
             checks.append(Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}, no semaphore"))
     return checks

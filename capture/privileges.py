@@ -20,9 +20,10 @@ from __future__ import annotations
 import atexit
 import os
 import pwd
-import re
 import signal
 from dataclasses import dataclass
+
+from .versions import kernel_at_least
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,7 @@ def can_record_unprivileged() -> bool:
                 return True
     except OSError:
         pass
-    found = re.match(r"(\d+)\.(\d+)", os.uname().release)
-    return bool(found) and (int(found[1]), int(found[2])) >= (6, 5)
+    return kernel_at_least((6, 5))
 
 
 class RootHelper:

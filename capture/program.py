@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-import re
 from dataclasses import dataclass
 
 from p2pcap.errors import P2pcapError
 
-from . import limits, loadlog
+from . import limits, loadlog, versions
 
 
 class RecordError(P2pcapError):
@@ -57,8 +56,7 @@ def preemptible_probes(release: str | None = None) -> bool:
     (bpf_prog_run_array_sleepable, later _uprobe); see PREEMPTIBLE in
     p2p_messages.bpf.c.
     """
-    found = re.match(r"(\d+)\.(\d+)", release or os.uname().release)
-    return bool(found) and (int(found[1]), int(found[2])) >= (6, 0)
+    return versions.kernel_at_least((6, 0), release)
 
 
 # capability(7) numbers.  BCC loads programs (CAP_BPF), attaches uprobes
