@@ -14,6 +14,7 @@ from p2pcap.errors import P2pcapError
 
 from .elfnotes import read_elf_info
 from .program import RecordError
+from .usdt import SEMAPHORE_HANDLING
 
 NET_PROBES = ("inbound_message", "outbound_message")
 DAEMON = "dashd"
@@ -46,8 +47,7 @@ class Target:
         guarded = [probe for probe, has in self.semaphores.items() if has]
         if not guarded:
             return None
-        return (f"USDT semaphores of {', '.join(guarded)} raised by the kernel while recording "
-                f"(uprobe reference counter)")
+        return f"USDT semaphores of {', '.join(guarded)} {SEMAPHORE_HANDLING}"
 
     def metadata(self) -> dict:
         meta = {
@@ -55,8 +55,8 @@ class Target:
             "pids": self.pids,
             "build_id": self.build_id,
             "probes": self.probes,
-            "semaphores": {probe: ("raised by the kernel while recording (uprobe ref_ctr_offset)"
-                                   if has else "none") for probe, has in self.semaphores.items()},
+            "semaphores": {probe: SEMAPHORE_HANDLING if has else "none"
+                           for probe, has in self.semaphores.items()},
             "network": self.network,
             "network_source": self.network_source,
             "found_by": self.found_by,

@@ -38,6 +38,9 @@ from .elfnotes import ProbeNote
 # probe name -> (C entry-point prefix, inbound flag passed to the body)
 PROBES = {"inbound_message": ("trace_inbound", 1), "outbound_message": ("trace_outbound", 0)}
 ARGUMENTS = 6  # Dash Core src/net.cpp: peer id, addr, conn type, command, size, payload
+# How a probe's semaphore is handled, as record's header, its listening
+# line and doctor say it.
+SEMAPHORE_HANDLING = "raised by the kernel while recording (uprobe reference counter)"
 
 
 class ProbeError(P2pcapError):

@@ -151,7 +151,7 @@ def test_the_header_says_how_the_semaphores_were_handled(tmp_path, ebpf, standin
             node.kill()
     _, metadata = read_capture(tmp_path / "h.cap")
     assert metadata["target"]["semaphores"] == {
-        probe: "raised by the kernel while recording (uprobe ref_ctr_offset)" for probe in PROBES}
+        probe: "raised by the kernel while recording (uprobe reference counter)" for probe in PROBES}
 
 
 def test_doctor_names_the_semaphores(ebpf, standin_sema):
