@@ -51,7 +51,7 @@ from .primitives import (
     VarBytes,
 )
 from .structs import Struct
-from .transaction import TXOUT_MIN_SIZE, TxOut
+from .txparts import TXOUT_MIN_SIZE, TxOut
 from .vectors import VarArray
 
 # ProTxVersion (evo/providertx.h)

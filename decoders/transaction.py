@@ -51,48 +51,29 @@ from construct import (
     Int16sl,
     Int16ul,
     Int32ul,
-    Int64sl,
 )
 from construct.core import stream_read, stream_seek, stream_tell
 
-from .primitives import (
-    MAX_SIZE,
-    OutPoint,
-    VarBytes,
-    _read_prefixed,
-    _unhex,
-    _write_prefixed,
-    sha256d,
-)
+from .primitives import MAX_SIZE, _read_prefixed, _unhex, _write_prefixed, sha256d
+from .special_tx import build_payload, decode_payload
 from .structs import Struct
+from .txparts import (
+    SPECIAL_VERSION,
+    TRANSACTION_ASSET_UNLOCK,
+    TRANSACTION_NORMAL,
+    TX_MIN_SIZE,
+    TXIN_MIN_SIZE,
+    TXOUT_MIN_SIZE,
+    TxIn,
+    TxOut,
+)
 from .vectors import VarArray
 
-# CTransaction::SPECIAL_VERSION and the special types this module needs.
-SPECIAL_VERSION = 3
-TRANSACTION_NORMAL = 0
-TRANSACTION_ASSET_UNLOCK = 9
 # primitives/transaction.h: ASSET_UNLOCK_PAYLOAD_SIZE, _QUORUM_INFO_SIZE and
 # ASSET_UNLOCK_STABLE_TXID_VERSION.
 ASSET_UNLOCK_PAYLOAD_SIZE = 1 + 8 + 4 + 4 + 32 + 96
 ASSET_UNLOCK_QUORUM_INFO_SIZE = 4 + 32 + 96
 ASSET_UNLOCK_STABLE_TXID_VERSION = 2
-
-# Smallest wire sizes, used to reject hostile counts before parsing.
-TXIN_MIN_SIZE = 32 + 4 + 1 + 4
-TXOUT_MIN_SIZE = 8 + 1
-TX_MIN_SIZE = 4 + 1 + 1 + 4
-
-TxIn = Struct(
-    "prevout" / OutPoint,
-    "script_sig" / VarBytes(),
-    "sequence" / Int32ul,
-)
-
-
-TxOut = Struct(
-    "value" / Int64sl,  # duffs
-    "script_pub_key" / VarBytes(),
-)
 
 
 def _has_payload(ctx) -> bool:
@@ -101,8 +82,6 @@ def _has_payload(ctx) -> bool:
 
 def _payload_fields(tx_type: int, data: bytes) -> tuple[str, object, str | None]:
     """extra_payload_raw, extra_payload and extra_payload_error of the payload bytes."""
-    from .special_tx import decode_payload  # special_tx imports TxOut from here
-
     decoded, error = decode_payload(tx_type, data)
     return data.hex(), decoded, error
 
@@ -128,8 +107,6 @@ class _ExtraPayload(Construct):
     def _build(self, obj, stream, context, path):
         decoded = context.get("extra_payload")
         if decoded is not None:
-            from .special_tx import build_payload
-
             data = build_payload(context["type"], decoded, path)
         elif obj is not None:
             data = _unhex(obj, path)
@@ -347,9 +324,9 @@ Transaction = _FastTransaction(TransactionLayout)
 
 __all__ = [
     "SPECIAL_VERSION",
-    "TX_MIN_SIZE",
     "TXIN_MIN_SIZE",
     "TXOUT_MIN_SIZE",
+    "TX_MIN_SIZE",
     "Transaction",
     "TransactionLayout",
     "TxIn",
