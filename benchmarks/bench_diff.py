@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from p2pcap.diff import diff_captures
+from p2pcap.analysis.diff import diff_captures
 from p2pcap.formats import CaptureWriter, Message
 
 T0 = 1_700_000_000_000_000_000

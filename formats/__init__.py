@@ -22,6 +22,11 @@
 ['ping']
 """
 
+from p2pcap.folders import require_name
+
+require_name(__name__, "p2pcap.formats")
+
+
 from .check import CheckReport, RepairReport, check_capture, repair_capture
 from .decoder import (END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated)
 from .errors import BadMagic, CorruptBlock, FormatError, TruncatedCapture, UnsupportedVersion

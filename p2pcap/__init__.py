@@ -11,7 +11,7 @@ does not pull in the capture format, and nothing here imports BCC.
 
 from __future__ import annotations
 
-from .errors import P2pcapError
+from p2pcap.errors import P2pcapError
 
 __all__ = ["DecodeError", "Gap", "Message", "P2pcapError", "decode", "open", "replay"]
 
@@ -30,7 +30,7 @@ def __getattr__(name):
 
         return getattr(decoders, name)
     if name == "replay":
-        from p2pcap.replaying import replay
+        from p2pcap.analysis.replaying import replay
 
         return replay
     raise AttributeError(f"module 'p2pcap' has no attribute {name!r}")

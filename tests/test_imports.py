@@ -38,5 +38,5 @@ def test_layers_do_not_reach_across(module, forbidden):
 
 
 def test_show_path_needs_no_bcc():
-    modules = loaded("p2pcap.showing")
+    modules = loaded("p2pcap.cli.show")
     assert "bcc" not in modules and not any(m.startswith("p2pcap.capture") for m in modules)

@@ -11,7 +11,7 @@ import struct
 import pytest
 from click.testing import CliRunner
 
-from p2pcap.anonymize import AddressMap
+from p2pcap.analysis.anonymize import AddressMap
 from p2pcap.cli import main
 from p2pcap.decoders import build, decode
 from p2pcap.decoders.addr import address_to_text

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from p2pcap.cli import main
 from p2pcap.decoders import build, decode
-from p2pcap.diff import diff_captures
+from p2pcap.analysis.diff import diff_captures
 from p2pcap.formats import CaptureWriter, Message
 
 from .captures import (T0, clsig_height, ping_nonces, readdressed, recorded, renumbered, sample_messages,

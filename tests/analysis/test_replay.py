@@ -16,7 +16,7 @@ import pytest
 
 import p2pcap
 from p2pcap.formats import CaptureWriter, Gap, Message
-from p2pcap.replaying import synthesized_version
+from p2pcap.analysis.replaying import synthesized_version
 
 from ..conftest import p2pcap_cmd
 from .standin_session import PEER0, PEER1, recorded_session

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from p2pcap.cli import main
-from p2pcap.filters import RecordFilter, parse_where
+from p2pcap.analysis.filters import RecordFilter, parse_where
 from p2pcap.formats import CaptureWriter, Gap, Message
-from p2pcap.showing import show_capture, want_color
+from p2pcap.cli.show import show_capture, want_color
 
 from ..capture.live import write_messages
 from ..conftest import p2pcap_cmd

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import Message
 
-from .errors import P2pcapError
-from .filters import RecordFilter, Selection
-from .inputs import input_name, is_stdio, open_input, open_writer, same_file
+from p2pcap.errors import P2pcapError
+from p2pcap.analysis.filters import RecordFilter, Selection
+from p2pcap.analysis.source import input_name, is_stdio, open_input, open_writer, same_file
 
 
 @dataclass

@@ -40,9 +40,9 @@ from p2pcap.formats import open_capture
 from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
 
-from .convert import capture_network
-from .errors import P2pcapError
-from .filters import RecordFilter, Selection
+from p2pcap.analysis.convert import capture_network
+from p2pcap.errors import P2pcapError
+from p2pcap.analysis.filters import RecordFilter, Selection
 
 
 class ReplayError(P2pcapError):

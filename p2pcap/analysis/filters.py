@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import Gap, Message
 
-from .errors import P2pcapError
-from .timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
+from p2pcap.errors import P2pcapError
+from p2pcap.analysis.timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
 
 
 def split_commas(values) -> tuple[str, ...]:
@@ -250,7 +250,7 @@ class Selection:
     """
 
     def __init__(self, reader, filt: RecordFilter, *, decode: bool = False, seekable: bool = True):
-        from .negotiation import VersionTracker  # loads the decoders: not for --help
+        from p2pcap.analysis.negotiation import VersionTracker  # loads the decoders: not for --help
 
         self.reader = reader
         self.filt = filt
@@ -266,7 +266,7 @@ class Selection:
     def decoded(self, msg: Message):
         """``(decoded, error)`` for a message this selection yielded (cached for the last one)."""
         if self._cache[0] is not msg:
-            from .render import decode_record  # the decoders load on first use
+            from p2pcap.cli.render import decode_record  # the decoders load on first use
 
             self._cache = (msg, decode_record(msg, self.version_for(msg)))
         return self._cache[1]

@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import Message
 
-from .align import hunks, opcodes
-from .errors import P2pcapError
-from .filters import RecordFilter, Selection
-from .inputs import is_stdio, open_input
-from .summary import summarize
+from p2pcap.analysis.align import hunks, opcodes
+from p2pcap.errors import P2pcapError
+from p2pcap.analysis.filters import RecordFilter, Selection
+from p2pcap.analysis.source import is_stdio, open_input
+from p2pcap.analysis.summary import summarize
 
 DEFAULT_IGNORE = ("nonce", "time", "timestamp", "mnauth_challenge")
 _CACHE_LIMIT = 32_768  # fingerprints of recent identical payloads (verack, relayed invs), ~5 MB

@@ -9,10 +9,10 @@ import sys
 import time
 from importlib.metadata import version as package_version
 
-from .capture.compression import STORED
-from .errors import P2pcapError
-from .filters import split_commas
-from .formats.compress import DEFAULT_LEVEL
+from p2pcap.capture.compression import STORED
+from p2pcap.errors import P2pcapError
+from p2pcap.analysis.filters import split_commas
+from p2pcap.formats.compress import DEFAULT_LEVEL
 
 MAX_COMMAND = 12  # CMessageHeader::COMMAND_SIZE
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from p2pcap.formats import CaptureIndex, Counts, Loss, PeerSession
 from p2pcap.formats.records import DIRECTIONS, GAP_REASONS, Message
 
-from .inputs import input_name, open_input
-from .timespec import NS
+from p2pcap.analysis.source import input_name, open_input
+from p2pcap.analysis.timespec import NS
 
 MAX_BUCKETS = 400  # timeline resolution for --plot
 
@@ -254,7 +254,7 @@ def human(n: float | None, unit: str = "B") -> str:
 
 
 def _when(ts_ns) -> str:
-    from .timespec import iso
+    from p2pcap.analysis.timespec import iso
 
     return "-" if ts_ns is None else iso(ts_ns).replace("T", " ")[:-4] + " UTC"
 
@@ -265,7 +265,7 @@ def _rate(x) -> str:
 
 def stats_lines(st: Stats) -> list[str]:
     """The ``stats`` table: fits 80 columns (long addresses are cut; ``--json`` has them whole)."""
-    from .render import clock, fit
+    from p2pcap.cli.render import clock, fit
 
     idx = st.index
     md = st.metadata if isinstance(st.metadata, dict) else {}
@@ -321,7 +321,7 @@ def stats_lines(st: Stats) -> list[str]:
 
 def peer_lines(peers) -> list[str]:
     """One row per peer-session: id, address, connection type, messages, bytes."""
-    from .render import fit
+    from p2pcap.cli.render import fit
 
     several = len({p.pid for p in peers}) > 1
     labels = [f"{p.pid}:{p.peer_id}" if several else str(p.peer_id) for p in peers]
@@ -338,7 +338,7 @@ def peer_lines(peers) -> list[str]:
 # -- --plot ---------------------------------------------------------------------
 def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
     """Messages/s per command over time as a PNG (or whatever matplotlib infers from the name)."""
-    from .errors import P2pcapError
+    from p2pcap.errors import P2pcapError
 
     try:
         import matplotlib

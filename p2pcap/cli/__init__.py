@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from .errors import P2pcapError
+from p2pcap.errors import P2pcapError
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -69,8 +69,8 @@ def record(output, pids, exe, duration, count, snaplen, types, peers, direction,
       sudo p2pcap record -o 'run-%Y%m%dT%H%M%S.cap' --rotate-time 1h
       sudo p2pcap record -o - --type inv,tx | p2pcap show -
     """
-    from .capture.output import parse_duration, parse_size
-    from .recording import record_to_file
+    from p2pcap.capture.output import parse_duration, parse_size
+    from p2pcap.capture.session import record_to_file
 
     status = _StatusLine() if sys.stderr.isatty() else None
     summary = record_to_file(
@@ -111,7 +111,7 @@ class _StatusLine:
             self.shown = False
 
 
-from .options import filter_options as _filter_options, pop_filter as _pop_filter  # noqa: E402
+from p2pcap.cli.params import filter_options as _filter_options, pop_filter as _pop_filter  # noqa: E402
 
 
 @main.command()
@@ -135,7 +135,7 @@ def show(file, limit, json_lines, hex_payload, verbose, follow, skip_damaged, no
       p2pcap show run.cap --type inv --json | jq .decoded
       p2pcap record -o - --pid $(pidof dashd) | p2pcap show --type inv
     """
-    from .showing import show_capture, want_color
+    from p2pcap.cli.show import show_capture, want_color
 
     stdout = sys.stdout
     color = want_color(stdout)
@@ -161,7 +161,7 @@ def check(file):
       p2pcap check run.cap
     Exit status 0 when the file is whole, 1 when it is damaged or cut short.
     """
-    from .formats import check_capture
+    from p2pcap.formats import check_capture
 
     report = check_capture(file)
     click.echo(str(report))
@@ -178,7 +178,7 @@ def repair(file, output):
     \b
       p2pcap repair broken.cap -o fixed.cap
     """
-    from .formats import repair_capture
+    from p2pcap.formats import repair_capture
 
     if Path(output).resolve() == Path(file).resolve():
         raise P2pcapError(f"{output}: the output must not be the input")
@@ -186,8 +186,8 @@ def repair(file, output):
     click.echo(str(report))
 
 
-from .cmd_convert import register as _register_convert  # noqa: E402
+from p2pcap.cli.convert import register as _register_convert  # noqa: E402
 
 _register_convert(main)
-from .cmd_analyze import register as _register_analyze; _register_analyze(main)  # noqa: E402,E702
-from .cmd_doctor import register as _register_doctor; _register_doctor(main)  # noqa: E402,E702
+from p2pcap.cli.analyze import register as _register_analyze; _register_analyze(main)  # noqa: E402,E702
+from p2pcap.cli.doctor import register as _register_doctor; _register_doctor(main)  # noqa: E402,E702

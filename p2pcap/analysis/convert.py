@@ -23,7 +23,7 @@ from p2pcap.formats import CaptureWriter, open_capture
 from p2pcap.formats.records import Message
 from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
 
-from .errors import P2pcapError
+from p2pcap.errors import P2pcapError
 
 FORMATS = ("pcapng", "jsonl", "parquet", "capturemessages")
 _SUFFIXES = {".pcapng": "pcapng", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -73,8 +73,8 @@ def capture_network(metadata: dict, override: str | None, path) -> str:
 def record_decoder():
     """``decode(msg) -> (decoded, error)`` for the exporters, tracking the
     version each peer-session negotiated (messages must come in file order)."""
-    from .negotiation import VersionTracker
-    from .render import decode_record
+    from p2pcap.analysis.negotiation import VersionTracker
+    from p2pcap.cli.render import decode_record
 
     versions = VersionTracker()
 

@@ -16,8 +16,8 @@ import time
 from p2pcap.decoders import DecodeError, decode, decode_partial
 from p2pcap.formats.records import Gap, Message
 
-from .summary import summarize
-from .timespec import iso
+from p2pcap.analysis.summary import summarize
+from p2pcap.analysis.timespec import iso
 
 WIDTH = 80
 INDENT = "    "

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .errors import P2pcapError
+from p2pcap.errors import P2pcapError
 
 NS = 1_000_000_000
 DAY_NS = 86_400 * NS

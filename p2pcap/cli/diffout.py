@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 
-from .diff import DiffResult, SessionDiff
-from .render import fit
+from p2pcap.analysis.diff import DiffResult, SessionDiff
+from p2pcap.cli.render import fit
 
 MAX_CHANGES = 8  # field changes listed under one replaced message
 

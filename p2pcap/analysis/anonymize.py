@@ -35,10 +35,10 @@ from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.addr import address_to_text, text_to_address
 from p2pcap.formats.records import FLAG_SNAPLEN, Message
 
-from .editing import _check_output, _tool_version, edited
-from .errors import P2pcapError
-from .inputs import open_input, open_writer
-from .negotiation import VersionTracker
+from p2pcap.analysis.editing import _check_output, _tool_version, edited
+from p2pcap.errors import P2pcapError
+from p2pcap.analysis.source import open_input, open_writer
+from p2pcap.analysis.negotiation import VersionTracker
 
 COMMANDS = frozenset({"version", "addr", "addrv2", "mnlistdiff", "qrinfo"})
 IPV4_BASE = int(ipaddress.IPv4Address("198.18.0.0"))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from p2pcap.formats import CaptureWriter, open_capture
 
-from .errors import P2pcapError
+from p2pcap.errors import P2pcapError
 
 
 def is_stdio(path) -> bool:

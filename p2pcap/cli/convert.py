@@ -1,5 +1,5 @@
 """CLI commands ``export``, ``import`` and ``replay``: thin click layers over
-``p2pcap.convert`` and ``p2pcap.replaying`` (registered by ``p2pcap.cli``)."""
+``p2pcap.analysis.convert`` and ``p2pcap.analysis.replaying`` (registered by ``p2pcap.cli``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from .filters import split_commas
-from .options import filter_options, pop_filter
+from p2pcap.analysis.filters import split_commas
+from p2pcap.cli.params import filter_options, pop_filter
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
@@ -39,7 +39,7 @@ def export(file, output, fmt, network, no_decode, skip_damaged):
       p2pcap export run.cap -o - --format jsonl | jq -c 'select(.command=="inv")'
       p2pcap export run.cap --format capturemessages -o message_capture/
     """
-    from .convert import export_capture
+    from p2pcap.analysis.convert import export_capture
 
     summary = export_capture(file, output, fmt, network=network, decode=not no_decode,
                              skip_damaged=skip_damaged, warn=_warn)
@@ -63,7 +63,7 @@ def import_(folder, output, network):
       p2pcap import ~/.dashcore/regtest/message_capture -o run.cap
       p2pcap show run.cap --type version
     """
-    from .convert import import_capturemessages
+    from p2pcap.analysis.convert import import_capturemessages
 
     summary = import_capturemessages(folder, output, network=network, warn=_warn)
     click.echo(summary.line(), err=True)
@@ -98,7 +98,7 @@ def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, time
     if target is None:
         _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, pop_filter(filters))
         return
-    from .replaying import replay_to_node
+    from p2pcap.analysis.replaying import replay_to_node
 
     peer_id, pid = _one_peer(filters)
     summary = replay_to_node(file, target, peer_id, pid=pid, network=network, speed=speed,
@@ -108,7 +108,7 @@ def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, time
 
 def _one_peer(filters: dict) -> tuple[int, int | None]:
     """(peer id, pid or None) from ``--peer N`` / ``--peer PID:N`` / ``--pid``."""
-    from .errors import P2pcapError
+    from p2pcap.errors import P2pcapError
 
     peers = split_commas(filters.pop("peers"))
     pids = filters.pop("pids")
@@ -124,8 +124,8 @@ def _one_peer(filters: dict) -> tuple[int, int | None]:
 
 
 def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> None:
-    from .render import Renderer
-    from .replaying import replay
+    from p2pcap.cli.render import Renderer
+    from p2pcap.analysis.replaying import replay
 
     renderer = Renderer(json_lines=True, hex_payload=hex_payload)
     stdout = click.get_text_stream("stdout", errors="replace")

@@ -25,7 +25,7 @@ def doctor(pids, exe, as_json):
       sudo p2pcap doctor --pid $(pidof dashd)
       p2pcap doctor --exe /usr/bin/dashd --json | jq .ok
     """
-    from .capture.preflight import FAIL, run_all
+    from p2pcap.capture.preflight import FAIL, run_all
 
     checks = run_all(list(pids), exe)
     ok = all(check.status != FAIL for check in checks)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import click
 
-from .errors import P2pcapError
-from .options import with_filter
+from p2pcap.errors import P2pcapError
+from p2pcap.cli.params import with_filter
 
 INPUT = click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
 OUTPUT = click.Path(dir_okay=False, path_type=Path, allow_dash=True)
@@ -50,7 +50,7 @@ def stats(file, as_json, biggest, plot, scan, skip_damaged):
       p2pcap stats run.cap --biggest 10 --plot rates.png
       p2pcap stats run.cap --json | jq '.commands.inv'
     """
-    from .stats import capture_stats, plot_rates, stats_json, stats_lines
+    from p2pcap.analysis.stats import capture_stats, plot_rates, stats_json, stats_lines
 
     st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan,
                        skip_damaged=skip_damaged)
@@ -94,9 +94,9 @@ def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
       p2pcap diff a.cap b.cap --not-type ping,pong --ignore starting_height -U 1
       p2pcap diff a.cap b.cap --peer-map 3=5 --json | jq 'select(.type=="hunk")'
     """
-    from .diff import diff_captures
-    from .diffout import diff_json, diff_text
-    from .filters import split_commas
+    from p2pcap.analysis.diff import diff_captures
+    from p2pcap.cli.diffout import diff_json, diff_text
+    from p2pcap.analysis.filters import split_commas
 
     try:
         res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context,
@@ -136,7 +136,7 @@ def filter_(file, output, filt, limit, skip_damaged):
       p2pcap filter run.cap -o tail.cap --since +60s
       p2pcap filter run.cap -o - --where inv.type=MSG_CLSIG | p2pcap show -
     """
-    from .editing import filter_capture
+    from p2pcap.analysis.editing import filter_capture
 
     report = filter_capture(file, output, filt, limit=limit, skip_damaged=skip_damaged)
     for w in report.warnings:
@@ -156,7 +156,7 @@ def merge(files, output, skip_damaged):
     \b
       p2pcap merge node1.cap node2.cap -o both.cap
     """
-    from .editing import merge_captures
+    from p2pcap.analysis.editing import merge_captures
 
     report = merge_captures(list(files), output, skip_damaged=skip_damaged)
     for w in report.warnings:
@@ -182,7 +182,7 @@ def anonymize(file, output, mapping, skip_damaged):
       p2pcap anonymize run.cap -o shareable.cap
       p2pcap anonymize run.cap -o shareable.cap --mapping private-map.json
     """
-    from .anonymize import anonymize_capture
+    from p2pcap.analysis.anonymize import anonymize_capture
 
     report = anonymize_capture(file, output, mapping_path=mapping, skip_damaged=skip_damaged)
     for w in report.warnings:

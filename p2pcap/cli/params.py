@@ -10,7 +10,7 @@ import functools
 
 import click
 
-from .filters import RecordFilter, parse_time, parse_where, split_commas
+from p2pcap.analysis.filters import RecordFilter, parse_time, parse_where, split_commas
 
 _OPTIONS = [
     click.option("--type", "types", multiple=True, metavar="CMD",

@@ -12,9 +12,9 @@ import os
 
 from p2pcap.formats.records import Message
 
-from .filters import RecordFilter, Selection
-from .inputs import open_input
-from .render import Renderer
+from p2pcap.analysis.filters import RecordFilter, Selection
+from p2pcap.analysis.source import open_input
+from p2pcap.cli.render import Renderer
 
 
 def want_color(stream, environ=os.environ) -> bool:
