@@ -8,18 +8,56 @@ src/evo/simplifiedmns.h (CSimplifiedMNListEntry), src/evo/netinfo.h
 CGetQuorumRotationInfo, CQuorumRotationInfo, DIP-0024).
 
 These layouts depend on the negotiated protocol version
-(``this._params.version``, src/version.h):
+(``this._params.version``, src/version.h).  Each boundary, with the
+release that introduced it (tags of dashpay/dash):
 
-* ``BLS_SCHEME_PROTO_VERSION`` (70225): the diff carries ``nVersion``,
-  after ``cbTx``;
-* ``DMN_TYPE_PROTO_VERSION`` (70227): entries may carry ``nType`` and the
-  evonode platform fields;
-* ``SMNLE_VERSIONED_PROTO_VERSION`` (70228): each entry starts with its own
-  ``nVersion``;
-* ``MNLISTDIFF_VERSION_ORDER`` (70229): the diff's ``nVersion`` moves to
-  the front;
-* ``MNLISTDIFF_CHAINLOCKS_PROTO_VERSION`` (70230): ``quorumsCLSigs`` is
-  appended.
+* 70218..70224 (v18.x; v18.2.x): the diff is baseBlockHash, blockHash,
+  cbTxMerkleTree, cbTx, deletedMNs, mnList, deletedQuorums, newQuorums
+  (the quorum vectors are gated on LLMQS_PROTO_VERSION 70214, older than
+  any peer decoded here); an entry is proRegTxHash, confirmedHash, a
+  CService, pubKeyOperator, keyIDVoting, isValid (src/evo/simplifiedmns.h
+  at v18.2.2).  ``version`` is None for the diff and 1 for the entries.
+* ``BLS_SCHEME_PROTO_VERSION`` (70225, v19.0.0): the diff's nVersion
+  (u16) is written after cbTx and before deletedMNs (simplifiedmns.h at
+  v19.0.0).  It is 1 (legacy BLS) before the v19 fork and 2 (basic BLS)
+  after it; BuildSimplifiedDiff (src/evo/deterministicmns.cpp at v19.0.0)
+  sets every entry's in-memory nVersion to it.  Entries still carry no
+  version, so the version shown for an entry is the diff's: the field
+  order puts nVersion ahead of mnList, which is what lets a receiver know
+  it.  (Core's own reader at these versions left each entry at its
+  default, LegacyBLS; SPV clients used the diff's nVersion.)
+* ``DMN_TYPE_PROTO_VERSION`` (70227, v19.0.0/v19.1.0): after isValid an
+  entry of version 2 (BASIC_BLS) carries nType (u16) and, when nType is
+  Evo (1, "HighPerformance" at v19), platformHTTPPort (u16) and
+  platformNodeID (20 bytes).  With the version implied by the diff, every
+  entry of an nVersion-2 diff has nType.  (A newer sender speaking 70227
+  sets entries from the masternode state instead; this decoder follows
+  the v19.0/v19.1 sender.)
+* ``SMNLE_VERSIONED_PROTO_VERSION`` (70228, v19.2.0): each entry starts
+  with its own nVersion (u16); nType follows for version >= 2.  The diff's
+  nVersion stays after cbTx.
+* ``MNLISTDIFF_VERSION_ORDER`` (70229, v20.0.0): the diff's nVersion moves
+  to the front, before baseBlockHash (src/evo/simplifiedmns.h at v20.0.0,
+  src/evo/smldiff.h on develop); it is CURRENT_VERSION 1 from then on.
+* ``MNLISTDIFF_CHAINLOCKS_PROTO_VERSION`` (70230, v20.0.0):
+  ``quorumsCLSigs`` (map<CBLSSignature, set<uint16_t>>) is appended.
+* Entry version 3 (ExtAddr, develop after v22.0.0): netInfo becomes
+  ExtNetInfo (src/evo/netinfo.h NetInfoSerWrapper); no protocol version
+  gates it, only the entry's version, which is on the wire from 70228.
+  Core before 70228 always wrote a CService, so an implied version never
+  selects ExtNetInfo here.
+* CFinalCommitment (newQuorums, qrinfo's lastCommitmentPerIndex) depends
+  on no protocol version, only on its own version 1..4 (commitment.py,
+  src/llmq/commitment.h; 3 and 4 from v19.0.0).
+* qrinfo (src/llmq/snapshot.h): the same field order at v18.x through
+  develop.  ``EFFICIENT_QRINFO_VERSION`` (70236, v22.0.0) changes only how
+  the answer is built (src/llmq/snapshot.cpp ``use_legacy_construction``:
+  which base blocks the diffs start from), not its bytes.  With
+  extraShare set, develop always writes the H-4C snapshot and diff (empty
+  when it has none); releases up to v21.x wrote them when they had them
+  and their reader skipped them.  CQuorumSnapshot is unchanged across the
+  tags: mnSkipListMode (i32), activeQuorumMembers (CompactSize bit count +
+  fixed bitset), mnSkipList (vector<int32>).
 
 Within an entry, the entry's own version picks the address form (legacy
 CService below ExtAddr = 3, ExtNetInfo from it) and whether ``nType``
@@ -65,27 +103,65 @@ EXT_ADDR_VERSION = 3
 # MnType (src/evo/dmn_types.h).
 MN_TYPE_EVO = 1
 
-# CSimplifiedMNListEntry.  Below SMNLE_VERSIONED_PROTO_VERSION the entry has
-# no version on the wire and Core reads it as LegacyBLS (its default), which
-# is what ``version`` shows then.  Smallest form at >= 70228: 2 + 32 + 32 +
-# 1 (ExtNetInfo of an unknown version) + 48 + 20 + 1 + 2 = 138 bytes.
+
+def _entry_version(context) -> int:
+    """The version of an entry that has none on the wire (below 70228).
+
+    From 70225 to 70227 the sender gave every entry the diff's own nVersion
+    (src/evo/deterministicmns.cpp BuildSimplifiedDiff at v19.0.0/v19.1.0),
+    and the diff writes that nVersion after cbTx, before mnList, so it is
+    known here (the enclosing diff's ``version``).  Below 70225 there is no
+    version anywhere and entries are LegacyBLS.  An entry parsed on its own
+    (no enclosing diff) is LegacyBLS too.
+    """
+    if context._params.version < BLS_SCHEME_PROTO_VERSION:
+        return LEGACY_BLS_VERSION
+    outer = context.get("_")
+    version = outer.get("version") if outer is not None else None
+    return LEGACY_BLS_VERSION if version is None else version
+
+
+def _has_type(context) -> bool:
+    """nType (and the Evo fields) follow the entry from 70227 on.
+
+    v19.0.0/v19.1.0 (70227, versions implied by the diff) wrote them for
+    version == BASIC_BLS only; from 70228 Core writes them for BasicBLS
+    and up (ExtAddr = 3 included, src/evo/simplifiedmns.h on develop).
+    """
+    proto = context._params.version
+    if proto < DMN_TYPE_PROTO_VERSION:
+        return False
+    if proto < SMNLE_VERSIONED_PROTO_VERSION:
+        return context.version == BASIC_BLS_VERSION
+    return context.version >= BASIC_BLS_VERSION
+
+
+# CSimplifiedMNListEntry.  From SMNLE_VERSIONED_PROTO_VERSION (70228) the
+# entry starts with its own nVersion; below that ``version`` is computed
+# (``_entry_version``) and written as nothing.  Only on-wire versions of
+# ExtAddr (3) and up switch netInfo to ExtNetInfo; Core before 70228 always
+# wrote a CService.  Smallest form at >= 70228: 2 + 32 + 32 + 1 (ExtNetInfo
+# of an unknown version) + 48 + 20 + 1 + 2 = 138 bytes.
 SMLEntry = Struct(
-    "version" / IfThenElse(
+    "version"
+    / IfThenElse(
         this._params.version >= SMNLE_VERSIONED_PROTO_VERSION,
         Int16ul,
-        Computed(LEGACY_BLS_VERSION),
+        Computed(_entry_version),
     ),
     "pro_reg_tx_hash" / Hash256,
     "confirmed_hash" / Hash256,
-    "net_info" / IfThenElse(this.version >= EXT_ADDR_VERSION, ExtNetInfo, Service),
+    "net_info"
+    / IfThenElse(
+        (this._params.version >= SMNLE_VERSIONED_PROTO_VERSION) & (this.version >= EXT_ADDR_VERSION),
+        ExtNetInfo,
+        Service,
+    ),
     # legacy BLS encoding iff version == 1; same 48 bytes either way
     "pub_key_operator" / BLSPubKey,
     "key_id_voting" / Hash160,
     "is_valid" / Bool,
-    "type" / If(
-        (this._params.version >= DMN_TYPE_PROTO_VERSION) & (this.version >= BASIC_BLS_VERSION),
-        Int16ul,
-    ),
+    "type" / If(_has_type, Int16ul),
     "platform_http_port" / If(this.type == MN_TYPE_EVO, Int16ul),
     "platform_node_id" / If(this.type == MN_TYPE_EVO, Hash160),
 )
@@ -116,7 +192,8 @@ _MNLISTDIFF_FIELDS = (
     # 70225..70228 wrote nVersion here instead.  Outside that range this
     # re-states the front value (Computed writes nothing), so the decoded
     # dict has one ``version`` key at every protocol version.
-    "version" / IfThenElse(
+    "version"
+    / IfThenElse(
         (this._params.version >= BLS_SCHEME_PROTO_VERSION)
         & (this._params.version < MNLISTDIFF_VERSION_ORDER),
         Int16ul,
@@ -126,7 +203,8 @@ _MNLISTDIFF_FIELDS = (
     "mn_list" / VarArray(SMLEntry, min_size=SML_ENTRY_MIN_SIZE),
     "deleted_quorums" / VarArray(DeletedQuorum, min_size=33),
     "new_quorums" / VarArray(FinalCommitment, min_size=FINAL_COMMITMENT_MIN_SIZE),
-    "quorums_cl_sigs" / If(
+    "quorums_cl_sigs"
+    / If(
         this._params.version >= MNLISTDIFF_CHAINLOCKS_PROTO_VERSION,
         VarArray(QuorumCLSig, min_size=97),
     ),

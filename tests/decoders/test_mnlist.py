@@ -16,9 +16,9 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected, compact
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected, compact
 
 NEWEST = 70238
 
@@ -28,14 +28,20 @@ BLOCK_HASH = "d2" * 32
 
 # The coinbase: a DIP2 special transaction of type 5 with a CCbTx v3 payload.
 CBTX = (
-    "0300" + "0500"  # nVersion 3, nType 5 (TRANSACTION_COINBASE)
+    "0300"
+    + "0500"  # nVersion 3, nType 5 (TRANSACTION_COINBASE)
     + "01"  # vin: 1
-    + "00" * 32 + "ffffffff"  # null prevout
-    + "02" + "5101"  # scriptSig, 2 bytes
+    + "00" * 32
+    + "ffffffff"  # null prevout
+    + "02"
+    + "5101"  # scriptSig, 2 bytes
     + "ffffffff"  # nSequence
     + "01"  # vout: 1
     + "00e1f50500000000"  # 100000000 duffs
-    + "19" + "76a914" + "33" * 20 + "88ac"  # P2PKH scriptPubKey
+    + "19"
+    + "76a914"
+    + "33" * 20
+    + "88ac"  # P2PKH scriptPubKey
     + "00000000"  # nLockTime
     + "af"  # vExtraPayload: 175 bytes
     + "0300"  # CCbTx nVersion 3
@@ -50,8 +56,10 @@ CBTX = (
 # CPartialMerkleTree of a block holding only the coinbase
 MERKLE_TREE = (
     "01000000"  # nTransactions 1
-    + "01" + "77" * 32  # vHash: 1 hash
-    + "01" + "01"  # vBits: 1 byte, bit 0 set
+    + "01"
+    + "77" * 32  # vHash: 1 hash
+    + "01"
+    + "01"  # vBits: 1 byte, bit 0 set
 )
 
 LEGACY_SERVICE = "00000000000000000000ffff" + "c0a80001" + "270f"  # 192.168.0.1:9999, port BE
@@ -71,7 +79,9 @@ def sml_entry(proto: int, version: int, mn_type: int = 0) -> str:
             + "00"  # purpose CORE_P2P
             + "01"  # 1 entry
             + "01"  # NetInfoEntry type Service
-            + "01" + "04" + "01020304"  # ADDRv2: network IPv4, 4 bytes
+            + "01"
+            + "04"
+            + "01020304"  # ADDRv2: network IPv4, 4 bytes
             + "270f"  # port 9999, BE
         )
     else:
@@ -92,8 +102,10 @@ COMMITMENT = (
     + "67"  # llmqType 103
     + "f2" * 32  # quorumHash
     + "0100"  # quorumIndex 1
-    + "04" + "0f"  # signers: 4 bits set
-    + "04" + "0f"  # validMembers: 4 bits set
+    + "04"
+    + "0f"  # signers: 4 bits set
+    + "04"
+    + "0f"  # validMembers: 4 bits set
     + "f3" * 48  # quorumPublicKey
     + "f4" * 32  # quorumVvecHash
     + "f5" * 96  # quorumSig
@@ -138,13 +150,17 @@ def empty_diff_hex(proto: int) -> str:
 
 SNAPSHOT_A = (
     "00000000"  # mnSkipListMode 0 (no skipping)
-    + "04" + "0f"  # activeQuorumMembers: 4 bits, all set
+    + "04"
+    + "0f"  # activeQuorumMembers: 4 bits, all set
     + "00"  # mnSkipList: empty
 )
 SNAPSHOT_B = (
     "01000000"  # mnSkipListMode 1 (skipping entries)
-    + "0a" + "0502"  # activeQuorumMembers: 10 bits; 0, 2, 9
-    + "02" + "01000000" + "fdffffff"  # mnSkipList: [1, -3]
+    + "0a"
+    + "0502"  # activeQuorumMembers: 10 bits; 0, 2, 9
+    + "02"
+    + "01000000"
+    + "fdffffff"  # mnSkipList: [1, -3]
 )
 
 
@@ -195,7 +211,12 @@ ENTRY_EXT = {
     "version": 3,
     "net_info": {
         "version": 1,
-        "entries": [{"purpose": 0, "entries": [{"type": 1, "service": {"network": 1, "addr": "1.2.3.4", "port": 9999}}]}],
+        "entries": [
+            {
+                "purpose": 0,
+                "entries": [{"type": 1, "service": {"network": 1, "addr": "1.2.3.4", "port": 9999}}],
+            }
+        ],
     },
     "type": 0,
 }
@@ -207,7 +228,8 @@ def _diff_expected(proto: int) -> dict:
     if proto >= 70228:
         mn_list = [ENTRY_V1, {"version": 2, "type": 0, "platform_http_port": None}, ENTRY_EVO, ENTRY_EXT]
     else:
-        # no entry version on the wire: Core reads every entry as LegacyBLS
+        # no entry version on the wire: each entry has the diff's nVersion
+        # (1 here; LegacyBLS below 70225)
         mn_list = [old_entry, old_entry, {**old_entry, "platform_node_id": None}]
     return {
         "version": None if proto < 70225 else 1,
@@ -220,7 +242,13 @@ def _diff_expected(proto: int) -> dict:
         "mn_list": mn_list,
         "deleted_quorums": DELETED_QUORUMS,
         "new_quorums": [
-            {"version": 4, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024", "quorum_index": 1, "signers": "1111"}
+            {
+                "version": 4,
+                "llmq_type": 103,
+                "llmq_type_name": "llmq_test_dip0024",
+                "quorum_index": 1,
+                "signers": "1111",
+            }
         ],
         "quorums_cl_sigs": [{"signature": "f7" * 96, "indexes": [0]}] if proto >= 70230 else None,
     }
@@ -239,13 +267,15 @@ def _qrinfo_expected(proto: int, extra: bool) -> dict:
         "extra_share": int(extra),
         "quorum_snapshot_at_h_minus_4c": SNAPSHOT_B_EXPECTED if extra else None,
         "mn_list_diff_at_h_minus_4c": {"mn_list": []} if extra else None,
-        "last_commitment_per_index": [{"version": 4, "llmq_type_name": "llmq_test_dip0024", "quorum_hash": "f2" * 32}],
+        "last_commitment_per_index": [
+            {"version": 4, "llmq_type_name": "llmq_test_dip0024", "quorum_hash": "f2" * 32}
+        ],
         "quorum_snapshot_list": [SNAPSHOT_A_EXPECTED],
         "mn_list_diff_list": [{"deleted_mns": []}],
     }
 
 
-PROTOCOLS = [70224, 70225, 70227, 70228, 70229, 70230, NEWEST]
+PROTOCOLS = [70218, 70224, 70225, 70226, 70227, 70228, 70229, 70230, NEWEST]
 
 # (command, protocol version, payload hex, expected subset)
 CASES = [("getmnlistd", NEWEST, GETMNLISTD, {"base_block_hash": BASE_HASH_DISPLAY, "block_hash": BLOCK_HASH})]
@@ -256,7 +286,11 @@ CASES += [
         "getqrinfo",
         NEWEST,
         GETQRINFO,
-        {"base_block_hashes": [BASE_HASH_DISPLAY, "d3" * 32], "block_request_hash": BLOCK_HASH, "extra_share": 1},
+        {
+            "base_block_hashes": [BASE_HASH_DISPLAY, "d3" * 32],
+            "block_request_hash": BLOCK_HASH,
+            "extra_share": 1,
+        },
     ),
     ("qrinfo", NEWEST, qrinfo_hex(NEWEST, False), _qrinfo_expected(NEWEST, False)),
     ("qrinfo", NEWEST, qrinfo_hex(NEWEST, True), _qrinfo_expected(NEWEST, True)),
@@ -363,7 +397,9 @@ def large_mnlistdiff_payload(n_entries: int = 3000, n_quorums: int = 24) -> byte
             compact(n_entries) + b"".join(entries),  # mnList
             compact(2) + bytes.fromhex(("02" + "f1" * 32) * 2),  # deletedQuorums
             compact(n_quorums) + commitment * n_quorums,  # newQuorums
-            compact(1) + bytes(96) + compact(n_quorums)  # quorumsCLSigs: one sig ...
+            compact(1)
+            + bytes(96)
+            + compact(n_quorums)  # quorumsCLSigs: one sig ...
             + b"".join(i.to_bytes(2, "little") for i in range(n_quorums)),  # ... all indexes
         ]
     )
@@ -389,9 +425,7 @@ def _hex(n):
 # The coinbase is not this module's subject: reuse the decoded example.
 _CB_TX = decode("mnlistdiff", bytes.fromhex(empty_diff_hex(NEWEST)))["cb_tx"]
 
-_legacy_service = st.fixed_dictionaries(
-    {"ip": st.ip_addresses(v=4).map(str), "port": st.integers(0, 0xFFFF)}
-)
+_legacy_service = st.fixed_dictionaries({"ip": st.ip_addresses(v=4).map(str), "port": st.integers(0, 0xFFFF)})
 _ext_net_info = st.fixed_dictionaries(
     {
         "version": st.just(1),
@@ -404,7 +438,11 @@ _ext_net_info = st.fixed_dictionaries(
                             {
                                 "type": st.just(1),
                                 "service": st.fixed_dictionaries(
-                                    {"network": st.just(1), "addr": st.ip_addresses(v=4).map(str), "port": st.integers(0, 0xFFFF)}
+                                    {
+                                        "network": st.just(1),
+                                        "addr": st.ip_addresses(v=4).map(str),
+                                        "port": st.integers(0, 0xFFFF),
+                                    }
                                 ),
                             }
                         ),
@@ -420,14 +458,19 @@ _ext_net_info = st.fixed_dictionaries(
 
 
 @st.composite
-def _entry(draw, proto):
-    version = draw(st.integers(1, 3)) if proto >= 70228 else 1
-    mn_type = draw(st.integers(0, 1)) if proto >= 70228 and version >= 2 else None
+def _entry(draw, proto, diff_version):
+    if proto >= 70228:
+        version = draw(st.integers(1, 3))
+    else:
+        # no version on the wire: the diff's (70225..70227) or LegacyBLS
+        version = 1 if diff_version is None else diff_version
+    has_type = (proto >= 70228 and version >= 2) or (proto == 70227 and version == 2)
+    mn_type = draw(st.integers(0, 1)) if has_type else None
     return {
         "version": version,
         "pro_reg_tx_hash": draw(_hex(32)),
         "confirmed_hash": draw(_hex(32)),
-        "net_info": draw(_ext_net_info if version >= 3 else _legacy_service),
+        "net_info": draw(_ext_net_info if proto >= 70228 and version >= 3 else _legacy_service),
         "pub_key_operator": draw(_hex(48)),
         "key_id_voting": draw(_hex(20)),
         "is_valid": draw(st.integers(0, 1)),
@@ -456,8 +499,12 @@ def _commitment(draw):
 
 @st.composite
 def _diff(draw, proto):
+    if proto < 70225:
+        version = None
+    else:
+        version = draw(st.one_of(st.integers(1, 2), st.integers(0, 0xFFFF)))
     return {
-        "version": draw(st.integers(0, 0xFFFF)) if proto >= 70225 else None,
+        "version": version,
         "base_block_hash": draw(_hex(32)),
         "block_hash": draw(_hex(32)),
         "cb_tx_merkle_tree": {
@@ -468,14 +515,18 @@ def _diff(draw, proto):
         },
         "cb_tx": _CB_TX,
         "deleted_mns": draw(st.lists(_hex(32), max_size=2)),
-        "mn_list": draw(st.lists(_entry(proto), max_size=3)),
+        "mn_list": draw(st.lists(_entry(proto, version), max_size=3)),
         "deleted_quorums": draw(
-            st.lists(st.fixed_dictionaries({"llmq_type": st.integers(0, 255), "quorum_hash": _hex(32)}), max_size=2)
+            st.lists(
+                st.fixed_dictionaries({"llmq_type": st.integers(0, 255), "quorum_hash": _hex(32)}), max_size=2
+            )
         ),
         "new_quorums": draw(st.lists(_commitment(), max_size=2)),
         "quorums_cl_sigs": draw(
             st.lists(
-                st.fixed_dictionaries({"signature": _hex(96), "indexes": st.lists(st.integers(0, 0xFFFF), max_size=3)}),
+                st.fixed_dictionaries(
+                    {"signature": _hex(96), "indexes": st.lists(st.integers(0, 0xFFFF), max_size=3)}
+                ),
                 max_size=2,
             )
         )
