@@ -117,7 +117,9 @@ def _entry_version(context) -> int:
     if context._params.version < BLS_SCHEME_PROTO_VERSION:
         return LEGACY_BLS_VERSION
     outer = context.get("_")
-    version = outer.get("version") if outer is not None else None
+    if outer is None or "cb_tx" not in outer:  # not inside a diff
+        return LEGACY_BLS_VERSION
+    version = outer.get("version")
     return LEGACY_BLS_VERSION if version is None else version
 
 
