@@ -10,19 +10,24 @@ BIP152 indexes (``getblocktxn`` indexes, ``cmpctblock`` prefilled
 indexes) travel as differences: each is sent as ``index - previous - 1``,
 the first as itself.  They are decoded to absolute block positions and
 encoded back, which is exact: the differences follow from the absolute
-values.  As in Core, a difference or an absolute index above 0xffff is an
-error, and so is a compact block announcing more than 0xffff transactions.
+values.  The wire differences are shown beside them, computed from the
+absolute indexes (``index_differences`` of getblocktxn, ``index_difference``
+of each prefilled transaction); building reads only the absolute ones.  As
+in Core, a difference or an absolute index above 0xffff is an error, and so
+is a compact block announcing more than 0xffff transactions.
 
 Key names follow Core's members; ``vtx``, ``vin`` and ``vout`` keep the
 names Bitcoin's JSON uses.
 
->>> GetBlockTxn.parse(bytes(32) + bytes.fromhex("03" "01" "00" "02"))["indexes"]
-[1, 2, 5]
+>>> txn = GetBlockTxn.parse(bytes(32) + bytes.fromhex("03" "01" "00" "02"))
+>>> txn["indexes"], txn["index_differences"]
+([1, 2, 5], [1, 0, 2])
 """
 
 from __future__ import annotations
 
 from construct import (
+    Computed,
     Construct,
     ConstructError,
     Int32ul,
@@ -89,6 +94,15 @@ class _DiffIndexes(Construct):
         return obj
 
 
+def _differences(context) -> list:
+    """The wire differences of ``indexes`` (already checked absolute indexes)."""
+    out, nxt = [], 0
+    for index in context.indexes:
+        out.append(index - nxt)
+        nxt = index + 1
+    return out
+
+
 def _absolute(diff: int, nxt: int, path) -> int:
     if diff > U16_MAX:
         raise ConstructError(f"index difference {diff} overflows 16 bits", path=path)
@@ -128,7 +142,11 @@ class _ShortIds(Construct):
 
 
 class _Prefilled(Construct):
-    """``prefilledtxn``: (differential CompactSize index, tx) pairs, absolute indexes."""
+    """``prefilledtxn``: (differential CompactSize index, tx) pairs.
+
+    Each item shows the absolute ``index`` and the ``index_difference`` sent;
+    building writes the difference computed from ``index``.
+    """
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
@@ -137,8 +155,10 @@ class _Prefilled(Construct):
         nxt = 0
         try:
             for _ in range(count):
-                index = _absolute(CompactSize._parsereport(stream, context, path), nxt, path)
-                out.append({"index": index, "tx": Transaction._parsereport(stream, context, path)})
+                diff = CompactSize._parsereport(stream, context, path)
+                index = _absolute(diff, nxt, path)
+                tx = Transaction._parsereport(stream, context, path)
+                out.append({"index": index, "index_difference": diff, "tx": tx})
                 nxt = index + 1
         except ConstructError as exc:
             raise at_index(exc, path, len(out))
@@ -198,6 +218,7 @@ CmpctBlock = Struct(
 GetBlockTxn = Struct(
     "blockhash" / Hash256,
     "indexes" / _DiffIndexes(),
+    "index_differences" / Computed(_differences),
     Terminated,
 )
 

@@ -13,9 +13,9 @@ import dash_hash
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from vectors import decode_error, sha256d_shown, shown
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import decode_error, sha256d_shown, shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"
@@ -39,14 +39,17 @@ GENESIS_HEADER = (
 GENESIS_COINBASE = (
     "01000000"  # version 1, type 0
     "01"  # vin: 1
-    + "00" * 32 + "ffffffff"  # null prevout: coinbase
+    + "00" * 32
+    + "ffffffff"  # null prevout: coinbase
     + "62"  # scriptSig: 98 bytes
-    "04ffff001d0104" "4c59"  # pushes: bits, 4, then 89 bytes of text
+    "04ffff001d0104"
+    "4c59"  # pushes: bits, 4, then 89 bytes of text
     + b"Wired 09/Jan/2014 The Grand Experiment Goes Live: Overstock.com Is Now Accepting Bitcoins".hex()
     + "ffffffff"  # sequence
     "01"  # vout: 1
     "00f2052a01000000"  # 50 DASH
-    "43" "41"  # scriptPubKey: 67 bytes, push 65
+    "43"
+    "41"  # scriptPubKey: 67 bytes, push 65
     "040184710fa689ad5023690c80f3a49c8f13f8d45b8c857fbcbc8bc4a8e4d3eb4b"
     "10f4d4604fa08dce601aaf0f470216fe1b51850b4acf21b179c45070ac7b03a9"
     "ac"  # OP_CHECKSIG
@@ -72,36 +75,36 @@ COINBASE = (
     "0300"  # version 3
     "0500"  # type 5: coinbase payload
     "01"  # vin: 1
-    + "00" * 32 + "ffffffff"  # null prevout
-    + "04" "03a08601"  # scriptSig: 4 bytes, BIP34 height push
+    + "00" * 32
+    + "ffffffff"  # null prevout
+    + "04"
+    "03a08601"  # scriptSig: 4 bytes, BIP34 height push
     "ffffffff"  # sequence
     "01"  # vout: 1
     "00e1f50500000000"  # 1 DASH
-    "19" + PKH
-    + "00000000"  # lock_time
+    "19" + PKH + "00000000"  # lock_time
     "26"  # payload: 38 bytes
     "0100"  # CbTx version 1
     "a0860100"  # height 100000
-    + "ee" * 32  # merkleRootMNList
+     + "ee" * 32  # merkleRootMNList
 )
 SPEND = (
     "02000000"  # version 2, type 0
     "01"  # vin: 1
-    + "12" * 32 + "00000000"  # prevout
+    + "12" * 32
+    + "00000000"  # prevout
     + "00"  # empty scriptSig
     "ffffffff"  # sequence
     "01"  # vout: 1
     "0065cd1d00000000"  # 5 DASH
-    "19" + PKH
-    + "00000000"  # lock_time
+    "19" + PKH + "00000000"  # lock_time
 )
 BLOCK = HEADER + "02" + COINBASE + SPEND
 
 # --- merkleblock --------------------------------------------------------------------
 
 MERKLEBLOCK = (
-    HEADER
-    + "03000000"  # txn.transactions: 3 in the block
+    HEADER + "03000000"  # txn.transactions: 3 in the block
     "02"  # txn.hashes: 2
     + "a1" * 32  # hash 0
     + "b2" * 32  # hash 1
@@ -112,8 +115,7 @@ MERKLEBLOCK = (
 # --- BIP152 ---------------------------------------------------------------------------
 
 CMPCTBLOCK = (
-    HEADER
-    + "0807060504030201"  # nonce 0x0102030405060708
+    HEADER + "0807060504030201"  # nonce 0x0102030405060708
     "02"  # shorttxids: 2
     "010203040506"  # 0x060504030201, 6 bytes LE
     "ffffffffffff"  # 0xffffffffffff
@@ -132,8 +134,7 @@ GETBLOCKTXN = (
     "02"  # 2: absolute 5
 )
 GETBLOCKTXN_WIDE = (
-    BLOCK_HASH
-    + "02"  # indexes: 2
+    BLOCK_HASH + "02"  # indexes: 2
     "fd1027"  # difference 10000: absolute 10000
     "fdeed8"  # difference 55534: absolute 10001 + 55534 = 65535, the largest
 )
@@ -166,7 +167,9 @@ CASES = [
         "block",
         GENESIS_BLOCK,
         {
-            "header": header(1, "00" * 32, shown(GENESIS_MERKLE_ROOT), 1390095618, 0x1E0FFFF0, 28917698, GENESIS_HEADER),
+            "header": header(
+                1, "00" * 32, shown(GENESIS_MERKLE_ROOT), 1390095618, 0x1E0FFFF0, 28917698, GENESIS_HEADER
+            ),
             "tx count": 1,
             "txids": [GENESIS_MERKLE_ROOT],
         },
@@ -200,7 +203,9 @@ VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 def _summary(command, decoded):
     """The fields CASES states, from a decoded payload."""
-    keys = ("header", "nonce", "shorttxids", "blockhash", "indexes") + (("txn",) if command == "merkleblock" else ())
+    keys = ("header", "nonce", "shorttxids", "blockhash", "indexes") + (
+        ("txn",) if command == "merkleblock" else ()
+    )
     out = {k: v for k, v in decoded.items() if k in keys}
     if command == "block":
         out["tx count"] = len(decoded["vtx"])
@@ -212,7 +217,9 @@ def _summary(command, decoded):
     return out
 
 
-@pytest.mark.parametrize("command, payload, expected", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "command, payload, expected", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_decode(command, payload, expected):
     decoded = decode(command, bytes.fromhex(payload))
     assert _summary(command, decoded) == expected
@@ -247,19 +254,21 @@ ERRORS = [
     ("block", HEADER[:-2], "stream read less", "header", 79),
     ("block", HEADER + "fe00000100", "needs at least", "vtx", 85),  # 65536 txs, no bytes
     ("block", HEADER + "02" + COINBASE, "stream read less", "vtx", None),  # the second tx missing
-    ("merkleblock", MERKLEBLOCK[: 2 * 84] + "ff" "0000000001000000", "exceeds the limit", "hash", 93),  # 2^32
+    ("merkleblock", MERKLEBLOCK[: 2 * 84] + "ff0000000001000000", "exceeds the limit", "hash", 93),  # 2^32
     ("merkleblock", MERKLEBLOCK + "00", TRAILING, "", len(MERKLEBLOCK) // 2),
-    ("getblocktxn", BLOCK_HASH + "01" "fe00000100", "difference 65536 overflows", "indexes", 38),
-    ("getblocktxn", BLOCK_HASH + "02" "fdffff" "00", "index 65536 overflows", "indexes", 37),
+    ("getblocktxn", BLOCK_HASH + "01fe00000100", "difference 65536 overflows", "indexes", 38),
+    ("getblocktxn", BLOCK_HASH + "02fdffff00", "index 65536 overflows", "indexes", 37),
     ("getblocktxn", BLOCK_HASH + "fdffff", "needs at least", "indexes", 35),
-    ("getblocktxn", BLOCK_HASH + "01" "fd0100", "non-canonical", "indexes", 36),
+    ("getblocktxn", BLOCK_HASH + "01fd0100", "non-canonical", "indexes", 36),
     ("cmpctblock", HEADER + "00" * 8 + "fdffff", "needs at least", "shorttxids", 91),
-    ("cmpctblock", HEADER + "00" * 8 + "00" "01" "fe00000100" + SPEND, "overflows 16 bits", "prefilledtxn", 95),
+    ("cmpctblock", HEADER + "00" * 8 + "0001fe00000100" + SPEND, "overflows 16 bits", "prefilledtxn", 95),
     ("blocktxn", BLOCK_HASH + "02" + SPEND, "stream read less", "txn", None),
 ]
 
 
-@pytest.mark.parametrize("command, payload, reason, path, offset", ERRORS, ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)])
+@pytest.mark.parametrize(
+    "command, payload, reason, path, offset", ERRORS, ids=[f"{e[0]}-{i}" for i, e in enumerate(ERRORS)]
+)
 def test_errors(command, payload, reason, path, offset):
     error = decode_error(command, payload)
     assert error.command == command
@@ -271,7 +280,7 @@ def test_errors(command, payload, reason, path, offset):
 
 def test_compact_block_tx_count_limit():
     # 65535 short ids plus one prefilled transaction: BlockTxCount() > 0xffff
-    payload = HEADER + "00" * 8 + "fdffff" + "00" * (6 * 0xFFFF) + "01" "00" + SPEND
+    payload = HEADER + "00" * 8 + "fdffff" + "00" * (6 * 0xFFFF) + "0100" + SPEND
     with pytest.raises(DecodeError, match="more than 65535"):
         decode("cmpctblock", bytes.fromhex(payload))
 
@@ -284,6 +293,7 @@ def test_build_rejects_bad_indexes(indexes):
 
 # --- properties ----------------------------------------------------------------
 
+
 @settings(max_examples=100, deadline=None)
 @given(indexes=st.sets(st.integers(0, 0xFFFF), max_size=50).map(sorted))
 def test_getblocktxn_round_trip(indexes):
@@ -295,18 +305,35 @@ def test_getblocktxn_round_trip(indexes):
 
 simple_txs = st.builds(
     lambda h, n, s, v, p: {
-        "version": 2, "type": 0,
+        "version": 2,
+        "type": 0,
         "vin": [{"prevout": {"hash": h.hex(), "n": n}, "script_sig": s.hex(), "sequence": 0xFFFFFFFF}],
         "vout": [{"value": v, "script_pub_key": p.hex()}],
-        "lock_time": 0, "extra_payload_raw": None, "extra_payload": None, "extra_payload_error": None,
+        "lock_time": 0,
+        "extra_payload_raw": None,
+        "extra_payload": None,
+        "extra_payload_error": None,
     },
-    st.binary(min_size=32, max_size=32), st.integers(0, 2**32 - 1), st.binary(max_size=120),
-    st.integers(0, 2**62), st.binary(max_size=40),
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, 2**32 - 1),
+    st.binary(max_size=120),
+    st.integers(0, 2**62),
+    st.binary(max_size=40),
 )
 headers = st.builds(
-    lambda prev, root, t, b, n: {"version": 0x20000000, "prev_block": prev.hex(), "merkle_root": root.hex(), "time": t, "bits": b, "nonce": n},
-    st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32),
-    st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1),
+    lambda prev, root, t, b, n: {
+        "version": 0x20000000,
+        "prev_block": prev.hex(),
+        "merkle_root": root.hex(),
+        "time": t,
+        "bits": b,
+        "nonce": n,
+    },
+    st.binary(min_size=32, max_size=32),
+    st.binary(min_size=32, max_size=32),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
+    st.integers(0, 2**32 - 1),
 )
 
 
@@ -315,7 +342,9 @@ headers = st.builds(
 def test_block_round_trip(head, txs):
     raw = build("block", {"header": head, "vtx": txs})
     decoded = decode("block", raw)
-    assert [t["txid"] for t in decoded["vtx"]] == [t["txid"] for t in (decode("tx", build("tx", t)) for t in txs)]
+    assert [t["txid"] for t in decoded["vtx"]] == [
+        t["txid"] for t in (decode("tx", build("tx", t)) for t in txs)
+    ]
     assert build("block", decoded) == raw
 
 
@@ -331,8 +360,57 @@ def test_cmpctblock_round_trip(head, nonce, short_ids, prefilled):
     for gap, tx in prefilled:  # strictly increasing absolute indexes
         index += gap + 1
         items.append({"index": index, "tx": tx})
-    raw = build("cmpctblock", {"header": head, "nonce": nonce, "shorttxids": short_ids, "prefilledtxn": items})
+    raw = build(
+        "cmpctblock", {"header": head, "nonce": nonce, "shorttxids": short_ids, "prefilledtxn": items}
+    )
     decoded = decode("cmpctblock", raw)
     assert [p["index"] for p in decoded["prefilledtxn"]] == [p["index"] for p in items]
     assert decoded["shorttxids"] == short_ids
     assert build("cmpctblock", decoded) == raw
+
+
+# --- BIP152 differences beside the absolute indexes -----------------------------------
+# Bytes hand-assembled from the facts of Dash Core's src/test/blockencodings_tests.cpp
+# (TransactionsRequestSerializationTest: indexes {0, 1, 3, 4};
+# TransactionsRequestDeserializationMaxTest: a single index 0xffff;
+# TransactionsRequestDeserializationOverflowTest: differences 0x7000, 0x10000 - 0x7000 - 2, 0,
+# whose third index would be 0x10000) and the BIP152 rule that each index is sent as
+# ``index - previous - 1``; the expected values are those facts, not decoder output.
+
+CORE_REQUEST = BLOCK_HASH + "0400000100"  # {0, 1, 3, 4}: differences 0, 0, 1, 0
+CORE_MAX = BLOCK_HASH + "01fdffff"  # {0xffff}
+CORE_OVERFLOW = BLOCK_HASH + "03fd0070fdfe8f00"  # 0x7000, 0xffff, then 0x10000
+
+VECTORS += [("getblocktxn", CORE_REQUEST), ("getblocktxn", CORE_MAX)]
+
+
+@pytest.mark.parametrize(
+    "payload, indexes, differences",
+    [
+        (CORE_REQUEST, [0, 1, 3, 4], [0, 0, 1, 0]),
+        (CORE_MAX, [0xFFFF], [0xFFFF]),
+        (GETBLOCKTXN, [1, 2, 5], [1, 0, 2]),
+        (GETBLOCKTXN_WIDE, [10000, 65535], [10000, 55534]),
+    ],
+)
+def test_getblocktxn_indexes_and_differences(payload, indexes, differences):
+    decoded = decode("getblocktxn", bytes.fromhex(payload))
+    assert decoded["indexes"] == indexes
+    assert decoded["index_differences"] == differences
+    assert build("getblocktxn", decoded).hex() == payload
+    # building uses the absolute indexes only: stale differences are ignored
+    assert build("getblocktxn", {**decoded, "index_differences": [9, 9]}).hex() == payload
+
+
+def test_getblocktxn_overflow_as_core():
+    # blockencodings_tests.cpp TransactionsRequestDeserializationOverflowTest: Core throws
+    with pytest.raises(DecodeError, match="index 65536 overflows"):
+        decode("getblocktxn", bytes.fromhex(CORE_OVERFLOW))
+
+
+def test_cmpctblock_prefilled_differences():
+    decoded = decode("cmpctblock", bytes.fromhex(CMPCTBLOCK))
+    # CMPCTBLOCK sends differences 0 and 2 (see its comments): absolute 0 and 3
+    assert [(p["index"], p["index_difference"]) for p in decoded["prefilledtxn"]] == [(0, 0), (3, 2)]
+    stale = [{**p, "index_difference": 7} for p in decoded["prefilledtxn"]]
+    assert build("cmpctblock", {**decoded, "prefilledtxn": stale}).hex() == CMPCTBLOCK
