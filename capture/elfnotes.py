@@ -16,15 +16,13 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import PathError
+
+from .errors import NotAnElf
 
 NT_GNU_BUILD_ID = 3
 NT_STAPSDT = 3
 SHT_NOTE = 7
-
-
-class NotAnElf(P2pcapError):
-    pass
 
 
 # One argument of a probe as <sys/sdt.h> writes it: "[-]SIZE@OPERAND", the
@@ -100,7 +98,7 @@ def read_elf_info(path: str | Path) -> ElfInfo:
             info.notes = [_located(note, base, segments) for note in info.notes]
             return info
     except OSError as exc:
-        raise P2pcapError(f"{path}: cannot read: {exc.strerror}") from None
+        raise PathError.of(path, "cannot read", exc) from None
     except struct.error:
         raise NotAnElf(f"{path}: truncated ELF headers") from None
 

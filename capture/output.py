@@ -19,48 +19,10 @@ import sys
 import time
 from pathlib import Path
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError, P2pcapError, PathError
 from p2pcap.formats import CaptureWriter
 
 from .compression import AdaptiveCompressor
-
-SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-TIME_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_size(text: str) -> int:
-    """``"100M"`` -> 104857600 (K, M, G, T are powers of 1024; a B may follow).
-
-    >>> parse_size("100M"), parse_size("1.5G"), parse_size("4096")
-    (104857600, 1610612736, 4096)
-    """
-    t = text.strip().upper().removesuffix("IB").removesuffix("B")
-    unit = t[-1:] if t[-1:] in SIZE_UNITS and t[-1:] else ""
-    try:
-        value = float(t[:-1] if unit else t) * SIZE_UNITS[unit]
-    except ValueError:
-        raise P2pcapError(f"{text!r} is not a size (e.g. 100M, 1G, 65536)") from None
-    if value < 1:
-        raise P2pcapError(f"{text!r}: a size must be at least one byte")
-    return int(value)
-
-
-def parse_duration(text: str) -> float:
-    """``"1h"`` -> 3600.0 (s, m, h, d; plain numbers are seconds).
-
-    >>> parse_duration("1h"), parse_duration("90"), parse_duration("2.5m")
-    (3600.0, 90.0, 150.0)
-    """
-    t = text.strip().lower()
-    unit = t[-1:] if t[-1:] in TIME_UNITS and t[-1:] else ""
-    try:
-        value = float(t[:-1] if unit else t) * TIME_UNITS[unit]
-    except ValueError:
-        raise P2pcapError(f"{text!r} is not a duration (e.g. 30s, 10m, 1h)") from None
-    if value <= 0:
-        raise P2pcapError(f"{text!r}: a duration must be positive")
-    return value
-
 
 class Output:
     """Records in; one capture file or a rotating series of them out.
@@ -78,7 +40,7 @@ class Output:
         self.target = str(target)
         self.to_stdout = self.target == "-"
         if self.to_stdout and (rotate_size or rotate_time):
-            raise P2pcapError("cannot rotate files when writing to stdout (-o -)")
+            raise ArgumentError("output", "cannot rotate files when writing to standard output ({arg} -)")
         self.metadata = metadata
         self.rotate_size = rotate_size
         self.rotate_time = rotate_time
@@ -135,7 +97,7 @@ class Output:
         try:
             w.close()
         except OSError as e:
-            raise P2pcapError(f"{self.files[-1]}: cannot write: {e.strerror}") from None
+            raise PathError.of(self.files[-1], "cannot write", e) from None
         level = getattr(getattr(w, "_compress", None), "lowest_level", None)
         if level is not None:
             self.lowest_level = level if self.lowest_level is None else min(level, self.lowest_level)
@@ -153,7 +115,7 @@ class Output:
         try:
             w.maybe_flush()
         except OSError as e:
-            raise P2pcapError(f"{self.files[-1]}: cannot write: {e.strerror}") from None
+            raise PathError.of(self.files[-1], "cannot write", e) from None
         due = (self.rotate_size is not None and w.bytes_written >= self.rotate_size) or (
             self.rotate_time is not None and now - self._started >= self.rotate_time)
         if due and (w.messages or w.gaps):

@@ -13,10 +13,7 @@ from dataclasses import dataclass
 from p2pcap.errors import P2pcapError
 
 from . import limits, loadlog, versions
-
-
-class RecordError(P2pcapError):
-    """Recording cannot start: privileges, kernel set-up or the target."""
+from .errors import RecordError
 
 
 @dataclass

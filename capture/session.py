@@ -10,8 +10,8 @@ import time
 from importlib.metadata import version as package_version
 
 from p2pcap.capture.compression import STORED
-from p2pcap.errors import P2pcapError
-from p2pcap.analysis.filters import split_commas
+from p2pcap.errors import ArgumentError, P2pcapError
+from p2pcap.units import split_commas
 from p2pcap.formats.compress import DEFAULT_LEVEL
 
 MAX_COMMAND = 12  # CMessageHeader::COMMAND_SIZE
@@ -33,9 +33,9 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
     from p2pcap.capture.recorder import Recorder
 
     if duration is not None and duration <= 0:
-        raise P2pcapError("--duration must be positive")
+        raise ArgumentError("duration", "must be positive", value=duration)
     if count is not None and count < 1:
-        raise P2pcapError("--count must be at least 1")
+        raise ArgumentError("count", "must be at least 1", value=count)
     opts = program.Options(
         snaplen=limits.MAX_PAYLOAD if snaplen is None else min(snaplen, limits.MAX_PAYLOAD),
         ringbuf_bytes=buffer_size or limits.DEFAULT_RINGBUF_BYTES,
@@ -44,7 +44,7 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
         peers=tuple(peers),
     )
     if str(output) == "-" and (rotate_size or rotate_time):
-        raise P2pcapError("cannot rotate files when writing to stdout (-o -)")
+        raise ArgumentError("output", "cannot rotate files when writing to standard output ({arg} -)")
     program.check_environment()
     program.cflags(opts)  # a bad --buffer-size fails here, before anything is attached
     target = targets.resolve(list(pids), exe)
@@ -119,6 +119,6 @@ def _commands(types) -> tuple[str, ...]:
     for command in commands:
         raw = command.encode("utf-8", "surrogateescape")
         if len(raw) > MAX_COMMAND or not command.isascii() or not command.isprintable():
-            raise P2pcapError(f"--type {command!r}: a command is at most {MAX_COMMAND} printable "
-                              f"ASCII characters")
+            raise ArgumentError("types", f"a command is at most {MAX_COMMAND} printable ASCII characters",
+                                value=command)
     return commands

@@ -31,9 +31,9 @@ import os
 import re
 from dataclasses import dataclass
 
-from p2pcap.errors import P2pcapError
 
 from .elfnotes import ProbeNote
+from .errors import ProbeError
 
 # probe name -> (C entry-point prefix, inbound flag passed to the body)
 PROBES = {"inbound_message": ("trace_inbound", 1), "outbound_message": ("trace_outbound", 0)}
@@ -41,10 +41,6 @@ ARGUMENTS = 6  # Dash Core src/net.cpp: peer id, addr, conn type, command, size,
 # How a probe's semaphore is handled, as record's header, its listening
 # line and doctor say it.
 SEMAPHORE_HANDLING = "raised by the kernel while recording (uprobe reference counter)"
-
-
-class ProbeError(P2pcapError):
-    """A probe site p2pcap cannot read or attach to."""
 
 
 # x86-64 register names as gas writes them -> the kernel's struct pt_regs field.

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError
 
 from .errors import CorruptBlock, FormatError, UnsupportedVersion
 from .index import CaptureIndex
@@ -164,7 +164,7 @@ def repair_capture(in_path, out_path) -> RepairReport:
     are the same file.
     """
     if os.path.exists(out_path) and os.path.samefile(in_path, out_path):
-        raise P2pcapError(f"{os.fspath(out_path)}: repair would overwrite its input")
+        raise ArgumentError("output", "repair would overwrite its input", value=os.fspath(out_path))
     report = RepairReport()
     with CaptureReader(in_path, skip_damaged=True) as reader:
         if reader.version > (FORMAT_MAJOR, FORMAT_MINOR):

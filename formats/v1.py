@@ -21,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import struct
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError
+
+from .errors import FormatError
 
 HEADER_LEN = 24
 COMMAND_LEN = 12
@@ -56,7 +58,7 @@ def network_magic(name: str) -> bytes:
     """The 4 magic bytes of a network, or P2pcapError naming the known ones."""
     canonical = canonical_network(name)
     if canonical is None:
-        raise P2pcapError(f"unknown network {name!r} (known: {', '.join(NETWORKS)})")
+        raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=name)
     return NETWORK_MAGICS[canonical]
 
 
@@ -73,7 +75,7 @@ def encode_command(command: str, *, strict: bool = True) -> bytes:
     if len(raw) <= COMMAND_LEN and all(0x20 <= b <= 0x7E for b in raw):
         return raw.ljust(COMMAND_LEN, b"\0")
     if strict:
-        raise P2pcapError(f"command {command!r} cannot be framed: "
+        raise FormatError(f"command {command!r} cannot be framed: "
                           f"at most {COMMAND_LEN} printable ASCII bytes")
     return bytes(b if 0x20 <= b <= 0x7E else 0x3F for b in raw[:COMMAND_LEN]).ljust(COMMAND_LEN, b"\0")
 

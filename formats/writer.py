@@ -29,7 +29,7 @@ from .compress import DEFAULT_LEVEL, Compressor
 from .index import IndexBuilder
 from .layout import (TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file_header,
                      encode_trailer)
-from .records import Gap, Message
+from .records import Message
 from .writebehind import WriteBehind
 
 DEFAULT_BLOCK_SIZE = 1 << 20  # docs/FORMAT.md, "Choices"

@@ -36,7 +36,8 @@ from p2pcap.decoders.addr import address_to_text, text_to_address
 from p2pcap.formats.records import FLAG_SNAPLEN, Message
 
 from p2pcap.analysis.editing import _check_output, _tool_version, edited
-from p2pcap.errors import P2pcapError
+from p2pcap.analysis.errors import AnalysisError
+from p2pcap.errors import PathError
 from p2pcap.analysis.source import open_input, open_writer
 from p2pcap.analysis.negotiation import VersionTracker
 
@@ -85,7 +86,7 @@ class AddressMap:
         if addr.version == 4:
             def make(n):
                 if n >= IPV4_SIZE - 1:
-                    raise P2pcapError("more than 131070 distinct IPv4 addresses: 198.18.0.0/15 is full")
+                    raise AnalysisError("more than 131070 distinct IPv4 addresses: 198.18.0.0/15 is full")
                 return str(ipaddress.IPv4Address(IPV4_BASE + n))
             return self._mapped("ipv4", str(addr), make)
         if addr.ipv4_mapped is not None:
@@ -224,7 +225,7 @@ def anonymize_capture(src, dst, *, mapping_path=None, skip_damaged=False) -> Ano
             with open(mapping_path, "w") as f:
                 json.dump(amap.to_json(), f, indent=1, sort_keys=True)
         except OSError as exc:
-            raise P2pcapError(f"{mapping_path}: cannot write the mapping: {exc.strerror}") from None
+            raise PathError.of(mapping_path, "cannot write the mapping", exc) from None
     return report
 
 

@@ -23,7 +23,7 @@ from p2pcap.formats import CaptureWriter, open_capture
 from p2pcap.formats.records import Message
 from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError, P2pcapError
 
 FORMATS = ("pcapng", "jsonl", "parquet", "capturemessages")
 _SUFFIXES = {".pcapng": "pcapng", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -60,13 +60,13 @@ def capture_network(metadata: dict, override: str | None, path) -> str:
     if override:
         name = canonical_network(override)
         if name is None:
-            raise P2pcapError(f"--network {override!r}: expected one of {', '.join(NETWORKS)}")
+            raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=override)
         return name
     recorded = metadata.get("network")
     name = canonical_network(recorded if isinstance(recorded, str) else None)
     if name is None:
-        raise P2pcapError(f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
-                          f"give --network ({', '.join(NETWORKS)}) to pick the message magic")
+        raise ArgumentError("network", f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
+                            f"give {{arg}} ({', '.join(NETWORKS)}) to pick the message magic")
     return name
 
 
@@ -100,13 +100,13 @@ def export_capture(path, output, fmt: str | None = None, *, network: str | None 
     """
     fmt = fmt or guess_format(output)
     if fmt is None:
-        raise P2pcapError(f"{output}: cannot tell the format from the name: give --format "
-                          f"({', '.join(FORMATS)})")
+        raise ArgumentError("format", f"{output}: cannot tell the format from the name: give {{arg}} "
+                            f"({', '.join(FORMATS)})")
     if fmt not in FORMATS:
-        raise P2pcapError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+        raise ArgumentError("format", f"expected one of {', '.join(FORMATS)}", value=fmt)
     to_stdout = str(output) == "-"
     if to_stdout and fmt not in ("pcapng", "jsonl"):
-        raise P2pcapError(f"{fmt} cannot be written to standard output: give a path with -o")
+        raise ArgumentError("output", f"{fmt} cannot be written to standard output: give a path with {{arg}}")
     if not to_stdout and Path(output).resolve() == Path(path).resolve():
         raise P2pcapError(f"{output}: the output must not be the input")
     if fmt == "capturemessages":
@@ -248,7 +248,7 @@ def import_capturemessages(folder, output, *, network: str | None = None, warn=N
     if network:
         name = canonical_network(network)
         if name is None:
-            raise P2pcapError(f"--network {network!r}: expected one of {', '.join(NETWORKS)}")
+            raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=network)
         net, source = name, "given on the command line"
     else:
         net, source = infer_folder_network(root)

@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from p2pcap.formats.records import Message
 
 from p2pcap.analysis.align import hunks, opcodes
-from p2pcap.errors import P2pcapError
+from p2pcap.analysis.errors import AnalysisError
+from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter, Selection
 from p2pcap.analysis.source import is_stdio, open_input
 from p2pcap.analysis.summary import summarize
@@ -133,7 +134,7 @@ def fingerprint(msg: Message, text: str) -> int:
 def scan(path, filt: RecordFilter, norm: Normalizer, *, skip_damaged=False) -> Side:
     """First pass: every message's fingerprint, per peer-session."""
     if is_stdio(path):
-        raise P2pcapError("diff reads each capture twice: give files, not -")
+        raise ArgumentError("path", "diff reads each capture twice: give files, not -")
     side = Side(str(path))
     by_key: dict = {}
     cache: dict = {}
@@ -184,7 +185,7 @@ def parse_peer_map(values) -> list[tuple[tuple, tuple]]:
                 left, right = item.split("=")
                 out.append((_peer_spec(left), _peer_spec(right)))
             except ValueError:
-                raise P2pcapError(f"--peer-map {item!r}: expected A_PEER=B_PEER, e.g. 3=5 or 4242:3=5151:5") from None
+                raise ArgumentError("peer_map", "expected A_PEER=B_PEER, e.g. 3=5 or 4242:3=5151:5", value=item) from None
     return out
 
 
@@ -296,7 +297,7 @@ class LineStore:
                 if k == len(self.needed):
                     break
         if k != len(self.needed):
-            raise P2pcapError(f"{path}: the capture changed while diff read it")
+            raise AnalysisError(f"{path}: the capture changed while diff read it")
 
     def get(self, ordinal: int) -> tuple[str, str, str, str]:
         """``(direction, command, summary, normalized JSON)``."""

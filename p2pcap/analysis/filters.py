@@ -18,13 +18,8 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import Gap, Message
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError
 from p2pcap.analysis.timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
-
-
-def split_commas(values) -> tuple[str, ...]:
-    """``("inv,tx", "ping")`` -> ``("inv", "tx", "ping")`` (repeatable or comma lists)."""
-    return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
 
 
 # -- --where FIELD=VALUE --------------------------------------------------------
@@ -78,11 +73,11 @@ def parse_where(text: str) -> Where:
     """``"inv.type=MSG_CLSIG"`` -> ``Where``; a ``P2pcapError`` names a malformed clause."""
     m = _WHERE.match(text)
     if not m or not all(m.group(1).split(".")):
-        raise P2pcapError(f"--where {text!r}: expected FIELD=VALUE (or !=, <, <=, >, >=), "
-                          f"e.g. inv.type=MSG_CLSIG")
+        raise ArgumentError("where", "expected FIELD=VALUE (or !=, <, <=, >, >=), e.g. inv.type=MSG_CLSIG",
+                            value=text)
     op = m.group(2)
     if op in ("<", "<=", ">", ">=") and _number(m.group(3)) is None:
-        raise P2pcapError(f"--where {text!r}: {op} needs a number")
+        raise ArgumentError("where", f"{op} needs a number", value=text)
     return Where(tuple(m.group(1).split(".")), op, m.group(3))
 
 
@@ -323,5 +318,4 @@ def _resolve(spec: TimeSpec | None, first_ns):
     return spec.resolve(first_ns)
 
 
-__all__ = ["Gap", "Message", "RecordFilter", "Selection", "Where", "parse_time", "parse_where",
-           "split_commas"]
+__all__ = ["Gap", "Message", "RecordFilter", "Selection", "Where", "parse_time", "parse_where"]

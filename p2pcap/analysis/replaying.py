@@ -41,12 +41,9 @@ from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
 
 from p2pcap.analysis.convert import capture_network
-from p2pcap.errors import P2pcapError
+from p2pcap.analysis.errors import AnalysisError, ReplayError
+from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter, Selection
-
-
-class ReplayError(P2pcapError):
-    """A replay against a node failed: connection, handshake or sending."""
 
 
 class _Pacer:
@@ -54,7 +51,7 @@ class _Pacer:
 
     def __init__(self, speed: float, pacing: bool, max_sleep: float | None, clock, sleep):
         if pacing and not speed > 0:
-            raise P2pcapError(f"--speed {speed}: must be more than 0")
+            raise ArgumentError("speed", "must be more than 0", value=speed)
         self.speed, self.pacing, self.max_sleep = speed, pacing, max_sleep
         self.clock, self.sleep = clock, sleep
         self._first_ns = None
@@ -150,7 +147,7 @@ def parse_target(target: str) -> tuple[str, int]:
     """
     host, sep, port = target.rpartition(":")
     if not sep or not port.isdigit() or not 0 < int(port) <= 0xFFFF or not host:
-        raise P2pcapError(f"--to {target!r}: expected HOST:PORT (IPv6 as [addr]:port)")
+        raise ArgumentError("target", "expected HOST:PORT (IPv6 as [addr]:port)", value=target)
     return host.strip("[]"), int(port)
 
 
@@ -161,11 +158,11 @@ def choose_session(reader, peer_id: int, pid: int | None) -> int:
     if not pids:
         known = ", ".join(sorted({f"{s.peer_id}" + (f" (pid {s.pid})" if pid is not None else "")
                                   for s in sessions})) or "none"
-        raise P2pcapError(f"{reader.path}: no peer {peer_id}" + (f" in pid {pid}" if pid is not None else "")
+        raise AnalysisError(f"{reader.path}: no peer {peer_id}" + (f" in pid {pid}" if pid is not None else "")
                           + f" in this capture (peers: {known})")
     if len(pids) > 1:
-        raise P2pcapError(f"{reader.path}: peer {peer_id} exists in pids {', '.join(map(str, pids))}: "
-                          f"give --pid")
+        raise ArgumentError("pid", f"{reader.path}: peer {peer_id} exists in pids {', '.join(map(str, pids))}: "
+                            f"give {{arg}}")
     return pids[0]
 
 
@@ -317,7 +314,7 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
                    if m.pid == pid and m.peer_id == peer_id and m.direction == "in")
         first = next(inbound, None)
         if first is None:
-            raise P2pcapError(f"{path}: peer {peer_id} (pid {pid}) sent the node no messages: "
+            raise AnalysisError(f"{path}: peer {peer_id} (pid {pid}) sent the node no messages: "
                               f"nothing to replay")
         try:
             sock = socket.create_connection((host, port), timeout=timeout)

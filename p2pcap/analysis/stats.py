@@ -338,7 +338,7 @@ def peer_lines(peers) -> list[str]:
 # -- --plot ---------------------------------------------------------------------
 def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
     """Messages/s per command over time as a PNG (or whatever matplotlib infers from the name)."""
-    from p2pcap.errors import P2pcapError
+    from p2pcap.errors import ArgumentError, PathError
 
     try:
         import matplotlib
@@ -346,7 +346,7 @@ def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise P2pcapError("--plot needs matplotlib: pip install 'p2pcap[plot]'") from None
+        raise ArgumentError("plot", "{arg} needs matplotlib: pip install 'p2pcap[plot]'") from None
     tl = st.timeline
     fig, ax = plt.subplots(figsize=(10, 5))
     if tl is not None and tl.buckets:
@@ -374,6 +374,6 @@ def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
     try:
         fig.savefig(out_path)
     except (OSError, ValueError) as exc:
-        raise P2pcapError(f"{out_path}: cannot write the plot: {exc}") from None
+        raise PathError(f"{out_path}: cannot write the plot: {exc}", out_path) from None
     finally:
         plt.close(fig)

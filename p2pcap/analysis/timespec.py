@@ -3,7 +3,7 @@
 Accepted forms (all UTC unless an offset is given):
 
 =========================== =========================================
-``+10s``, ``90``, ``1.5m``  after the first record (units: ns us ms s m h;
+``+10s``, ``90``, ``1.5m``  after the first record (units: ns us ms s m h d;
                             a bare number is seconds)
 ``12:00:05.25``             time of day, on the first record's day
 ``2024-05-01T12:00:05Z``    ISO 8601 date and time (``T`` or a space)
@@ -13,18 +13,16 @@ Accepted forms (all UTC unless an offset is given):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError
+from p2pcap.units import NS, parse_duration_ns, scaled
 
-NS = 1_000_000_000
 DAY_NS = 86_400 * NS
-_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": NS, "sec": NS, "m": 60 * NS,
-          "min": 60 * NS, "h": 3600 * NS}
-_OFFSET = re.compile(r"^\+?(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|sec|s|min|m|h)?$")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
 # The seconds' fraction of an ISO time, taken apart so that any number of
 # digits keeps its full (ns) precision; Python 3.10's fromisoformat accepts
@@ -65,9 +63,9 @@ def parse_time(text: str) -> TimeSpec:
     ('clock', 250000000)
     """
     value = text.strip()
-    m = _OFFSET.match(value)
-    if m:
-        return TimeSpec("offset", _scaled(m.group(1), _UNITS[m.group(2) or "s"]), text)
+    if value[:1] in "+.0123456789" and ":" not in value and "-" not in value:
+        with contextlib.suppress(ArgumentError):
+            return TimeSpec("offset", parse_duration_ns(value.removeprefix("+"), allow_zero=True), text)
     m = _CLOCK.match(value)
     if m:
         hours, minutes, seconds = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
@@ -76,7 +74,7 @@ def parse_time(text: str) -> TimeSpec:
             return TimeSpec("clock", ((hours * 60 + minutes) * 60 + seconds) * NS + frac, text)
     if value.startswith("@"):
         try:
-            return TimeSpec("absolute", _scaled(value[1:], NS), text)
+            return TimeSpec("absolute", scaled(value[1:], NS), text)
         except ValueError:
             pass
     fraction = _ISO_FRACTION.search(value)
@@ -86,23 +84,15 @@ def parse_time(text: str) -> TimeSpec:
     try:
         stamp = datetime.fromisoformat(iso_text)
     except ValueError:
-        raise P2pcapError(
-            f"time {text!r}: expected an offset from the first message (+10s, 1.5m, 250ms), "
-            f"a time of day (12:00:05), an ISO date and time (2024-05-01T12:00:05Z) "
-            f"or @EPOCH_SECONDS") from None
+        raise ArgumentError(
+            "time", "expected an offset from the first message (+10s, 1.5m, 250ms), "
+            "a time of day (12:00:05), an ISO date and time (2024-05-01T12:00:05Z) "
+            "or @EPOCH_SECONDS", value=text) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     delta = stamp - datetime(1970, 1, 1, tzinfo=timezone.utc)
     frac_ns = int(fraction.group(1).ljust(9, "0")) if fraction else 0
     return TimeSpec("absolute", (delta.days * 86_400 + delta.seconds) * NS + frac_ns, text)
-
-
-def _scaled(number: str, unit: int) -> int:
-    """Decimal text times ``unit``, exactly (no float rounding)."""
-    whole, _, frac = number.partition(".")
-    if not (whole or frac) or not (whole + frac).isdigit():
-        raise ValueError(number)
-    return int(whole or 0) * unit + int(frac.ljust(18, "0")[:18] or 0) * unit // 10**18
 
 
 def iso(ts_ns: int) -> str:

@@ -1,7 +1,9 @@
 """The ``p2pcap`` command line: a thin click layer over the library.
 
 Every user mistake surfaces as a ``P2pcapError`` and leaves as one line on
-stderr with exit status 1 (STYLE.md §4-5); a traceback means a bug.
+stderr with exit status 1; a traceback means a bug.  This package is the
+only one that imports click: ``p2pcap.analysis`` answers in values and
+raises errors that name API arguments, which ``Group`` names as flags.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from pathlib import Path
 
 import click
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError, P2pcapError
+
+from .params import DURATION, SIZE
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -22,12 +26,26 @@ class Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except ArgumentError as exc:
+            raise click.ClickException(exc.named(_flag(ctx, exc.argument))) from None
         except P2pcapError as exc:
             raise click.ClickException(str(exc)) from None
         except BrokenPipeError:
             # `p2pcap show run.cap | head`: the reader left; that is fine.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             ctx.exit(0)
+
+
+def _flag(ctx, argument: str | None) -> str | None:
+    """The option of the running command that sets ``argument`` (``--network``)."""
+    if argument is None:
+        return None
+    sub = ctx.invoked_subcommand
+    command = ctx.command.get_command(ctx, sub) if sub else None
+    for param in getattr(command, "params", ()):
+        if isinstance(param, click.Option) and param.name in (argument, argument + "s"):
+            return param.opts[0]  # as declared: -o, --network
+    return "--" + argument.replace("_", "-")
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,15 +65,15 @@ def main():
 @click.option("--pid", "pids", type=int, multiple=True, help="Record this process (repeatable).")
 @click.option("--exe", type=click.Path(dir_okay=False),
               help="Record every process of this binary, also ones started later.")
-@click.option("--duration", metavar="TIME", help="Stop after this long (30, 30s, 10m, 1h).")
+@click.option("--duration", type=DURATION, metavar="TIME", help="Stop after this long (30, 30s, 10m, 1h).")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
 @click.option("--snaplen", type=click.IntRange(min=0), help="Keep at most this many payload bytes per message.")
 @click.option("--type", "types", multiple=True, help="Only these commands (kernel-side; repeatable or comma list).")
 @click.option("--peer", "peers", type=int, multiple=True, help="Only this peer id (kernel-side; repeatable).")
 @click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages (kernel-side).")
-@click.option("--rotate-size", metavar="SIZE", help="Start a new file after this many bytes (100M, 1G).")
-@click.option("--rotate-time", metavar="TIME", help="Start a new file after this long (10m, 1h).")
-@click.option("--buffer-size", metavar="SIZE", help="Ring buffer size, a power of two (default 64M).")
+@click.option("--rotate-size", type=SIZE, metavar="SIZE", help="Start a new file after this many bytes (100M, 1G).")
+@click.option("--rotate-time", type=DURATION, metavar="TIME", help="Start a new file after this long (10m, 1h).")
+@click.option("--buffer-size", type=SIZE, metavar="SIZE", help="Ring buffer size, a power of two (default 64M).")
 def record(output, pids, exe, duration, count, snaplen, types, peers, direction, rotate_size,
            rotate_time, buffer_size):
     """Record messages from a running node's net:* tracepoints (needs root).
@@ -69,17 +87,13 @@ def record(output, pids, exe, duration, count, snaplen, types, peers, direction,
       sudo p2pcap record -o 'run-%Y%m%dT%H%M%S.cap' --rotate-time 1h
       sudo p2pcap record -o - --type inv,tx | p2pcap show -
     """
-    from p2pcap.capture.output import parse_duration, parse_size
-    from p2pcap.capture.session import record_to_file
+    from p2pcap.capture import record_to_file
 
     status = _StatusLine() if sys.stderr.isatty() else None
     summary = record_to_file(
         output, pids=list(pids), exe=exe, count=count, snaplen=snaplen, types=types, peers=peers,
         direction=direction,
-        duration=parse_duration(duration) if duration else None,
-        buffer_size=parse_size(buffer_size) if buffer_size else None,
-        rotate_size=parse_size(rotate_size) if rotate_size else None,
-        rotate_time=parse_duration(rotate_time) if rotate_time else None,
+        duration=duration, buffer_size=buffer_size, rotate_size=rotate_size, rotate_time=rotate_time,
         on_listening=lambda text: click.echo(text, err=True),
         on_status=status.show if status else None,
         on_note=status.note if status else lambda text: click.echo(f"p2pcap: {text}", err=True),

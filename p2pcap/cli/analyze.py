@@ -96,7 +96,7 @@ def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
     """
     from p2pcap.analysis.diff import diff_captures
     from p2pcap.cli.diffout import diff_json, diff_text
-    from p2pcap.analysis.filters import split_commas
+    from p2pcap.units import split_commas
 
     try:
         res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from p2pcap.analysis.filters import split_commas
+from p2pcap.units import split_commas
 from p2pcap.cli.params import filter_options, pop_filter
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)

@@ -1,7 +1,11 @@
-"""The filter options ``show`` and ``filter`` share, and what they build.
+"""Option values at the edge: click parameter types, and the filter options.
 
-Kept apart from the commands so both take exactly the same flags with the
-same meaning (``filter`` writes what ``show`` would list).
+Sizes, durations, times and ``--where`` clauses are parsed here, once, by
+the parsers in ``p2pcap.units`` and ``p2pcap.analysis``; a malformed value
+is one line naming the flag and the value, exit status 1, like every other
+mistake (click's own usage errors take three lines).  The filter options
+are shared so that ``show``, ``filter``, ``export`` and ``replay`` take the
+same flags with the same meaning (``filter`` writes what ``show`` lists).
 """
 
 from __future__ import annotations
@@ -10,7 +14,32 @@ import functools
 
 import click
 
-from p2pcap.analysis.filters import RecordFilter, parse_time, parse_where, split_commas
+from p2pcap.analysis.filters import RecordFilter, parse_time, parse_where
+from p2pcap.units import split_commas
+from p2pcap.errors import ArgumentError
+from p2pcap.units import parse_duration, parse_size
+
+
+class _Parsed(click.ParamType):
+    """A click type around one of our parsers (which raise ``ArgumentError``)."""
+
+    def __init__(self, name: str, parse):
+        self.name = name
+        self._parse = parse
+
+    def convert(self, value, param, ctx):
+        if not isinstance(value, str):
+            return value  # a default, or already converted
+        try:
+            return self._parse(value)
+        except ArgumentError as exc:
+            raise click.ClickException(exc.named(param.opts[0] if param else None)) from None
+
+
+SIZE = _Parsed("size", parse_size)
+DURATION = _Parsed("duration", parse_duration)
+TIME = _Parsed("time", parse_time)
+WHERE = _Parsed("field=value", parse_where)
 
 _OPTIONS = [
     click.option("--type", "types", multiple=True, metavar="CMD",
@@ -23,10 +52,10 @@ _OPTIONS = [
     click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages."),
     click.option("--conn-type", "conn_types", multiple=True, metavar="TYPE",
                  help="Only this connection type, e.g. inbound, manual, outbound (repeatable)."),
-    click.option("--since", metavar="TIME",
+    click.option("--since", type=TIME, metavar="TIME",
                  help="From this time: +10s (after the first message), 12:00:05, 2024-05-01T12:00:05Z, @EPOCH."),
-    click.option("--until", metavar="TIME", help="Up to this time (same forms as --since)."),
-    click.option("--where", "wheres", multiple=True, metavar="FIELD=VALUE",
+    click.option("--until", type=TIME, metavar="TIME", help="Up to this time (same forms as --since)."),
+    click.option("--where", "wheres", type=WHERE, multiple=True, metavar="FIELD=VALUE",
                  help="Decoded field match, e.g. inv.type=MSG_CLSIG, hash=ab12*, height>=200 "
                       "(repeatable, all must hold)."),
 ]
@@ -43,7 +72,7 @@ def filter_options(fn):
 
 def build_filter(types=(), not_types=(), peers=(), pids=(), direction=None, conn_types=(), since=None,
                  until=None, wheres=()) -> RecordFilter:
-    """A ``RecordFilter`` from option values; malformed values raise ``P2pcapError``."""
+    """A ``RecordFilter`` from option values (times and clauses parsed or as text)."""
     commands = frozenset(split_commas(types)) or None
     return RecordFilter(
         commands=commands,
@@ -52,9 +81,9 @@ def build_filter(types=(), not_types=(), peers=(), pids=(), direction=None, conn
         pids=frozenset(pids),
         direction=direction,
         conn_types=split_commas(conn_types),
-        since=parse_time(since) if since else None,
-        until=parse_time(until) if until else None,
-        where=tuple(parse_where(w) for w in wheres),
+        since=TIME.convert(since, None, None) if since else None,
+        until=TIME.convert(until, None, None) if until else None,
+        where=tuple(WHERE.convert(w, None, None) for w in wheres),
     )
 
 

@@ -279,7 +279,7 @@ def test_streams_without_collecting(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--where", "inv.type"], "--where 'inv.type': expected FIELD=VALUE"),
     (["--where", "height>=abc"], "needs a number"),
-    (["--since", "yesterday"], "time 'yesterday'"),
+    (["--since", "yesterday"], "--since 'yesterday': expected an offset"),
 ])
 def test_bad_options_are_one_line(cap, args, message):
     result = run("show", cap, *args)

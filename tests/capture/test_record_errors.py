@@ -23,9 +23,9 @@ def one_line(proc: subprocess.CompletedProcess, expected: str) -> None:
 @pytest.mark.parametrize("args,expected", [
     (("--type", "averyverylongcommand"),
      "--type 'averyverylongcommand': a command is at most 12 printable ASCII characters"),
-    (("--rotate-size", "lots"), "'lots' is not a size (e.g. 100M, 1G, 65536)"),
-    (("--rotate-time", "soon"), "'soon' is not a duration (e.g. 30s, 10m, 1h)"),
-    (("--duration", "0"), "'0': a duration must be positive"),
+    (("--rotate-size", "lots"), "--rotate-size 'lots': not a size (e.g. 100M, 1G, 65536)"),
+    (("--rotate-time", "soon"), "--rotate-time 'soon': not a duration (e.g. 30s, 250ms, 10m, 1h, 2d)"),
+    (("--duration", "0"), "--duration '0': a duration must be positive"),
 ])
 def test_bad_options(args, expected):
     one_line(record("-o", os.devnull, "--pid", "1", *args), expected)
@@ -33,7 +33,7 @@ def test_bad_options(args, expected):
 
 def test_stdout_cannot_rotate():
     one_line(record("-o", "-", "--pid", "1", "--rotate-size", "1M"),
-             "cannot rotate files when writing to stdout (-o -)")
+             "cannot rotate files when writing to standard output (-o -)")
 
 
 def test_a_ring_that_is_not_a_power_of_two(ebpf):
