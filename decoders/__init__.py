@@ -7,12 +7,15 @@ Results are JSON-serialisable: integers stay integers, hashes are hex in
 RPC display order, other byte strings hex.  Malformed payloads raise
 ``DecodeError``; unknown commands give ``{"unknown": True, "raw": hex}``.
 A payload cut by a snap length decodes with ``decode_partial`` as far as
-its bytes go.
+its bytes go.  ``announced(command, decoded)`` gives the inventory items
+(type name, hash) a decoded message is or names, to follow one object from
+``inv`` to ``getdata`` to its own message.
 This package imports neither ``p2pcap.capture`` nor ``p2pcap.formats``.
 """
 
 from __future__ import annotations
 
+from .announce import announced
 from .decode import build, decode, decode_partial, definition, known_commands
 from .errors import DecodeError
 from .versions import PROTOCOL_VERSION
@@ -20,6 +23,7 @@ from .versions import PROTOCOL_VERSION
 __all__ = [
     "DecodeError",
     "PROTOCOL_VERSION",
+    "announced",
     "build",
     "decode",
     "decode_partial",

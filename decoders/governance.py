@@ -10,10 +10,20 @@ src/common/bloom.h (``CBloomFilter``) and src/masternode/sync.h (``ssc``).
 
 from __future__ import annotations
 
+import struct
+
 from construct import Computed, If, Int32sl, Int64sl, Terminated, this
 
 from .filters import BloomFilter
-from .primitives import Hash256, OutPoint, VarBytes
+from .primitives import (
+    Hash256,
+    Identified,
+    OutPoint,
+    VarBytes,
+    compact_bytes,
+    outpoint_bytes,
+    sha256d,
+)
 from .structs import Named, Struct
 from .versions import GOVERNANCE_FILTER_PROTO_VERSION
 
@@ -41,6 +51,45 @@ def _data_text(context) -> str | None:
         return None
 
 
+# Core hashes a masternode outpoint in governance objects and votes as the
+# CTxIn it once was: the outpoint, an empty scriptSig (one 0x00 byte) and
+# nSequence 0xffffffff ("adding dummy values here to match old hashing").
+_DUMMY_TXIN_TAIL = b"\x00\xff\xff\xff\xff"
+
+
+def _object_hash(obj: dict) -> bytes:
+    """Governance::Object::GetHash (src/governance/common.cpp; older releases
+    CGovernanceObject::GetHash in governance/object.cpp): SHA256d of
+    hashParent, nRevision, nTime, the data *as its hex string* (a
+    CompactSize-prefixed std::string), the outpoint as a CTxIn and vchSig.
+    The collateral hash and the object type are left out, as in Core."""
+    data_hex = obj["data"].lower().encode("ascii")
+    sig = bytes.fromhex(obj["sig"])
+    return sha256d(
+        bytes.fromhex(obj["hash_parent"])[::-1]
+        + struct.pack("<iq", obj["revision"], obj["time"])
+        + compact_bytes(len(data_hex))
+        + data_hex
+        + outpoint_bytes(obj["masternode_outpoint"])
+        + _DUMMY_TXIN_TAIL
+        + compact_bytes(len(sig))
+        + sig
+    )
+
+
+def _vote_hash(obj: dict) -> bytes:
+    """CGovernanceVote::UpdateHash (src/governance/vote.cpp): SHA256d of the
+    outpoint as a CTxIn, nParentHash, nVoteSignal, nVoteOutcome and nTime.
+    Signal comes before outcome here (the wire has outcome first) and the
+    signature is left out, so a re-signed vote keeps its hash."""
+    return sha256d(
+        outpoint_bytes(obj["masternode_outpoint"])
+        + _DUMMY_TXIN_TAIL
+        + bytes.fromhex(obj["parent_hash"])[::-1]
+        + struct.pack("<iiq", obj["vote_signal"], obj["vote_outcome"], obj["time"])
+    )
+
+
 # A zero ``prop`` asks for every object (answered by invs and an ``ssc``
 # with item 10); a non-zero one asks for that object's votes, minus those
 # matching ``filter`` (answered by invs and an ``ssc`` with item 11).  Both
@@ -57,34 +106,44 @@ GovSync = Struct(
 # for triggers; one snapshot renames it m_commitment_hash, same bytes).
 # ``data`` is JSON describing the proposal or trigger, also shown as text.
 # ``sig`` is empty for proposals and a 96-byte BLS operator signature for
-# triggers.
-GovObj = Struct(
-    "hash_parent" / Hash256,
-    "revision" / Int32sl,
-    "time" / Int64sl,
-    "collateral_hash" / Hash256,
-    "data" / VarBytes(),
-    "data_text" / Computed(_data_text),
-    "type" / Int32sl,
-    "type_name" / Named(OBJECT_TYPES, "type"),
-    "masternode_outpoint" / OutPoint,
-    "sig" / VarBytes(),
-    Terminated,
+# triggers.  ``hash`` (not on the wire) is Core's object hash.
+GovObj = Identified(
+    Struct(
+        "hash_parent" / Hash256,
+        "revision" / Int32sl,
+        "time" / Int64sl,
+        "collateral_hash" / Hash256,
+        "data" / VarBytes(),
+        "data_text" / Computed(_data_text),
+        "type" / Int32sl,
+        "type_name" / Named(OBJECT_TYPES, "type"),
+        "masternode_outpoint" / OutPoint,
+        "sig" / VarBytes(),
+        Terminated,
+    ),
+    "hash",  # the MSG_GOVERNANCE_OBJECT (17) inv hash, Core's objectHash
+    _object_hash,
+    from_fields=True,
 )
 
 # CGovernanceVote.  Outcome comes before signal on the wire.  ``sig`` is a
 # 65-byte compact ECDSA signature by the voting key or a 96-byte BLS
 # signature by the operator key.
-GovObjVote = Struct(
-    "masternode_outpoint" / OutPoint,
-    "parent_hash" / Hash256,
-    "vote_outcome" / Int32sl,
-    "vote_outcome_name" / Named(VOTE_OUTCOMES, "vote_outcome"),
-    "vote_signal" / Int32sl,
-    "vote_signal_name" / Named(VOTE_SIGNALS, "vote_signal"),
-    "time" / Int64sl,
-    "sig" / VarBytes(),
-    Terminated,
+GovObjVote = Identified(
+    Struct(
+        "masternode_outpoint" / OutPoint,
+        "parent_hash" / Hash256,
+        "vote_outcome" / Int32sl,
+        "vote_outcome_name" / Named(VOTE_OUTCOMES, "vote_outcome"),
+        "vote_signal" / Int32sl,
+        "vote_signal_name" / Named(VOTE_SIGNALS, "vote_signal"),
+        "time" / Int64sl,
+        "sig" / VarBytes(),
+        Terminated,
+    ),
+    "hash",  # the MSG_GOVERNANCE_OBJECT_VOTE (18) inv hash
+    _vote_hash,
+    from_fields=True,
 )
 
 # Sync status count: how many items the peer is about to announce

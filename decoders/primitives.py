@@ -299,19 +299,26 @@ class Identified(Construct):
 
     How txids (SHA256d) and block hashes (X11) are attached: the hash is
     computed from the wire bytes, never from a re-serialisation.  On build
-    the key is ignored.
+    the key is ignored.  An object whose Core ``GetHash`` covers other
+    bytes than its wire form (governance objects and votes) passes
+    ``from_fields=True``: ``hashfn`` then gets the parsed dict and returns
+    the digest of what Core hashes.
     """
 
-    def __init__(self, subcon, key: str, hashfn):
+    def __init__(self, subcon, key: str, hashfn, from_fields: bool = False):
         super().__init__()
         self.subcon = subcon
         self.key = key
         self.hashfn = hashfn
+        self.from_fields = from_fields
         self.flagbuildnone = subcon.flagbuildnone
 
     def _parse(self, stream, context, path):
         start = stream_tell(stream, path)
         obj = self.subcon._parsereport(stream, context, path)
+        if self.from_fields:
+            obj[self.key] = self.hashfn(obj)[::-1].hex()
+            return obj
         end = stream_tell(stream, path)
         stream_seek(stream, start, 0, path)
         raw = stream_read(stream, end - start, path)
@@ -352,6 +359,16 @@ OutPoint = Struct(
     "hash" / Hash256,
     "n" / Int32ul,
 )
+
+
+def outpoint_bytes(outpoint: dict) -> bytes:
+    """The 36 wire bytes of a decoded OutPoint (for hashes Core computes over them)."""
+    return bytes.fromhex(outpoint["hash"])[::-1] + outpoint["n"].to_bytes(4, "little")
+
+
+def compact_bytes(n: int) -> bytes:
+    """A CompactSize as bytes (serialize.h WriteCompactSize)."""
+    return CompactSize.build(n)
 
 
 Bool = Int8ub  # serialize.h writes 0/1; any non-zero reads as true.

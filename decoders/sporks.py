@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from construct import Int32sl, Int64sl, Terminated
 
-from .primitives import VarBytes
+from .primitives import Identified, VarBytes, sha256d
 from .structs import Named, Struct
 
 # SporkId (spork.h).  Mainnet values are hard-coded since Dash Core 21, but
@@ -41,13 +41,20 @@ SPORK_NAMES = {
 # CSporkMessage.  ``value`` is usually a unix time (the spork is on once it
 # is in the past; 4070908800 means "off") or a small mode number.  ``sig``
 # is a 65-byte compact recoverable ECDSA signature by a spork key.
-Spork = Struct(
-    "spork_id" / Int32sl,
-    "spork_name" / Named(SPORK_NAMES, "spork_id"),
-    "value" / Int64sl,
-    "time_signed" / Int64sl,
-    "sig" / VarBytes(),
-    Terminated,
+# ``hash`` (not on the wire) is the MSG_SPORK (6) inv hash: CSporkMessage::
+# GetHash is SerializeHash of the whole message, signature included
+# (src/spork.cpp); the signed hash (GetSignatureHash) leaves vchSig out.
+Spork = Identified(
+    Struct(
+        "spork_id" / Int32sl,
+        "spork_name" / Named(SPORK_NAMES, "spork_id"),
+        "value" / Int64sl,
+        "time_signed" / Int64sl,
+        "sig" / VarBytes(),
+        Terminated,
+    ),
+    "hash",
+    sha256d,
 )
 
 # No payload: a request for every active spork.

@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
+from vectors import (
+    check_decode,
+    check_round_trip,
+    check_trailing_rejected,
+    compact,
+    decode_error,
+    sha256d_shown,
+    shown,
+)
 
 
 PROP = bytes(range(32)).hex()
@@ -86,6 +94,46 @@ VOTE_BLS = (
     + BLS_SIG  # sig bytes
 )
 
+# Object and vote hashes, assembled by hand from Core's GetHash (not from the
+# decoder): src/governance/common.cpp Governance::Object::GetHash hashes
+# hashParent, nRevision, nTime, the data's hex *string*, the outpoint as a
+# CTxIn (empty scriptSig 00, nSequence ffffffff) and vchSig;
+# src/governance/vote.cpp CGovernanceVote::UpdateHash hashes the outpoint as
+# a CTxIn, nParentHash, nVoteSignal, nVoteOutcome (signal first) and nTime.
+def _text_hex(text: str) -> str:  # a std::string: CompactSize length + bytes
+    return (compact(len(text)) + text.encode()).hex()
+
+
+PROPOSAL_HASH = sha256d_shown(
+    ZERO  # hashParent
+    + "01000000"  # nRevision
+    + "00e1f50500000000"  # nTime
+    + _text_hex(JSON_HEX)  # HexStr(vchData), as a string
+    + "00" * 32 + "ffffffff"  # masternodeOutpoint
+    + "00" + "ffffffff"  # dummy scriptSig, nSequence
+    + "00"  # vchSig: empty
+)
+TRIGGER_HASH = sha256d_shown(
+    PROP + "ffffffff" + "ffffffffffffffff"
+    + _text_hex("c328")
+    + MN_TXID + "01000000" + "00" + "ffffffff"
+    + "60" + BLS_SIG
+)
+VOTE_HASH = sha256d_shown(
+    MN_TXID + "07000000" + "00" + "ffffffff"  # outpoint as a CTxIn
+    + PROP  # nParentHash
+    + "01000000"  # nVoteSignal FUNDING
+    + "01000000"  # nVoteOutcome YES
+    + "8051010000000000"  # nTime; the signature is not hashed
+)
+VOTE_BLS_HASH = sha256d_shown(
+    MN_TXID + "00000000" + "00" + "ffffffff"
+    + PROP
+    + "04000000"  # nVoteSignal ENDORSED
+    + "03000000"  # nVoteOutcome ABSTAIN
+    + "0000000000000000"
+)
+
 # (command, connection version or None for the newest, payload, expected)
 CASES = [
     (
@@ -122,6 +170,7 @@ CASES = [
             "type_name": "PROPOSAL",
             "masternode_outpoint": {"hash": ZERO, "n": 0xFFFFFFFF},
             "sig": "",
+            "hash": PROPOSAL_HASH,
         },
     ),
     (
@@ -139,6 +188,7 @@ CASES = [
             "type_name": "TRIGGER",
             "masternode_outpoint": {"hash": shown(MN_TXID), "n": 1},
             "sig": BLS_SIG,
+            "hash": TRIGGER_HASH,
         },
     ),
     (
@@ -154,6 +204,7 @@ CASES = [
             "vote_signal_name": "FUNDING",
             "time": 86400,
             "sig": ECDSA_SIG,
+            "hash": VOTE_HASH,
         },
     ),
     (
@@ -169,6 +220,7 @@ CASES = [
             "vote_signal_name": "ENDORSED",
             "time": 0,
             "sig": BLS_SIG,
+            "hash": VOTE_BLS_HASH,
         },
     ),
     (
@@ -290,7 +342,11 @@ def test_round_trip(sync, obj, vote, ssc):
     for command, value in (("govsync", sync), ("govobj", obj), ("govobjvote", vote), ("ssc", ssc)):
         raw = build(command, value)
         decoded = decode(command, raw)
-        assert _without_names(decoded) == value
+        computed = {"hash"} if command in ("govobj", "govobjvote") else set()
+        assert set(decoded) - set(value) - computed == {
+            k for k in decoded if k.endswith(("_name", "_text"))
+        }
+        assert {k: v for k, v in _without_names(decoded).items() if k not in computed} == value
         assert build(command, decoded) == raw
     text = decode("govobj", build("govobj", obj))["data_text"]
     if text is not None:

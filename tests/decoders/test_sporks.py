@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected
+from vectors import check_decode, check_round_trip, check_trailing_rejected, sha256d_shown
 
 SIG = "1c" + "5a" * 64  # a 65-byte compact recoverable signature
 
@@ -61,12 +61,37 @@ CASES = [
     ("getsporks", "", {}),  # no payload
 ]
 
-VECTORS = [(command, payload) for command, payload, _ in CASES]
+# A real testnet spork from dashpay/dashj
+# core/src/test/java/org/bitcoinj/core/SporkMessageTest.java (verifySpork),
+# with the fields and the signature hash that test asserts.
+DASHJ_SPORK = (
+    "1227000000000000000000003b5d255b00000000411b49b470662d7f4068f5630ee90a53"
+    "1302ab9046d1cf8333b138c3e42db67a64ca53c390124832785a8934cf5e8a74dad9db88"
+    "34c32662f8c1c69c23577b39622f"
+)
+DASHJ_SIGNATURE_HASH = "d1d32f00374284b19ee33f9ef19386055fd15091ce4a476ab58701603594cc5e"
+
+VECTORS = [(command, payload) for command, payload, _ in CASES] + [("spork", DASHJ_SPORK)]
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
 def test_decode(command, payload, expected):
+    if command == "spork":
+        # CSporkMessage::GetHash (src/spork.cpp) is SerializeHash(*this): SHA256d
+        # of the whole message, signature included, computed here from the hex.
+        expected = {**expected, "hash": sha256d_shown(payload)}
     check_decode(command, payload, expected)
+
+
+def test_dashj_spork():
+    decoded = decode("spork", bytes.fromhex(DASHJ_SPORK))
+    assert decoded["spork_name"] == "SPORK_3_INSTANTSEND_BLOCK_FILTERING"  # dashj's getSporkId
+    assert (decoded["value"], decoded["time_signed"]) == (0, 1529175355)
+    # dashj asserts the signature hash, over id, value and time only
+    # (CSporkMessage::GetSignatureHash); the inv hash also covers vchSig.
+    assert sha256d_shown(DASHJ_SPORK[:40]) == DASHJ_SIGNATURE_HASH
+    assert decoded["hash"] == sha256d_shown(DASHJ_SPORK) != DASHJ_SIGNATURE_HASH
+    check_round_trip("spork", DASHJ_SPORK)
 
 
 @pytest.mark.parametrize("command, payload, expected", CASES)
@@ -109,5 +134,5 @@ def test_spork_round_trip(spork_id, value, time_signed, sig):
     raw = build("spork", obj)
     assert len(raw) == 20 + len(sig) + (1 if len(sig) < 0xFD else 3)
     decoded = decode("spork", raw)
-    assert decoded == {**obj, "spork_name": decoded["spork_name"]}
+    assert decoded == {**obj, "spork_name": decoded["spork_name"], "hash": sha256d_shown(raw)}
     assert build("spork", decoded) == raw
