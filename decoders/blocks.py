@@ -161,7 +161,7 @@ class _Prefilled(Construct):
                 out.append({"index": index, "index_difference": diff, "tx": tx})
                 nxt = index + 1
         except ConstructError as exc:
-            raise at_index(exc, path, len(out))
+            raise at_index(exc, path, len(out)) from None
         if len(context.shorttxids) + count > U16_MAX:
             # blockencodings.h: BlockTxCount() > uint16 max
             raise ConstructError("compact block has more than 65535 transactions", path=path)
@@ -175,7 +175,7 @@ class _Prefilled(Construct):
                 CompactSize._build(_difference(item["index"], nxt, path), stream, context, path)
                 Transaction._build(item["tx"], stream, context, path)
             except ConstructError as exc:
-                raise at_index(exc, path, position)
+                raise at_index(exc, path, position) from None
             nxt = item["index"] + 1
         return obj
 
