@@ -15,14 +15,16 @@ version    BLS encoding   quorumIndex present
 
 The BLS scheme only changes how the 48/96-byte values are interpreted, not
 their size; they are kept as opaque hex here.  ``signers`` and
-``valid_members`` are DYNBITSETs (bitsets.py), one bit per quorum member.
+``valid_members`` are DYNBITSETs (bitsets.py), one bit per quorum member,
+shown as bit strings; ``signers_count``/``signers_hex`` and
+``valid_members_count``/``valid_members_hex`` give them as Core's RPC does.
 A "null" commitment (mined when no quorum formed) has the same layout with
 clear bits and zero key, hash and signatures.
 """
 
 from __future__ import annotations
 
-from construct import Construct, ConstructError, If, Int8ub, Int16sl, this
+from construct import Computed, Construct, ConstructError, If, Int8ub, Int16sl, this
 from construct.core import stream_read, stream_write
 
 from .bitsets import DynBitSet
@@ -72,6 +74,35 @@ class KnownVersion(Construct):
         return self.width
 
 
+def bits_hex(bits) -> str | None:
+    """A bitset as Core's RPC prints it (``BitsVectorToHexStr``,
+    src/llmq/commitment.h): bit *i* in byte ``i // 8`` at ``1 << (i % 8)``,
+    the bytes as hex.  None for anything that is not a bit string.
+
+    >>> bits_hex("1010000001")
+    '0502'
+    """
+    if not isinstance(bits, str) or bits.strip("01"):
+        return None
+    out = bytearray((len(bits) + 7) // 8)
+    for i, bit in enumerate(bits):
+        if bit == "1":
+            out[i // 8] |= 1 << (i % 8)
+    return out.hex()
+
+
+def _count(field: str):
+    def count(context):
+        bits = context[field]
+        return bits.count("1") if isinstance(bits, str) else None
+
+    return Computed(count)
+
+
+def _hex(field: str):
+    return Computed(lambda context: bits_hex(context[field]))
+
+
 FinalCommitment = Struct(
     "version" / KnownVersion(2, 1, 4, "CFinalCommitment"),
     "llmq_type" / Int8ub,
@@ -84,7 +115,13 @@ FinalCommitment = Struct(
         Int16sl,
     ),
     "signers" / DynBitSet,
+    # CFinalCommitment::ToJson's signersCount / signers (hex), likewise for
+    # validMembers: not on the wire, shown so a capture reads like dash-cli
+    "signers_count" / _count("signers"),
+    "signers_hex" / _hex("signers"),
     "valid_members" / DynBitSet,
+    "valid_members_count" / _count("valid_members"),
+    "valid_members_hex" / _hex("valid_members"),
     "quorum_public_key" / BLSPubKey,
     "quorum_vvec_hash" / Hash256,
     "quorum_sig" / BLSSig,
@@ -97,6 +134,7 @@ FINAL_COMMITMENT_MIN_SIZE = 2 + 1 + 32 + 1 + 1 + 48 + 32 + 96 + 96
 
 __all__ = [
     "FINAL_COMMITMENT_MIN_SIZE",
+    "bits_hex",
     "FinalCommitment",
     "KnownVersion",
     "LEGACY_BLS_NON_INDEXED_QUORUM_VERSION",

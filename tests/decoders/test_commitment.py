@@ -93,6 +93,10 @@ V4 = (
 
 
 def commitment(version, llmq_type, name, index, signers, valid, pubkey=PUBKEY, vvec=VVEC, qsig=QSIG, msig=MSIG):
+    # signers_hex / valid_members_hex: what CFinalCommitment::ToJson prints
+    # (BitsVectorToHexStr, src/llmq/commitment.h): bit i in byte i/8 at bit
+    # i%8, which is the DYNBITSET's own byte body, so the hex is taken from
+    # the payload bytes each vector writes (BITS below).
     return {
         "version": version,
         "llmq_type": llmq_type,
@@ -100,13 +104,27 @@ def commitment(version, llmq_type, name, index, signers, valid, pubkey=PUBKEY, v
         "quorum_hash": shown(QUORUM_HASH),
         "quorum_index": index,
         "signers": signers,
+        "signers_count": signers.count("1"),
+        "signers_hex": BITS[signers],
         "valid_members": valid,
+        "valid_members_count": valid.count("1"),
+        "valid_members_hex": BITS[valid],
         "quorum_public_key": pubkey,
         "quorum_vvec_hash": shown(vvec),
         "quorum_sig": qsig,
         "members_sig": msig,
     }
 
+
+# bit string -> the bitset's bytes as the vectors above write them
+BITS = {
+    "1" * 50: "ffffffffffff03",
+    "0" + "1" * 55 + "0000": "feffffffffffff00",
+    "1" * 60: "ffffffffffffff0f",
+    "0" * 100: "00" * 13,
+    "10000001": "81",
+    "1" * 8: "ff",
+}
 
 CASES = [
     ("qfcommit", V1, commitment(1, 1, "llmq_50_60", None, "1" * 50, "1" * 50)),
@@ -182,10 +200,34 @@ def commitments(draw):
     }
 
 
+def _bitset_body(raw: bytes, obj: dict, which: str) -> bytes:
+    """The bytes of ``signers`` or ``valid_members`` in a built qfcommit."""
+    pos = 2 + 1 + 32 + (2 if obj["version"] in (2, 4) else 0)
+    for name in ("signers", "valid_members"):
+        size = len(obj[name])
+        pos += 1 if size < 0xFD else 3  # CompactSize of at most 400
+        body = raw[pos : pos + (size + 7) // 8]
+        if name == which:
+            return body
+        pos += len(body)
+    raise AssertionError(which)
+
+
 @settings(max_examples=100, deadline=None)
 @given(obj=commitments())
 def test_round_trip(obj):
     raw = build("qfcommit", {"commitment": obj})
     decoded = decode("qfcommit", raw)
-    assert decoded["commitment"] == {**obj, "llmq_type_name": LLMQ_NAMES.get(obj["llmq_type"])}
+    signers, valid = obj["signers"], obj["valid_members"]
+    got = dict(decoded["commitment"])
+    signers_hex, valid_hex = got.pop("signers_hex"), got.pop("valid_members_hex")
+    assert got == {
+        **obj,
+        "llmq_type_name": LLMQ_NAMES.get(obj["llmq_type"]),
+        "signers_count": signers.count("1"),
+        "valid_members_count": valid.count("1"),
+    }
+    # the hex is the bitset's bytes on the wire, after its CompactSize size
+    assert bytes.fromhex(signers_hex) == _bitset_body(raw, obj, "signers")
+    assert bytes.fromhex(valid_hex) == _bitset_body(raw, obj, "valid_members")
     assert build("qfcommit", decoded) == raw

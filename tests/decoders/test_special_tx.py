@@ -443,7 +443,9 @@ PAYLOADS = [
             "commitment": {
                 "version": 2, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024",  # spec §15
                 "quorum_hash": shown(QUORUM_HASH), "quorum_index": 2,
-                "signers": "0" * 10, "valid_members": "0" * 10, "quorum_public_key": "00" * 48,
+                "signers": "0" * 10, "signers_count": 0, "signers_hex": "0000",
+                "valid_members": "0" * 10, "valid_members_count": 0, "valid_members_hex": "0000",
+                "quorum_public_key": "00" * 48,
                 "quorum_vvec_hash": "00" * 32, "quorum_sig": "00" * 96, "members_sig": "00" * 96,
             },
         },
@@ -627,6 +629,9 @@ def test_real_commitment_bits():
     decoded = decode("tx", bytes.fromhex(CHAIN[5][1]))
     commitment = decoded["extra_payload"]["commitment"]
     assert commitment["signers"] == commitment["valid_members"] == "1" * 50
+    # as Core's RPC prints them (CFinalCommitment::ToJson): the bytes on the wire
+    assert commitment["signers_hex"] == commitment["valid_members_hex"] == "ffffffffffff03"
+    assert commitment["signers_count"] == commitment["valid_members_count"] == 50
     assert commitment["quorum_hash"] == "0000003301027e29ca986814a2c3e44694c55efb87e63f6585e3553c78fcef6d"
 
 
