@@ -23,6 +23,7 @@ from construct import (
 
 from .errors import DecodeError
 from .primitives import Trailing
+from .script import network_prefixes
 from .structs import BUILD_ERRORS, Struct
 from .vectors import Vector
 from .versions import PROTOCOL_VERSION
@@ -52,16 +53,23 @@ def definition(command: str):
     return _messages().get(command)
 
 
-def _context(version: int | None) -> Container:
+def _context(version: int | None, network: str | None = None) -> Container:
     # What construct's parse_stream makes, without its attribute writes.
+    network_prefixes(network)  # an unknown network name is the caller's mistake: ValueError
     context = Container(
-        version=version or PROTOCOL_VERSION, _parsing=True, _building=False, _sizing=False
+        version=version or PROTOCOL_VERSION,
+        network=network,
+        _parsing=True,
+        _building=False,
+        _sizing=False,
     )
     context["_params"] = context
     return context
 
 
-def decode(command: str, payload: bytes, version: int | None = None) -> dict:
+def decode(
+    command: str, payload: bytes, version: int | None = None, network: str | None = None
+) -> dict:
     """Decode one payload into plain JSON-ready data.
 
     >>> decode("verack", b"")
@@ -71,13 +79,17 @@ def decode(command: str, payload: bytes, version: int | None = None) -> dict:
 
     ``version`` is the protocol version negotiated with the peer (the lower
     of the two ``version`` messages); layouts that changed over time use it.
+    ``network`` is the capture's chain, "mainnet", "testnet", "devnet" or
+    "regtest" (None: mainnet); it picks the address prefixes of scripts and
+    ProTx keys (script.py).  Any other name raises ValueError.
     """
+    context = _context(version, network)
     struct = _messages().get(command)
     if struct is None:
         return {"unknown": True, "raw": bytes(payload).hex()}
     stream = io.BytesIO(payload)
     try:
-        obj = struct._parsereport(stream, _context(version), "(parsing)")
+        obj = struct._parsereport(stream, context, "(parsing)")
     except ConstructError as exc:
         raise _error(command, exc, stream) from None
     except _LEAKS as exc:
@@ -85,7 +97,9 @@ def decode(command: str, payload: bytes, version: int | None = None) -> dict:
     return to_plain(obj)
 
 
-def decode_partial(command: str, payload: bytes, version: int | None = None) -> dict:
+def decode_partial(
+    command: str, payload: bytes, version: int | None = None, network: str | None = None
+) -> dict:
     """Decode the start of a payload that was cut short (a snap length).
 
     For a record whose ``captured_len`` is below its ``msg_size``: the
@@ -103,18 +117,21 @@ def decode_partial(command: str, payload: bytes, version: int | None = None) -> 
     >>> cut = bytes.fromhex("02" "01000000") + bytes(32) + b"\\x01\\x00"  # 2 announced, 1 whole
     >>> [entry["type_name"] for entry in decode_partial("inv", cut)["inv"]]
     ['MSG_TX']
+
+    ``version`` and ``network`` are ``decode``'s.
     """
+    root = _context(version, network)
     struct = _messages().get(command)
     if struct is None:
         return {"unknown": True, "raw": bytes(payload).hex(), "partial": True, "error": None}
     fields = _fields_of(struct)
     if fields is None:  # not a field list: all or nothing
         try:
-            return {**decode(command, payload, version), "partial": True, "error": None}
+            return {**decode(command, payload, version, network), "partial": True, "error": None}
         except DecodeError as exc:
             return {"partial": True, "error": str(exc)}
     stream = io.BytesIO(payload)
-    context = fields.child_context(_context(version), stream)
+    context = fields.child_context(root, stream)
     end = len(payload)
     result: dict = {}
     error = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 
 from construct import (
+    Computed,
     Construct,
     ConstructError,
     If,
@@ -50,8 +51,9 @@ from .primitives import (
     Service,
     VarBytes,
 )
+from .script import key_id_address, script_address
 from .structs import Struct
-from .txparts import TXOUT_MIN_SIZE, TxOut
+from .txparts import TXOUT_MIN_SIZE, TxOut, context_network
 from .vectors import VarArray
 
 # ProTxVersion (evo/providertx.h)
@@ -101,9 +103,38 @@ ExtNetInfo = Struct(
 # netInfo: the legacy 18-byte CService (MnNetInfo) before version 3
 NetInfo = IfThenElse(this.version >= PROTX_EXT_ADDR, ExtNetInfo, Service)
 
+# --- what Core's ToJson adds (evo/providertx.cpp): addresses and DASH ---------
+
+
+def _key_address(field: str):
+    """``ownerAddress`` / ``votingAddress``: the key id as a P2PKH address."""
+
+    def address(context):
+        key_id = context[field]
+        try:
+            return key_id_address(bytes.fromhex(key_id), context_network(context))
+        except (TypeError, ValueError):
+            return None
+
+    address.__qualname__ = f"_key_address({field!r})"
+    return Computed(address)
+
+
+def _script_address(field: str):
+    """``payoutAddress`` / ``operatorPayoutAddress``: the script's address, if any."""
+
+    def address(context):
+        script = context[field]
+        return None if script is None else script_address(script, context_network(context))
+
+    address.__qualname__ = f"_script_address({field!r})"
+    return Computed(address)
+
+
 # MasternodePayoutShare, in a u8-counted list from version 3 on
 PayoutShare = Struct(
     "script_payout" / VarBytes(),
+    "payout_address" / _script_address("script_payout"),
     "reward" / Int16ul,  # basis points
 )
 Payouts = VarArray(PayoutShare, min_size=3, prefix=Int8ub)
@@ -126,10 +157,13 @@ ProRegTx = Struct(
     "collateral_outpoint" / OutPoint,
     "net_info" / NetInfo,
     "key_id_owner" / Hash160,
+    "owner_address" / _key_address("key_id_owner"),
     "pub_key_operator" / BLSPubKey,
     "key_id_voting" / Hash160,
+    "voting_address" / _key_address("key_id_voting"),
     "operator_reward" / Int16ul,
     "script_payout" / If(this.version < PROTX_EXT_ADDR, VarBytes()),
+    "payout_address" / _script_address("script_payout"),
     "payouts" / If(this.version >= PROTX_EXT_ADDR, Payouts),
     "inputs_hash" / Hash256,
     "platform_node_id" / If(_is_evo, Hash160),
@@ -145,6 +179,7 @@ ProUpServTx = Struct(
     "pro_tx_hash" / Hash256,
     "net_info" / NetInfo,
     "script_operator_payout" / VarBytes(),
+    "operator_payout_address" / _script_address("script_operator_payout"),
     "inputs_hash" / Hash256,
     "platform_node_id" / If(_is_evo, Hash160),
     "platform_p2p_port" / If(_platform, Int16ul),
@@ -159,7 +194,9 @@ ProUpRegTx = Struct(
     "mode" / Int16ul,
     "pub_key_operator" / BLSPubKey,
     "key_id_voting" / Hash160,
+    "voting_address" / _key_address("key_id_voting"),
     "script_payout" / If(this.version < PROTX_EXT_ADDR, VarBytes()),
+    "payout_address" / _script_address("script_payout"),
     "payouts" / If(this.version >= PROTX_EXT_ADDR, Payouts),
     "inputs_hash" / Hash256,
     "sig" / VarBytes(),
@@ -242,11 +279,12 @@ SPECIAL_PAYLOADS: dict[int, Construct] = {
 }
 
 
-def decode_payload(tx_type: int, raw: bytes):
+def decode_payload(tx_type: int, raw: bytes, network: str | None = None):
     """Decode one ``vExtraPayload``: ``(payload, None)`` or ``(None, reason)``.
 
     Never raises for bad payload bytes: the reason names the field and the
-    offset inside the payload.
+    offset inside the payload.  ``network`` picks the address prefixes
+    (script.py; None: mainnet).
 
     >>> decode_payload(42, b"\\x01")
     (None, 'no payload layout for special transaction type 42')
@@ -256,7 +294,7 @@ def decode_payload(tx_type: int, raw: bytes):
         return None, f"no payload layout for special transaction type {tx_type}"
     stream = io.BytesIO(raw)
     try:
-        payload = struct.parse_stream(stream)
+        payload = struct.parse_stream(stream, network=network)
         rebuilt = struct.build(payload)
     except TerminatedError:  # Terminated read the first extra byte
         return None, f"trailing bytes at payload offset {stream.tell() - 1}"

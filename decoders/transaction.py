@@ -55,6 +55,7 @@ from construct import (
 from construct.core import stream_read, stream_seek, stream_tell
 
 from .primitives import MAX_SIZE, _read_prefixed, _unhex, _write_prefixed, sha256d
+from .script import dash_amount, describe_output, sig_asm
 from .special_tx import build_payload, decode_payload
 from .structs import Struct
 from .txparts import (
@@ -66,6 +67,7 @@ from .txparts import (
     TXOUT_MIN_SIZE,
     TxIn,
     TxOut,
+    context_network,
 )
 from .vectors import VarArray
 
@@ -80,9 +82,11 @@ def _has_payload(ctx) -> bool:
     return ctx["version"] >= SPECIAL_VERSION and ctx["type"] != TRANSACTION_NORMAL
 
 
-def _payload_fields(tx_type: int, data: bytes) -> tuple[str, object, str | None]:
+def _payload_fields(
+    tx_type: int, data: bytes, network: str | None
+) -> tuple[str, object, str | None]:
     """extra_payload_raw, extra_payload and extra_payload_error of the payload bytes."""
-    decoded, error = decode_payload(tx_type, data)
+    decoded, error = decode_payload(tx_type, data, network)
     return data.hex(), decoded, error
 
 
@@ -101,7 +105,9 @@ class _ExtraPayload(Construct):
 
     def _parse(self, stream, context, path):
         data = _read_prefixed(stream, context, path, MAX_SIZE)
-        raw, context["_payload"], context["_payload_error"] = _payload_fields(context["type"], data)
+        raw, context["_payload"], context["_payload_error"] = _payload_fields(
+            context["type"], data, context_network(context)
+        )
         return raw
 
     def _build(self, obj, stream, context, path):
@@ -195,6 +201,7 @@ _VERSION_TYPE = struct.Struct("<hH")
 _OUTPOINT_LEN = struct.Struct("<32sIB")  # prevout hash, n, first byte of the script length
 _VALUE_LEN = struct.Struct("<qB")  # value, first byte of the script length
 _U32 = struct.Struct("<I")
+_NULL_HASH = "00" * 32
 # CompactSize first byte -> (bytes with it, smallest canonical value)
 _COMPACT = {0xFD: (3, 0xFD), 0xFE: (5, 0x10000), 0xFF: (9, 0x100000000)}
 
@@ -219,7 +226,7 @@ def _compact(view, pos: int, end: int) -> tuple[int, int]:
     return value, pos + size
 
 
-def _fast_tx(view, pos: int) -> tuple[dict, int]:
+def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
     """One transaction from a buffer: (what TransactionLayout parses, end).
 
     Only the well-formed path: anything short, non-canonical or over a
@@ -241,9 +248,13 @@ def _fast_tx(view, pos: int) -> tuple[dict, int]:
             size, pos = _compact(view, pos - 1, end)
         if pos + size + 4 > end:
             raise _Unusual
+        script_sig = view[pos : pos + size].hex()
+        prev = prev_hash[::-1].hex()
+        coinbase = n == 0xFFFFFFFF and prev == _NULL_HASH
         vin.append({
-            "prevout": {"hash": prev_hash[::-1].hex(), "n": n},
-            "script_sig": view[pos : pos + size].hex(),
+            "prevout": {"hash": prev, "n": n},
+            "script_sig": script_sig,
+            "script_sig_asm": None if coinbase else sig_asm(script_sig),
             "sequence": _U32.unpack_from(view, pos + size)[0],
         })
         pos += size + 4
@@ -258,7 +269,16 @@ def _fast_tx(view, pos: int) -> tuple[dict, int]:
             size, pos = _compact(view, pos - 1, end)
         if pos + size > end:
             raise _Unusual
-        vout.append({"value": value, "script_pub_key": view[pos : pos + size].hex()})
+        script = view[pos : pos + size].hex()
+        asm, kind, address = describe_output(script, network)
+        vout.append({
+            "value": value,
+            "value_dash": dash_amount(value),
+            "script_pub_key": script,
+            "script_pub_key_asm": asm,
+            "script_pub_key_type": kind,
+            "address": address,
+        })
         pos += size
     if pos + 4 > end:
         raise _Unusual
@@ -269,7 +289,7 @@ def _fast_tx(view, pos: int) -> tuple[dict, int]:
         size, pos = _compact(view, pos, end)
         if pos + size > end:
             raise _Unusual
-        raw, payload, error = _payload_fields(tx_type, bytes(view[pos : pos + size]))
+        raw, payload, error = _payload_fields(tx_type, bytes(view[pos : pos + size]), network)
         pos += size
     obj = {
         "version": version,
@@ -308,7 +328,7 @@ class _FastTransaction(Construct):
             start = stream.tell()
             try:
                 with getbuffer() as view:
-                    obj, end = _fast_tx(view, start)
+                    obj, end = _fast_tx(view, start, context_network(context))
             except _Unusual:
                 pass
             else:

@@ -23,6 +23,24 @@ from vectors import sha256d_shown as txid, shown
 TRAILING = "trailing bytes|expected end of stream"
 
 
+# Keys decode() derives from the bytes rather than reads (scripts as asm,
+# type and address, amounts in DASH, ProTx key and payout addresses).  The
+# layout tests here compare what is on the wire; test_script.py and
+# test_core_json.py check the derived keys against other implementations.
+DERIVED = frozenset({
+    "script_sig_asm", "value_dash", "script_pub_key_asm", "script_pub_key_type", "address",
+    "owner_address", "voting_address", "payout_address", "operator_payout_address",
+})  # fmt: skip
+
+
+def without_derived(obj):
+    if isinstance(obj, dict):
+        return {k: without_derived(v) for k, v in obj.items() if k not in DERIVED}
+    if isinstance(obj, list):
+        return [without_derived(v) for v in obj]
+    return obj
+
+
 PREV_A = "11" * 31 + "aa"  # previous txids, wire order
 PREV_B = "22" * 31 + "bb"
 SIG_A = "47" + "30" * 71  # scriptSig: push 71 bytes (a DER signature's size)
@@ -269,7 +287,7 @@ VECTORS = [("tx", payload) for _, payload, _ in CASES] + [("tx", payload) for _,
 @pytest.mark.parametrize("name, payload, expected", CASES, ids=[c[0] for c in CASES])
 def test_decode(name, payload, expected):
     decoded = decode("tx", bytes.fromhex(payload))
-    assert decoded == expected
+    assert without_derived(decoded) == expected
     assert build("tx", decoded) == bytes.fromhex(payload)
 
 
@@ -381,7 +399,8 @@ def test_round_trip(obj):
     raw = build("tx", obj)
     decoded = decode("tx", raw)
     assert decoded["txid"] in (txid(raw.hex()), decoded.get("txid"))
-    assert decoded["vin"] == obj["vin"] and decoded["vout"] == obj["vout"]
+    assert without_derived(decoded["vin"]) == obj["vin"]
+    assert without_derived(decoded["vout"]) == obj["vout"]
     assert decoded["extra_payload_raw"] == obj["extra_payload_raw"]
     # random payload bytes either decode or say why, never both
     assert (decoded["extra_payload"] is None) != (decoded["extra_payload_error"] is None) or obj["extra_payload_raw"] is None
