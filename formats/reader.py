@@ -59,6 +59,10 @@ class CaptureReader:
         self.damaged: list = []  # CorruptBlock skipped (skip_damaged=True)
         self.index: CaptureIndex | None = None  # the footer's index, if the file has one
         self.footer_error: FormatError | None = None  # why a present footer was not used
+        # The latest record time of the intact blocks passed so far: what a
+        # capture without a footer is complete up to.
+        self.intact_until_ns: int | None = None
+        self.finished = False  # a pass reached the end of the file
         self._stop = threading.Event()
         try:
             self._seekable = bool(self._file.seekable())
@@ -124,20 +128,25 @@ class CaptureReader:
             if type(event) is BlockStart:
                 yield event.info
 
-    def summarize(self, *, scan: bool = False) -> CaptureIndex:
-        """The capture's index: the footer's, or (``scan=True`` or no footer)
-        one built by reading every block's records without their payloads."""
-        if self.index is not None and not scan:
+    def summarize(self, *, scan: bool = False, each_block=None) -> CaptureIndex:
+        """The capture's index: the footer's, or (``scan=True``, no footer, or
+        ``each_block``) one built by reading every block's records without
+        their payloads.  ``each_block(records)``, when given, also gets each
+        intact block's records (``stats --biggest`` and its timeline)."""
+        if self.index is not None and not scan and each_block is None:
             return self.index
         builder = IndexBuilder()
         for block in self._blocks_read():
             try:
                 content = block.content()
+                records = block.records() if each_block is not None else None
             except CorruptBlock as e:
                 self._damage(e)
                 continue
             h = block.header
             builder.add_block(h.offset, h.length, h.raw_len, content)
+            if records is not None:
+                each_block(records)
         return builder.index
 
     def stop(self) -> None:
@@ -233,6 +242,8 @@ class CaptureReader:
         self._file.seek(self._base + self.header_length)
         self.torn_tail = None
         self.damaged = []
+        self.intact_until_ns = None
+        self.finished = False
         self._decoder = Decoder(offset=self.header_length, file_header=False)
         return self._decoder
 
@@ -247,6 +258,7 @@ class CaptureReader:
                 continue
             if event is END:
                 self._check_end(dec)
+                self.finished = True
                 return
             kind = type(event)
             if kind is BlockStart:
@@ -254,9 +266,11 @@ class CaptureReader:
                     left = dec.skip_body()
                     if left and self._seekable:
                         self._skip(dec, left)
+                    self._intact(event.header.ts_max_ns)
                 if starts:
                     yield event
             elif kind is Block:
+                self._intact(event.header.ts_max_ns)
                 yield event
             elif kind is Damaged:
                 self._damage(event.error)
@@ -268,6 +282,10 @@ class CaptureReader:
                         self.index = event.index()
                     except CorruptBlock as e:
                         self._damage(e)
+
+    def _intact(self, ts_ns: int) -> None:
+        if self.intact_until_ns is None or ts_ns > self.intact_until_ns:
+            self.intact_until_ns = ts_ns
 
     def _blocks_read(self, wanted=None):
         return self._events(wanted)

@@ -1,4 +1,5 @@
-"""Sizes, durations and lists as users type them, parsed one way for every command.
+"""Sizes, durations and lists as users type them, parsed one way for every command;
+and record times as every output writes them (``iso``).
 
 ``record --duration/--rotate-time`` and the time offsets of ``--since`` /
 ``--until`` take the same durations; ``--rotate-size`` and
@@ -8,7 +9,9 @@ types (``p2pcap.cli.params``); the library takes numbers.
 
 from __future__ import annotations
 
+import functools
 import re
+from datetime import datetime, timezone
 
 from p2pcap.errors import ArgumentError
 
@@ -75,3 +78,16 @@ def parse_size(text: str) -> int:
 def split_commas(values) -> tuple[str, ...]:
     """``("inv,tx", "ping")`` -> ``("inv", "tx", "ping")`` (repeatable or comma lists)."""
     return tuple(v.strip() for value in values for v in value.split(",") if v.strip())
+
+
+def iso(ts_ns: int) -> str:
+    """``2023-11-14T22:13:20.000000001Z``: the full-precision UTC time of a record."""
+    seconds, ns = divmod(ts_ns, NS)
+    return f"{_iso_second(seconds)}.{ns:09d}Z"
+
+
+@functools.lru_cache(maxsize=256)
+def _iso_second(seconds: int) -> str:
+    # Consecutive records share their second: format it once (strftime is
+    # a noticeable share of `show --json` otherwise).
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

@@ -35,10 +35,10 @@ from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.addr import address_to_text, text_to_address
 from p2pcap.formats.records import FLAG_SNAPLEN, Message
 
-from p2pcap.analysis.editing import _check_output, _tool_version, edited
+from p2pcap.analysis.editing import edited, tool_version
 from p2pcap.analysis.errors import AnalysisError
 from p2pcap.errors import PathError
-from p2pcap.analysis.source import open_input, open_writer
+from p2pcap.analysis.source import check_output, input_name, input_problems, open_input, open_writer
 from p2pcap.analysis.negotiation import VersionTracker
 
 COMMANDS = frozenset({"version", "addr", "addrv2", "mnlistdiff", "qrinfo"})
@@ -164,7 +164,7 @@ class AnonymizeReport:
     payloads_rewritten: int = 0
     payloads_dropped: int = 0
     addresses: dict = field(default_factory=dict)  # kind -> distinct addresses replaced
-    warnings: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # InputProblem of the input
 
     def line(self) -> str:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.addresses.items())) or "none"
@@ -197,18 +197,18 @@ def _scrub(metadata):
     return metadata
 
 
-def anonymize_capture(src, dst, *, mapping_path=None, skip_damaged=False) -> AnonymizeReport:
+def anonymize_capture(src, dst, *, mapping_path=None) -> AnonymizeReport:
     """Copy ``src`` to ``dst`` with peer addresses replaced (see the module doc)."""
-    _check_output([src], dst)
+    check_output([src], dst)
     report = AnonymizeReport()
     amap = AddressMap()
     versions = VersionTracker()
-    reader, _seekable = open_input(src, skip_damaged=skip_damaged)
+    reader, _seekable = open_input(src)
     with reader:
         if reader.index is not None:  # peers first: they get the low numbers
             for peer in reader.index.peers:
                 amap.peer_addr(peer.addr)
-        edit = {"command": "anonymize", "tool_version": _tool_version(), "placeholders": PLACEHOLDERS}
+        edit = {"command": "anonymize", "tool_version": tool_version(), "placeholders": PLACEHOLDERS}
         with open_writer(dst, edited(_scrub(reader.metadata), edit)) as writer:
             for rec in reader.records():
                 if type(rec) is Message:
@@ -216,9 +216,7 @@ def anonymize_capture(src, dst, *, mapping_path=None, skip_damaged=False) -> Ano
                     rec = _anonymized(rec, versions.version_for(rec.pid, rec.peer_id), amap, report)
                     report.messages += 1
                 writer.write(rec)
-        if reader.torn_tail is not None:
-            report.warnings.append(f"torn tail (the input was cut short): {reader.torn_tail}")
-        report.warnings.extend(f"skipped damaged block: {e}" for e in reader.damaged)
+        report.problems += input_problems(reader, input_name(src))
     report.addresses = dict(amap.counts)
     if mapping_path is not None:
         try:

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from p2pcap.formats import CaptureWriter, open_capture
-from p2pcap.formats.records import Message
+from p2pcap.analysis.decoding import RecordDecoder
+from p2pcap.analysis.source import (InputProblem, capture_network, check_output, input_problems, open_input,
+                                    writing)
+from p2pcap.formats import CaptureWriter
 from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
 
-from p2pcap.errors import ArgumentError, P2pcapError
+from p2pcap.errors import ArgumentError
 
 FORMATS = ("pcapng", "jsonl", "parquet", "capturemessages")
 _SUFFIXES = {".pcapng": "pcapng", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -37,6 +39,7 @@ class ConvertSummary:
     gaps: int = 0
     network: str | None = None
     notes: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # InputProblem of the input
 
     def line(self) -> str:
         what = f"{self.format}, {self.network} magic" if self.network else self.format
@@ -54,49 +57,15 @@ def guess_format(output) -> str | None:
     return _SUFFIXES.get(Path(str(output)).suffix.lower())
 
 
-def capture_network(metadata: dict, override: str | None, path) -> str:
-    """The network whose magic frames the messages: ``override`` (--network)
-    wins; else the capture's metadata; else a one-line error asking for it."""
-    if override:
-        name = canonical_network(override)
-        if name is None:
-            raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=override)
-        return name
-    recorded = metadata.get("network")
-    name = canonical_network(recorded if isinstance(recorded, str) else None)
-    if name is None:
-        raise ArgumentError("network", f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
-                            f"give {{arg}} ({', '.join(NETWORKS)}) to pick the message magic")
-    return name
-
-
-def record_decoder():
-    """``decode(msg) -> (decoded, error)`` for the exporters, tracking the
-    version each peer-session negotiated (messages must come in file order)."""
-    from p2pcap.analysis.negotiation import VersionTracker
-    from p2pcap.cli.render import decode_record
-
-    versions = VersionTracker()
-
-    def decode(msg: Message):
-        versions.see(msg.pid, msg.peer_id, msg.direction, msg.command, msg.payload)
-        decoded, error = decode_record(msg, versions.version_for(msg.pid, msg.peer_id))
-        if decoded is not None and decoded.get("unknown") is True:
-            decoded = {"unknown": True}  # its raw bytes are the payload, already in the row
-        return decoded, error
-
-    return decode
-
-
 def export_capture(path, output, fmt: str | None = None, *, network: str | None = None,
-                   decode: bool = True, skip_damaged: bool = False, warn=None) -> ConvertSummary:
+                   decode: bool = True) -> ConvertSummary:
     """Write every record of capture ``path`` to ``output`` in ``fmt``.
 
     ``output`` ``-`` is standard output (pcapng and jsonl).  ``fmt`` defaults
     from the output's suffix.  ``network`` overrides the capture's own (for
     the pcapng header magic).  ``decode=False`` leaves ``decoded`` out of
-    JSON lines and Parquet.  Returns counts; ``warn`` gets one-line notes
-    about the input (a torn tail, skipped damaged blocks).
+    JSON lines and Parquet.  Returns counts, and in ``problems`` what was
+    wrong with the input (damaged blocks, a torn tail, no footer).
     """
     fmt = fmt or guess_format(output)
     if fmt is None:
@@ -107,23 +76,19 @@ def export_capture(path, output, fmt: str | None = None, *, network: str | None 
     to_stdout = str(output) == "-"
     if to_stdout and fmt not in ("pcapng", "jsonl"):
         raise ArgumentError("output", f"{fmt} cannot be written to standard output: give a path with {{arg}}")
-    if not to_stdout and Path(output).resolve() == Path(path).resolve():
-        raise P2pcapError(f"{output}: the output must not be the input")
+    check_output([path], output)
     if fmt == "capturemessages":
         _check_empty_folder(Path(output))
-    warn = warn or (lambda line: None)
     summary = ConvertSummary(str(output), fmt)
-    with open_capture(path, skip_damaged=skip_damaged) as reader:
+    reader, _seekable = open_input(path)
+    with reader:
         if fmt == "pcapng":
             summary.network = capture_network(reader.metadata, network, path)
-        decoder = record_decoder() if decode and fmt in ("jsonl", "parquet") else None
+        decoder = RecordDecoder() if decode and fmt in ("jsonl", "parquet") else None
         # (a capturemessages folder was checked new or empty above: all of it is ours)
-        with _removed_on_error(output, enabled=not to_stdout):
+        with writing(output), _removed_on_error(output, enabled=not to_stdout):
             writer = _write_all(reader, output, fmt, summary, decoder, to_stdout)
-        for damaged in reader.damaged:
-            warn(f"warning: skipped damaged block: {damaged}")
-        if reader.torn_tail is not None:
-            warn(f"warning: {reader.torn_tail}")
+        summary.problems += input_problems(reader, str(path))
     summary.messages, summary.gaps = writer.messages, getattr(writer, "gaps", 0)
     if getattr(writer, "cut", 0):
         summary.notes.append(f"{_count(writer.cut, 'message')} over 256 KiB cut to fit Wireshark "
@@ -180,8 +145,8 @@ def _shb_comment(reader, network: str) -> str:
 
 def _check_empty_folder(path: Path) -> None:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise P2pcapError(f"{path}: exists and is not an empty folder "
-                          f"(msgs_*.dat files are appended to; give a new folder)")
+        raise ArgumentError("output", f"{path}: exists and is not an empty folder "
+                                      f"(msgs_*.dat files are appended to; give a new folder)")
 
 
 @contextlib.contextmanager
@@ -234,7 +199,7 @@ def infer_folder_network(root: Path) -> tuple[str, str]:
     return "unknown", "not inferred (mainnet data directories have no chain folder)"
 
 
-def import_capturemessages(folder, output, *, network: str | None = None, warn=None) -> ConvertSummary:
+def import_capturemessages(folder, output, *, network: str | None = None) -> ConvertSummary:
     """Turn a ``-capturemessages`` folder into a p2pcap capture, merged by time.
 
     ``folder`` is ``message_capture`` or the folder holding it.  Peers get
@@ -243,7 +208,6 @@ def import_capturemessages(folder, output, *, network: str | None = None, warn=N
     """
     from p2pcap.formats.capturemessages import capture_folders, find_capture_root, read_capture_dir
 
-    warn = warn or (lambda line: None)
     root = find_capture_root(folder)
     if network:
         name = canonical_network(network)
@@ -266,13 +230,12 @@ def import_capturemessages(folder, output, *, network: str | None = None, warn=N
         "peers": {str(i): addr for i, addr in peers.items()},
     }
     summary = ConvertSummary(str(output), "p2pcap")
-    with _removed_on_error(output, enabled=True):
+    with writing(output), _removed_on_error(output, enabled=True):
         with CaptureWriter(output, metadata) as writer:
             for msg in messages:
                 writer.write(msg)
         summary.messages = writer.messages
-    for err in torn:
-        warn(f"warning: {err} (records before it were imported)")
+    summary.problems += [InputProblem(str(folder), f"{err} (records before it were imported)") for err in torn]
     summary.notes.append(f"{len(peers)} peers, network {net}")
     if net == "unknown":
         summary.notes.append("give --network to record it")

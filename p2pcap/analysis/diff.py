@@ -32,7 +32,7 @@ from p2pcap.analysis.align import hunks, opcodes
 from p2pcap.analysis.errors import AnalysisError
 from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter, Selection
-from p2pcap.analysis.source import is_stdio, open_input
+from p2pcap.analysis.source import input_problems, is_stdio, open_input
 from p2pcap.analysis.summary import summarize
 
 DEFAULT_IGNORE = ("nonce", "time", "timestamp", "mnauth_challenge")
@@ -75,7 +75,7 @@ class Side:
     lost_messages: int = 0
     first_ns: int | None = None
     last_ns: int | None = None
-    warnings: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # InputProblem of this capture
 
     def describe(self) -> dict:
         span = (self.last_ns - self.first_ns) / 1e9 if self.first_ns is not None else 0.0
@@ -131,14 +131,14 @@ def fingerprint(msg: Message, text: str) -> int:
     return int.from_bytes(digest, "little")
 
 
-def scan(path, filt: RecordFilter, norm: Normalizer, *, skip_damaged=False) -> Side:
+def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
     """First pass: every message's fingerprint, per peer-session."""
     if is_stdio(path):
         raise ArgumentError("path", "diff reads each capture twice: give files, not -")
     side = Side(str(path))
     by_key: dict = {}
     cache: dict = {}
-    reader, seekable = open_input(path, skip_damaged=skip_damaged)
+    reader, seekable = open_input(path)
     with reader:
         sel = Selection(reader, filt, decode=True, seekable=seekable)
         for rec in sel:
@@ -167,9 +167,7 @@ def scan(path, filt: RecordFilter, norm: Normalizer, *, skip_damaged=False) -> S
             side.messages += 1
             k = (rec.command, rec.direction)
             side.counts[k] = side.counts.get(k, 0) + 1
-        if reader.torn_tail is not None:
-            side.warnings.append(f"torn tail (cut short): {reader.torn_tail}")
-        side.warnings.extend(f"skipped damaged block: {e}" for e in reader.damaged)
+        side.problems = input_problems(reader, str(path))
     return side
 
 
@@ -274,10 +272,10 @@ class LineStore:
         self.offsets = array("Q")
         self._file = tempfile.TemporaryFile()
 
-    def fill(self, path, filt, norm, skip_damaged=False) -> None:
+    def fill(self, path, filt, norm) -> None:
         if not self.needed:
             return
-        reader, seekable = open_input(path, skip_damaged=skip_damaged)
+        reader, seekable = open_input(path)
         k, ordinal = 0, -1
         with reader:
             sel = Selection(reader, filt, decode=True, seekable=seekable)
@@ -311,12 +309,12 @@ class LineStore:
 
 
 def diff_captures(path_a, path_b, *, filt: RecordFilter | None = None, ignore=(), context: int = 3,
-                  peer_map=(), skip_damaged=False) -> DiffResult:
+                  peer_map=()) -> DiffResult:
     """Compare two captures; the caller prints the result (``diff_text``/``diff_json``)."""
     filt = filt or RecordFilter()
     norm = Normalizer((*DEFAULT_IGNORE, *ignore))
-    a = scan(path_a, filt, norm, skip_damaged=skip_damaged)
-    b = scan(path_b, filt, norm, skip_damaged=skip_damaged)
+    a = scan(path_a, filt, norm)
+    b = scan(path_b, filt, norm)
     sessions, need_a, need_b = [], [], []
     for sa, sb, how in pair_sessions(a.sessions, b.sessions, parse_peer_map(peer_map)):
         if sa is None or sb is None:
@@ -331,8 +329,8 @@ def diff_captures(path_a, path_b, *, filt: RecordFilter | None = None, ignore=()
     lines_a, lines_b = LineStore(need_a), LineStore(need_b)
     del need_a, need_b
     try:
-        lines_a.fill(path_a, filt, norm, skip_damaged)
-        lines_b.fill(path_b, filt, norm, skip_damaged)
+        lines_a.fill(path_a, filt, norm)
+        lines_b.fill(path_b, filt, norm)
     except BaseException:
         lines_a.close()
         lines_b.close()

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import Message
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter, Selection
-from p2pcap.analysis.source import input_name, is_stdio, open_input, open_writer, same_file
+from p2pcap.analysis.source import check_output, input_name, input_problems, is_stdio, open_input, open_writer
 
 
 @dataclass
@@ -25,7 +25,7 @@ class EditReport:
     messages_in: int = 0
     messages_out: int = 0
     gaps_out: int = 0
-    warnings: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # InputProblem of the inputs
 
     def line(self) -> str:
         return (f"{self.messages_out} of {self.messages_in} messages written"
@@ -63,7 +63,7 @@ def edited(metadata, edit: dict) -> dict:
     return out
 
 
-def _tool_version() -> str:
+def tool_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -72,23 +72,17 @@ def _tool_version() -> str:
         return "unknown"
 
 
-def _check_output(inputs, output) -> None:
-    for path in inputs:
-        if same_file(path, output):
-            raise P2pcapError(f"{output}: the output must not be one of the inputs")
-
-
-def filter_capture(src, dst, filt: RecordFilter, *, limit=None, skip_damaged=False) -> EditReport:
+def filter_capture(src, dst, filt: RecordFilter, *, limit=None) -> EditReport:
     """Write the records of ``src`` that ``filt`` keeps to ``dst`` (paths, or ``-``).
 
     ``limit`` stops after that many messages, like ``editcap -r``'s ranges
     stop at their end.
     """
-    _check_output([src], dst)
+    check_output([src], dst)
     report = EditReport()
-    reader, seekable = open_input(src, skip_damaged=skip_damaged)
+    reader, seekable = open_input(src)
     with reader:
-        edit = {"command": "filter", "tool_version": _tool_version(), "args": describe_filter(filt)}
+        edit = {"command": "filter", "tool_version": tool_version(), "args": describe_filter(filt)}
         with open_writer(dst, edited(reader.metadata, edit)) as writer:
             for rec in Selection(reader, filt, seekable=seekable):
                 if type(rec) is Message:
@@ -98,19 +92,13 @@ def filter_capture(src, dst, filt: RecordFilter, *, limit=None, skip_damaged=Fal
                 else:
                     report.gaps_out += 1
                 writer.write(rec)
-        _warnings(reader, src, report)
+        if limit is None or report.messages_out < limit:
+            report.problems += input_problems(reader, input_name(src))
     if reader.index is not None:
         report.messages_in = reader.index.messages
     else:
         report.messages_in = report.messages_out  # unknown without the index; at least this many
     return report
-
-
-def _warnings(reader, path, report: EditReport) -> None:
-    for e in reader.damaged:
-        report.warnings.append(f"skipped damaged block: {e}")
-    if reader.torn_tail is not None:
-        report.warnings.append(f"torn tail (the input was cut short): {reader.torn_tail}")
 
 
 def merge_metadata(metadatas: list, names: list) -> dict:
@@ -126,11 +114,11 @@ def merge_metadata(metadatas: list, names: list) -> dict:
             if key != "edits" and all(key in d and d[key] == value for d in dicts[1:]):
                 common[key] = value
     common["merged_from"] = [{"file": os.path.basename(n), "metadata": m} for n, m in zip(names, metadatas)]
-    return edited(common, {"command": "merge", "tool_version": _tool_version(),
+    return edited(common, {"command": "merge", "tool_version": tool_version(),
                            "inputs": [os.path.basename(n) for n in names]})
 
 
-def merge_captures(sources, dst, *, skip_damaged=False) -> EditReport:
+def merge_captures(sources, dst) -> EditReport:
     """Merge captures by time into ``dst``: a k-way merge, one block per input in memory.
 
     Each input's own order is kept (a capture's records are in write order,
@@ -138,13 +126,13 @@ def merge_captures(sources, dst, *, skip_damaged=False) -> EditReport:
     order of the inputs on the command line.
     """
     if sum(1 for s in sources if is_stdio(s)) > 1:
-        raise P2pcapError("merge: stdin (-) can be given once")
-    _check_output(sources, dst)
+        raise ArgumentError("sources", "stdin (-) can be given once")
+    check_output(sources, dst)
     report = EditReport()
     readers = []
     try:
         for src in sources:
-            readers.append(open_input(src, skip_damaged=skip_damaged)[0])
+            readers.append(open_input(src)[0])
         metadata = merge_metadata([r.metadata for r in readers], [input_name(s) for s in sources])
         streams = [_keyed(r.records(), n) for n, r in enumerate(readers)]
         with open_writer(dst, metadata) as writer:
@@ -156,7 +144,7 @@ def merge_captures(sources, dst, *, skip_damaged=False) -> EditReport:
                 writer.write(rec)
         report.messages_in = report.messages_out
         for src, r in zip(sources, readers):
-            _warnings(r, src, report)
+            report.problems += input_problems(r, input_name(src))
     finally:
         for r in readers:
             r.close()

@@ -244,12 +244,13 @@ class Selection:
     [('ping', {'nonce': 0})]
     """
 
-    def __init__(self, reader, filt: RecordFilter, *, decode: bool = False, seekable: bool = True):
+    def __init__(self, reader, filt: RecordFilter, *, decode: bool = False, seekable: bool = True,
+                 assume: int | None = None):
         from p2pcap.analysis.negotiation import VersionTracker  # loads the decoders: not for --help
 
         self.reader = reader
         self.filt = filt
-        self.versions = VersionTracker()
+        self.versions = VersionTracker(assume=assume)
         self._decode_wanted = decode or filt.needs_decode
         self._seekable = seekable
         self._cache = (None, (None, None))
@@ -258,10 +259,14 @@ class Selection:
     def version_for(self, msg: Message) -> int:
         return self.versions.version_for(msg.pid, msg.peer_id)
 
+    def version_info(self, msg: Message) -> tuple[int, str]:
+        """(version, ``negotiated`` | ``assumed`` | ``given``) ``msg`` is decoded with."""
+        return self.versions.version_info(msg.pid, msg.peer_id)
+
     def decoded(self, msg: Message):
         """``(decoded, error)`` for a message this selection yielded (cached for the last one)."""
         if self._cache[0] is not msg:
-            from p2pcap.cli.render import decode_record  # the decoders load on first use
+            from p2pcap.analysis.decoding import decode_record  # the decoders load on first use
 
             self._cache = (msg, decode_record(msg, self.version_for(msg)))
         return self._cache[1]

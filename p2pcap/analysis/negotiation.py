@@ -1,8 +1,11 @@
 """The protocol version each peer-session negotiated, from its ``version``s.
 
 Dash serialises every message after the handshake with the lower of the two
-sides' versions (spec dash-p2p-dash.md §1.6); the decoders take it as
-``version=``.  A peer-session is (pid, peer id): ids restart per process.
+sides' versions (Dash Core src/net_processing.cpp, ProcessMessage "version":
+``pfrom.SetCommonVersion(std::min(nVersion, PROTOCOL_VERSION))``); the
+decoders take it as ``version=``.  A peer-session is (pid, peer id): ids
+restart per process.  A session whose ``version`` messages were not captured
+is decoded with an assumed version: the newest known, or the caller's.
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ class VersionTracker:
     70230
     """
 
-    def __init__(self):
+    def __init__(self, assume: int | None = None):
         self._sides: dict[tuple[int, int], dict[str, int]] = {}
+        self.assume = assume
 
     def see(self, pid: int, peer_id: int, direction: str, command: str, payload: bytes) -> None:
         if command != "version" or len(payload) < 4:
@@ -34,5 +38,15 @@ class VersionTracker:
     def version_for(self, pid: int, peer_id: int) -> int:
         sides = self._sides.get((pid, peer_id))
         if not sides:
-            return PROTOCOL_VERSION
+            return PROTOCOL_VERSION if self.assume is None else self.assume
         return min(sides.values())
+
+    def version_info(self, pid: int, peer_id: int) -> tuple[int, str]:
+        """(version, how it is known): ``negotiated``, ``assumed`` or ``given`` (``assume``).
+
+        >>> VersionTracker().version_info(1, 0)[1], VersionTracker(assume=70227).version_info(1, 0)
+        ('assumed', (70227, 'given'))
+        """
+        if self._sides.get((pid, peer_id)):
+            return self.version_for(pid, peer_id), "negotiated"
+        return self.version_for(pid, peer_id), "assumed" if self.assume is None else "given"

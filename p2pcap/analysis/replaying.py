@@ -36,11 +36,10 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 
-from p2pcap.formats import open_capture
 from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
 
-from p2pcap.analysis.convert import capture_network
+from p2pcap.analysis.source import capture_network, input_problems, open_input
 from p2pcap.analysis.errors import AnalysisError, ReplayError
 from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter, Selection
@@ -75,7 +74,7 @@ class _Pacer:
 
 def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep: float | None = None,
            filt: RecordFilter | None = None, gaps: bool = False, decoded: bool = False,
-           skip_damaged: bool = False, warn=None, clock=time.monotonic, sleep=time.sleep) -> int:
+           warn=None, clock=time.monotonic, sleep=time.sleep) -> int:
     """Call ``callback(record)`` for each message of a capture, in file order,
     each when it is due: the recorded spacing divided by ``speed``
     (``pacing=False``: no waiting; ``max_sleep``: cap any single pause, in
@@ -83,8 +82,9 @@ def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep
     selects messages; with ``gaps=True`` gap records are passed on too.
     With ``decoded=True`` the callback gets ``(record, decoded, error)``,
     decoded with the version its peer-session negotiated.  Returns how many
-    messages were passed on; ``warn(line)`` hears of a torn tail or skipped
-    damaged blocks.
+    messages were passed on.  Damaged blocks are skipped; ``warn(problem)``
+    then hears of each (an ``InputProblem``: damaged block, torn tail, no
+    footer) after the last record.
 
     >>> import p2pcap
     >>> seen = []
@@ -93,8 +93,9 @@ def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep
     """
     pacer = _Pacer(speed, pacing, max_sleep, clock, sleep)
     passed = 0
-    with open_capture(path, skip_damaged=skip_damaged) as reader:
-        selection = Selection(reader, filt or RecordFilter(), decode=decoded)
+    reader, seekable = open_input(path)
+    with reader:
+        selection = Selection(reader, filt or RecordFilter(), decode=decoded, seekable=seekable)
         for record in selection:
             is_gap = type(record) is Gap
             if is_gap and not gaps:
@@ -108,10 +109,8 @@ def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep
                 callback(record, *selection.decoded(record))
             passed += not is_gap
         if warn is not None:
-            for damaged in reader.damaged:
-                warn(f"warning: skipped damaged block: {damaged}")
-            if reader.torn_tail is not None:
-                warn(f"warning: {reader.torn_tail}")
+            for problem in input_problems(reader, str(path)):
+                warn(problem)
     return passed
 
 
@@ -127,6 +126,7 @@ class NodeReplaySummary:
     own_handshake: bool = False
     received: collections.Counter = field(default_factory=collections.Counter)
     closed_by_node: bool = False
+    problems: list = field(default_factory=list)  # InputProblem of the capture
 
     def line(self) -> str:
         got = sum(self.received.values())
@@ -296,7 +296,7 @@ class _Connection:
 
 def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, network: str | None = None,
                    speed: float = 1.0, pacing: bool = True, max_sleep: float | None = None,
-                   timeout: float = 10.0, linger: float = 1.0, skip_damaged: bool = False,
+                   timeout: float = 10.0, linger: float = 1.0,
                    clock=time.monotonic, sleep=time.sleep) -> NodeReplaySummary:
     """Send peer ``peer_id``'s inbound messages to the node at ``target``
     (``HOST:PORT``) over a new v1 connection; see the module doc for the
@@ -305,7 +305,8 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
     """
     host, port = parse_target(target)
     pacer = _Pacer(speed, pacing, max_sleep, clock, sleep)
-    with open_capture(path, skip_damaged=skip_damaged) as reader:
+    reader, _seekable = open_input(path)
+    with reader:
         net = capture_network(reader.metadata, network, path)
         magic = network_magic(net)
         pid = choose_session(reader, peer_id, pid)
@@ -350,6 +351,7 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
         finally:
             conn.close()
         summary.received = conn.received
+        summary.problems = input_problems(reader, str(path))
     return summary
 
 

@@ -1,5 +1,11 @@
 """Where captures come from and go to: a path, or ``-`` for stdin/stdout.
 
+Every analysis reads its inputs through ``open_input`` and asks
+``input_problems`` afterwards what was wrong with them.  A damaged block is
+skipped and reading goes on (as ``tar`` and ``gzip`` read what can be
+read); each damaged block, a torn tail and a missing footer become one
+``InputProblem`` that the command reports on stderr before exiting 1.
+
 ``p2pcap record -o - | p2pcap show --type inv`` is a live view, as with
 ``tcpdump -w - | tcpdump -r -``.  For that the reader must take whatever
 bytes the pipe has instead of waiting for a full buffer, so a pipe is read
@@ -8,12 +14,15 @@ with ``read1`` (one system call, returns what is there).
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from p2pcap.analysis.timespec import iso
+from p2pcap.errors import ArgumentError, P2pcapError, PathError
 from p2pcap.formats import CaptureWriter, open_capture
-
-from p2pcap.errors import P2pcapError
+from p2pcap.formats.v1 import NETWORKS, canonical_network
 
 
 def is_stdio(path) -> bool:
@@ -47,13 +56,15 @@ def open_input(path, **options):
     """``(reader, seekable)`` for a path or ``-``/None (stdin).
 
     A regular file on stdin (``p2pcap show < run.cap``) is used as a file,
-    footer index included; a pipe is read as it comes.
+    footer index included; a pipe is read as it comes.  Damaged blocks are
+    skipped and noted (``input_problems``).
     """
+    options["skip_damaged"] = True
     if not is_stdio(path):
         try:
             return open_capture(path, **options), True
         except OSError as exc:
-            raise P2pcapError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            raise PathError.of(path, "cannot read", exc) from None
     stream = _stdin()
     try:
         seekable = stream.seekable()
@@ -76,7 +87,7 @@ def open_writer(path, metadata: dict, **options) -> CaptureWriter:
     try:
         return CaptureWriter(path, metadata, **options)
     except OSError as exc:
-        raise P2pcapError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise PathError.of(path, "cannot write", exc) from None
 
 
 def same_file(a, b) -> bool:
@@ -89,4 +100,80 @@ def same_file(a, b) -> bool:
         return False
 
 
-__all__ = ["input_name", "is_stdio", "open_input", "open_writer", "same_file"]
+def capture_network(metadata: dict, override: str | None, path) -> str:
+    """The network whose magic frames the messages: ``override`` (a flag)
+    wins; else the capture's metadata; else a one-line error asking for it."""
+    if override:
+        name = canonical_network(override)
+        if name is None:
+            raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=override)
+        return name
+    recorded = metadata.get("network")
+    name = canonical_network(recorded if isinstance(recorded, str) else None)
+    if name is None:
+        raise ArgumentError("network", f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
+                            f"give {{arg}} ({', '.join(NETWORKS)}) to pick the message magic")
+    return name
+
+
+def check_output(inputs, output) -> None:
+    """A one-line error when writing ``output`` would overwrite one of ``inputs``."""
+    if any(same_file(src, output) for src in inputs):
+        which = "one of the inputs" if len(inputs) > 1 else "the input"
+        raise P2pcapError(f"{output}: the output must not be {which}")
+
+
+@contextlib.contextmanager
+def writing(path):
+    """Turn an OSError while creating or writing ``path`` into one line naming it."""
+    try:
+        yield
+    except PathError:
+        raise
+    except OSError as exc:
+        raise PathError.of(path, "cannot write", exc) from None
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """Something wrong with an input, found while reading it: one line.
+
+    Every kind makes the command exit non-zero: records were lost (a
+    damaged block, a torn tail) or the recording did not end cleanly (no
+    footer), so the output is not the whole recording.
+    """
+
+    path: str
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def input_problems(reader, name: str | None = None) -> list[InputProblem]:
+    """What ``reader`` found wrong in the pass just made, one problem per damaged part.
+
+    A missing footer is said only when the pass reached the end of the file
+    (a view cut short by ``--limit`` proves nothing) and the reader is not
+    following a file still being written.
+    """
+    name = name or reader.path or "<stdin>"
+    out = []
+    for err in reader.damaged:
+        lost = f"; {err.records} records lost" if err.records else ""
+        out.append(InputProblem(name, f"{err}: block skipped{lost}"))
+    if reader.footer_error is not None:
+        out.append(InputProblem(name, f"{reader.footer_error}: footer not used, every block read instead"))
+    unclosed = reader.torn_tail is not None or (
+        reader.finished and not reader.follow and reader.index is None and reader.footer_error is None)
+    if unclosed:
+        until = reader.intact_until_ns
+        upto = f"complete up to {iso(until)}" if until is not None else "no complete block"
+        how = f"cut short ({reader.torn_tail.where() or 'torn tail'})" if reader.torn_tail is not None \
+            else "no footer"
+        out.append(InputProblem(name, f"{name}: the recording did not end cleanly ({how}): {upto}"))
+    return out
+
+
+__all__ = ["InputProblem", "capture_network", "check_output", "input_name", "input_problems", "is_stdio", "open_input",
+           "open_writer", "same_file", "writing"]

@@ -14,10 +14,10 @@ import heapq
 import os
 from dataclasses import dataclass, field
 
-from p2pcap.formats import CaptureIndex, Counts, Loss, PeerSession
+from p2pcap.formats import CaptureIndex, Counts
 from p2pcap.formats.records import DIRECTIONS, GAP_REASONS, Message
 
-from p2pcap.analysis.source import input_name, open_input
+from p2pcap.analysis.source import input_name, input_problems, open_input
 from p2pcap.analysis.timespec import NS
 
 MAX_BUCKETS = 400  # timeline resolution for --plot
@@ -62,6 +62,7 @@ class Stats:
     timeline: Timeline | None = None
     torn_tail: str | None = None
     damaged: list = field(default_factory=list)
+    problems: list = field(default_factory=list)  # InputProblem, from a scan
 
     @property
     def first_ns(self):
@@ -90,66 +91,29 @@ class Stats:
         return n / self.duration_s if self.duration_s > 0 else None
 
 
-class _Scan:
-    """One pass over records, building what the footer index would hold and more."""
+class _Extras:
+    """What a scan adds to the index: the biggest messages and a timeline."""
 
     def __init__(self, biggest: int, timeline: bool):
-        self.index = CaptureIndex()
-        self._peers: dict = {}
-        self._losses: dict = {}
-        self._ts = [None, None]
         self.top_n = biggest
         self.heap: list = []  # (msg_size, -ordinal, record without payload)
         self.timeline = Timeline() if timeline else None
         self._n = 0
 
-    def add(self, rec) -> None:
-        ts = rec.ts_ns
-        self._ts = [ts if self._ts[0] is None else min(self._ts[0], ts),
-                    ts if self._ts[1] is None else max(self._ts[1], ts)]
-        if type(rec) is not Message:
-            x = self._losses.get((rec.pid, rec.reason))
-            if x is None:
-                x = self._losses[(rec.pid, rec.reason)] = Loss(rec.pid, rec.reason, 0, 0, 0, ts, ts)
-                self.index.losses.append(x)
-            x.records += 1
-            x.lost_messages += rec.lost_messages
-            x.lost_bytes += rec.lost_bytes
-            x.first_ns, x.last_ns = min(x.first_ns, ts), max(x.last_ns, ts)
-            return
-        dirs = self.index.commands.setdefault(rec.command, {})
-        c = dirs.get(rec.direction) or dirs.setdefault(rec.direction, Counts())
-        c.messages += 1
-        c.bytes += rec.msg_size
-        c.captured += rec.captured_len
-        key = (rec.pid, rec.peer_id, rec.peer_addr, rec.conn_type)
-        s = self._peers.get(key)
-        if s is None:
-            s = self._peers[key] = PeerSession(*key, ts, ts)
-            self.index.peers.append(s)
-        s.first_ns, s.last_ns = min(s.first_ns, ts), max(s.last_ns, ts)
-        if rec.direction == "in":
-            s.messages_in += 1
-            s.bytes_in += rec.msg_size
-        else:
-            s.messages_out += 1
-            s.bytes_out += rec.msg_size
-        self._n += 1
-        if self.top_n:
-            entry = (rec.msg_size, -self._n, _without_payload(rec))
-            if len(self.heap) < self.top_n:
-                heapq.heappush(self.heap, entry)
-            elif entry[:2] > self.heap[0][:2]:
-                heapq.heapreplace(self.heap, entry)
-        if self.timeline is not None:
-            self.timeline.add(ts, rec.command)
-
-    def finish(self) -> CaptureIndex:
-        from p2pcap.formats import BlockInfo
-
-        if self._ts[0] is not None:  # one pseudo-block carries the time range
-            self.index.blocks.append(BlockInfo(0, 0, 0, self._n, self._ts[0], self._ts[1]))
-        return self.index
+    def add_block(self, records) -> None:
+        top_n, heap, timeline = self.top_n, self.heap, self.timeline
+        for rec in records:
+            if type(rec) is not Message:
+                continue
+            self._n += 1
+            if top_n:
+                entry = (rec.msg_size, -self._n, _without_payload(rec))
+                if len(heap) < top_n:
+                    heapq.heappush(heap, entry)
+                elif entry[:2] > heap[0][:2]:
+                    heapq.heapreplace(heap, entry)
+            if timeline is not None:
+                timeline.add(rec.ts_ns, rec.command)
 
 
 def _bin_width(index) -> int:
@@ -166,32 +130,32 @@ def _without_payload(msg: Message) -> dict:
             "captured_len": msg.captured_len}
 
 
-def capture_stats(path, *, biggest: int = 0, timeline: bool = False, scan: bool = False,
-                  skip_damaged: bool = False) -> Stats:
+def capture_stats(path, *, biggest: int = 0, timeline: bool = False, scan: bool = False) -> Stats:
     """Statistics of one capture (``path`` or ``-``).
 
     From the footer index alone unless ``biggest``, ``timeline`` or ``scan``
-    ask for more, or the file has no footer.
+    ask for more, or the file has no footer.  A scan builds the index the
+    writer would have (``formats.index.IndexBuilder``) from every intact
+    block, and names the damaged ones in ``problems``.
     """
-    reader, _seekable = open_input(path, skip_damaged=skip_damaged)
+    reader, _seekable = open_input(path)
     with reader:
         size = os.path.getsize(path) if reader.path and os.path.isfile(reader.path) else None
         stats = Stats(input_name(path), "footer", reader.metadata, CaptureIndex(), size)
         if reader.index is not None and not (biggest or timeline or scan):
             stats.index = reader.index
-        elif not (biggest or timeline):
-            stats.source = "scan"
-            stats.index = reader.summarize(scan=True)
         else:
             stats.source = "scan"
-            acc = _Scan(biggest, timeline)
-            if acc.timeline is not None:
-                acc.timeline.width_ns = _bin_width(reader.index)
-            for rec in reader.records():
-                acc.add(rec)
-            stats.index = acc.finish()
-            stats.biggest = [e[2] for e in sorted(acc.heap, key=lambda e: e[:2], reverse=True)]
-            stats.timeline = acc.timeline
+            extras = None
+            if biggest or timeline:
+                extras = _Extras(biggest, timeline)
+                if extras.timeline is not None:
+                    extras.timeline.width_ns = _bin_width(reader.index)
+            stats.index = reader.summarize(scan=True, each_block=extras.add_block if extras else None)
+            if extras is not None:
+                stats.biggest = [e[2] for e in sorted(extras.heap, key=lambda e: e[:2], reverse=True)]
+                stats.timeline = extras.timeline
+        stats.problems = input_problems(reader, input_name(path)) if stats.source == "scan" else []
         stats.torn_tail = str(reader.torn_tail) if reader.torn_tail is not None else None
         stats.damaged = [str(e) for e in reader.damaged]
     return stats

@@ -14,13 +14,12 @@ Accepted forms (all UTC unless an offset is given):
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from p2pcap.errors import ArgumentError
-from p2pcap.units import NS, parse_duration_ns, scaled
+from p2pcap.units import NS, iso, parse_duration_ns, scaled  # noqa: F401  (iso: re-exported)
 
 DAY_NS = 86_400 * NS
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")
@@ -93,16 +92,3 @@ def parse_time(text: str) -> TimeSpec:
     delta = stamp - datetime(1970, 1, 1, tzinfo=timezone.utc)
     frac_ns = int(fraction.group(1).ljust(9, "0")) if fraction else 0
     return TimeSpec("absolute", (delta.days * 86_400 + delta.seconds) * NS + frac_ns, text)
-
-
-def iso(ts_ns: int) -> str:
-    """``2023-11-14T22:13:20.000000001Z``: the full-precision UTC time of a record."""
-    seconds, ns = divmod(ts_ns, NS)
-    return f"{_iso_second(seconds)}.{ns:09d}Z"
-
-
-@functools.lru_cache(maxsize=256)
-def _iso_second(seconds: int) -> str:
-    # Consecutive records share their second: format it once (strftime is
-    # a noticeable share of `show --json` otherwise).
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")

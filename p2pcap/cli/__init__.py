@@ -16,6 +16,7 @@ import click
 
 from p2pcap.errors import ArgumentError, P2pcapError
 
+from .common import finish, skip_damaged_option
 from .params import DURATION, SIZE
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -137,9 +138,12 @@ from p2pcap.cli.params import filter_options as _filter_options, pop_filter as _
 @click.option("-x", "--hex", "hex_payload", is_flag=True, help="Add a hex dump (payload_hex in JSON).")
 @click.option("-v", "--verbose", is_flag=True, help="Print the whole decoded tree under each row.")
 @click.option("-f", "--follow", is_flag=True, help="Keep reading a capture that is still being written.")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
+@skip_damaged_option
 @click.option("-n", "--no-decode", is_flag=True, help="Metadata only: leave payloads undecoded (fast).")
-def show(file, limit, json_lines, hex_payload, verbose, follow, skip_damaged, no_decode, **filters):
+@click.option("--protocol-version", type=click.IntRange(min=1), metavar="N",
+              help="Decode peers whose version handshake is not in the capture with this protocol "
+                   "version (default: the newest known).")
+def show(file, limit, json_lines, hex_payload, verbose, follow, no_decode, protocol_version, **filters):
     """List and decode the messages of a capture (FILE, or - / nothing for stdin).
 
     \b
@@ -153,17 +157,19 @@ def show(file, limit, json_lines, hex_payload, verbose, follow, skip_damaged, no
 
     stdout = sys.stdout
     color = want_color(stdout)
+    problems = []
     try:
         show_capture(
             file, _pop_filter(filters), limit=limit, json_lines=json_lines, hex_payload=hex_payload,
-            verbose=verbose, follow=follow, skip_damaged=skip_damaged, color=color, decode=not no_decode,
-            out=lambda text: stdout.write(text + "\n"), flush=stdout.flush,
-            warn=lambda line: click.echo(f"p2pcap: {line}", err=True),
+            verbose=verbose, follow=follow, color=color, decode=not no_decode,
+            protocol_version=protocol_version, out=lambda text: stdout.write(text + "\n"),
+            flush=stdout.flush, warn=problems.append,
         )
     except KeyboardInterrupt:
         if not follow:
             raise
     stdout.flush()
+    finish(problems)
 
 
 @main.command()
@@ -192,11 +198,12 @@ def repair(file, output):
     \b
       p2pcap repair broken.cap -o fixed.cap
     """
+    from p2pcap.analysis.source import check_output, writing
     from p2pcap.formats import repair_capture
 
-    if Path(output).resolve() == Path(file).resolve():
-        raise P2pcapError(f"{output}: the output must not be the input")
-    report = repair_capture(file, output)
+    check_output([file], output)
+    with writing(output):
+        report = repair_capture(file, output)
     click.echo(str(report))
 
 

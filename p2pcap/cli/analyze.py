@@ -13,15 +13,12 @@ from pathlib import Path
 import click
 
 from p2pcap.errors import P2pcapError
+from p2pcap.cli.common import finish, skip_damaged_option, warn
 from p2pcap.cli.params import with_filter
 
 INPUT = click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
 OUTPUT = click.Path(dir_okay=False, path_type=Path, allow_dash=True)
 DIFF_INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _warn(line: str) -> None:
-    click.echo(f"p2pcap: warning: {line}", err=True)
 
 
 def _echo_lines(lines) -> None:
@@ -39,8 +36,8 @@ def _echo_lines(lines) -> None:
 @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
               help="Draw messages/s per command over time into this PNG (needs matplotlib).")
 @click.option("--scan", is_flag=True, help="Count from the records even when the footer index has it all.")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def stats(file, as_json, biggest, plot, scan, skip_damaged):
+@skip_damaged_option
+def stats(file, as_json, biggest, plot, scan):
     """Counts, bytes, rates per command, direction and peer; losses.
 
     Answers from the footer index without decompressing when it can.
@@ -52,8 +49,7 @@ def stats(file, as_json, biggest, plot, scan, skip_damaged):
     """
     from p2pcap.analysis.stats import capture_stats, plot_rates, stats_json, stats_lines
 
-    st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan,
-                       skip_damaged=skip_damaged)
+    st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan)
     if plot is not None:
         plot_rates(st, plot)
     if as_json:
@@ -61,7 +57,8 @@ def stats(file, as_json, biggest, plot, scan, skip_damaged):
     else:
         _echo_lines(stats_lines(st))
     if plot is not None and not as_json:
-        click.echo(f"p2pcap: plot written to {plot}", err=True)
+        warn(f"plot written to {plot}")
+    finish(st.problems)
 
 
 class DiffTrouble(click.ClickException):
@@ -81,8 +78,8 @@ class DiffTrouble(click.ClickException):
 @click.option("--peer-map", "peer_map", multiple=True, metavar="A=B",
               help="Pair peer A of the first capture with peer B of the second: 3=5 or pid:3=pid:5.")
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: summary, sessions, hunks, result.")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
+@skip_damaged_option
+def diff(a, b, filt, ignore, context, peer_map, as_json):
     """Compare two captures: counts, then per peer-session message sequences.
 
     Nonces, timestamps and peer ids are ignored; --ignore adds fields.
@@ -100,16 +97,14 @@ def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
 
     try:
         res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context,
-                            peer_map=peer_map, skip_damaged=skip_damaged)
+                            peer_map=peer_map)
     except P2pcapError as exc:
         raise DiffTrouble(str(exc)) from None
     try:
         for side, path in ((res.a, a), (res.b, b)):
-            for w in side.warnings:
-                _warn(f"{path}: {w}")
             if side.gap_records:
-                _warn(f"{path}: {side.lost_messages} messages lost in {side.gap_records} gaps; "
-                      f"the comparison cannot see them")
+                warn(f"warning: {path}: {side.lost_messages} messages lost in {side.gap_records} gaps; "
+                     f"the comparison cannot see them")
         if as_json:
             _echo_lines(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) for obj in diff_json(res))
         else:
@@ -117,6 +112,7 @@ def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
         different = res.different
     finally:
         res.close()
+    finish(res.a.problems + res.b.problems, status=2)  # diff(1): trouble
     click.get_current_context().exit(1 if different else 0)
 
 
@@ -125,8 +121,8 @@ def diff(a, b, filt, ignore, context, peer_map, as_json, skip_damaged):
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
 @with_filter
 @click.option("-c", "--limit", type=click.IntRange(min=0), help="Stop after this many messages.")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def filter_(file, output, filt, limit, skip_damaged):
+@skip_damaged_option
+def filter_(file, output, filt, limit):
     """Write the records that pass show's filters to a new capture (like editcap).
 
     Gap records are kept; the metadata is kept, with the filter noted.
@@ -138,17 +134,16 @@ def filter_(file, output, filt, limit, skip_damaged):
     """
     from p2pcap.analysis.editing import filter_capture
 
-    report = filter_capture(file, output, filt, limit=limit, skip_damaged=skip_damaged)
-    for w in report.warnings:
-        _warn(w)
-    click.echo(f"p2pcap: {report.line()}", err=True)
+    report = filter_capture(file, output, filt, limit=limit)
+    warn(report.line())
+    finish(report.problems)
 
 
 @click.command()
 @click.argument("files", type=INPUT, nargs=-1, required=True)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def merge(files, output, skip_damaged):
+@skip_damaged_option
+def merge(files, output):
     """Merge captures into one, by time (like mergecap).
 
     Metadata: what all inputs agree on, plus each input's under merged_from.
@@ -158,10 +153,9 @@ def merge(files, output, skip_damaged):
     """
     from p2pcap.analysis.editing import merge_captures
 
-    report = merge_captures(list(files), output, skip_damaged=skip_damaged)
-    for w in report.warnings:
-        _warn(w)
-    click.echo(f"p2pcap: {report.line()}", err=True)
+    report = merge_captures(list(files), output)
+    warn(report.line())
+    finish(report.problems)
 
 
 @click.command()
@@ -169,8 +163,8 @@ def merge(files, output, skip_damaged):
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
 @click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write original -> placeholder as JSON (keep it private).")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def anonymize(file, output, mapping, skip_damaged):
+@skip_damaged_option
+def anonymize(file, output, mapping):
     """Replace peer addresses with placeholders, for a public bug report.
 
     Addresses in record metadata and in version, addr, addrv2, mnlistdiff
@@ -184,10 +178,9 @@ def anonymize(file, output, mapping, skip_damaged):
     """
     from p2pcap.analysis.anonymize import anonymize_capture
 
-    report = anonymize_capture(file, output, mapping_path=mapping, skip_damaged=skip_damaged)
-    for w in report.warnings:
-        _warn(w)
-    click.echo(f"p2pcap: {report.line()}", err=True)
+    report = anonymize_capture(file, output, mapping_path=mapping)
+    warn(report.line())
+    finish(report.problems)
 
 
 def register(group: click.Group) -> None:

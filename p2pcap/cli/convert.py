@@ -7,15 +7,12 @@ from pathlib import Path
 
 import click
 
+from p2pcap.cli.common import finish, skip_damaged_option
 from p2pcap.units import split_commas
 from p2pcap.cli.params import filter_options, pop_filter
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
-
-
-def _warn(line: str) -> None:
-    click.echo(f"p2pcap: {line}", err=True)
 
 
 @click.command()
@@ -27,8 +24,8 @@ def _warn(line: str) -> None:
 @click.option("--network", type=click.Choice(NETWORKS),
               help="Network magic for pcapng headers (default: the capture's own).")
 @click.option("--no-decode", is_flag=True, help="Leave decoded messages out of jsonl/parquet (faster).")
-@click.option("--skip-damaged", is_flag=True, help="Skip blocks that fail their checksum and go on.")
-def export(file, output, fmt, network, no_decode, skip_damaged):
+@skip_damaged_option
+def export(file, output, fmt, network, no_decode):
     """Write a capture as pcapng (Wireshark), JSON lines, Parquet or Core's
     -capturemessages folder.
 
@@ -41,9 +38,9 @@ def export(file, output, fmt, network, no_decode, skip_damaged):
     """
     from p2pcap.analysis.convert import export_capture
 
-    summary = export_capture(file, output, fmt, network=network, decode=not no_decode,
-                             skip_damaged=skip_damaged, warn=_warn)
+    summary = export_capture(file, output, fmt, network=network, decode=not no_decode)
     click.echo(summary.line(), err=True)
+    finish(summary.problems)
 
 
 @click.command("import")
@@ -65,8 +62,9 @@ def import_(folder, output, network):
     """
     from p2pcap.analysis.convert import import_capturemessages
 
-    summary = import_capturemessages(folder, output, network=network, warn=_warn)
+    summary = import_capturemessages(folder, output, network=network)
     click.echo(summary.line(), err=True)
+    finish(summary.problems)
 
 
 @click.command()
@@ -104,6 +102,7 @@ def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, time
     summary = replay_to_node(file, target, peer_id, pid=pid, network=network, speed=speed,
                              pacing=not no_pacing, max_sleep=max_sleep, timeout=timeout, linger=linger)
     click.echo(summary.line(), err=True)
+    finish(summary.problems)
 
 
 def _one_peer(filters: dict) -> tuple[int, int | None]:
@@ -134,8 +133,10 @@ def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> Non
         stdout.write(renderer.render(record, decoded, error) + "\n")
         stdout.flush()  # each line when it is due, not when a buffer fills
 
+    problems = []
     replay(file, emit, speed=speed, pacing=not no_pacing, max_sleep=max_sleep, filt=filt, gaps=True,
-           decoded=True, warn=_warn)
+           decoded=True, warn=problems.append)
+    finish(problems)
 
 
 def register(group: click.Group) -> None:

@@ -154,7 +154,7 @@ def diff_json(res: DiffResult):
                         "differ": sum(1 for s in res.sessions if s.a and s.b and s.hunks),
                         "only_a": sum(1 for s in res.sessions if s.b is None),
                         "only_b": sum(1 for s in res.sessions if s.a is None)},
-           "warnings": {"a": res.a.warnings, "b": res.b.warnings}}
+           "warnings": {"a": [str(p) for p in res.a.problems], "b": [str(p) for p in res.b.problems]}}
     for n, sd in enumerate(res.sessions):
         if sd.same:
             continue
@@ -163,7 +163,8 @@ def diff_json(res: DiffResult):
                "hunks": len(sd.hunks)}
         for group in sd.hunks:
             yield _hunk_json(res, sd, n, group)
-    yield {"type": "result", "different": res.different, "exit": 1 if res.different else 0}
+    trouble = res.a.problems or res.b.problems  # a damaged input: diff(1)'s "trouble"
+    yield {"type": "result", "different": res.different, "exit": 2 if trouble else int(res.different)}
 
 
 def _hunk_json(res: DiffResult, sd: SessionDiff, n: int, group) -> dict:

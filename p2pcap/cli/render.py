@@ -1,7 +1,8 @@
 """Turn records into ``show``'s output: table rows, JSON lines, trees, hex dumps.
 
 Presentation only.  Decoding happens in the caller (``filters.Selection``),
-once per shown record, with the version negotiated on that peer-session.
+once per shown record, with the version negotiated on that peer-session; a
+JSON line has the shape ``formats.jsonl.message_object`` gives every export.
 A table row fits 80 columns; ``-v`` adds the whole decoded tree and
 ``--hex`` a hex dump under it, like ``tshark -V -x``.
 """
@@ -9,34 +10,17 @@ A table row fits 80 columns; ``-v`` adds the whole decoded tree and
 from __future__ import annotations
 
 import json
-
-import orjson
 import time
 
-from p2pcap.decoders import DecodeError, decode, decode_partial
-from p2pcap.formats.records import Gap, Message
+import orjson
 
 from p2pcap.analysis.summary import summarize
-from p2pcap.analysis.timespec import iso
+from p2pcap.formats.jsonl import gap_object, message_object
+from p2pcap.formats.records import Gap, Message
+from p2pcap.units import iso
 
 WIDTH = 80
 INDENT = "    "
-
-
-def decode_record(msg: Message, version: int) -> tuple[dict | None, str | None]:
-    """(decoded, error) for one message; never raises for bad payloads."""
-    if msg.partial:
-        # Cut by a snap length: decode as far as the kept bytes go, marked
-        # partial (STYLE.md §4); the error says how much was kept.
-        note = f"partial payload: {msg.captured_len} of {msg.msg_size} bytes captured"
-        try:
-            return decode_partial(msg.command, msg.payload, version=version), note
-        except DecodeError as exc:
-            return None, f"{note}; {exc}"
-    try:
-        return decode(msg.command, msg.payload, version=version), None
-    except DecodeError as exc:
-        return None, str(exc)
 
 
 def clock(ts_ns: int) -> str:
@@ -71,15 +55,18 @@ class Renderer:
             return None
         return f"{'time (UTC)':15} {'dir':3} {'peer':>5} {'command':12} {'size':>8}  info"
 
-    def render(self, record, decoded=None, error=None) -> str:
+    def render(self, record, decoded=None, error=None, version=None) -> str:
+        """Text for one record; ``version`` is (protocol version, how it is known) when decoded."""
         if type(record) is Gap:
             return self._gap(record)
         if self.json_lines:
-            return json_line(message_json(record, decoded, error, self.hex_payload))
+            return json_line(message_object(record, iso(record.ts_ns), decoded=decoded, error=error,
+                                            version=version, payload_hex=self.hex_payload, kind=False))
         lines = [self._row(record, decoded, error)]
         if self.verbose:
+            protocol = f"  protocol {version[0]} ({version[1]})" if version is not None else ""
             lines.append(f"{INDENT}pid {record.pid}  peer {record.peer_id} {record.peer_addr} "
-                         f"({record.conn_type})  {iso(record.ts_ns)}")
+                         f"({record.conn_type})  {iso(record.ts_ns)}{protocol}")
             if record.flags:
                 lines.append(f"{INDENT}flags 0x{record.flags:02x}")
             if error:
@@ -102,7 +89,7 @@ class Renderer:
 
     def _gap(self, gap: Gap) -> str:
         if self.json_lines:
-            return json_line(gap_json(gap))
+            return json_line(gap_object(gap, iso(gap.ts_ns), kind=False))
         row = (f"{clock(gap.ts_ns)} --- GAP: {gap.lost_messages} messages "
                f"({gap.lost_bytes} bytes) lost, {gap.reason_name}"
                + (f", pid {gap.pid}" if gap.pid else ""))
@@ -121,33 +108,6 @@ def json_line(obj: dict) -> str:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
         return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
-def message_json(msg: Message, decoded, error, hex_payload: bool) -> dict:
-    obj = {
-        "ts_ns": msg.ts_ns,
-        "time": iso(msg.ts_ns),
-        "pid": msg.pid,
-        "peer_id": msg.peer_id,
-        "peer_addr": msg.peer_addr,
-        "conn_type": msg.conn_type,
-        "direction": msg.direction,
-        "command": msg.command,
-        "msg_size": msg.msg_size,
-        "captured_len": msg.captured_len,
-        "flags": msg.flags,
-        "decoded": decoded,
-        "error": error,
-    }
-    if hex_payload:
-        obj["payload_hex"] = msg.payload.hex()
-    return obj
-
-
-def gap_json(gap: Gap) -> dict:
-    return {"gap": True, "ts_ns": gap.ts_ns, "time": iso(gap.ts_ns), "pid": gap.pid,
-            "reason": gap.reason_name, "lost_messages": gap.lost_messages,
-            "lost_bytes": gap.lost_bytes}
 
 
 def tree(value, depth: int = 0) -> list[str]:

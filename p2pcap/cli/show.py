@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 
-from p2pcap.formats.records import Message
-
 from p2pcap.analysis.filters import RecordFilter, Selection
-from p2pcap.analysis.source import open_input
+from p2pcap.analysis.source import input_name, input_problems, open_input
 from p2pcap.cli.render import Renderer
+from p2pcap.formats.records import Message
 
 
 def want_color(stream, environ=os.environ) -> bool:
@@ -24,8 +23,8 @@ def want_color(stream, environ=os.environ) -> bool:
 
 
 def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lines=False,
-                 hex_payload=False, verbose=False, follow=False, skip_damaged=False, color=False,
-                 decode=True, out=print, flush=None, warn=print) -> int:
+                 hex_payload=False, verbose=False, follow=False, color=False, decode=True,
+                 protocol_version=None, out=print, flush=None, warn=print) -> int:
     """Print the capture's records; returns how many messages were shown.
 
     ``path`` None or ``-`` reads stdin.  ``out(text)`` gets each record's
@@ -33,18 +32,21 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
     ``flush()``, when given, is called whenever the reader is about to wait
     for more data (so a live view shows what it has).  ``decode=False``
     prints metadata only (``decoded`` null, no summary), so a view of a big
-    capture is bound by reading, not by decoding.
+    capture is bound by reading, not by decoding.  ``protocol_version`` is
+    the version assumed for peer-sessions whose handshake was not captured.
+    Damaged blocks are skipped; ``warn(problem)`` hears of each problem with
+    the input after the last record (``InputProblem``).
 
     >>> show_capture("/nonexistent.cap")
     Traceback (most recent call last):
-    p2pcap.errors.P2pcapError: /nonexistent.cap: cannot read: No such file or directory
+    p2pcap.errors.PathError: /nonexistent.cap: cannot read: No such file or directory
     """
     filt = filt or RecordFilter()
     renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
-    reader, seekable = open_input(path, skip_damaged=skip_damaged, follow=follow)
+    reader, seekable = open_input(path, follow=follow)
     shown = 0
     with reader:
-        selection = Selection(reader, filt, decode=decode, seekable=seekable)
+        selection = Selection(reader, filt, decode=decode, seekable=seekable, assume=protocol_version)
         header = renderer.header()
         if header:
             out(header)
@@ -54,14 +56,12 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
                 if limit is not None and shown >= limit:
                     break
                 decoded, error = selection.decoded(record) if decode else (None, None)
-                out(renderer.render(record, decoded, error))
+                out(renderer.render(record, decoded, error, selection.version_info(record) if decode else None))
                 shown += 1
             else:
                 out(renderer.render(record))
             if live and flush is not None:
                 flush()
-        for damaged in reader.damaged:
-            warn(f"warning: skipped damaged block: {damaged}")
-        if reader.torn_tail is not None:
-            warn(f"warning: torn tail (the capture was cut short; shown up to there): {reader.torn_tail}")
+        for problem in input_problems(reader, input_name(path)):
+            warn(problem)
     return shown

@@ -288,7 +288,7 @@ def test_parquet_keeps_gaps_as_rows(tmp_path):
     jsonl = tmp_path / "g.jsonl"
     assert export(str(cap), "-o", str(jsonl)).returncode == 0
     gap = json.loads(jsonl.read_text().splitlines()[1])
-    assert gap == {"kind": "gap", "ts_ns": T0 + 1000, "pid": 5, "reason": "reassembly", "lost_messages": 4,
+    assert gap == {"kind": "gap", "ts_ns": T0 + 1000, "time": "2023-11-14T22:13:20.000001000Z", "pid": 5, "reason": "reassembly", "lost_messages": 4,
                    "lost_bytes": 4000}
 
 

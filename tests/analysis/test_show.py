@@ -300,7 +300,11 @@ def test_torn_tail_is_a_warning(tmp_path, cap):
     cut = tmp_path / "cut.cap"
     cut.write_bytes(data[: len(data) // 2])
     result = run("show", cut)
-    assert result.exit_code == 0 and "warning" in result.stderr
+    # The cut is named (this capture is one block: nothing before it is whole),
+    # and the exit status says the output is not the whole recording.
+    assert result.exit_code == 1
+    assert re.fullmatch(rf"p2pcap: {re.escape(str(cut))}: the recording did not end cleanly "
+                        rf"\(cut short \(block 0 at offset \d+\)\): no complete block\n", result.stderr)
 
 
 def test_no_decode_keeps_metadata_and_skips_decoding(cap):
@@ -312,8 +316,10 @@ def test_no_decode_keeps_metadata_and_skips_decoding(cap):
             assert a == b
             continue
         assert b["decoded"] is None and b["error"] is None
-        assert {k: v for k, v in a.items() if k not in ("decoded", "error")} == {
-            k: v for k, v in b.items() if k not in ("decoded", "error")}
+        decoded_only = ("decoded", "error", "protocol_version", "protocol_version_source")
+        assert {k: v for k, v in a.items() if k not in decoded_only} == {
+            k: v for k, v in b.items() if k not in decoded_only}
+        assert a["protocol_version_source"] in ("negotiated", "assumed") and "protocol_version" not in b
     assert any(a.get("decoded") for a in full)
 
 

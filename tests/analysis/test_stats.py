@@ -74,7 +74,11 @@ def test_scan_agrees_with_the_footer(cap, tmp_path):
     for key in ("messages", "bytes", "commands", "peers", "lost_messages", "first_ns", "last_ns"):
         assert scanned[key] == footer[key], key
     unclosed = write_capture(tmp_path / "killed.cap", sample_messages(), gaps=[(5, 2), (30, 4)], close=False)
-    no_footer = stats_json(unclosed)
+    result = CliRunner().invoke(main, ["stats", str(unclosed), "--json"])
+    assert result.exit_code == 1  # counted from every block, but not the whole recording
+    assert result.stderr.strip() == (f"p2pcap: {unclosed}: the recording did not end cleanly (no footer): "
+                                     f"complete up to 2023-11-14T22:13:23.600000000Z")
+    no_footer = json.loads(result.stdout)
     assert no_footer["source"] == "scan"
     assert no_footer["commands"] == footer["commands"] and no_footer["peers"] == footer["peers"]
 
