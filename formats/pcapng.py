@@ -35,6 +35,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
+from .peeraddr import split_host_port
 from .records import Gap, Message
 from .v1 import checksum, header_v1
 
@@ -120,12 +121,8 @@ def maybe_parse_address(addr: str) -> tuple[ipaddress.IPv4Address | ipaddress.IP
     >>> maybe_parse_address("seed.example.org:9999") is None
     True
     """
-    host, sep, port = addr.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 0xFFFF:
-        return None
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    elif ":" in host:
+    host, port, _bracketed = split_host_port(addr)
+    if port is None or not port.isdigit() or int(port) > 0xFFFF:
         return None
     try:
         return ipaddress.ip_address(host), int(port)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.addr import address_to_text, text_to_address
+from p2pcap.formats.peeraddr import join_host_port, split_host_port
 from p2pcap.formats.records import FLAG_SNAPLEN, Message
 
 from p2pcap.analysis.editing import edited, tool_version
@@ -109,14 +110,8 @@ class AddressMap:
 
     def peer_addr(self, addr: str) -> str:
         """A record's peer address: ``ip:port``, ``[ipv6]:port``, ``name:port`` or bare."""
-        host, port = addr, ""
-        if addr.startswith("[") and "]" in addr:
-            host, port = addr[1:addr.index("]")], addr[addr.index("]") + 1:]
-            return f"[{self._host(host)}]{port}"
-        if addr.count(":") == 1:
-            host, port = addr.split(":")
-            port = ":" + port
-        return self._host(host) + port
+        host, port, bracketed = split_host_port(addr)
+        return join_host_port(self._host(host), port, bracketed)
 
     def _host(self, host: str) -> str:
         try:

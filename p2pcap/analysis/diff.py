@@ -26,6 +26,7 @@ import tempfile
 from array import array
 from dataclasses import dataclass, field
 
+from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Message
 
 from p2pcap.analysis.align import hunks, opcodes
@@ -53,10 +54,7 @@ class Session:
 
     @property
     def host(self) -> str:
-        addr = self.addr
-        if addr.startswith("[") and "]" in addr:
-            return addr[1:addr.index("]")]
-        return addr.rsplit(":", 1)[0] if addr.count(":") == 1 else addr
+        return split_host_port(self.addr)[0]
 
     def describe(self) -> dict:
         return {"pid": self.pid, "peer_id": self.peer_id, "addr": self.addr,

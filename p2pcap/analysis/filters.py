@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap, Message
 
 from p2pcap.errors import ArgumentError
@@ -216,11 +217,7 @@ def _peer_key(text: str) -> str:
 
 def _record_peer_keys(msg: Message) -> tuple:
     addr = msg.peer_addr.lower()
-    host = addr
-    if addr.startswith("[") and "]" in addr:
-        host = addr[1:addr.index("]")]
-    elif addr.count(":") == 1:
-        host = addr.rsplit(":", 1)[0]
+    host = split_host_port(addr)[0]
     return (str(msg.peer_id), f"{msg.pid}:{msg.peer_id}", addr, host)
 
 

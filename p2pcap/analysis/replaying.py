@@ -36,6 +36,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 
+from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
 
@@ -145,10 +146,10 @@ def parse_target(target: str) -> tuple[str, int]:
     >>> parse_target("[::1]:19899"), parse_target("127.0.0.1:9999")
     (('::1', 19899), ('127.0.0.1', 9999))
     """
-    host, sep, port = target.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) <= 0xFFFF or not host:
+    host, port, _bracketed = split_host_port(target)
+    if port is None or not port.isdigit() or not 0 < int(port) <= 0xFFFF or not host:
         raise ArgumentError("target", "expected HOST:PORT (IPv6 as [addr]:port)", value=target)
-    return host.strip("[]"), int(port)
+    return host, int(port)
 
 
 def choose_session(reader, peer_id: int, pid: int | None) -> int:
