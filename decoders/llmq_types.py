@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from .structs import Named
 
-# Consensus::LLMQType, spec §15; 255 is LLMQ_NONE.
+# Consensus::LLMQType (dashpay/dash src/llmq/params.h); 255 is LLMQ_NONE.
 LLMQ_TYPE_NAMES = {
     1: "llmq_50_60",
     2: "llmq_400_60",

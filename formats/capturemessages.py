@@ -1,7 +1,7 @@
 """Dash/Bitcoin Core's ``-capturemessages`` folders, read and written.
 
-Layout (spec dash-p2p-core.md §7; Bitcoin Core src/net.cpp
-``CaptureMessageToFile``, backported by dashpay/dash PR #5766)::
+Layout (Bitcoin Core src/net.cpp ``CaptureMessageToFile``, backported by
+dashpay/dash PR #5766)::
 
     message_capture/<addr_port>/msgs_recv.dat    inbound
     message_capture/<addr_port>/msgs_sent.dat    outbound

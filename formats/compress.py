@@ -1,4 +1,4 @@
-"""The only module that imports ``zstandard`` (STYLE.md §2).
+"""The only module that imports ``zstandard``, so the checks below live in one place.
 
 Each block body is one zstd frame compressed in one shot, so the frame header
 records its content size (python-zstandard ``docs/concepts.rst``).  The

@@ -1,4 +1,4 @@
-"""The sans-I/O core of the reader: bytes in, events out (STYLE.md §2).
+"""The sans-I/O core of the reader: bytes in, events out (docs/DESIGN.md).
 
 Like h11's ``receive_data``/``next_event``: the caller feeds whatever bytes
 it has (``b""`` means end of file) and asks for the next event until it gets

@@ -1,4 +1,4 @@
-"""Errors for capture files: what went wrong and where (STYLE.md §4).
+"""Errors for capture files: what went wrong and where.
 
 Every error a capture file can cause is a ``FormatError``; each message is
 one line naming the file, the block and the byte offset when they are known,

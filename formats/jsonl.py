@@ -5,7 +5,7 @@ the record's metadata under the names ``show --json`` uses, the payload as
 hex, and, when the caller passes a ``decode`` function, ``decoded`` (an
 object, or null) and ``error``; a gap line holds what the recorder lost.
 This module never decodes: the p2pcap layer passes ``decode`` in
-(formats/ does not import decoders; DESIGN.md, "The data path").
+(formats/ does not import decoders; docs/DESIGN.md, "The data path").
 
 >>> import io
 >>> out = io.StringIO()

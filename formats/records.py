@@ -1,7 +1,7 @@
 """The records a capture holds: what the recorder writes and readers yield.
 
 A record is metadata plus payload bytes; nothing here decodes payloads
-(DESIGN.md, "The data path").  ``msg_size`` is what the node passed to the
+(docs/DESIGN.md, "The data path").  ``msg_size`` is what the node passed to the
 tracepoint; ``captured_len`` is how many payload bytes we kept, like pcapng's
 ``packet_len`` / ``captured_len``.
 """

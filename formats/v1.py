@@ -2,11 +2,10 @@
 
 Our captures hold command + payload only (the tracepoints fire above the
 transport); exporting to pcapng and replaying to a node put the header back.
-Layout, from spec dash-p2p-core.md §2.1 (dashpay/dash src/protocol.h,
-``CMessageHeader``)::
+Layout, from dashpay/dash src/protocol.h ``CMessageHeader``::
 
     offset size field
-         0    4 magic (pchMessageStart, per network, §2.2)
+         0    4 magic (pchMessageStart, per network: NETWORK_MAGICS)
          4   12 command, ASCII, NUL-padded on the right
         16    4 payload length, u32 LE
         20    4 checksum: SHA256(SHA256(payload))[0:4]
@@ -29,7 +28,7 @@ HEADER_LEN = 24
 COMMAND_LEN = 12
 MAX_SIZE = 0x02000000  # serialize.h MAX_SIZE: no length above it is ever valid
 
-# Wire order, spec §2.2 (dashpay/dash src/chainparams.cpp).
+# Wire order (dashpay/dash src/chainparams.cpp, pchMessageStart).
 NETWORK_MAGICS = {
     "mainnet": bytes.fromhex("bf0c6bbd"),
     "testnet": bytes.fromhex("cee2caff"),
@@ -63,7 +62,8 @@ def network_magic(name: str) -> bytes:
 
 
 def checksum(payload: bytes) -> bytes:
-    """SHA256d(payload)[0:4]; b'' gives 5d f6 e0 e2 (spec §0)."""
+    """SHA256d(payload)[0:4]; b'' gives 5d f6 e0 e2 (dashpay/dash src/net.cpp,
+    ``V1TransportSerializer::prepareForTransport``)."""
     return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
 
 
@@ -93,7 +93,8 @@ def frame_v1(magic: bytes, command: str, payload: bytes) -> bytes:
 
 def parse_header_v1(header: bytes) -> tuple[bytes, str, int, bytes]:
     """(magic, command, length, checksum) of 24 header bytes; ValueError if
-    the command field is not valid (spec §2.1 ``IsCommandValid``)."""
+    the command field is not valid (dashpay/dash src/protocol.cpp
+    ``IsCommandValid``)."""
     magic, raw, length, check = _HEADER.unpack(header)
     name, _, rest = raw.partition(b"\0")
     if rest.strip(b"\0") or not all(0x20 <= b <= 0x7E for b in name):

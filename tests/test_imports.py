@@ -1,5 +1,6 @@
-"""The data flows one way (STYLE.md §0): check it by importing in a fresh
-interpreter and listing the p2pcap modules each layer pulled in."""
+"""The data flows one way (docs/DESIGN.md, "The data path"): check it by
+importing in a fresh interpreter and listing the p2pcap modules each layer
+pulled in."""
 
 from __future__ import annotations
 

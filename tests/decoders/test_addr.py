@@ -1,7 +1,6 @@
 """addr (v1 CAddress) and addrv2 (BIP155), from payloads assembled by hand.
 
-Layouts: dash-p2p-core.md 5.3, 5.4 and section 6 (dashpay/dash
-src/protocol.h CAddress, src/netaddress.cpp; BIP155).  The Tor v3 and I2P
+Layouts: dashpay/dash src/protocol.h CAddress, src/netaddress.cpp; BIP155.  The Tor v3 and I2P
 addresses are Bitcoin Core's src/test/net_tests.cpp vectors.
 """
 

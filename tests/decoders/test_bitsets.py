@@ -1,7 +1,7 @@
 """Dash bitsets, from bytes assembled by hand.
 
-Layouts: dash-p2p-dash.md 1.2 (dashpay/dash src/serialize.h CFixedBitSet,
-CDynamicBitSet, CFixedVarIntsBitSet, CAutoBitSet).  Bit i is byte i // 8,
+Layouts: dashpay/dash src/serialize.h CFixedBitSet, CDynamicBitSet,
+CFixedVarIntsBitSet, CAutoBitSet.  Bit i is byte i // 8,
 bit i % 8, least significant first; decoded bitsets are '0'/'1' strings.
 """
 

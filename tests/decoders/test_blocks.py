@@ -1,7 +1,7 @@
 """block, merkleblock, cmpctblock, getblocktxn, blocktxn, assembled by hand.
 
-Layouts: dash-p2p-core.md 5.5-5.8 and 6 (dashpay/dash src/primitives/block.h,
-src/merkleblock.h, src/blockencodings.h).  Block hashes are X11 of the
+Layouts: dashpay/dash src/primitives/block.h, src/merkleblock.h,
+src/blockencodings.h.  Block hashes are X11 of the
 80-byte header (computed here with dash_hash directly); txids SHA256d.
 """
 

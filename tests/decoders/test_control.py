@@ -1,9 +1,9 @@
 """version, verack, ping, pong and the send* messages, from payloads
 assembled by hand.
 
-Layouts: dash-p2p-core.md section 6 (dashpay/dash src/net_processing.cpp,
-PushNodeVersion and the VERSION handler, which reads every group after the
-first two addresses only while bytes remain).
+Layouts: dashpay/dash src/net_processing.cpp, PushNodeVersion and the
+VERSION handler, which reads every group after the first two addresses only
+while bytes remain.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ def test_build_round_trip(command, payload, expected):
 
 
 def test_dash_version_is_137_bytes():
-    # dash-p2p-core.md: 85 + (1 + UA length) + 33 bytes
+    # PushNodeVersion (src/net_processing.cpp): 85 + (1 + UA length) + 33 bytes
     assert len(bytes.fromhex(VERSION_FULL)) == 85 + 1 + len(UA) + 33 == 137
 
 

@@ -1,9 +1,9 @@
 """BIP37 bloom-filter and BIP157 compact-filter messages, from payloads
 assembled by hand.
 
-Layouts: dash-p2p-core.md section 6 (dashpay/dash src/common/bloom.h
-CBloomFilter, src/blockfilter.h BlockFilter, src/net_processing.cpp
-ProcessGetCFilters / ProcessGetCFHeaders / ProcessGetCFCheckPt).
+Layouts: dashpay/dash src/common/bloom.h CBloomFilter, src/blockfilter.h
+BlockFilter, src/net_processing.cpp ProcessGetCFilters /
+ProcessGetCFHeaders / ProcessGetCFCheckPt.
 """
 
 from __future__ import annotations

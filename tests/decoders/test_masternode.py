@@ -1,7 +1,6 @@
 """mnauth and platformban, from payloads assembled by hand.
 
-Layouts: dash-p2p-dash.md 5.1 and 5.5 (dashpay/dash src/evo/mnauth.h,
-src/masternode/meta.h).
+Layouts: dashpay/dash src/evo/mnauth.h, src/masternode/meta.h.
 """
 
 from __future__ import annotations

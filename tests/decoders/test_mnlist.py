@@ -1,8 +1,8 @@
 """Masternode-list sync messages (decoders/mnlist.py).
 
-Payloads are assembled by hand from dash-p2p-dash.md §6 (and Dash Core
-src/evo/smldiff.h, src/evo/simplifiedmns.h, src/evo/netinfo.h,
-src/llmq/snapshot.h), field by field.  ``mnlistdiff`` is checked at every
+Payloads are assembled by hand from Dash Core's src/evo/smldiff.h,
+src/evo/simplifiedmns.h, src/evo/netinfo.h and src/llmq/snapshot.h, field
+by field.  ``mnlistdiff`` is checked at every
 protocol version that changes its layout.
 
 ``large_mnlistdiff_payload(n)`` builds a realistic big diff for the
@@ -66,7 +66,7 @@ LEGACY_SERVICE = "00000000000000000000ffff" + "c0a80001" + "270f"  # 192.168.0.1
 
 
 def sml_entry(proto: int, version: int, mn_type: int = 0) -> str:
-    """One CSimplifiedMNListEntry as the spec lays it out at ``proto``."""
+    """One CSimplifiedMNListEntry as src/evo/simplifiedmns.h lays it out at ``proto``."""
     h = ""
     if proto >= 70228:
         h += f"{version:02x}00"  # nVersion (u16), on the wire from 70228
@@ -317,7 +317,7 @@ def test_trailing_bytes_rejected(command, version, payload, _):
 
 
 def test_entry_sizes():
-    # spec §6.3: 153 (v1) / 155 (v2 regular) / 177 (v2 evo) bytes from 70228,
+    # src/evo/simplifiedmns.h: 153 (v1) / 155 (v2 regular) / 177 (v2 evo) bytes from 70228,
     # 151 bytes before it
     assert [len(sml_entry(NEWEST, v, t)) // 2 for v, t in ((1, 0), (2, 0), (2, 1))] == [153, 155, 177]
     assert len(sml_entry(70227, 2, 1)) // 2 == 151

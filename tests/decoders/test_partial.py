@@ -1,5 +1,5 @@
 """decode_partial: payloads cut by a snap length (captured_len < msg_size)
-decode as far as their bytes go and are marked partial (STYLE.md §4).
+decode as far as their bytes go and are marked partial.
 
 Payloads are assembled by hand; the generic property runs every cut of
 every known-good vector of the other test modules.

@@ -21,7 +21,7 @@ END_OF_STREAM = "expected end of stream"
 
 
 def compact(n: int) -> bytes:
-    """A CompactSize, hand-assembled (spec/dash-p2p-core.md; Core's serialize.h):
+    """A CompactSize, hand-assembled (Core's src/serialize.h):
     one byte below 0xFD, else a 0xFD/0xFE/0xFF marker and 2/4/8 little-endian bytes."""
     if n < 0xFD:
         return bytes([n])

@@ -58,7 +58,7 @@ def test_repair_refuses_to_overwrite_its_input(tmp_path, small_capture):
 
 
 def test_formats_imports_no_decoders_capture_or_cli():
-    """Data flows one way (STYLE.md §0): formats knows bytes, not payloads or BPF."""
+    """Data flows one way (docs/DESIGN.md): formats knows bytes, not payloads or BPF."""
     code = ("import sys, p2pcap.formats; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('bcc', 'construct', 'click') "
             "or m.startswith(('p2pcap.decoders', 'p2pcap.capture', 'p2pcap.cli'))]; "

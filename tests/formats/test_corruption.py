@@ -129,7 +129,7 @@ def test_hostile_lengths_are_refused():
 
 
 def test_any_error_is_a_format_error(small_capture):
-    """Random garbage gives our errors only (h11's fuzz rule, STYLE.md §4)."""
+    """Random garbage gives our errors only (h11's fuzz rule)."""
     import random
     rng = random.Random(5)
     for _ in range(300):
