@@ -39,8 +39,8 @@ from p2pcap.formats.records import FLAG_SNAPLEN, Message
 from p2pcap.analysis.editing import edited, tool_version
 from p2pcap.analysis.errors import AnalysisError
 from p2pcap.errors import PathError
-from p2pcap.analysis.source import check_output, input_name, input_problems, open_input, open_writer
-from p2pcap.analysis.negotiation import VersionTracker
+from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.analysis.source import check_output, open_writer
 
 COMMANDS = frozenset({"version", "addr", "addrv2", "mnlistdiff", "qrinfo"})
 IPV4_BASE = int(ipaddress.IPv4Address("198.18.0.0"))
@@ -197,21 +197,18 @@ def anonymize_capture(src, dst, *, mapping_path=None) -> AnonymizeReport:
     check_output([src], dst)
     report = AnonymizeReport()
     amap = AddressMap()
-    versions = VersionTracker()
-    reader, _seekable = open_input(src)
-    with reader:
-        if reader.index is not None:  # peers first: they get the low numbers
-            for peer in reader.index.peers:
+    with open_pipeline(src) as p:
+        if p.index is not None:  # peers first: they get the low numbers
+            for peer in p.index.peers:
                 amap.peer_addr(peer.addr)
         edit = {"command": "anonymize", "tool_version": tool_version(), "placeholders": PLACEHOLDERS}
-        with open_writer(dst, edited(_scrub(reader.metadata), edit)) as writer:
-            for rec in reader.records():
+        with open_writer(dst, edited(_scrub(p.metadata), edit)) as writer:
+            for rec in p:
                 if type(rec) is Message:
-                    versions.see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
-                    rec = _anonymized(rec, versions.version_for(rec.pid, rec.peer_id), amap, report)
+                    rec = _anonymized(rec, p.version_for(rec), amap, report)
                     report.messages += 1
                 writer.write(rec)
-        report.problems += input_problems(reader, input_name(src))
+        report.problems += p.problems()
     report.addresses = dict(amap.counts)
     if mapping_path is not None:
         try:

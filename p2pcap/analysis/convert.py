@@ -19,9 +19,8 @@ from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
 
-from p2pcap.analysis.decoding import RecordDecoder
-from p2pcap.analysis.source import (InputProblem, capture_network, check_output, input_problems, open_input,
-                                    writing)
+from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.analysis.source import InputProblem, capture_network, check_output, writing
 from p2pcap.formats import CaptureWriter
 from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
 
@@ -80,15 +79,15 @@ def export_capture(path, output, fmt: str | None = None, *, network: str | None 
     if fmt == "capturemessages":
         _check_empty_folder(Path(output))
     summary = ConvertSummary(str(output), fmt)
-    reader, _seekable = open_input(path)
-    with reader:
+    decoding = decode and fmt in ("jsonl", "parquet")
+    with open_pipeline(path, decode=decoding) as p:
         if fmt == "pcapng":
-            summary.network = capture_network(reader.metadata, network, path)
-        decoder = RecordDecoder() if decode and fmt in ("jsonl", "parquet") else None
+            summary.network = capture_network(p.metadata, network, path)
+        decoder = _export_decoder(p) if decoding else None
         # (a capturemessages folder was checked new or empty above: all of it is ours)
         with writing(output), _removed_on_error(output, enabled=not to_stdout):
-            writer = _write_all(reader, output, fmt, summary, decoder, to_stdout)
-        summary.problems += input_problems(reader, str(path))
+            writer = _write_all(p, output, fmt, summary, decoder, to_stdout)
+        summary.problems += p.problems()
     summary.messages, summary.gaps = writer.messages, getattr(writer, "gaps", 0)
     if getattr(writer, "cut", 0):
         summary.notes.append(f"{_count(writer.cut, 'message')} over 256 KiB cut to fit Wireshark "
@@ -101,15 +100,27 @@ def export_capture(path, output, fmt: str | None = None, *, network: str | None 
     return summary
 
 
-def _write_all(reader, output, fmt, summary, decoder, to_stdout):
+def _export_decoder(p):
+    """``decode(msg) -> (decoded, error)`` for the exporters, from the pipeline."""
+
+    def decode(msg):
+        decoded, error = p.decoded(msg)
+        if decoded is not None and decoded.get("unknown") is True:
+            decoded = {"unknown": True}  # its raw bytes are the payload, already in the row
+        return decoded, error
+
+    return decode
+
+
+def _write_all(p, output, fmt, summary, decoder, to_stdout):
     if fmt == "pcapng":
         from p2pcap.formats.pcapng import PcapngWriter
 
         with _binary_out(output, to_stdout) as f:
             writer = PcapngWriter(f, magic=network_magic(summary.network),
-                                  comment=_shb_comment(reader, summary.network),
+                                  comment=_shb_comment(p.reader, summary.network),
                                   application=f"p2pcap {package_version('p2pcap')}")
-            for record in reader.records():
+            for record in p:
                 writer.write(record)
         return writer
     if fmt == "jsonl":
@@ -117,20 +128,20 @@ def _write_all(reader, output, fmt, summary, decoder, to_stdout):
 
         with _text_out(output, to_stdout) as f:
             writer = JsonlWriter(f, decode=decoder)
-            for record in reader.records():
+            for record in p:
                 writer.write(record)
         return writer
     if fmt == "parquet":
         from p2pcap.formats.parquet import ParquetWriter
 
-        with ParquetWriter(str(output), reader.metadata, decode=decoder) as writer:
-            for record in reader.records():
+        with ParquetWriter(str(output), p.metadata, decode=decoder) as writer:
+            for record in p:
                 writer.write(record)
         return writer
     from p2pcap.formats.capturemessages import CaptureMessagesWriter
 
     with CaptureMessagesWriter(output) as writer:
-        for record in reader.records():
+        for record in p:
             writer.write(record)
     return writer
 

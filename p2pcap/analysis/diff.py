@@ -32,8 +32,9 @@ from p2pcap.formats.records import Message
 from p2pcap.analysis.align import hunks, opcodes
 from p2pcap.analysis.errors import AnalysisError
 from p2pcap.errors import ArgumentError
-from p2pcap.analysis.filters import RecordFilter, Selection
-from p2pcap.analysis.source import input_problems, is_stdio, open_input
+from p2pcap.analysis.filters import RecordFilter
+from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.analysis.source import is_stdio
 from p2pcap.analysis.summary import summarize
 
 DEFAULT_IGNORE = ("nonce", "time", "timestamp", "mnauth_challenge")
@@ -136,9 +137,7 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
     side = Side(str(path))
     by_key: dict = {}
     cache: dict = {}
-    reader, seekable = open_input(path)
-    with reader:
-        sel = Selection(reader, filt, decode=True, seekable=seekable)
+    with open_pipeline(path, filt, decode=True) as sel:
         for rec in sel:
             side.first_ns = rec.ts_ns if side.first_ns is None else min(side.first_ns, rec.ts_ns)
             side.last_ns = rec.ts_ns if side.last_ns is None else max(side.last_ns, rec.ts_ns)
@@ -165,7 +164,7 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
             side.messages += 1
             k = (rec.command, rec.direction)
             side.counts[k] = side.counts.get(k, 0) + 1
-        side.problems = input_problems(reader, str(path))
+        side.problems = sel.problems()
     return side
 
 
@@ -273,10 +272,8 @@ class LineStore:
     def fill(self, path, filt, norm) -> None:
         if not self.needed:
             return
-        reader, seekable = open_input(path)
         k, ordinal = 0, -1
-        with reader:
-            sel = Selection(reader, filt, decode=True, seekable=seekable)
+        with open_pipeline(path, filt, decode=True) as sel:
             for rec in sel:
                 if type(rec) is not Message:
                     continue

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from p2pcap.formats.records import Message
 
 from p2pcap.errors import ArgumentError
-from p2pcap.analysis.filters import RecordFilter, Selection
-from p2pcap.analysis.source import check_output, input_name, input_problems, is_stdio, open_input, open_writer
+from p2pcap.analysis.filters import RecordFilter
+from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.analysis.source import check_output, is_stdio, open_writer
 
 
 @dataclass
@@ -80,11 +81,10 @@ def filter_capture(src, dst, filt: RecordFilter, *, limit=None) -> EditReport:
     """
     check_output([src], dst)
     report = EditReport()
-    reader, seekable = open_input(src)
-    with reader:
+    with open_pipeline(src, filt) as p:
         edit = {"command": "filter", "tool_version": tool_version(), "args": describe_filter(filt)}
-        with open_writer(dst, edited(reader.metadata, edit)) as writer:
-            for rec in Selection(reader, filt, seekable=seekable):
+        with open_writer(dst, edited(p.metadata, edit)) as writer:
+            for rec in p:
                 if type(rec) is Message:
                     if limit is not None and report.messages_out >= limit:
                         break
@@ -93,9 +93,9 @@ def filter_capture(src, dst, filt: RecordFilter, *, limit=None) -> EditReport:
                     report.gaps_out += 1
                 writer.write(rec)
         if limit is None or report.messages_out < limit:
-            report.problems += input_problems(reader, input_name(src))
-    if reader.index is not None:
-        report.messages_in = reader.index.messages
+            report.problems += p.problems()
+    if p.index is not None:
+        report.messages_in = p.index.messages
     else:
         report.messages_in = report.messages_out  # unknown without the index; at least this many
     return report
@@ -129,12 +129,12 @@ def merge_captures(sources, dst) -> EditReport:
         raise ArgumentError("sources", "stdin (-) can be given once")
     check_output(sources, dst)
     report = EditReport()
-    readers = []
+    pipelines = []
     try:
         for src in sources:
-            readers.append(open_input(src)[0])
-        metadata = merge_metadata([r.metadata for r in readers], [input_name(s) for s in sources])
-        streams = [_keyed(r.records(), n) for n, r in enumerate(readers)]
+            pipelines.append(open_pipeline(src))
+        metadata = merge_metadata([p.metadata for p in pipelines], [p.name for p in pipelines])
+        streams = [_keyed(p, n) for n, p in enumerate(pipelines)]
         with open_writer(dst, metadata) as writer:
             for _key, rec in heapq.merge(*streams, key=lambda kv: kv[0]):
                 if type(rec) is Message:
@@ -143,11 +143,11 @@ def merge_captures(sources, dst) -> EditReport:
                     report.gaps_out += 1
                 writer.write(rec)
         report.messages_in = report.messages_out
-        for src, r in zip(sources, readers):
-            report.problems += input_problems(r, input_name(src))
+        for p in pipelines:
+            report.problems += p.problems()
     finally:
-        for r in readers:
-            r.close()
+        for p in pipelines:
+            p.close()
     return report
 
 

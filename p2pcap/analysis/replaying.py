@@ -40,10 +40,11 @@ from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
 
-from p2pcap.analysis.source import capture_network, input_problems, open_input
+from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.analysis.source import capture_network
 from p2pcap.analysis.errors import AnalysisError, ReplayError
 from p2pcap.errors import ArgumentError
-from p2pcap.analysis.filters import RecordFilter, Selection
+from p2pcap.analysis.filters import RecordFilter
 
 
 class _Pacer:
@@ -94,9 +95,7 @@ def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep
     """
     pacer = _Pacer(speed, pacing, max_sleep, clock, sleep)
     passed = 0
-    reader, seekable = open_input(path)
-    with reader:
-        selection = Selection(reader, filt or RecordFilter(), decode=decoded, seekable=seekable)
+    with open_pipeline(path, filt, decode=decoded) as selection:
         for record in selection:
             is_gap = type(record) is Gap
             if is_gap and not gaps:
@@ -110,7 +109,7 @@ def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep
                 callback(record, *selection.decoded(record))
             passed += not is_gap
         if warn is not None:
-            for problem in input_problems(reader, str(path)):
+            for problem in selection.problems():
                 warn(problem)
     return passed
 
@@ -306,8 +305,8 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
     """
     host, port = parse_target(target)
     pacer = _Pacer(speed, pacing, max_sleep, clock, sleep)
-    reader, _seekable = open_input(path)
-    with reader:
+    with open_pipeline(path) as p:
+        reader = p.reader
         net = capture_network(reader.metadata, network, path)
         magic = network_magic(net)
         pid = choose_session(reader, peer_id, pid)
@@ -352,7 +351,7 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
         finally:
             conn.close()
         summary.received = conn.received
-        summary.problems = input_problems(reader, str(path))
+        summary.problems = p.problems()
     return summary
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from p2pcap.analysis.filters import RecordFilter, Selection
-from p2pcap.analysis.source import input_name, input_problems, open_input
+from p2pcap.analysis.filters import RecordFilter
+from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.cli.render import Renderer
 from p2pcap.formats.records import Message
 
@@ -41,27 +41,26 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
     Traceback (most recent call last):
     p2pcap.errors.PathError: /nonexistent.cap: cannot read: No such file or directory
     """
-    filt = filt or RecordFilter()
     renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
-    reader, seekable = open_input(path, follow=follow)
     shown = 0
-    with reader:
-        selection = Selection(reader, filt, decode=decode, seekable=seekable, assume=protocol_version)
+    with open_pipeline(path, filt, decode=decode, follow=follow, assume=protocol_version) as p:
         header = renderer.header()
         if header:
             out(header)
-        live = follow or not seekable
-        for record in selection:
+        live = follow or not p.seekable
+        for record in p:
             if type(record) is Message:
                 if limit is not None and shown >= limit:
                     break
-                decoded, error = selection.decoded(record) if decode else (None, None)
-                out(renderer.render(record, decoded, error, selection.version_info(record) if decode else None))
+                if decode:
+                    out(renderer.render(record, *p.decoded(record), p.version_info(record)))
+                else:
+                    out(renderer.render(record))
                 shown += 1
             else:
                 out(renderer.render(record))
             if live and flush is not None:
                 flush()
-        for problem in input_problems(reader, input_name(path)):
+        for problem in p.problems():
             warn(problem)
     return shown
