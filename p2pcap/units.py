@@ -91,3 +91,8 @@ def _iso_second(seconds: int) -> str:
     # Consecutive records share their second: format it once (strftime is
     # a noticeable share of `show --json` otherwise).
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def utc_text(ts_ns: int | None) -> str:
+    """``2023-11-14 22:13:20.00000 UTC`` for tables and plot labels; ``-`` for None."""
+    return "-" if ts_ns is None else iso(ts_ns).replace("T", " ")[:-4] + " UTC"

@@ -47,7 +47,8 @@ def stats(file, as_json, biggest, plot, scan):
       p2pcap stats run.cap --biggest 10 --plot rates.png
       p2pcap stats run.cap --json | jq '.commands.inv'
     """
-    from p2pcap.analysis.stats import capture_stats, plot_rates, stats_json, stats_lines
+    from p2pcap.analysis.stats import capture_stats, plot_rates, stats_json
+    from p2pcap.cli.statsout import stats_lines
 
     st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan)
     if plot is not None:
