@@ -103,3 +103,29 @@ def test_record_without_root(tmp_path, standin):
 def test_record_unknown_pid():
     proc = run("record", "-o", os.devnull, "--pid", "999999999")
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["export", "{cap}", "-o", "{missing}/x.pcapng"],
+    ["export", "{cap}", "-o", "{missing}/x.jsonl"],
+    ["export", "{cap}", "-o", "{missing}/x.parquet"],
+    ["repair", "{cap}", "-o", "{missing}/x.cap"],
+    ["filter", "{cap}", "-o", "{missing}/x.cap"],
+    ["merge", "{cap}", "-o", "{missing}/x.cap"],
+    ["anonymize", "{cap}", "-o", "{missing}/x.cap"],
+    ["anonymize", "{cap}", "-o", "{tmp}/a.cap", "--mapping", "{missing}/map.json"],
+    ["stats", "{cap}", "--plot", "{missing}/rates.png"],
+])
+def test_an_output_in_a_missing_folder_is_one_line_naming_it(capture, tmp_path, args):
+    missing = tmp_path / "no" / "such" / "dir"
+    argv = [a.format(cap=capture, missing=missing, tmp=tmp_path) for a in args]
+    proc = run(*argv)
+    named = next(a for a in argv if a.startswith(str(missing)))
+    action = {".png": "cannot write the plot", ".json": "cannot write the mapping"}.get(
+        Path(named).suffix, "cannot write")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {named}: {action}: "), proc.stderr
+    # pyarrow words it its own way; everything else is the system's message.
+    assert lines[0].endswith("No such file or directory"), proc.stderr
+    assert not missing.exists()

@@ -239,7 +239,9 @@ def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
     fig.tight_layout()
     try:
         fig.savefig(out_path)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        raise PathError.of(out_path, "cannot write the plot", exc) from None
+    except ValueError as exc:  # matplotlib: a suffix it has no writer for
         raise PathError(f"{out_path}: cannot write the plot: {exc}", out_path) from None
     finally:
         plt.close(fig)
