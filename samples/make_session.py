@@ -3,8 +3,10 @@
 
 The stand-in node (tests/standin) replays this file through USDT probes
 shaped like dashd's; ``make demo`` records it.  Payloads are assembled here
-with ``struct`` from the wire layouts (spec: dash-p2p-core.md §5-6,
-dash-p2p-dash.md §7), independently of p2pcap's decoders.
+with ``struct`` from the wire layouts (Dash Core src/protocol.h,
+src/primitives/block.h, src/primitives/transaction.h, src/net_processing.cpp,
+src/chainlock/clsig.h, src/instantsend/lock.h), independently of p2pcap's
+decoders.
 
 Peers: 0 outbound-full-relay to 127.0.0.1:19899, 1 inbound from an IPv6
 address, 2 a manual connection opened by a long host name.

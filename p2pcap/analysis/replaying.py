@@ -6,8 +6,8 @@ file order, each when it is due: the capture's own spacing divided by
 
 Against a node (``replay_to_node``), one peer's inbound messages — what the
 node received from that peer — are sent again over a fresh v1 connection
-(spec dash-p2p-core.md §2.1: magic of the capture's network, SHA256d
-checksum), to reproduce what that peer made the node do:
+(Dash Core src/protocol.h CMessageHeader: the magic of the capture's
+network, SHA256d checksum), to reproduce what that peer made the node do:
 
 1. connect; send our ``version``: the peer's recorded one if its inbound
    stream starts with it, else one made here (our protocol version, no
@@ -167,7 +167,7 @@ def choose_session(reader, peer_id: int, pid: int | None) -> int:
 
 
 def synthesized_version(host: str, port: int, nonce: int | None = None) -> bytes:
-    """A ``version`` payload (spec dash-p2p-core.md §6, ``version``), Dash's
+    """A ``version`` payload (Dash Core src/net_processing.cpp PushNodeVersion), Dash's
     optional mnauth challenge and masternode flag included."""
     from p2pcap.decoders import PROTOCOL_VERSION
 

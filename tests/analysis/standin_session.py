@@ -1,7 +1,8 @@
 """One session recorded from the stand-in node, shared by the export,
 import and replay tests (recording costs a BPF compile: do it once).
 
-The messages are assembled by hand from spec dash-p2p-core.md §6; three
+The messages are assembled by hand from Dash Core's serializers
+(src/protocol.h, src/net_processing.cpp PushNodeVersion); three
 peers cover an IPv4 address, an IPv6 address and a host name, and one
 message is larger than Wireshark's 256 KiB packet limit.
 """

@@ -20,7 +20,7 @@ from p2pcap.formats import CaptureWriter, Gap, Message, open_capture
 from ..conftest import p2pcap_cmd
 from .standin_session import recorded_session
 
-REGTEST = "fcc1b7dc"  # spec §2.2, wire order
+REGTEST = "fcc1b7dc"  # Dash Core src/chainparams.cpp regtest pchMessageStart, wire order
 T0 = 1_700_000_000_000_000_000
 
 

@@ -1,7 +1,7 @@
 """``p2pcap import``: Core's -capturemessages folders into captures.
 
-Folders are written here byte by byte from the layout in spec
-dash-p2p-core.md §7, and by ``export --format capturemessages`` from a
+Folders are written here byte by byte from the layout of Bitcoin Core's
+src/net.cpp CaptureMessageToFile (formats/capturemessages.py), and by ``export --format capturemessages`` from a
 session recorded from the stand-in node (a round trip)."""
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """``p2pcap replay``: offline with pacing (JSON lines, the Python callback),
 and against a node, here a small listener that checks every frame: magic,
-command field, length and SHA256d checksum (spec dash-p2p-core.md §2.1)."""
+command field, length and SHA256d checksum (Dash Core src/protocol.h
+CMessageHeader)."""
 
 from __future__ import annotations
 
