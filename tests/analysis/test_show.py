@@ -335,3 +335,16 @@ def test_snapped_message_decodes_as_far_as_its_bytes_go(tmp_path):
     assert obj["error"].startswith("partial payload: 38 of 73 bytes captured")
     assert obj["decoded"]["partial"] is True
     assert [e["type_name"] for e in obj["decoded"]["inv"]] == ["MSG_TX"]
+
+
+def test_a_capture_begun_mid_session_says_which_version_it_assumed(tmp_path):
+    from .test_api import mid_session
+
+    path = mid_session(tmp_path)
+    (assumed,) = shown_json(path)
+    assert assumed["protocol_version_source"] == "assumed" and assumed["error"]
+    (given,) = shown_json(path, "--protocol-version", "70225")
+    assert (given["protocol_version"], given["protocol_version_source"]) == (70225, "given")
+    assert given["error"] is None and given["decoded"]["masternode_outpoint"]["n"] == 1
+    verbose = run("show", path, "-v", "--protocol-version", "70225")
+    assert verbose.exit_code == 0 and "protocol 70225 (given)" in verbose.stdout
