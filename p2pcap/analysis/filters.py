@@ -39,6 +39,13 @@ class Where:
     without regard to case; a value ending in ``*`` or ``…`` is a prefix
     (so a hash cut short in ``show``'s table can be pasted back).
 
+    ``hash=H`` alone follows one object: it matches the ``inv``,
+    ``getdata`` and ``notfound`` naming H and the object announced under H
+    (its txid, block hash, or the hash Core gives a lock, vote, spork...;
+    ``p2pcap.decoders.announced``), not an object that merely refers to H
+    (a transaction spending an output of H).  For other messages it is
+    looked for in every nested object, as any path is.
+
     >>> w = parse_where("inv.type=MSG_CLSIG")
     >>> w.matches({"inv": [{"type": 1, "type_name": "MSG_TX"}, {"type": 29, "type_name": "MSG_CLSIG"}]})
     True
@@ -50,10 +57,18 @@ class Where:
     op: str
     value: str
 
-    def matches(self, decoded) -> bool:
+    def matches(self, decoded, command: str | None = None) -> bool:
         if decoded is None:
             return self.op == "!="
-        found = any(self._test(v) for v in _lookup(decoded, self.path))
+        candidates = None
+        if self.path == ("hash",) and command is not None:
+            from p2pcap.decoders import announced
+
+            pairs = announced(command, decoded)
+            candidates = [h for _type, h in pairs] if pairs or command in _INVENTORIES else None
+        if candidates is None:
+            candidates = _lookup(decoded, self.path)
+        found = any(self._test(v) for v in candidates)
         return not found if self.op == "!=" else found
 
     def _test(self, candidate) -> bool:
@@ -105,6 +120,9 @@ def _equal(candidate, value: str) -> bool:
             return candidate.lower().startswith(value[:-1].lower())
         return candidate.lower() == value.lower()
     return False
+
+
+_INVENTORIES = frozenset(("inv", "getdata", "notfound"))
 
 
 def _lookup(decoded, path) -> list:
@@ -206,8 +224,8 @@ class RecordFilter:
             return False
         return True
 
-    def wants_decoded(self, decoded) -> bool:
-        return all(w.matches(decoded) for w in self.where)
+    def wants_decoded(self, decoded, command: str | None = None) -> bool:
+        return all(w.matches(decoded, command) for w in self.where)
 
 
 def _peer_key(text: str) -> str:
@@ -309,7 +327,7 @@ class Selection:
                 continue
             if filt.where and type(rec) is Message:
                 decoded, _error = self.decoded(rec)
-                if not filt.wants_decoded(decoded):
+                if not filt.wants_decoded(decoded, rec.command):
                     continue
             yield rec
 
