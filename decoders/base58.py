@@ -13,17 +13,24 @@ from __future__ import annotations
 import hashlib
 
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+# two digits at a time: half the big-number divisions (addresses are hot)
+_PAIRS = tuple(ALPHABET[i // 58] + ALPHABET[i % 58] for i in range(58 * 58))
 
 
 def b58encode(data: bytes) -> str:
-    """Plain base58 (``EncodeBase58``): leading zero bytes become ``1``s."""
+    """Plain base58 (``EncodeBase58``): leading zero bytes become ``1``s.
+
+    >>> b58encode(b"\\x00\\x00\\x01"), b58encode(b"")
+    ('112', '')
+    """
     zeros = len(data) - len(data.lstrip(b"\x00"))
     n = int.from_bytes(data, "big")
     out = []
     while n:
-        n, rem = divmod(n, 58)
-        out.append(ALPHABET[rem])
-    return "1" * zeros + "".join(reversed(out))
+        n, rem = divmod(n, 58 * 58)
+        out.append(_PAIRS[rem])
+    # a leading pair may start with a zero digit ("1"), which is not a zero byte
+    return "1" * zeros + "".join(reversed(out)).lstrip("1")
 
 
 def b58check_encode(payload: bytes) -> str:

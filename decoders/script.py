@@ -29,6 +29,8 @@ most likely from one.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from .base58 import b58check_encode
 
 # chainparams.cpp base58Prefixes[PUBKEY_ADDRESS], [SCRIPT_ADDRESS]
@@ -172,16 +174,32 @@ def script_asm(script: bytes, sighash_decode: bool = False) -> str:
     decode_sigs = sighash_decode and not (
         (script and script[0] == OP_RETURN) or len(script) > MAX_SCRIPT_SIZE
     )
+    # _ops() written out: every input and output of every transaction comes here
     words = []
-    for op, data in _ops(script):
-        if op is None:
+    pc, end = 0, len(script)
+    while pc < end:
+        op = script[pc]
+        pc += 1
+        if op > OP_PUSHDATA4:
+            words.append(_NAMES.get(op, "OP_UNKNOWN"))
+            continue
+        if op < OP_PUSHDATA1:
+            size = op
+        else:
+            width = 1 if op == OP_PUSHDATA1 else 2 if op == OP_PUSHDATA2 else 4
+            if pc + width > end:
+                words.append("[error]")
+                break
+            size = int.from_bytes(script[pc : pc + width], "little")
+            pc += width
+        if pc + size > end:
             words.append("[error]")
             break
-        if data is None:
-            words.append(_NAMES.get(op, "OP_UNKNOWN"))
-        elif len(data) <= 4:
+        data = script[pc : pc + size]
+        pc += size
+        if size <= 4:
             words.append(str(_script_num(data)))
-        elif decode_sigs and _is_strict_der(data) and data[-1] in _SIGHASH_NAMES:
+        elif decode_sigs and data[-1] in _SIGHASH_NAMES and _is_strict_der(data):
             # CheckSignatureEncoding(STRICTENC): strict DER and a defined hash type
             words.append(f"{data[:-1].hex()}[{_SIGHASH_NAMES[data[-1]]}]")
         else:
@@ -241,10 +259,15 @@ def output_type(script: bytes) -> str:
     return "nonstandard"
 
 
+@lru_cache(maxsize=1 << 14)  # payees repeat (pools, exchanges, masternodes)
+def _address(version: int, payload: bytes) -> str:
+    return b58check_encode(bytes((version,)) + payload)
+
+
 def key_id_address(key_id: bytes, network: str | None) -> str:
     """The P2PKH address of a 20-byte key id (ProTx owner and voting keys,
     Core's ``EncodeDestination(PKHash(keyID))``)."""
-    return b58check_encode(bytes((network_prefixes(network)[0],)) + key_id)
+    return _address(network_prefixes(network)[0], bytes(key_id))
 
 
 def describe_output(script_hex, network: str | None) -> tuple:
@@ -254,6 +277,12 @@ def describe_output(script_hex, network: str | None) -> tuple:
         script = bytes.fromhex(script_hex)
     except (TypeError, ValueError):
         return None, None, None
+    return describe_script(script, network)
+
+
+@lru_cache(maxsize=1 << 14)  # the same payee scripts recur across transactions
+def describe_script(script: bytes, network: str | None) -> tuple:
+    """``describe_output`` of the script's bytes."""
     if (
         len(script) == 25
         and script[:3] == b"\x76\xa9\x14"
@@ -266,7 +295,7 @@ def describe_output(script_hex, network: str | None) -> tuple:
     kind = output_type(script)
     address = None
     if kind == "scripthash":
-        address = b58check_encode(bytes((network_prefixes(network)[1],)) + script[2:22])
+        address = _address(network_prefixes(network)[1], script[2:22])
     elif kind == "pubkeyhash":  # not reached: the fast path above takes it
         address = key_id_address(script[3:23], network)
     return script_asm(script), kind, address
@@ -280,9 +309,10 @@ def script_address(script_hex, network: str | None) -> str | None:
 def sig_asm(script_hex) -> str | None:
     """A scriptSig (hex) as asm with signature hash types decoded."""
     try:
-        return script_asm(bytes.fromhex(script_hex), sighash_decode=True)
+        script = bytes.fromhex(script_hex)
     except (TypeError, ValueError):
         return None
+    return script_asm(script, sighash_decode=True)
 
 
 __all__ = [
@@ -290,6 +320,7 @@ __all__ = [
     "NETWORKS",
     "dash_amount",
     "describe_output",
+    "describe_script",
     "key_id_address",
     "network_prefixes",
     "output_type",

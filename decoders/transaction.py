@@ -55,7 +55,7 @@ from construct import (
 from construct.core import stream_read, stream_seek, stream_tell
 
 from .primitives import MAX_SIZE, _read_prefixed, _unhex, _write_prefixed, sha256d
-from .script import dash_amount, describe_output, sig_asm
+from .script import dash_amount, describe_script, script_asm
 from .special_tx import build_payload, decode_payload
 from .structs import Struct
 from .txparts import (
@@ -201,7 +201,7 @@ _VERSION_TYPE = struct.Struct("<hH")
 _OUTPOINT_LEN = struct.Struct("<32sIB")  # prevout hash, n, first byte of the script length
 _VALUE_LEN = struct.Struct("<qB")  # value, first byte of the script length
 _U32 = struct.Struct("<I")
-_NULL_HASH = "00" * 32
+_NULL_HASH = bytes(32)
 # CompactSize first byte -> (bytes with it, smallest canonical value)
 _COMPACT = {0xFD: (3, 0xFD), 0xFE: (5, 0x10000), 0xFF: (9, 0x100000000)}
 
@@ -248,13 +248,12 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
             size, pos = _compact(view, pos - 1, end)
         if pos + size + 4 > end:
             raise _Unusual
-        script_sig = view[pos : pos + size].hex()
-        prev = prev_hash[::-1].hex()
-        coinbase = n == 0xFFFFFFFF and prev == _NULL_HASH
+        script_sig = bytes(view[pos : pos + size])
+        coinbase = n == 0xFFFFFFFF and prev_hash == _NULL_HASH
         vin.append({
-            "prevout": {"hash": prev, "n": n},
-            "script_sig": script_sig,
-            "script_sig_asm": None if coinbase else sig_asm(script_sig),
+            "prevout": {"hash": prev_hash[::-1].hex(), "n": n},
+            "script_sig": script_sig.hex(),
+            "script_sig_asm": None if coinbase else script_asm(script_sig, sighash_decode=True),
             "sequence": _U32.unpack_from(view, pos + size)[0],
         })
         pos += size + 4
@@ -269,12 +268,12 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
             size, pos = _compact(view, pos - 1, end)
         if pos + size > end:
             raise _Unusual
-        script = view[pos : pos + size].hex()
-        asm, kind, address = describe_output(script, network)
+        script = bytes(view[pos : pos + size])
+        asm, kind, address = describe_script(script, network)
         vout.append({
             "value": value,
             "value_dash": dash_amount(value),
-            "script_pub_key": script,
+            "script_pub_key": script.hex(),
             "script_pub_key_asm": asm,
             "script_pub_key_type": kind,
             "address": address,
