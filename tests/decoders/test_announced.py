@@ -60,16 +60,26 @@ GOVOBJ_TESTNET_HASH = shown("0fc23ad0a78b1bfd6776a3631395524719d4667d96d89cbb9fa
 # Dash mainnet genesis block (chainparams.cpp CreateGenesisBlock): header,
 # one transaction.
 GENESIS_BLOCK = (
-    "01000000" + "00" * 32  # version 1, no previous block
+    "01000000"
+    + "00" * 32  # version 1, no previous block
     + "c762a6567f3cc092f0684bb62b7e00a84890b990f07cc71a6bb58d64b98e02e0"  # merkle root, wire order
-    + "022ddb52" + "f0ff0f1e" + "c23fb901"  # time, bits, nonce
+    + "022ddb52"
+    + "f0ff0f1e"
+    + "c23fb901"  # time, bits, nonce
     + "01"  # one transaction: the coinbase
-    + "01000000" "01" + "00" * 32 + "ffffffff"
-    + "62" "04ffff001d0104" "4c59"
+    + "01000000"
+    "01" + "00" * 32 + "ffffffff" + "62"
+    "04ffff001d0104"
+    "4c59"
     + b"Wired 09/Jan/2014 The Grand Experiment Goes Live: Overstock.com Is Now Accepting Bitcoins".hex()
-    + "ffffffff" "01" "00f2052a01000000" "43" "41"
+    + "ffffffff"
+    "01"
+    "00f2052a01000000"
+    "43"
+    "41"
     "040184710fa689ad5023690c80f3a49c8f13f8d45b8c857fbcbc8bc4a8e4d3eb4b"
-    "10f4d4604fa08dce601aaf0f470216fe1b51850b4acf21b179c45070ac7b03a9" "ac"
+    "10f4d4604fa08dce601aaf0f470216fe1b51850b4acf21b179c45070ac7b03a9"
+    "ac"
     "00000000"
 )
 GENESIS_HASH = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
@@ -95,7 +105,8 @@ DSQ_OUTPOINT_FORM = (
 # Hand-assembled objects, their hashes computed here from Core's GetHash.
 SPORK = "11270000" + "00" * 8 + "80a0c86500000000" + "41" + "1c" + "5a" * 64
 VOTE = (
-    "40" * 32 + "07000000"  # masternode_outpoint
+    "40" * 32
+    + "07000000"  # masternode_outpoint
     + "01" * 32  # parent_hash
     + "01000000"  # vote_outcome YES
     + "02000000"  # vote_signal VALID
@@ -105,14 +116,27 @@ VOTE = (
 # CGovernanceVote::UpdateHash (src/governance/vote.cpp): outpoint as a CTxIn,
 # parent, signal, outcome, time; no signature.
 VOTE_HASH = sha256d_shown(
-    "40" * 32 + "07000000" + "00" + "ffffffff" + "01" * 32 + "02000000" + "01000000" + "8051010000000000"
+    "40" * 32
+    + "07000000"
+    + "00"
+    + "ffffffff"
+    + "01" * 32
+    + "02000000"
+    + "01000000"
+    + "8051010000000000"
 )
 CLSIG = "a0860100" + "11" * 32 + "97" * 96
 QSIGREC = "64" + "22" * 32 + "33" * 32 + "44" * 32 + "99" * 96
 QFCOMMIT = (
-    "0100" + "01" + "55" * 32  # version 1, llmqType 1, quorumHash
-    + "00" + "00"  # signers, validMembers: empty DYNBITSETs
-    + "00" * 48 + "00" * 32 + "00" * 96 + "00" * 96
+    "0100"
+    + "01"
+    + "55" * 32  # version 1, llmqType 1, quorumHash
+    + "00"
+    + "00"  # signers, validMembers: empty DYNBITSETs
+    + "00" * 48
+    + "00" * 32
+    + "00" * 96
+    + "00" * 96
 )
 
 
@@ -190,9 +214,12 @@ def test_block_requests():
 def test_inventory_items():
     payload = (
         compact(3)
-        + (1).to_bytes(4, "little") + bytes.fromhex(MAINNET_TXID)[::-1]
-        + (31).to_bytes(4, "little") + bytes.fromhex(ISDLOCK_HASH)[::-1]
-        + (99).to_bytes(4, "little") + bytes(32)
+        + (1).to_bytes(4, "little")
+        + bytes.fromhex(MAINNET_TXID)[::-1]
+        + (31).to_bytes(4, "little")
+        + bytes.fromhex(ISDLOCK_HASH)[::-1]
+        + (99).to_bytes(4, "little")
+        + bytes(32)
     )
     for command in ("inv", "getdata", "notfound"):
         decoded = decode(command, payload)
@@ -230,10 +257,21 @@ def test_names_are_cores():
 def test_every_relayed_inv_type_has_a_message():
     # The types Core relays today (protocol.h GetDataMsg, not the retired ones)
     relayed = {
-        "MSG_TX", "MSG_BLOCK", "MSG_SPORK", "MSG_DSTX", "MSG_GOVERNANCE_OBJECT",
-        "MSG_GOVERNANCE_OBJECT_VOTE", "MSG_QUORUM_FINAL_COMMITMENT", "MSG_QUORUM_CONTRIB",
-        "MSG_QUORUM_COMPLAINT", "MSG_QUORUM_JUSTIFICATION", "MSG_QUORUM_PREMATURE_COMMITMENT",
-        "MSG_QUORUM_RECOVERED_SIG", "MSG_CLSIG", "MSG_ISDLOCK", "MSG_DSQ",
+        "MSG_TX",
+        "MSG_BLOCK",
+        "MSG_SPORK",
+        "MSG_DSTX",
+        "MSG_GOVERNANCE_OBJECT",
+        "MSG_GOVERNANCE_OBJECT_VOTE",
+        "MSG_QUORUM_FINAL_COMMITMENT",
+        "MSG_QUORUM_CONTRIB",
+        "MSG_QUORUM_COMPLAINT",
+        "MSG_QUORUM_JUSTIFICATION",
+        "MSG_QUORUM_PREMATURE_COMMITMENT",
+        "MSG_QUORUM_RECOVERED_SIG",
+        "MSG_CLSIG",
+        "MSG_ISDLOCK",
+        "MSG_DSQ",
     }
     covered = {name for pairs in _OBJECTS.values() for name, _ in pairs}
     assert relayed <= covered

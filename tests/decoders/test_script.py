@@ -158,8 +158,7 @@ def test_sighash_variants_in_script_sig():
 def test_coinbase_input_has_no_asm():
     # Core prints a coinbase input's script as "coinbase" hex, without asm.
     genesis_coinbase = (
-        "01000000" "01" + "00" * 32 + "ffffffff" "0704ffff001d0104" "ffffffff"
-        "01" "00f2052a01000000" "00" "00000000"
+        "0100000001" + "00" * 32 + "ffffffff0704ffff001d0104ffffffff0100f2052a010000000000000000"
     )
     tx = decode("tx", bytes.fromhex(genesis_coinbase))
     assert tx["vin"][0]["script_sig_asm"] is None
@@ -174,7 +173,7 @@ def test_broken_push_is_error():
 
 def test_small_pushes_are_numbers():
     # CScriptNum: little-endian, sign in the top bit of the last byte
-    assert script_asm(bytes.fromhex("01ff" "0181" "020001" "04ffffff7f")) == "-127 -1 256 2147483647"
+    assert script_asm(bytes.fromhex("01ff018102000104ffffff7f")) == "-127 -1 256 2147483647"
 
 
 # --- types: Core's src/test/script_standard_tests.cpp -------------------------
@@ -193,7 +192,7 @@ SOLVER = [
     ("6a", "nulldata"),
     ("6a" + "0100" + "0400000000" + "01ff", "nulldata"),
     # OP_RESERVED passes IsPushOnly, non-minimal pushes too
-    ("6a" "50" "4c0001" "01" "4e01000000aa", "nulldata"),
+    ("6a504c0001014e01000000aa", "nulldata"),
     ("59935b87", "nonstandard"),  # OP_9 OP_ADD OP_11 OP_EQUAL
     # failures
     ("1e" + "01" * 30 + "ac", "nonstandard"),  # pubkey of 30 bytes
@@ -270,7 +269,9 @@ def test_addresses(address, network, version, kind):
     got_version, payload = b58check_decode(address)
     assert got_version == version
     script = (
-        b"\x76\xa9\x14" + payload + b"\x88\xac" if kind == "pubkeyhash" else b"\xa9\x14" + payload + b"\x87"
+        b"\x76\xa9\x14" + payload + b"\x88\xac"
+        if kind == "pubkeyhash"
+        else b"\xa9\x14" + payload + b"\x87"
     )
     out = _output(script, network)
     assert (out["address"], out["script_pub_key_type"]) == (address, kind)
@@ -330,8 +331,12 @@ def test_proupregtx_addresses():
 
 def test_proregtx_network_reaches_the_payload_in_a_tx():
     wire = (
-        "03000100" "00" "00" "00000000"  # version 3, type 1, no inputs or outputs, lock time
-        + compact(len(PROREGTX) // 2).hex() + PROREGTX
+        "03000100"
+        "00"
+        "00"
+        "00000000"  # version 3, type 1, no inputs or outputs, lock time
+        + compact(len(PROREGTX) // 2).hex()
+        + PROREGTX
     )
     testnet = decode("tx", bytes.fromhex(wire), network="testnet")
     assert testnet["extra_payload"]["payout_address"] == "yh9o9kPRK1s3YsuyCBe3DEjBit2RnzhgwH"
