@@ -15,10 +15,16 @@ This package imports neither ``p2pcap.capture`` nor ``p2pcap.formats``.
 
 from __future__ import annotations
 
-from .announce import announced
-from .decode import build, decode, decode_partial, definition, known_commands
-from .errors import DecodeError
-from .versions import PROTOCOL_VERSION
+from p2pcap.folders import require_name
+
+# From the repository root the bare name ``decoders`` would load a second
+# copy of this package (p2pcap/folders.py); refuse it.
+require_name(__name__, "p2pcap.decoders")
+
+from .announce import announced  # noqa: E402
+from .decode import build, decode, decode_partial, definition, known_commands  # noqa: E402
+from .errors import DecodeError  # noqa: E402
+from .versions import PROTOCOL_VERSION  # noqa: E402
 
 __all__ = [
     "DecodeError",
