@@ -97,6 +97,7 @@ class Normalizer:
     def __init__(self, ignore=DEFAULT_IGNORE):
         self.names = frozenset(x for x in ignore if "." not in x)
         self.paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
+        self._raw: dict[str, bool] = {}
 
     def strip(self, obj, prefix=()):
         names, paths = self.names, self.paths
@@ -116,6 +117,26 @@ class Normalizer:
             return [self.strip(v, prefix) if type(v) in (dict, list) else v for v in obj]
         return obj
 
+    def raw_comparable(self, command: str) -> bool:
+        """True when ``command``'s decoded form can hold no ignored field.
+
+        Then two such messages normalise alike exactly when their bytes are
+        alike (the decoders accept one encoding per value), so the bytes are
+        fingerprinted and the payload is not decoded at all: most of a
+        capture (inv, getdata, tx, locks, signatures) takes this path.  The
+        field names a command can produce are read from its construct.
+        """
+        known = self._raw.get(command)
+        if known is None:
+            from p2pcap.decoders import definition
+
+            con = definition(command)
+            names = set() if con is None else field_names(con)
+            known = names is not None and not (names & self.names) and not any(
+                p[0] in names for p in self.paths)
+            self._raw[command] = known
+        return known
+
     def text(self, msg: Message, decoded, error) -> str:
         if decoded is None:  # undecodable or cut: compare the bytes we have
             decoded = {"undecoded": error or "", "payload_sha256": hashlib.sha256(msg.payload).hexdigest(),
@@ -125,9 +146,45 @@ class Normalizer:
         return json.dumps(self.strip(decoded), separators=(",", ":"), ensure_ascii=False)
 
 
+def field_names(con) -> set[str] | None:
+    """Every field name a construct can put in a decoded dict, or None when unsure.
+
+    Walks the construct tree (``Struct`` fields, wrappers' ``subcon``,
+    ``If``/``Switch`` branches, ``Identified``'s hash key).  A construct
+    that computes its parts at parse time, out of reach of the walk, makes
+    it unsure only if it is a plain function; decoders' own classes keep
+    their parts as attributes, which the walk follows.
+    """
+    names: set[str] = set()
+    seen: set[int] = set()
+    stack = [con]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen or not hasattr(node, "_parse"):
+            continue
+        seen.add(id(node))
+        for attr, value in vars(node).items():
+            if attr == "name" or attr == "key":
+                if isinstance(value, str):
+                    names.add(value)
+            elif hasattr(value, "_parse"):
+                stack.append(value)
+            elif isinstance(value, (list, tuple)):
+                stack.extend(v for v in value if hasattr(v, "_parse"))
+            elif isinstance(value, dict):
+                stack.extend(v for v in value.values() if hasattr(v, "_parse"))
+    return names
+
+
 def fingerprint(msg: Message, text: str) -> int:
     digest = hashlib.blake2b(f"{msg.direction} {msg.command} {text}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "little")
+
+
+def raw_fingerprint(msg: Message) -> int:
+    """The fingerprint of a message compared by its bytes (``Normalizer.raw_comparable``)."""
+    head = f"{msg.direction} {msg.command} {msg.msg_size} ".encode()
+    return int.from_bytes(hashlib.blake2b(head + msg.payload, digest_size=8).digest(), "little")
 
 
 def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
@@ -150,6 +207,13 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
             if s is None:
                 s = by_key[key] = Session(*key, rec.ts_ns)
                 side.sessions.append(s)
+            if norm.raw_comparable(rec.command):
+                s.fps.append(raw_fingerprint(rec))
+                s.ords.append(side.messages)
+                side.messages += 1
+                k = (rec.command, rec.direction)
+                side.counts[k] = side.counts.get(k, 0) + 1
+                continue
             ck = (rec.direction, rec.command, sel.version_for(rec), rec.payload if len(rec.payload) <= 64
                   else hashlib.blake2b(rec.payload, digest_size=16).digest())
             fp = cache.get(ck)
