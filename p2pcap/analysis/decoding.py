@@ -10,22 +10,22 @@ from __future__ import annotations
 from p2pcap.formats.records import Message
 
 
-def decode_record(msg: Message, version: int) -> tuple[dict | None, str | None]:
+def decode_record(msg: Message, version: int, network: str | None = None) -> tuple[dict | None, str | None]:
     """(decoded, error) for one message; never raises for bad payloads.
 
     A payload cut by a snap length decodes as far as its kept bytes go, and
     the error says how much was kept, so a partial result is never taken
-    for a whole one.
+    for a whole one.  ``network`` (the capture's) picks the address prefixes.
     """
     from p2pcap.decoders import DecodeError, decode, decode_partial
 
     if msg.partial:
         note = f"partial payload: {msg.captured_len} of {msg.msg_size} bytes captured"
         try:
-            return decode_partial(msg.command, msg.payload, version=version), note
+            return decode_partial(msg.command, msg.payload, version=version, network=network), note
         except DecodeError as exc:
             return None, f"{note}; {exc}"
     try:
-        return decode(msg.command, msg.payload, version=version), None
+        return decode(msg.command, msg.payload, version=version, network=network), None
     except DecodeError as exc:
         return None, str(exc)

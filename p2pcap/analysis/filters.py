@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap, Message
+from p2pcap.formats.v1 import canonical_network
 
 from p2pcap.errors import ArgumentError
 from p2pcap.analysis.timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
@@ -266,6 +267,9 @@ class Selection:
         self.reader = reader
         self.filt = filt
         self.versions = VersionTracker(assume=assume)
+        # Addresses in decoded scripts take the capture's network's prefixes.
+        recorded = reader.metadata.get("network") if isinstance(reader.metadata, dict) else None
+        self.network = canonical_network(recorded if isinstance(recorded, str) else None)
         self._decode_wanted = decode or filt.needs_decode
         self._seekable = seekable
         self._cache = (None, (None, None))
@@ -283,7 +287,7 @@ class Selection:
         if self._cache[0] is not msg:
             from p2pcap.analysis.decoding import decode_record  # the decoders load on first use
 
-            self._cache = (msg, decode_record(msg, self.version_for(msg)))
+            self._cache = (msg, decode_record(msg, self.version_for(msg), self.network))
         return self._cache[1]
 
     def _first_ns(self):
