@@ -22,7 +22,9 @@ from construct import (
 )
 
 from .errors import DecodeError
+from .fastpaths import FAST
 from .primitives import Trailing
+from .script import NETWORKS as _NETWORKS
 from .script import network_prefixes
 from .structs import BUILD_ERRORS, Struct
 from .vectors import Vector
@@ -83,6 +85,11 @@ def decode(
     "regtest" (None: mainnet); it picks the address prefixes of scripts and
     ProTx keys (script.py).  Any other name raises ValueError.
     """
+    fast = FAST.get(command)
+    if fast is not None and (network is None or network in _NETWORKS):
+        obj = fast(payload)
+        if obj is not None:
+            return obj
     context = _context(version, network)
     struct = _messages().get(command)
     if struct is None:

@@ -7,6 +7,7 @@ a capture that begins mid-session an assumed one (``show --protocol-version``).
 
 from __future__ import annotations
 
+from p2pcap.decoders import DecodeError, decode, decode_partial
 from p2pcap.formats.records import Message
 
 
@@ -17,8 +18,6 @@ def decode_record(msg: Message, version: int, network: str | None = None) -> tup
     the error says how much was kept, so a partial result is never taken
     for a whole one.  ``network`` (the capture's) picks the address prefixes.
     """
-    from p2pcap.decoders import DecodeError, decode, decode_partial
-
     if msg.partial:
         note = f"partial payload: {msg.captured_len} of {msg.msg_size} bytes captured"
         try:

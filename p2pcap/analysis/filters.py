@@ -273,6 +273,7 @@ class Selection:
         self._decode_wanted = decode or filt.needs_decode
         self._seekable = seekable
         self._cache = (None, (None, None))
+        self._decode_record = None
         self.first_ns: int | None = None
 
     def version_for(self, msg: Message) -> int:
@@ -285,8 +286,11 @@ class Selection:
     def decoded(self, msg: Message):
         """``(decoded, error)`` for a message this selection yielded (cached for the last one)."""
         if self._cache[0] is not msg:
-            from p2pcap.analysis.decoding import decode_record  # the decoders load on first use
+            decode_record = self._decode_record
+            if decode_record is None:  # the decoders load on first use, not for --help
+                from p2pcap.analysis.decoding import decode_record
 
+                self._decode_record = decode_record
             self._cache = (msg, decode_record(msg, self.version_for(msg), self.network))
         return self._cache[1]
 

@@ -9,6 +9,7 @@ A table row fits 80 columns; ``-v`` adds the whole decoded tree and
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 
@@ -26,7 +27,13 @@ INDENT = "    "
 def clock(ts_ns: int) -> str:
     """UTC time of day with microseconds, like tcpdump's default."""
     seconds, ns = divmod(ts_ns, 1_000_000_000)
-    return time.strftime("%H:%M:%S", time.gmtime(seconds)) + f".{ns // 1000:06d}"
+    return f"{_clock_second(seconds)}.{ns // 1000:06d}"
+
+
+@functools.lru_cache(maxsize=256)
+def _clock_second(seconds: int) -> str:
+    # Consecutive records share their second: format it once.
+    return time.strftime("%H:%M:%S", time.gmtime(seconds))
 
 
 def fit(text: str, width: int = WIDTH) -> str:
