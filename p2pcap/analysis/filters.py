@@ -206,6 +206,10 @@ class RecordFilter:
     def needs_decode(self) -> bool:
         return bool(self.where)
 
+    def is_metadata_trivial(self) -> bool:
+        """True when ``wants`` keeps every record the reader's command filter passed."""
+        return not (self.exclude or self.direction or self.pids or self.conn_types or self._peer_keys)
+
     def wants(self, record) -> bool:
         """Metadata tests (not time, not ``where``): cheap, per record."""
         if type(record) is not Message:
@@ -320,6 +324,10 @@ class Selection:
         pushed = dict(commands=commands)
         if known:
             pushed.update(since_ns=since, until_ns=until)
+        if known and not filt.where:
+            # (with decoding, the reader also passes version messages: wants() drops them)
+            yield from self._plain(self.reader.records(**pushed), commands == filt.commands)
+            return
         for rec in self.reader.records(**pushed):
             if not known:
                 self.first_ns = rec.ts_ns
@@ -338,6 +346,19 @@ class Selection:
                 if not filt.wants_decoded(decoded, rec.command):
                     continue
             yield rec
+
+
+    def _plain(self, records, exact_commands: bool):
+        """The common case, kept lean: the reader already applied commands and time;
+        what is left are the metadata tests, and the versions for decoding."""
+        filt = self.filt
+        everything = exact_commands and filt.is_metadata_trivial()
+        see = self.versions.see if self._decode_wanted else None
+        for rec in records:
+            if see is not None and type(rec) is Message and rec.command == "version":
+                see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
+            if everything or filt.wants(rec):
+                yield rec
 
 
 def _resolve(spec: TimeSpec | None, first_ns):
