@@ -194,7 +194,7 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
     side = Side(str(path))
     by_key: dict = {}
     cache: dict = {}
-    with open_pipeline(path, filt, decode=True) as sel:
+    with open_pipeline(path, filt, decode=True, share_decoded=True) as sel:
         for rec in sel:
             side.first_ns = rec.ts_ns if side.first_ns is None else min(side.first_ns, rec.ts_ns)
             side.last_ns = rec.ts_ns if side.last_ns is None else max(side.last_ns, rec.ts_ns)
@@ -337,7 +337,7 @@ class LineStore:
         if not self.needed:
             return
         k, ordinal = 0, -1
-        with open_pipeline(path, filt, decode=True) as sel:
+        with open_pipeline(path, filt, decode=True, share_decoded=True) as sel:
             for rec in sel:
                 if type(rec) is not Message:
                     continue

@@ -124,6 +124,11 @@ def _equal(candidate, value: str) -> bool:
 
 
 _INVENTORIES = frozenset(("inv", "getdata", "notfound"))
+# Decoded results kept for repeated payloads: those of at least _MEMO_MIN bytes
+# (smaller ones decode faster than they hash), at most _MEMO_LIMIT of them.
+# The results are shared, so nothing downstream may change a decoded dict.
+_MEMO_MIN = 64
+_MEMO_LIMIT = 8192
 
 
 def _lookup(decoded, path) -> list:
@@ -265,7 +270,7 @@ class Selection:
     """
 
     def __init__(self, reader, filt: RecordFilter, *, decode: bool = False, seekable: bool = True,
-                 assume: int | None = None):
+                 assume: int | None = None, share_decoded: bool = False):
         from p2pcap.analysis.negotiation import VersionTracker  # loads the decoders: not for --help
 
         self.reader = reader
@@ -278,6 +283,9 @@ class Selection:
         self._seekable = seekable
         self._cache = (None, (None, None))
         self._decode_record = None
+        # (command, version, msg_size, payload) -> (decoded, error), when the
+        # caller promises not to change a decoded dict (it is then shared).
+        self._memo: dict | None = {} if share_decoded else None
         self.first_ns: int | None = None
 
     def version_for(self, msg: Message) -> int:
@@ -295,7 +303,20 @@ class Selection:
                 from p2pcap.analysis.decoding import decode_record
 
                 self._decode_record = decode_record
-            self._cache = (msg, decode_record(msg, self.version_for(msg), self.network))
+            version = self.version_for(msg)
+            payload = msg.payload
+            if self._memo is None or len(payload) < _MEMO_MIN:
+                result = decode_record(msg, version, self.network)
+            else:
+                # A node relays one tx, lock or header to many peers: decode those bytes once.
+                key = (msg.command, version, msg.msg_size, payload)
+                result = self._memo.get(key)
+                if result is None:
+                    result = decode_record(msg, version, self.network)
+                    if len(self._memo) >= _MEMO_LIMIT:
+                        self._memo.clear()
+                    self._memo[key] = result
+            self._cache = (msg, result)
         return self._cache[1]
 
     def _first_ns(self):

@@ -27,19 +27,22 @@ class VersionTracker:
 
     def __init__(self, assume: int | None = None):
         self._sides: dict[tuple[int, int], dict[str, int]] = {}
+        self._agreed: dict[tuple[int, int], int] = {}  # the lower of the sides seen
         self.assume = assume
 
     def see(self, pid: int, peer_id: int, direction: str, command: str, payload: bytes) -> None:
         if command != "version" or len(payload) < 4:
             return
         (version,) = struct.unpack_from("<i", payload)
-        self._sides.setdefault((pid, peer_id), {})[direction] = version
+        sides = self._sides.setdefault((pid, peer_id), {})
+        sides[direction] = version
+        self._agreed[(pid, peer_id)] = min(sides.values())
 
     def version_for(self, pid: int, peer_id: int) -> int:
-        sides = self._sides.get((pid, peer_id))
-        if not sides:
+        agreed = self._agreed.get((pid, peer_id))
+        if agreed is None:
             return PROTOCOL_VERSION if self.assume is None else self.assume
-        return min(sides.values())
+        return agreed
 
     def version_info(self, pid: int, peer_id: int) -> tuple[int, str]:
         """(version, how it is known): ``negotiated``, ``assumed`` or ``given`` (``assume``).

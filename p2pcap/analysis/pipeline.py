@@ -26,11 +26,11 @@ class Pipeline:
     """One capture opened for analysis (see the module doc); a context manager."""
 
     def __init__(self, path, filt: RecordFilter | None = None, *, decode: bool = False,
-                 follow: bool = False, assume: int | None = None):
+                 follow: bool = False, assume: int | None = None, share_decoded: bool = False):
         self.name = input_name(path)
         self.reader, self.seekable = open_input(path, follow=follow)
         self.selection = Selection(self.reader, filt or RecordFilter(), decode=decode,
-                                   seekable=self.seekable, assume=assume)
+                                   seekable=self.seekable, assume=assume, share_decoded=share_decoded)
 
     @property
     def metadata(self):
@@ -70,7 +70,10 @@ class Pipeline:
 
 
 def open_pipeline(path, filt: RecordFilter | None = None, **options) -> Pipeline:
-    """``Pipeline(path, filt, decode=, follow=, assume=)``; a ``PathError`` names an unreadable path.
+    """``Pipeline(path, filt, decode=, follow=, assume=, share_decoded=)``; a ``PathError`` names an unreadable path.
+
+    ``share_decoded=True``: messages with the same payload get the same
+    decoded dict (decoded once), for callers that never change one.
 
     >>> open_pipeline("/nonexistent.cap")
     Traceback (most recent call last):

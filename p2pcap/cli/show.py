@@ -43,7 +43,8 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
     """
     renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
     shown = 0
-    with open_pipeline(path, filt, decode=decode, follow=follow, assume=protocol_version) as p:
+    with open_pipeline(path, filt, decode=decode, follow=follow, assume=protocol_version,
+                       share_decoded=True) as p:
         header = renderer.header()
         if header:
             out(header)
