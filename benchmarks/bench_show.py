@@ -36,7 +36,7 @@ P2PCAP = [sys.executable, "-m", "p2pcap"]
 
 def timed_run(cmd: list[str]) -> tuple[float, int]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, capture_output=True)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.decode(errors='replace')[-500:]}")

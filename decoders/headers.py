@@ -134,7 +134,7 @@ class CompressedHeaders(Vector):
                 previous = headers[-1] if headers else None
                 headers.append(_uncompress(wire, previous, versions, path))
         except ConstructError as exc:
-            raise at_index(exc, path, len(headers))
+            raise at_index(exc, path, len(headers)) from None
         return headers
 
     def _build(self, obj, stream, context, path):
@@ -143,7 +143,7 @@ class CompressedHeaders(Vector):
             try:
                 CompressedHeader._build(header, stream, context, path)
             except ConstructError as exc:
-                raise at_index(exc, path, index)
+                raise at_index(exc, path, index) from None
         return obj
 
     def _sizeof(self, context, path):

@@ -43,7 +43,7 @@ class Vector(Construct):
         except StreamError:
             pass
         except ConstructError as exc:
-            raise at_index(exc, path, len(items))
+            raise at_index(exc, path, len(items)) from None
         return items
 
 
@@ -74,7 +74,7 @@ class VarArray(Vector):
             for _ in range(count):
                 items.append(parse(stream, context, path))
         except ConstructError as exc:
-            raise at_index(exc, path, len(items))
+            raise at_index(exc, path, len(items)) from None
         return items
 
     def _build(self, obj, stream, context, path):
@@ -90,7 +90,7 @@ class VarArray(Vector):
             try:
                 build(item, stream, context, path)
             except ConstructError as exc:
-                raise at_index(exc, path, index)
+                raise at_index(exc, path, index) from None
         return obj
 
 

@@ -107,4 +107,4 @@ def test_recorded_filter_and_merge(rec, tmp_path):
     assert len(got) == len(rec["messages"]) + len(rec["variant_messages"])
     assert [r.ts_ns for r in got] == sorted(r.ts_ns for r in got)
     stats = run("stats", both, "--json")
-    assert '"messages":%d' % len(got) in stats.stdout
+    assert f'"messages":{len(got)}' in stats.stdout

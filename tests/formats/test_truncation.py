@@ -23,7 +23,7 @@ def layout(data: bytes):
     return reader.header_length, ends, ends[-1][0]
 
 
-def expected(data: bytes, cut: int, records: list, _layouts={}):
+def expected(data: bytes, cut: int, records: list, _layouts={}):  # noqa: B006 (a cache on purpose)
     """The records a cut at ``cut`` keeps, and whether the tail is torn."""
     if data not in _layouts:
         _layouts[data] = layout(data)

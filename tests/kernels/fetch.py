@@ -105,7 +105,7 @@ class Apt:
     def depends(self, package: str) -> list[str]:
         """Names in the candidate version's Depends (first of each alternative)."""
         out = self.run("apt-cache", "show", "--no-all-versions", package)
-        line = next((l for l in out.splitlines() if l.startswith("Depends:")), "Depends:")
+        line = next((x for x in out.splitlines() if x.startswith("Depends:")), "Depends:")
         return [alt.split("|")[0].split("(")[0].strip() for alt in line[len("Depends:"):].split(",")]
 
     def download(self, packages: list[str], into: Path) -> list[Path]:

@@ -275,7 +275,7 @@ def test_plain_builds_have_no_semaphores_to_read(standin_cxx, tmp_path):
 def test_churn_never_reuses_an_id():
     lines = make_churn.churn(peers=60, live=5, messages=6, seed=3)
     gone, first_seen = set(), []
-    for direction, peer, addr, conn, command, payload in lines:
+    for _direction, peer, _addr, _conn, command, _payload in lines:
         assert peer not in gone, f"peer {peer} back after its disconnection"
         if peer not in first_seen:
             first_seen.append(peer)
