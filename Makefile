@@ -1,6 +1,7 @@
 # p2pcap: every target sets up what it needs first, idempotently.
 #   make demo          record the bundled stand-in node replaying a regtest-like session, then show it
 #   make test          run the whole test suite (the eBPF tests need root)
+#   make lint          ruff format --check and ruff check, as .ci/run does
 #   make bench         print the benchmark figures
 #   make kernel-matrix the live tests on every kernel p2pcap claims, booted under qemu, and the
 #                      interpreter- and BCC-dependent tests in Debian 13's userland (tests/kernels)
@@ -22,7 +23,7 @@ BINDIR ?= $(PREFIX)/bin
 # What `pip install` builds from (pyproject.toml's package folders).
 DIST_FILES := pyproject.toml README.md p2pcap capture decoders formats
 
-.PHONY: setup host host-test venv standin demo test bench kernel-matrix install uninstall clean
+.PHONY: setup host host-test venv standin demo test lint bench kernel-matrix install uninstall clean
 
 setup: host venv
 
@@ -73,6 +74,11 @@ demo: host venv standin
 
 test: host venv standin
 	$(PY) -m pytest -q
+
+# The formatter and the linter, as configured in pyproject.toml ([tool.ruff]).
+lint: host venv
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
 
 bench: host venv standin
 	$(PY) benchmarks/run_all.py
