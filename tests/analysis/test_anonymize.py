@@ -31,7 +31,7 @@ IV6 = ipaddress.IPv6Network("2001:db8::/32")
 
 def _mnlist_vectors():
     path = ROOT / "tests" / "decoders" / "test_mnlist.py"
-    spec = importlib.util.spec_from_file_location("mnlist_vectors", path)
+    spec = importlib.util.spec_from_file_location("tests.decoders.test_mnlist", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

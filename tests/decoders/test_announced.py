@@ -27,7 +27,8 @@ import pytest
 from p2pcap.decoders import announced, build, decode, decode_partial
 from p2pcap.decoders.announce import _OBJECTS
 from p2pcap.decoders.inventory import INV_TYPE_NAMES
-from vectors import compact, sha256d_shown, shown
+
+from .vectors import compact, sha256d_shown, shown
 
 ISLOCK = (
     "011dbbda5861b12d7523f20aa5e0d42f52de3dcd2d5c2fe919ba67b59f050d206e00000000babb35d229d6bf5897"

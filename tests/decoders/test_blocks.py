@@ -13,9 +13,10 @@ import dash_hash
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import decode_error, sha256d_shown, shown
 
 from p2pcap.decoders import DecodeError, build, decode
+
+from .vectors import decode_error, sha256d_shown, shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"

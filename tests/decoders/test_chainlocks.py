@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_round_trip, check_trailing_rejected, sha256d_shown as inv_hash, shown
 
+from .vectors import check_round_trip, check_trailing_rejected, shown
+from .vectors import sha256d_shown as inv_hash
 
 BLOCK = bytes(range(32)).hex()  # 000102..1f on the wire
 BLS_SIG = "97" + "e1" * 94 + "0f"  # 96 bytes, kept opaque

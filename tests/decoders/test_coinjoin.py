@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_round_trip, check_trailing_rejected, decode_error, sha256d_shown, shown
+
+from .vectors import check_round_trip, check_trailing_rejected, decode_error, sha256d_shown, shown
 
 # Keys decode() derives from the bytes rather than reads (scripts as asm,
 # type and address, amounts in DASH, ProTx key and payout addresses).  The

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.commitment import FINAL_COMMITMENT_MIN_SIZE, FinalCommitment
-from vectors import sha256d_shown, shown
+
+from .vectors import sha256d_shown, shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_decode, check_round_trip
+
+from .vectors import check_decode, check_round_trip
 
 UA = "/Dash Core:22.0.0/"  # 18 characters
 CHALLENGE_WIRE = bytes(range(32)).hex()  # 00 01 .. 1f as sent

@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected, compact, decode_error, shown
+
+from .vectors import check_decode, check_round_trip, check_trailing_rejected, compact, decode_error, shown
 
 GENESIS = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
 GENESIS_WIRE = bytes.fromhex(GENESIS)[::-1].hex()

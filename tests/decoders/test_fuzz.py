@@ -3,14 +3,13 @@ any input that decodes builds back to the same bytes.
 
 Like python-zstandard's tests/test_decompressor_fuzzing.py: random bytes for
 every registered command, and damaged copies (bit flips, cuts, insertions,
-deletions) of the known-good payloads.  Those are collected from every
-``tests/decoders/test_*.py`` that defines ``VECTORS = [(command, hex), ...]``;
-the modules are loaded by path, so this directory needs no __init__.py.
+deletions) of the known-good payloads.  Those are the ``VECTORS = [(command,
+hex), ...]`` of the test modules, gathered by the registry, tables.py.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import re
 import time
 from pathlib import Path
 
@@ -21,6 +20,8 @@ from hypothesis import strategies as st
 from p2pcap.decoders import DecodeError, build, decode, known_commands
 from p2pcap.decoders.versions import MIN_PEER_PROTO_VERSION, PROTOCOL_VERSION
 
+from . import tables
+
 HERE = Path(__file__).parent
 # A single decode of a few KiB must never take long: a hostile count has
 # to fail before anything is allocated.
@@ -30,20 +31,7 @@ SLOW = 5.0  # seconds; generous so a loaded CI machine does not flake
 VERSIONS = [None, MIN_PEER_PROTO_VERSION, 70225, 70228, 70230, PROTOCOL_VERSION]
 
 
-def load_vectors() -> list[tuple[str, bytes]]:
-    vectors = []
-    for path in sorted(HERE.glob("test_*.py")):
-        if path.name in ("test_fuzz.py", "test_registry.py", "test_partial.py"):
-            continue
-        spec = importlib.util.spec_from_file_location(f"_vectors_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for command, payload in getattr(module, "VECTORS", []):
-            vectors.append((command, bytes.fromhex(payload)))
-    return vectors
-
-
-VECTORS = load_vectors()
+VECTORS = tables.VECTORS
 COMMANDS = sorted(known_commands())
 
 
@@ -82,6 +70,16 @@ def decode_or_error(command: str, payload: bytes, version: int | None = None):
 def test_vectors_were_collected():
     assert len(VECTORS) > 20
     assert {command for command, _ in VECTORS} <= set(COMMANDS)
+
+
+def test_every_module_with_vectors_is_registered():
+    # tables.MODULES is written by hand: a new module's VECTORS must not be left out
+    defining = {
+        path.stem
+        for path in HERE.glob("test_*.py")
+        if re.search(r"^VECTORS\b", path.read_text(), re.MULTILINE) and path.name != "test_fuzz.py"
+    }
+    assert defining == {module.__name__.rpartition(".")[2] for module in tables.MODULES}
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import (
+
+from .vectors import (
     check_decode,
     check_round_trip,
     check_trailing_rejected,
@@ -20,7 +21,6 @@ from vectors import (
     sha256d_shown,
     shown,
 )
-
 
 PROP = bytes(range(32)).hex()
 COLLATERAL = bytes(range(0x20, 0x40)).hex()

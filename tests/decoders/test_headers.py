@@ -19,7 +19,8 @@ from hypothesis import strategies as st
 from p2pcap.decoders import build, decode
 from p2pcap.decoders.decode import to_plain
 from p2pcap.decoders.headers import BlockHeader
-from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
+
+from .vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
 GENESIS_HASH = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
 GENESIS_MERKLE = "e0028eb9648db56b1ac77cf090b99048a8007e2bb64b68f092c03c7f56a662c7"

@@ -12,14 +12,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import (
+
+from .vectors import (
     check_round_trip,
     check_trailing_rejected,
     decode_error,
-    sha256d_shown as inv_hash,
     shown,
 )
-
+from .vectors import (
+    sha256d_shown as inv_hash,
+)
 
 PREV1 = bytes(range(32)).hex()
 PREV2 = bytes(range(0x20, 0x40)).hex()

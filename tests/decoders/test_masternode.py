@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
+from .vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
 
 PROTX = bytes(range(32)).hex()  # 000102..1f on the wire
 QUORUM = bytes(range(0x40, 0x60)).hex()

@@ -16,9 +16,10 @@ import time
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected, compact
 
 from p2pcap.decoders import DecodeError, build, decode
+
+from .vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected, compact
 
 NEWEST = 70238
 

@@ -26,10 +26,11 @@ import struct
 from pathlib import Path
 
 import pytest
-from vectors import check_decode_subset_and_round_trip, check_trailing_rejected
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.mnlist import SMLEntry
+
+from .vectors import check_decode_subset_and_round_trip, check_trailing_rejected
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "sml_entries.json").read_text())
 NEWEST = 70238

@@ -7,16 +7,13 @@ every known-good vector of the other test modules.
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from p2pcap.decoders import DecodeError, decode, definition, known_commands
 from p2pcap.decoders.decode import _fields_of, decode_partial
 from p2pcap.decoders.primitives import Trailing
 
-HERE = Path(__file__).parent
+from . import tables
 
 H1 = bytes(range(32)).hex()  # wire order
 H2 = bytes(range(32, 64)).hex()
@@ -155,15 +152,7 @@ def test_definition_without_fields_is_all_or_nothing(monkeypatch):
 # --- every cut of every known-good vector ------------------------------------
 
 
-def _fuzz_module():
-    # test_fuzz.py collects every module's VECTORS (and skips this one)
-    spec = importlib.util.spec_from_file_location("_partial_fuzz", HERE / "test_fuzz.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-GOOD = _fuzz_module().VECTORS  # not named VECTORS: test_fuzz.py collects those
+GOOD = tables.VECTORS  # every registered module's VECTORS, as bytes
 
 
 def assert_agrees(partial: dict, whole: dict):

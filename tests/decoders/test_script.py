@@ -26,7 +26,8 @@ import pytest
 from p2pcap.decoders import decode, decode_partial
 from p2pcap.decoders.script import dash_amount, output_type, script_asm
 from p2pcap.decoders.special_tx import decode_payload
-from vectors import compact
+
+from .vectors import compact
 
 # --- dashpay/dash test/functional/rpc_decodescript.py -------------------------
 

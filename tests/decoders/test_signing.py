@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, decode
-from vectors import (
+
+from .vectors import (
     check_built_object,
     check_decode_subset_and_round_trip,
     check_trailing_rejected,

@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
 from p2pcap.decoders.special_tx import SPECIAL_PAYLOADS, build_payload, decode_payload
-from vectors import sha256d_shown as txid, shown
+
+from .vectors import sha256d_shown as txid
+from .vectors import shown
 
 # Keys decode() derives from the bytes rather than reads (scripts as asm,
 # type and address, amounts in DASH, ProTx key and payout addresses).  The

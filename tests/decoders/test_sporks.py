@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from vectors import check_decode, check_round_trip, check_trailing_rejected, sha256d_shown
+
+from .vectors import check_decode, check_round_trip, check_trailing_rejected, sha256d_shown
 
 SIG = "1c" + "5a" * 64  # a 65-byte compact recoverable signature
 

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.transaction import Transaction, TransactionLayout
-from vectors import sha256d_shown as txid, shown
+
+from .vectors import sha256d_shown as txid
+from .vectors import shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"

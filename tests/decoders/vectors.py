@@ -1,12 +1,9 @@
 """Checks shared by the decoder test modules.
 
-Each ``test_*.py`` keeps its own hand-assembled ``CASES`` table and its own
-parametrized tests; those tests call the checks here.  This directory has
-no ``__init__.py``: pytest puts it on ``sys.path`` (rootdir-relative
-"prepend" import mode), so the modules say ``from vectors import ...``, and
-test_fuzz.py, which loads them by path, finds it the same way.  The name
-does not start with ``test_``, so neither pytest nor test_fuzz.py collects
-it as a test module.
+Each ``test_*.py`` keeps its own hand-assembled ``CASES`` table and its
+module-specific tests; those tests call the checks here
+(``from .vectors import ...``: tests/decoders is a package).  The name does
+not start with ``test_``, so pytest does not collect it as a test module.
 """
 
 from __future__ import annotations
