@@ -19,7 +19,9 @@ of the capture.  ``pyarrow`` is imported only when a writer is made.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 
 from p2pcap.errors import P2pcapError
 
@@ -143,3 +145,211 @@ class ParquetWriter:
             self.close()
         else:
             self._writer.close()  # the caller removes the half-written file
+
+
+# -- datasets --------------------------------------------------------------------
+#
+# A dataset is a folder of three hive-partitioned tables (docs/FLEET.md):
+#
+#   DIR/_p2pcap_dataset.json                      marker: {"format": "p2pcap-dataset", "schema_version": 1}
+#   DIR/messages/node=<name>/date=<YYYY-MM-DD>/<capture>.parquet
+#   DIR/inventory/node=<name>/date=<YYYY-MM-DD>/<capture>.parquet
+#   DIR/objects/node=<name>/date=<YYYY-MM-DD>/<capture>.parquet
+#
+# ``node`` and ``date`` are partition columns (in the path, not the files).
+# Every file carries ``schema_version`` and ``capture`` columns and, in its
+# key-value metadata under ``p2pcap.dataset``, its table, node, capture and
+# schema version, so a reader can tell ours from a foreign file.  Nothing
+# here decodes: the inventory and object rows come from the caller's
+# ``items`` function.
+
+SCHEMA_VERSION = 1
+TABLES = ("messages", "inventory", "objects")
+MARKER = "_p2pcap_dataset.json"
+DATASET_KEY = b"p2pcap.dataset"
+_DAY_NS = 86_400 * 10**9
+
+
+def table_schema(pa, table: str):
+    """The Arrow schema of one dataset table, without the partition columns."""
+    head = [("schema_version", pa.int32()), ("capture", pa.string())]
+    if table == "messages":
+        return pa.schema(head + [(f.name, f.type) for f in schema(pa)])
+    if table in ("inventory", "objects"):
+        fields = head + [
+            ("ts_ns", pa.int64()),
+            ("time", pa.timestamp("ns", tz="UTC")),
+            ("pid", pa.int64()),
+            ("peer_id", pa.int64()),
+            ("peer_addr", pa.string()),
+            ("conn_type", pa.string()),
+            ("direction", pa.string()),
+            ("command", pa.string()),
+            ("inv_type", pa.string()),
+            ("hash", pa.string()),
+        ]
+        if table == "objects":
+            fields.append(("msg_size", pa.int64()))
+        return pa.schema(fields)
+    raise ValueError(table)
+
+
+def utc_day(ts_ns: int) -> str:
+    """``2025-01-01`` for a time in ns since the epoch (the ``date`` partition)."""
+    import datetime
+
+    return (datetime.date(1970, 1, 1) + datetime.timedelta(days=ts_ns // _DAY_NS)).isoformat()
+
+
+class _Table:
+    """One table's rows of one capture: a file per UTC day, rows buffered per day."""
+
+    def __init__(self, pa, pq, root, table, node, capture, metadata, compression):
+        self._pa, self._pq = pa, pq
+        self._folder = os.path.join(root, table, f"node={node}")
+        self._capture = capture
+        info = {"table": table, "node": node, "capture": capture, "schema_version": SCHEMA_VERSION}
+        self.schema = table_schema(pa, table).with_metadata({
+            METADATA_KEY: json.dumps(metadata or {}, default=str).encode(),
+            DATASET_KEY: json.dumps(info).encode()})
+        self._names = self.schema.names
+        self._compression = compression
+        self._days: dict[int, list] = {}  # day number -> [columns, rows, bytes]
+        self._writers: dict[int, object] = {}
+        self._day_text: dict[int, str] = {}
+        self.paths: list[str] = []
+        self.rows = 0
+
+    def add(self, ts_ns: int, row: tuple, size: int = 0) -> None:
+        day = ts_ns // _DAY_NS
+        buf = self._days.get(day)
+        if buf is None:
+            buf = self._days[day] = [[[] for _ in self._names], 0, 0]
+        for values, value in zip(buf[0], (SCHEMA_VERSION, self._capture, *row)):
+            values.append(value)
+        buf[1] += 1
+        buf[2] += size
+        self.rows += 1
+        if buf[1] >= ROWS_PER_GROUP or buf[2] >= BYTES_PER_GROUP:
+            self._flush(day)
+
+    def _flush(self, day: int) -> None:
+        columns, rows, _ = self._days[day]
+        if not rows:
+            return
+        writer = self._writers.get(day)
+        if writer is None:
+            folder = os.path.join(self._folder, f"date={utc_day(day * _DAY_NS)}")
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, f"{self._capture}.parquet")
+            if os.path.exists(path):
+                raise P2pcapError(f"{path}: already in the dataset (this capture was exported to it before)")
+            writer = self._writers[day] = self._pq.ParquetWriter(path, self.schema,
+                                                                 compression=self._compression)
+            self.paths.append(path)
+        batch = self._pa.RecordBatch.from_arrays(
+            [self._pa.array(v, type=f.type) for v, f in zip(columns, self.schema)], schema=self.schema)
+        writer.write_batch(batch)
+        self._days[day] = [[[] for _ in self._names], 0, 0]
+
+    def close(self) -> None:
+        try:
+            for day in list(self._days):
+                self._flush(day)
+        finally:
+            for writer in self._writers.values():
+                writer.close()
+
+
+class DatasetWriter:
+    """Write one capture's records into a dataset folder (created if new).
+
+    ``node`` names the partition; ``capture`` names the files (one per table
+    and UTC day), so the same capture cannot be added twice.  ``decode(msg)
+    -> (decoded, error)`` fills the message table's ``decoded``;
+    ``items(msg, decoded) -> (inventory pairs, object pairs)`` gives the
+    (inv type, hash) rows of the other two tables (``decoded`` is None when
+    no ``decode`` was given: ``items`` decodes what it needs).
+    """
+
+    def __init__(self, root, node: str, capture: str, metadata: dict | None = None, *, decode=None,
+                 items=None, compression: str = "zstd"):
+        pa, pq = _pyarrow()
+        self.root = str(root)
+        os.makedirs(self.root, exist_ok=True)
+        import glob
+
+        for path in glob.glob(os.path.join(glob.escape(self.root), "*", "node=*", "date=*",
+                                           glob.escape(capture) + ".parquet")):
+            raise P2pcapError(f"{path}: already in the dataset (this capture was exported to it before)")
+        marker = os.path.join(self.root, MARKER)
+        if not os.path.exists(marker):
+            with open(marker, "w", encoding="utf-8") as f:
+                json.dump({"format": "p2pcap-dataset", "schema_version": SCHEMA_VERSION}, f)
+                f.write("\n")
+        self._tables = {t: _Table(pa, pq, self.root, t, node, capture, metadata, compression) for t in TABLES}
+        self._messages, self._inventory, self._objects = (self._tables[t] for t in TABLES)
+        self._decode = decode
+        self._items = items
+        self.messages = 0
+        self.gaps = 0
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for t in self._tables.values() for p in t.paths]
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {name: t.rows for name, t in self._tables.items()}
+
+    def write(self, record) -> None:
+        ts = record.ts_ns
+        if type(record) is Gap:
+            self._messages.add(ts, ("gap", ts, ts, record.pid, None, None, None, None, None, None, None, None,
+                                    None, None, None, record.reason_name, record.lost_messages,
+                                    record.lost_bytes))
+            self.gaps += 1
+            return
+        obj = error = text = None
+        if self._decode is not None:
+            obj, error = self._decode(record)
+            text = None if obj is None else json.dumps(obj, separators=(",", ":"))
+        head = (ts, ts, record.pid, record.peer_id, record.peer_addr, record.conn_type, record.direction,
+                record.command)
+        if self._items is not None:
+            inventory, objects = self._items(record, obj)
+            for inv_type, hash_ in inventory:
+                self._inventory.add(ts, (*head, inv_type, hash_))
+            for inv_type, hash_ in objects:
+                self._objects.add(ts, (*head, inv_type, hash_, record.msg_size))
+        self._messages.add(ts, ("message", ts, ts, record.pid, record.peer_id, record.peer_addr,
+                                record.conn_type, record.direction, record.command, record.msg_size,
+                                record.captured_len, record.flags, record.payload, text, error, None, None,
+                                None), len(record.payload) + (len(text) if text else 0))
+        self.messages += 1
+
+    def close(self) -> None:
+        try:
+            for table in self._tables.values():
+                table.close()
+        except BaseException:
+            self._discard()
+            raise
+
+    def _discard(self) -> None:
+        for table in self._tables.values():
+            for writer in table._writers.values():
+                with contextlib.suppress(Exception):
+                    writer.close()
+        for path in self.paths:  # a half-written capture is worse than none
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    def __enter__(self) -> "DatasetWriter":
+        return self
+
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self._discard()

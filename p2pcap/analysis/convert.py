@@ -56,6 +56,40 @@ def guess_format(output) -> str | None:
     return _SUFFIXES.get(Path(str(output)).suffix.lower())
 
 
+def wants_dataset(paths, output, fmt: str | None) -> bool:
+    """Whether ``export`` writes a Parquet dataset folder (docs/FLEET.md): the
+    format is parquet (given, or no other suffix) and there are several
+    captures, or the output is an existing folder, or its name has no
+    ``.parquet`` suffix.  ``run.parquet`` from one capture stays one file."""
+    out = Path(str(output))
+    if fmt not in (None, "parquet") or str(output) == "-":
+        return False
+    if fmt is None and guess_format(output) not in (None, "parquet"):
+        return False
+    if fmt is None and guess_format(output) is None and not (len(paths) > 1 or out.is_dir()
+                                                              or str(output).endswith("/")):
+        return False  # no format and no hint: export_capture names the problem
+    return len(paths) > 1 or out.is_dir() or out.suffix.lower() != ".parquet"
+
+
+def export_captures(paths, output, fmt: str | None = None, *, network: str | None = None,
+                    decode: bool = True, nodes=()):
+    """``export``: one capture to one file (``export_capture``), or captures
+    into a dataset folder (``dataset.export_dataset``) as ``wants_dataset`` says."""
+    paths = list(paths)
+    if wants_dataset(paths, output, fmt):
+        from p2pcap.analysis.dataset import export_dataset
+
+        check_output(paths, output)
+        return export_dataset(paths, output, nodes=nodes, decode=decode)
+    if len(paths) > 1:
+        raise ArgumentError("output", f"several captures go only into a Parquet dataset folder "
+                                      f"(--format parquet -o DIR), not {output}")
+    if nodes:
+        raise ArgumentError("node", "{arg} names a node in a Parquet dataset (--format parquet -o DIR)")
+    return export_capture(paths[0], output, fmt, network=network, decode=decode)
+
+
 def export_capture(path, output, fmt: str | None = None, *, network: str | None = None,
                    decode: bool = True) -> ConvertSummary:
     """Write every record of capture ``path`` to ``output`` in ``fmt``.

@@ -16,18 +16,21 @@ NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
 
 
 @click.command()
-@click.argument("file", type=EXISTING)
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, type=EXISTING)
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path, allow_dash=True),
-              help="File to write ('-' for standard output: pcapng, jsonl); a new folder for capturemessages.")
+              help="File to write ('-' for standard output: pcapng, jsonl); a new folder for "
+                   "capturemessages; a folder (new, or a dataset to add to) for a Parquet dataset.")
 @click.option("--format", "fmt", type=click.Choice(["pcapng", "jsonl", "parquet", "capturemessages"]),
               help="Output format (default: from the output's suffix).")
+@click.option("--node", "nodes", multiple=True, metavar="NAME",
+              help="Dataset only: the node's name (default: the capture's host); once per FILE, in order.")
 @click.option("--network", type=click.Choice(NETWORKS),
               help="Network magic for pcapng headers (default: the capture's own).")
 @click.option("--no-decode", is_flag=True, help="Leave decoded messages out of jsonl/parquet (faster).")
 @skip_damaged_option
-def export(file, output, fmt, network, no_decode):
+def export(files, output, fmt, nodes, network, no_decode):
     """Write a capture as pcapng (Wireshark), JSON lines, Parquet or Core's
-    -capturemessages folder.
+    -capturemessages folder; or captures of many nodes as one Parquet dataset.
 
     \b
       p2pcap export run.cap -o run.pcapng && wireshark run.pcapng
@@ -35,10 +38,14 @@ def export(file, output, fmt, network, no_decode):
       duckdb -c "SELECT command, count(*) FROM 'run.parquet' GROUP BY 1"
       p2pcap export run.cap -o - --format jsonl | jq -c 'select(.command=="inv")'
       p2pcap export run.cap --format capturemessages -o message_capture/
+      p2pcap export a.cap b.cap --node mn1 --node mn2 --format parquet -o fleet/
+    A Parquet dataset (docs/FLEET.md) is written when there are several
+    FILEs, or the output is an existing folder or has no .parquet suffix;
+    an existing dataset is added to.
     """
-    from p2pcap.analysis.convert import export_capture
+    from p2pcap.analysis.convert import export_captures
 
-    summary = export_capture(file, output, fmt, network=network, decode=not no_decode)
+    summary = export_captures(files, output, fmt, network=network, decode=not no_decode, nodes=nodes)
     click.echo(summary.line(), err=True)
     finish(summary.problems)
 
