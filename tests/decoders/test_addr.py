@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 
-from .vectors import check_decode, check_round_trip, check_trailing_rejected, compact
+from .vectors import Table, compact
 
 TORV3_KEY = "79bcc625184b05194975c28b66b66b0469f7f6556fb1ac3189a79b40dda32f1f"
 TORV3_NAME = "pg6mmjiyjmcrsslvykfwnntlaru7p5svn6y2ymmju6nubxndf4pscryd.onion"
@@ -133,22 +133,8 @@ CASES = [
     ),
 ]
 
+TABLE = Table(CASES)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, payload, _ in CASES]
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_decode(command, payload, expected):
-    check_decode(command, payload, expected)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_build_round_trip(command, payload, expected):
-    check_round_trip(command, payload)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_trailing_byte_rejected(command, payload, expected):
-    check_trailing_rejected(command, payload)
 
 
 ENTRY = "00f15365" "00"  # time, services: the start of every v2 entry below

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 
-from .vectors import check_round_trip, check_trailing_rejected, decode_error, sha256d_shown, shown
+from .vectors import VERSIONED, Table, decode_error, sha256d_shown, shown
 
 # Keys decode() derives from the bytes rather than reads (scripts as asm,
 # type and address, amounts in DASH, ProTx key and payout addresses).  The
@@ -248,25 +248,19 @@ def _match(actual, expected):
         assert actual == expected
 
 
+# driven by test_tables.py: the wire fields compared, nested transactions as Partial
+TABLE = Table(
+    CASES,
+    fields=VERSIONED,
+    view=lambda command, decoded: without_derived(decoded),
+    match=lambda expected, actual: _match(actual, expected),
+)
+
+
 def test_fixed_sizes():
     assert len(DSQ) // 2 == 142
     assert len(DSQ_OLD) // 2 == 146
     assert (len(DSSU) // 2, len(DSSU_OLD) // 2) == (16, 20)
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_decode(command, version, payload, expected):
-    _match(without_derived(decode(command, bytes.fromhex(payload), version=version)), expected)
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_build_round_trip(command, version, payload, expected):
-    check_round_trip(command, payload, version)
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_trailing_byte_rejected(command, version, payload, expected):
-    check_trailing_rejected(command, payload, version)
 
 
 @pytest.mark.parametrize(

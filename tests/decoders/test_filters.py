@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
 
-from .vectors import check_decode, check_round_trip, check_trailing_rejected, compact, decode_error, shown
+from .vectors import Table, compact, decode_error, shown
 
 GENESIS = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
 GENESIS_WIRE = bytes.fromhex(GENESIS)[::-1].hex()
@@ -116,22 +116,8 @@ CASES = [
     ),
 ]
 
+TABLE = Table(CASES)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, payload, _ in CASES]
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_decode(command, payload, expected):
-    check_decode(command, payload, expected)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_build_round_trip(command, payload, expected):
-    check_round_trip(command, payload)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_trailing_byte_rejected(command, payload, expected):
-    check_trailing_rejected(command, payload)
 
 
 @pytest.mark.parametrize(

@@ -12,15 +12,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 
-from .vectors import (
-    check_decode,
-    check_round_trip,
-    check_trailing_rejected,
-    compact,
-    decode_error,
-    sha256d_shown,
-    shown,
-)
+from .vectors import VERSIONED, Table, compact, decode_error, sha256d_shown, shown
 
 PROP = bytes(range(32)).hex()
 COLLATERAL = bytes(range(0x20, 0x40)).hex()
@@ -246,22 +238,8 @@ CASES = [
     ),
 ]
 
+TABLE = Table(CASES, fields=VERSIONED)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, version, payload, _ in CASES if version is None]
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_decode(command, version, payload, expected):
-    check_decode(command, payload, expected, version)
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_build_round_trip(command, version, payload, expected):
-    check_round_trip(command, payload, version)
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_trailing_byte_rejected(command, version, payload, expected):
-    check_trailing_rejected(command, payload, version)
 
 
 def test_govsync_needs_its_filter():

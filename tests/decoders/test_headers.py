@@ -20,7 +20,7 @@ from p2pcap.decoders import build, decode
 from p2pcap.decoders.decode import to_plain
 from p2pcap.decoders.headers import BlockHeader
 
-from .vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
+from .vectors import Table, decode_error, shown
 
 GENESIS_HASH = "00000ffd590b1485b3caadc19b22e6379c733355108f107a430458cdf3407ab6"
 GENESIS_MERKLE = "e0028eb9648db56b1ac77cf090b99048a8007e2bb64b68f092c03c7f56a662c7"
@@ -163,27 +163,13 @@ CASES = [
     ("headers2", "00", {"headers": []}),
 ]
 
+TABLE = Table(CASES)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 
 def test_genesis_hash_is_x11():
     assert to_plain(BlockHeader.parse(bytes.fromhex(GENESIS))) == GENESIS_DECODED
     assert x11(bytes.fromhex(GENESIS)) == GENESIS_HASH
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_decode(command, payload, expected):
-    check_decode(command, payload, expected)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_build_round_trip(command, payload, expected):
-    check_round_trip(command, payload)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_trailing_byte_rejected(command, payload, expected):
-    check_trailing_rejected(command, payload)
 
 
 FIRST = "38" + GENESIS  # a valid first headers2 entry, 81 bytes

@@ -13,15 +13,8 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 
-from .vectors import (
-    check_round_trip,
-    check_trailing_rejected,
-    decode_error,
-    shown,
-)
-from .vectors import (
-    sha256d_shown as inv_hash,
-)
+from .vectors import VERSIONED, Table, decode_error, shown
+from .vectors import sha256d_shown as inv_hash
 
 PREV1 = bytes(range(32)).hex()
 PREV2 = bytes(range(0x20, 0x40)).hex()
@@ -60,6 +53,13 @@ LEGACY = (
     + BLS_SIG  # sig: 96 bytes (no cycle hash)
 )
 LEGACY_DECODED = {"inputs": INPUTS_DECODED, "txid": shown(TXID), "sig": BLS_SIG, "hash": inv_hash(LEGACY)}
+NO_INPUTS = (
+    "01"  # version: u8 1
+    "00"  # inputs: none
+    + TXID  # txid
+    + "00" * 32  # cycle_hash: zero
+    + BLS_SIG  # sig
+)
 
 # (command, connection version or None for the newest, payload, expected)
 CASES = [
@@ -74,44 +74,23 @@ CASES = [
     (
         "isdlock",
         None,
-        "01"  # version: u8 1
-        "00"  # inputs: none
-        + TXID  # txid
-        + "00" * 32  # cycle_hash: zero
-        + BLS_SIG,  # sig
-        None,  # checked field by field below
+        NO_INPUTS,
+        {
+            "version": 1,
+            "inputs": [],
+            "txid": shown(TXID),
+            "cycle_hash": "00" * 32,
+            "sig": BLS_SIG,
+            "hash": inv_hash(NO_INPUTS),
+        },
     ),
     # islock: dropped at 70231, decoded at any version for old captures
     ("islock", None, LEGACY, LEGACY_DECODED),
     ("islock", 70230, LEGACY, LEGACY_DECODED),
 ]
 
+TABLE = Table(CASES, fields=VERSIONED)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, version, payload, _ in CASES if version is None]
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_decode(command, version, payload, expected):
-    decoded = decode(command, bytes.fromhex(payload), version=version)
-    if expected is None:
-        expected = {
-            "version": 1,
-            "inputs": [],
-            "txid": shown(TXID),
-            "cycle_hash": "00" * 32,
-            "sig": BLS_SIG,
-            "hash": inv_hash(payload),
-        }
-    assert decoded == expected
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_build_round_trip(command, version, payload, expected):
-    check_round_trip(command, payload, version)
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES)
-def test_trailing_byte_rejected(command, version, payload, expected):
-    check_trailing_rejected(command, payload, version)
 
 
 def test_isdlock_as_islock_fails():

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import build, decode
 
-from .vectors import check_decode, check_round_trip, check_trailing_rejected, decode_error, shown
+from .vectors import Table, decode_error, shown
 
 PROTX = bytes(range(32)).hex()  # 000102..1f on the wire
 QUORUM = bytes(range(0x40, 0x60)).hex()
@@ -39,26 +39,12 @@ CASES = [
     ),
 ]
 
+TABLE = Table(CASES)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 
 def test_sizes():
     assert [len(payload) // 2 for _, payload, _ in CASES] == [128, 164]
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_decode(command, payload, expected):
-    check_decode(command, payload, expected)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_build_round_trip(command, payload, expected):
-    check_round_trip(command, payload)
-
-
-@pytest.mark.parametrize("command, payload, expected", CASES)
-def test_trailing_byte_rejected(command, payload, expected):
-    check_trailing_rejected(command, payload)
 
 
 # offset: where reading stopped

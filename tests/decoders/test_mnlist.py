@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
 
-from .vectors import assert_subset, check_decode_subset_and_round_trip, check_trailing_rejected, compact
+from .vectors import VERSIONED, Table, assert_subset, compact
 
 NEWEST = 70238
 
@@ -304,17 +304,8 @@ CASES += [
 VECTORS = [(command, payload) for command, version, payload, _ in CASES if version == NEWEST]
 
 
-IDS = [f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)]
-
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES, ids=IDS)
-def test_decode_and_round_trip(command, version, payload, expected):
-    check_decode_subset_and_round_trip(command, payload, expected, version)
-
-
-@pytest.mark.parametrize("command, version, payload, _", CASES, ids=IDS)
-def test_trailing_bytes_rejected(command, version, payload, _):
-    check_trailing_rejected(command, payload, version, reason=None)
+# driven by test_tables.py: the rows list some fields
+TABLE = Table(CASES, fields=VERSIONED, match=assert_subset)
 
 
 def test_entry_sizes():

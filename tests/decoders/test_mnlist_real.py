@@ -30,7 +30,7 @@ import pytest
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.mnlist import SMLEntry
 
-from .vectors import check_decode_subset_and_round_trip, check_trailing_rejected
+from .vectors import VERSIONED, Table, assert_subset
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "sml_entries.json").read_text())
 NEWEST = 70238
@@ -300,15 +300,8 @@ IDS = [name for name, *_ in DIFF_CASES] + ["qrinfo-70227", "qrinfo-newest"]
 # for test_fuzz.py, which decodes them at the default (newest) protocol version
 VECTORS = [(command, payload) for command, version, payload, _ in CASES if version == NEWEST]
 
-
-@pytest.mark.parametrize("command, version, payload, expected", CASES, ids=IDS)
-def test_decode_and_round_trip(command, version, payload, expected):
-    check_decode_subset_and_round_trip(command, payload, expected, version)
-
-
-@pytest.mark.parametrize("command, version, payload, _", CASES, ids=IDS)
-def test_trailing_bytes_rejected(command, version, payload, _):
-    check_trailing_rejected(command, payload, version, reason=None)
+# driven by test_tables.py: the rows list some fields
+TABLE = Table(CASES, fields=VERSIONED, ids=IDS, match=assert_subset)
 
 
 def test_70227_basic_diff_is_not_a_legacy_one():

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.transaction import Transaction, TransactionLayout
 
+from .vectors import Table, shown
 from .vectors import sha256d_shown as txid
-from .vectors import shown
 
 # decode.py words trailing bytes one way or the other; the offset is the first extra byte
 TRAILING = "trailing bytes|expected end of stream"
@@ -284,13 +284,13 @@ CHAIN = [
 ]
 
 VECTORS = [("tx", payload) for _, payload, _ in CASES] + [("tx", payload) for _, payload in CHAIN]
-
-
-@pytest.mark.parametrize("name, payload, expected", CASES, ids=[c[0] for c in CASES])
-def test_decode(name, payload, expected):
-    decoded = decode("tx", bytes.fromhex(payload))
-    assert without_derived(decoded) == expected
-    assert build("tx", decoded) == bytes.fromhex(payload)
+# driven by test_tables.py: the wire fields compared
+TABLE = Table(
+    CASES,
+    fields=("name", "payload", "expected"),
+    command="tx",
+    view=lambda command, decoded: without_derived(decoded),
+)
 
 
 @pytest.mark.parametrize("expected_txid, payload", CHAIN, ids=[c[0][:8] for c in CHAIN])

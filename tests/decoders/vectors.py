@@ -2,13 +2,18 @@
 
 Each ``test_*.py`` keeps its own hand-assembled ``CASES`` table and its
 module-specific tests; those tests call the checks here
-(``from .vectors import ...``: tests/decoders is a package).  The name does
-not start with ``test_``, so pytest does not collect it as a test module.
+(``from .vectors import ...``: tests/decoders is a package).  A module's
+``TABLE = Table(CASES, ...)`` says how to read its table; test_tables.py
+decodes, builds back and trailing-checks every registered table's rows.
+The name does not start with ``test_``, so pytest does not collect it as a
+test module.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import pytest
 
@@ -102,7 +107,6 @@ def check_trailing_rejected(
     return error
 
 
-
 def check_built_object(command: str, obj: dict, version: int | None = None) -> bytes:
     """build() of an object decodes to at least that object and builds back
     to the same bytes; returns them."""
@@ -111,3 +115,78 @@ def check_built_object(command: str, obj: dict, version: int | None = None) -> b
     assert_subset(obj, decoded)
     assert build(command, decoded, version) == raw
     return raw
+
+
+def assert_equal(expected, actual, where="payload"):
+    """The decoded value is exactly the expected one."""
+    assert actual == expected, where
+
+
+# The columns of a table with a connection version (None: the newest).
+VERSIONED = ("command", "version", "payload", "expected")
+
+
+@dataclass(frozen=True)
+class Table:
+    """How test_tables.py reads a module's ``CASES``.
+
+    ``fields`` names each column of a row: ``command``, ``payload`` (hex) and
+    ``expected`` are read, ``version`` (the connection version, None for the
+    newest) when present, and ``name`` names the case in the test ids.
+    ``command`` is the command of every row, for a table without that column;
+    ``ids`` a name per row, else the ``name`` column, else
+    ``command[-version]-index``.
+
+    Decoding: ``match(expect(command, payload, expected), view(command,
+    decoded))`` must not raise.  By default the decoded dict equals the
+    row's ``expected``; ``match=assert_subset`` for tables that list only
+    some fields, ``view`` for the part (or summary) of the decoded dict
+    the rows state, ``expect`` for fields computed from the payload.
+
+    Trailing bytes: the payload with ``extra`` hex appended is refused with
+    ``reason`` (None: any; or a function of command and payload).
+    """
+
+    rows: Sequence[tuple]
+    fields: tuple[str, ...] = ("command", "payload", "expected")
+    command: str | None = None
+    ids: Sequence[str] | None = None
+    match: Callable[[object, object], None] = assert_equal
+    view: Callable[[str, dict], object] = lambda command, decoded: decoded
+    expect: Callable[[str, str, object], object] = lambda command, payload, expected: expected
+    extra: str = "00"
+    reason: str | None | Callable[[str, str], str | None] = END_OF_STREAM
+
+    def cases(self) -> list[Case]:
+        """The rows as ``Case``s, named but not yet by their module."""
+        if self.ids is not None:
+            assert len(self.ids) == len(self.rows), "one id per row"
+        out = []
+        for index, row in enumerate(self.rows):
+            assert len(row) == len(self.fields), f"row {index}: {len(row)} columns, {self.fields}"
+            column = dict(zip(self.fields, row))
+            command = column.get("command", self.command)
+            version = column.get("version")
+            if self.ids is not None:
+                name = self.ids[index]
+            elif "name" in column:
+                name = column["name"]
+            else:
+                name = f"{command}-{index}" if version is None else f"{command}-{version}-{index}"
+            out.append(Case(name, command, column["payload"], column["expected"], version, self))
+        return out
+
+    def trailing_reason(self, command: str, payload: str) -> str | None:
+        return self.reason(command, payload) if callable(self.reason) else self.reason
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row of a ``Table``: decoded, built back and trailing-checked by test_tables.py."""
+
+    id: str
+    command: str
+    payload: str
+    expected: object
+    version: int | None
+    table: Table
