@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import importlib
 
-# Family modules, in the order STYLE.md lists them.  A module that is not
-# written yet is an ImportError at load time, never a silent omission.
+# Family modules: the messages Dash shares with Bitcoin first (control,
+# addresses, inventory, headers, blocks, filters), then Dash's own (sporks,
+# mnauth and platformban, masternode lists, chain locks, InstantSend, LLMQ DKG and
+# signing, governance, CoinJoin).  A module that is not written yet is an
+# ImportError at load time, never a silent omission.
 FAMILIES = (
     "control",
     "addr",

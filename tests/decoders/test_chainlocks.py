@@ -1,6 +1,6 @@
 """clsig, from payloads assembled by hand.
 
-Layout: dash-p2p-dash.md 7.1 (dashpay/dash src/chainlock/clsig.h).
+Layout: dashpay/dash src/chainlock/clsig.h.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """CoinJoin messages, from payloads assembled by hand.
 
-Layouts: dash-p2p-dash.md section 9 (dashpay/dash src/coinjoin/coinjoin.h;
-the pre-70224 ``dssu`` and pre-70226 ``dsq``/``dstx`` forms as dashj reads
-them).  Transactions inside are only checked for what these messages rely
-on (txid, inputs, outputs); test_transaction covers their full form.
+Layouts: dashpay/dash src/coinjoin/coinjoin.h (the pre-70224 ``dssu`` and
+pre-70226 ``dsq``/``dstx`` forms as dashj reads them).  Transactions inside
+are only checked for what these messages rely on (txid, inputs, outputs);
+test_transaction covers their full form.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """CFinalCommitment (every version), from payloads assembled by hand.
 
-Layout: dash-p2p-dash.md 10.5 (dashpay/dash src/llmq/commitment.h).  The
+Layout: dashpay/dash src/llmq/commitment.h.  The
 commitments travel here as ``qfcommit`` payloads; the same bytes are the
 body of quorum commitment transactions (test_special_tx.py).
 """
@@ -22,7 +22,7 @@ from .vectors import Table, sha256d_shown, shown
 TRAILING = "trailing bytes|expected end of stream"
 
 
-# dash-p2p-dash.md §15 (src/llmq/params.h Consensus::LLMQType), copied by hand.
+# dashpay/dash src/llmq/params.h Consensus::LLMQType, copied by hand.
 LLMQ_NAMES = {
     1: "llmq_50_60", 2: "llmq_400_60", 3: "llmq_400_85", 4: "llmq_100_67",
     5: "llmq_60_75", 6: "llmq_25_67", 100: "llmq_test", 101: "llmq_devnet",

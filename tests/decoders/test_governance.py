@@ -1,7 +1,7 @@
 """govsync, govobj, govobjvote and ssc, from payloads assembled by hand.
 
-Layouts: dash-p2p-dash.md 5.4 and 8 (dashpay/dash
-src/governance/net_governance.cpp, common.h, vote.h; src/common/bloom.h).
+Layouts: dashpay/dash src/governance/net_governance.cpp, common.h, vote.h;
+src/common/bloom.h.
 """
 
 from __future__ import annotations

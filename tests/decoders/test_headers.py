@@ -1,7 +1,6 @@
 """headers and Dash's compressed headers2, from payloads assembled by hand.
 
-Layouts: dash-p2p-core.md 5.5, 5.9 and section 6; dash-p2p-dash.md 13
-(dashpay/dash src/primitives/block.h, block.cpp).  The mainnet genesis
+Layouts: dashpay/dash src/primitives/block.h, block.cpp.  The mainnet genesis
 header is from dashpay/dash src/chainparams.cpp:
 CreateGenesisBlock(1390095618, 28917698, 0x1e0ffff0, 1, 50 * COIN), hash
 00000ffd...07ab6, merkle root e0028eb9...a662c7.

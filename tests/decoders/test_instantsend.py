@@ -1,8 +1,8 @@
 """isdlock and the legacy islock, from payloads assembled by hand.
 
-Layouts: dash-p2p-dash.md 7.2 and 7.3 (dashpay/dash src/instantsend/lock.h;
-older src/llmq/instantsend.h, which reads the version byte and the cycle
-hash only at connection versions >= 70220).
+Layouts: dashpay/dash src/instantsend/lock.h (older: src/llmq/instantsend.h,
+which reads the version byte and the cycle hash only at connection
+versions >= 70220).
 """
 
 from __future__ import annotations

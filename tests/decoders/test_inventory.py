@@ -1,8 +1,8 @@
 """inv, getdata, notfound and the locator requests (getblocks, getheaders,
 getheaders2), from payloads assembled by hand.
 
-Layouts: dash-p2p-core.md 4.2, 5.1, 5.2 and section 6 (dashpay/dash
-src/protocol.h CInv and GetDataMsg; src/primitives/block.h CBlockLocator).
+Layouts: dashpay/dash src/protocol.h CInv and GetDataMsg;
+src/primitives/block.h CBlockLocator.
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def test_errors(command, payload, reason, path, offset):
 
 
 def test_every_live_dash_inventory_type_is_named():
-    # dash-p2p-core.md 4.2 / dashpay/dash src/protocol.h GetDataMsg
+    # dashpay/dash src/protocol.h GetDataMsg
     live = {
         0: "UNDEFINED", 1: "MSG_TX", 2: "MSG_BLOCK", 3: "MSG_FILTERED_BLOCK",
         6: "MSG_SPORK", 16: "MSG_DSTX", 17: "MSG_GOVERNANCE_OBJECT",

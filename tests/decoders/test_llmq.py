@@ -1,8 +1,7 @@
 """LLMQ DKG and quorum-data messages (decoders/llmq.py).
 
-Payloads are assembled by hand from dash-p2p-dash.md §10 (and Dash Core
-src/llmq/dkgmessages.h, src/bls/bls_ies.h, src/llmq/quorums.h), field by
-field.
+Payloads are assembled by hand from Dash Core's src/llmq/dkgmessages.h,
+src/bls/bls_ies.h and src/llmq/quorums.h, field by field.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Every NetMsgType command has a definition, and each rejects trailing bytes.
 
-The list is dash-p2p-core.md section 4.1 (dashpay/dash src/protocol.h and
-protocol.cpp, newest), written out here rather than read from the registry
+The list is dashpay/dash src/protocol.h and protocol.cpp (newest),
+written out here rather than read from the registry
 so a forgotten command shows up as a failure.
 """
 

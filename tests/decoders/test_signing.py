@@ -1,7 +1,7 @@
 """LLMQ signing-session messages (decoders/signing.py).
 
-Payloads are assembled by hand from dash-p2p-dash.md §11 (and Dash Core
-src/llmq/signing_shares.h, src/llmq/signing.h), field by field.
+Payloads are assembled by hand from Dash Core's src/llmq/signing_shares.h
+and src/llmq/signing.h, field by field.
 """
 
 from __future__ import annotations

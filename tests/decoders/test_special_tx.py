@@ -1,8 +1,8 @@
 """DIP2 special-transaction payloads, every type and version, assembled by hand.
 
-Layouts: dash-p2p-dash.md 12 (dashpay/dash src/evo/providertx.h,
-src/evo/netinfo.h, src/evo/cbtx.h, src/llmq/commitment.h, src/evo/mnhftx.h,
-src/evo/assetlocktx.h).  Each payload rides in a ``tx`` whose special part
+Layouts: dashpay/dash src/evo/providertx.h, src/evo/netinfo.h,
+src/evo/cbtx.h, src/llmq/commitment.h, src/evo/mnhftx.h,
+src/evo/assetlocktx.h.  Each payload rides in a ``tx`` whose special part
 is built by ``special()`` below: version 3, the type, no inputs or outputs
 unless given, lock_time 0, then the payload with its CompactSize length.
 """
@@ -461,7 +461,7 @@ PAYLOADS = [
         {
             "version": 1, "height": 123456,
             "commitment": {
-                "version": 2, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024",  # spec §15
+                "version": 2, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024",  # src/llmq/params.h
                 "quorum_hash": shown(QUORUM_HASH), "quorum_index": 2,
                 "signers": "0" * 10, "signers_count": 0, "signers_hex": "0000",
                 "valid_members": "0" * 10, "valid_members_count": 0, "valid_members_hex": "0000",

@@ -1,6 +1,6 @@
 """spork and getsporks, from payloads assembled by hand.
 
-Layout: dash-p2p-dash.md section 4 (dashpay/dash src/spork.h).
+Layout: dashpay/dash src/spork.h.
 """
 
 from __future__ import annotations

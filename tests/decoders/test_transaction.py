@@ -1,7 +1,6 @@
 """Dash transactions (``tx``), from payloads assembled by hand and from the chain.
 
-Layout: dash-p2p-core.md 5.6, dash-p2p-dash.md 1.5 (dashpay/dash
-src/primitives/transaction.h).  Special-transaction payloads have their own
+Layout: dashpay/dash src/primitives/transaction.h.  Special-transaction payloads have their own
 module, test_special_tx.py; here they only matter as bytes kept or reported.
 """
 
