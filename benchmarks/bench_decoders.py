@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
+import importlib
 import io
 import json
 import random
@@ -43,6 +43,7 @@ from p2pcap.decoders.transaction import TX_MIN_SIZE, TransactionLayout
 from p2pcap.decoders.vectors import VarArray
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # the tests package, for the vectors
 rnd = random.Random(20240501)
 
 
@@ -109,15 +110,8 @@ def inv(n: int) -> bytes:
 
 
 def vectors_of(module: str) -> list:
-    """VECTORS of a test module, or [] when it is not there (yet)."""
-    path = HERE.parent / "tests" / "decoders" / f"test_{module}.py"
-    try:
-        spec = importlib.util.spec_from_file_location(f"_bench_{module}", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-        return list(mod.VECTORS)
-    except Exception:  # a helper's module may be mid-edit; the mix does without it
-        return []
+    """VECTORS of a decoder test module (tests/decoders is a package)."""
+    return list(importlib.import_module(f"tests.decoders.test_{module}").VECTORS)
 
 
 def large_mnlistdiff(n_entries: int = 3000, n_quorums: int = 24) -> bytes | None:

@@ -3,7 +3,6 @@ ranges; every other byte kept."""
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import json
 import struct
@@ -18,7 +17,8 @@ from p2pcap.decoders.addr import address_to_text
 from p2pcap.formats import Gap, Message, open_capture
 from p2pcap.formats.records import FLAG_SNAPLEN
 
-from .captures import ROOT, recorded, sample_messages, write_capture
+from ..decoders import test_mnlist
+from .captures import recorded, sample_messages, write_capture
 
 PUBLIC4 = "203.0.113.5"
 PUBLIC6 = "2a01:4f8::1"
@@ -27,14 +27,6 @@ ONION = address_to_text(4, bytes(range(32)))
 I2P = address_to_text(5, bytes(range(32, 64)))
 IV4 = ipaddress.IPv4Network("198.18.0.0/15")
 IV6 = ipaddress.IPv6Network("2001:db8::/32")
-
-
-def _mnlist_vectors():
-    path = ROOT / "tests" / "decoders" / "test_mnlist.py"
-    spec = importlib.util.spec_from_file_location("tests.decoders.test_mnlist", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def version_payload() -> bytes:
@@ -61,7 +53,7 @@ PEERS = {0: (f"{PUBLIC4}:9999", "outbound-full-relay"), 1: (f"[{PUBLIC6}]:51234"
 
 
 def messages() -> list[tuple]:
-    mnlist = _mnlist_vectors()
+    mnlist = test_mnlist
 
     def m(direction, peer, command, payload):
         return (direction, peer, *PEERS[peer], command, payload)
