@@ -30,7 +30,7 @@ import pytest
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.mnlist import SMLEntry
 
-from .vectors import VERSIONED, Table, assert_subset
+from .vectors import VERSIONED, Table, assert_subset, compact
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "sml_entries.json").read_text())
 NEWEST = 70238
@@ -115,43 +115,36 @@ def test_dashj_v2_evo_entry(proto):
 # --- an independent writer for the frames (Dash Core's field order per tag) --------------
 
 
-def _cs(n: int) -> bytes:
-    """CompactSize (serialize.h WriteCompactSize)."""
-    if n < 0xFD:
-        return bytes([n])
-    if n <= 0xFFFF:
-        return b"\xfd" + struct.pack("<H", n)
-    return b"\xfe" + struct.pack("<I", n)
 
 
 BASE = bytes(32)
 BLOCK = bytes.fromhex("10e533771ceab671e83e3469797e86997aa958413370a4671100000000000000")
-MERKLE = struct.pack("<I", 1) + _cs(1) + bytes([0x5A] * 32) + _cs(1) + b"\x01"
+MERKLE = struct.pack("<I", 1) + compact(1) + bytes([0x5A] * 32) + compact(1) + b"\x01"
 # A DIP4 coinbase (version 3, type 5) with a CCbTx version 2 payload (src/evo/cbtx.h).
 CBTX_PAYLOAD = struct.pack("<HI", 2, 1888465) + bytes([0x44] * 32) + bytes([0x55] * 32)
 CBTX = (
     struct.pack("<HH", 3, 5)
-    + _cs(1)
+    + compact(1)
     + bytes(32)
     + struct.pack("<I", 0xFFFFFFFF)
-    + _cs(4)
+    + compact(4)
     + bytes.fromhex("03d1cf1c")
     + struct.pack("<I", 0xFFFFFFFF)
-    + _cs(1)
+    + compact(1)
     + struct.pack("<q", 155_000_000)
-    + _cs(25)
+    + compact(25)
     + bytes.fromhex("76a914" + "33" * 20 + "88ac")
     + struct.pack("<I", 0)
-    + _cs(len(CBTX_PAYLOAD))
+    + compact(len(CBTX_PAYLOAD))
     + CBTX_PAYLOAD
 )
 # CFinalCommitment version 3 (basic BLS, not indexed), 4 members (src/llmq/commitment.h).
 COMMITMENT_V3 = (
     struct.pack("<HB", 3, 1)
     + bytes([0x61] * 32)
-    + _cs(4)
+    + compact(4)
     + b"\x0f"
-    + _cs(4)
+    + compact(4)
     + b"\x0f"
     + bytes([0x62] * 48)
     + bytes([0x63] * 32)
@@ -172,12 +165,12 @@ def diff_bytes(proto: int, entries: list[bytes], nversion: int = 1, quorums: boo
     out += BASE + BLOCK + MERKLE + CBTX
     if 70225 <= proto < 70229:
         out += struct.pack("<H", nversion)
-    out += _cs(1) + bytes([0xE1] * 32)  # deletedMNs
-    out += _cs(len(entries)) + b"".join(entries)
-    out += _cs(1) + b"\x01" + bytes([0xF1] * 32)  # deletedQuorums: (llmq_50_60, hash)
-    out += _cs(1) + COMMITMENT_V3 if quorums else _cs(0)
+    out += compact(1) + bytes([0xE1] * 32)  # deletedMNs
+    out += compact(len(entries)) + b"".join(entries)
+    out += compact(1) + b"\x01" + bytes([0xF1] * 32)  # deletedQuorums: (llmq_50_60, hash)
+    out += compact(1) + COMMITMENT_V3 if quorums else compact(0)
     if proto >= 70230:
-        out += _cs(1) + bytes([0xF7] * 96) + _cs(1) + struct.pack("<H", 0)
+        out += compact(1) + bytes([0xF7] * 96) + compact(1) + struct.pack("<H", 0)
     return out
 
 
@@ -189,9 +182,9 @@ def snapshot_bytes(mode: int, bits: str, skips: list[int]) -> bytes:
             packed[i // 8] |= 1 << (i % 8)
     return (
         struct.pack("<i", mode)
-        + _cs(len(bits))
+        + compact(len(bits))
         + bytes(packed)
-        + _cs(len(skips))
+        + compact(len(skips))
         + b"".join(struct.pack("<i", s) for s in skips)
     )
 
@@ -201,7 +194,7 @@ def qrinfo_bytes(proto: int, tip: bytes, other: bytes) -> bytes:
     snap = snapshot_bytes(0, "1111", [])
     out = snap + snapshot_bytes(1, "1010000001", [1, -3]) + snap
     out += tip + other * 4 + b"\x00"
-    out += _cs(1) + COMMITMENT_V3 + _cs(1) + snap + _cs(1) + other
+    out += compact(1) + COMMITMENT_V3 + compact(1) + snap + compact(1) + other
     return out
 
 

@@ -20,25 +20,7 @@ from p2pcap.decoders import build, decode
 from p2pcap.decoders.special_tx import SPECIAL_PAYLOADS, build_payload, decode_payload
 
 from .vectors import sha256d_shown as txid
-from .vectors import shown
-
-# Keys decode() derives from the bytes rather than reads (scripts as asm,
-# type and address, amounts in DASH, ProTx key and payout addresses).  The
-# layout tests here compare what is on the wire; test_script.py and
-# test_core_json.py check the derived keys against other implementations.
-DERIVED = frozenset({
-    "script_sig_asm", "value_dash", "script_pub_key_asm", "script_pub_key_type", "address",
-    "owner_address", "voting_address", "payout_address", "operator_payout_address",
-})  # fmt: skip
-
-
-def without_derived(obj):
-    if isinstance(obj, dict):
-        return {k: without_derived(v) for k, v in obj.items() if k not in DERIVED}
-    if isinstance(obj, list):
-        return [without_derived(v) for v in obj]
-    return obj
-
+from .vectors import shown, without_derived
 
 
 def special(tx_type: int, payload: str, vin: str = "00", vout: str = "00") -> str:
