@@ -111,10 +111,13 @@ def main() -> int:
         # The example's line: direction, peer, type, size and the payload in hex.
         cut = event.msg_size > MAX_MSG_DATA_LENGTH
         size = min(event.msg_size, MAX_MSG_DATA_LENGTH)
-        print(f"{'inbound' if inbound else 'outbound'} msg '{event.msg_type.decode()}' "
-              f"{'from' if inbound else 'to'} peer {event.peer_id} "
-              f"({event.peer_conn_type.decode()}, {event.peer_addr.decode()}) with {event.msg_size} "
-              f"bytes: {bytes(event.msg[:size]).hex()}" + (" (cut)" if cut else ""), file=out)
+        print(
+            f"{'inbound' if inbound else 'outbound'} msg '{event.msg_type.decode()}' "
+            f"{'from' if inbound else 'to'} peer {event.peer_id} "
+            f"({event.peer_conn_type.decode()}, {event.peer_addr.decode()}) with {event.msg_size} "
+            f"bytes: {bytes(event.msg[:size]).hex()}" + (" (cut)" if cut else ""),
+            file=out,
+        )
         counts["received"] += 1
         counts["bytes"] += size
 
@@ -142,8 +145,11 @@ def main() -> int:
         if gone_since is not None and time.monotonic() - gone_since > 0.5:
             break
     bpf.perf_buffer_poll(timeout=0)
-    print(f"received {counts['received']} messages, {counts['bytes']} payload bytes, "
-          f"lost {counts['lost']}", file=sys.stderr, flush=True)
+    print(
+        f"received {counts['received']} messages, {counts['bytes']} payload bytes, lost {counts['lost']}",
+        file=sys.stderr,
+        flush=True,
+    )
     return 0
 
 

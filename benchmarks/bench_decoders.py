@@ -66,7 +66,13 @@ def normal_tx(n_in: int, n_out: int) -> bytes:
     out = [struct.pack("<hH", 2, 0), compact(n_in)]
     for _ in range(n_in):
         script_sig = b"\x47" + rnd.randbytes(71) + b"\x21" + rnd.randbytes(33)  # sig + compressed key
-        out += [rnd.randbytes(32), struct.pack("<I", rnd.randrange(8)), compact(len(script_sig)), script_sig, b"\xff" * 4]
+        out += [
+            rnd.randbytes(32),
+            struct.pack("<I", rnd.randrange(8)),
+            compact(len(script_sig)),
+            script_sig,
+            b"\xff" * 4,
+        ]
     out.append(compact(n_out))
     for _ in range(n_out):
         script = p2pkh()
@@ -77,21 +83,36 @@ def normal_tx(n_in: int, n_out: int) -> bytes:
 
 def coinbase_tx() -> bytes:
     payload = (
-        b"\x03\x00" + struct.pack("<i", 2_100_000) + rnd.randbytes(64)  # CbTx v3, height, two roots
-        + b"\x00" + rnd.randbytes(96) + struct.pack("<q", 10**13)  # CL diff, CL sig, credit pool
+        b"\x03\x00"
+        + struct.pack("<i", 2_100_000)
+        + rnd.randbytes(64)  # CbTx v3, height, two roots
+        + b"\x00"
+        + rnd.randbytes(96)
+        + struct.pack("<q", 10**13)  # CL diff, CL sig, credit pool
     )
     script_sig = b"\x03" + (2_100_000).to_bytes(3, "little") + rnd.randbytes(20)
     outs = [p2pkh() for _ in range(3)]
     return b"".join(
-        [struct.pack("<hH", 3, 5), b"\x01", bytes(32), b"\xff" * 4, compact(len(script_sig)), script_sig, b"\xff" * 4]
-        + [compact(3)] + [struct.pack("<q", 10**8) + compact(25) + s for s in outs]
+        [
+            struct.pack("<hH", 3, 5),
+            b"\x01",
+            bytes(32),
+            b"\xff" * 4,
+            compact(len(script_sig)),
+            script_sig,
+            b"\xff" * 4,
+        ]
+        + [compact(3)]
+        + [struct.pack("<q", 10**8) + compact(25) + s for s in outs]
         + [b"\x00" * 4, compact(len(payload)), payload]
     )
 
 
 def commitment_tx() -> bytes:
     bits = b"\xfd\x90\x01" + b"\xff" * 50  # 400 members, all set
-    commitment = b"\x04\x00\x05" + rnd.randbytes(32) + b"\x00\x00" + bits + bits + rnd.randbytes(48 + 32 + 192)
+    commitment = (
+        b"\x04\x00\x05" + rnd.randbytes(32) + b"\x00\x00" + bits + bits + rnd.randbytes(48 + 32 + 192)
+    )
     payload = b"\x01\x00" + struct.pack("<I", 2_100_000) + commitment
     return struct.pack("<hH", 3, 6) + b"\x00\x00" + b"\x00" * 4 + compact(len(payload)) + payload
 
@@ -101,7 +122,9 @@ def mainnet_like_block(n_txs: int = 5000) -> bytes:
     shapes = [(1, 2)] * 9 + [(2, 2)] * 6 + [(3, 2)] * 3 + [(6, 6)] * 2
     txs = [coinbase_tx(), commitment_tx(), commitment_tx()]
     txs += [normal_tx(*rnd.choice(shapes)) for _ in range(n_txs - len(txs))]
-    header = struct.pack("<i", 0x20000000) + rnd.randbytes(64) + struct.pack("<III", 1_700_000_000, 0x1924B6A5, 7)
+    header = (
+        struct.pack("<i", 0x20000000) + rnd.randbytes(64) + struct.pack("<III", 1_700_000_000, 0x1924B6A5, 7)
+    )
     return header + compact(len(txs)) + b"".join(txs)
 
 
@@ -179,7 +202,9 @@ def baseline_tx(buf: bytes, pos: int = 0) -> tuple[dict, int]:
         script = _take(buf, pos, size)
         (sequence,) = struct.unpack_from("<I", buf, pos + size)
         pos += size + 4
-        vin.append({"prevout": {"hash": prev[::-1].hex(), "n": n}, "script_sig": script.hex(), "sequence": sequence})
+        vin.append(
+            {"prevout": {"hash": prev[::-1].hex(), "n": n}, "script_sig": script.hex(), "sequence": sequence}
+        )
     n_out, pos = _compact(buf, pos)
     vout = []
     for _ in range(n_out):
@@ -195,8 +220,15 @@ def baseline_tx(buf: bytes, pos: int = 0) -> tuple[dict, int]:
         payload = _take(buf, pos, size).hex()
         pos += size
     txid = hashlib.sha256(hashlib.sha256(buf[start:pos]).digest()).digest()[::-1].hex()
-    tx = {"version": version, "type": tx_type, "vin": vin, "vout": vout, "lock_time": lock_time,
-          "extra_payload_raw": payload, "txid": txid}
+    tx = {
+        "version": version,
+        "type": tx_type,
+        "vin": vin,
+        "vout": vout,
+        "lock_time": lock_time,
+        "extra_payload_raw": payload,
+        "txid": txid,
+    }
     return tx, pos
 
 
@@ -218,7 +250,9 @@ def baseline_block(buf: bytes) -> dict:
 
 
 # The declarative layout alone: what the struct-based transaction parser buys.
-_DECLARATIVE_BLOCK = Struct("header" / BlockHeader, "vtx" / VarArray(TransactionLayout, min_size=TX_MIN_SIZE), Terminated)
+_DECLARATIVE_BLOCK = Struct(
+    "header" / BlockHeader, "vtx" / VarArray(TransactionLayout, min_size=TX_MIN_SIZE), Terminated
+)
 
 
 def declarative_block(payload: bytes) -> dict:
@@ -311,7 +345,9 @@ def main(argv=None) -> int:
     txs = [normal_tx(*rnd.choice([(1, 2), (1, 2), (2, 2), (3, 2), (6, 6)])) for _ in range(200)]
     block = mainnet_like_block()
     mix = [(c, p) for c, p in realistic_mix() if _decodes(c, p)]
-    shares = ", ".join(f"{c} {n}" for c, n in sorted(Counter(c for c, _ in mix).items(), key=lambda kv: -kv[1]))
+    shares = ", ".join(
+        f"{c} {n}" for c, n in sorted(Counter(c for c, _ in mix).items(), key=lambda kv: -kv[1])
+    )
 
     def on(command):
         # (ours, before) for one command
@@ -319,20 +355,43 @@ def main(argv=None) -> int:
 
     rows = []
     rows.append(("inv (1-35 entries)", *side_by_side(on("inv") + [baseline_inv], invs, t)))
-    rows.append(("  same + json.dumps", *side_by_side(
-        [lambda p: json.dumps(decode("inv", p)), old and (lambda p: json.dumps(old("inv", p))), None], invs, t)))
+    rows.append(
+        (
+            "  same + json.dumps",
+            *side_by_side(
+                [lambda p: json.dumps(decode("inv", p)), old and (lambda p: json.dumps(old("inv", p))), None],
+                invs,
+                t,
+            ),
+        )
+    )
     rows.append(("tx (1-6 in, 2-6 out)", *side_by_side(on("tx") + [baseline_tx_message], txs, t)))
-    rows.append((f"mainnet-like mix of {len(mix)}", *side_by_side(
-        [lambda cp: decode(*cp), old and (lambda cp: old(*cp)), None], mix, t)))
+    rows.append(
+        (
+            f"mainnet-like mix of {len(mix)}",
+            *side_by_side([lambda cp: decode(*cp), old and (lambda cp: old(*cp)), None], mix, t),
+        )
+    )
     block_rates = side_by_side(on("block") + [baseline_block], [block], t)
     rows.append((f"block {len(block) / 1e6:.2f} MB, 5000 txs", *block_rates))
     rows.append(("  same, parse only (no to_plain)", *side_by_side([Block.parse, None, None], [block], t)))
-    rows.append(("  same, declarative TransactionLayout", *side_by_side([declarative_block, None, None], [block], t)))
-    rows.append(("  same cut at 32 KiB (decode_partial)", *side_by_side(
-        [lambda p: decode_partial("block", p), None, None], [block[:32768]], t)))
+    rows.append(
+        ("  same, declarative TransactionLayout", *side_by_side([declarative_block, None, None], [block], t))
+    )
+    rows.append(
+        (
+            "  same cut at 32 KiB (decode_partial)",
+            *side_by_side([lambda p: decode_partial("block", p), None, None], [block[:32768]], t),
+        )
+    )
     diff = large_mnlistdiff()
     if diff is not None:
-        rows.append((f"mnlistdiff {len(diff) / 1e6:.2f} MB, 3000 MNs", *side_by_side(on("mnlistdiff") + [None], [diff], t)))
+        rows.append(
+            (
+                f"mnlistdiff {len(diff) / 1e6:.2f} MB, 3000 MNs",
+                *side_by_side(on("mnlistdiff") + [None], [diff], t),
+            )
+        )
 
     print(f"mix: {shares}\n")
     print(f"{'message':<38} {'msg/s':>10} {'before':>10} {'x before':>8} {'struct':>10} {'/struct':>7}")

@@ -53,8 +53,17 @@ def session(n: int, variant: bool, seed: int = 1):
             continue
         if variant and i in change and payload:
             payload = payload[:-1] + bytes([payload[-1] ^ 1])
-        yield Message(T0 + i * 1000, 1 if not variant else 2, peer, f"10.0.{peer}.1:9999", "inbound",
-                      "in" if i % 3 else "out", command, len(payload), payload)
+        yield Message(
+            T0 + i * 1000,
+            1 if not variant else 2,
+            peer,
+            f"10.0.{peer}.1:9999",
+            "inbound",
+            "in" if i % 3 else "out",
+            command,
+            len(payload),
+            payload,
+        )
 
 
 def write(path: Path, n: int, variant: bool) -> None:
@@ -71,12 +80,17 @@ def measure(a: Path, b: Path, n: int) -> None:
     took = time.perf_counter() - t
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     hunks = sum(len(s.hunks) for s in res.sessions)
-    fp_bytes = sum(s.fps.itemsize * len(s.fps) + s.ords.itemsize * len(s.ords)
-                   for side in (res.a, res.b) for s in side.sessions)
+    fp_bytes = sum(
+        s.fps.itemsize * len(s.fps) + s.ords.itemsize * len(s.ords)
+        for side in (res.a, res.b)
+        for s in side.sessions
+    )
     res.close()
-    print(f"diff: {took:.0f} s ({took / (2 * n) * 1e6:.0f} us a message), {hunks} hunks, "
-          f"peak RSS {peak / 1024:.0f} MB (+{(peak - base) / 1024:.0f} MB over the imports; "
-          f"fingerprints {fp_bytes / 1e6:.0f} MB)")
+    print(
+        f"diff: {took:.0f} s ({took / (2 * n) * 1e6:.0f} us a message), {hunks} hunks, "
+        f"peak RSS {peak / 1024:.0f} MB (+{(peak - base) / 1024:.0f} MB over the imports; "
+        f"fingerprints {fp_bytes / 1e6:.0f} MB)"
+    )
 
 
 def main(argv=None) -> None:
@@ -91,10 +105,15 @@ def main(argv=None) -> None:
         t = time.perf_counter()
         write(a, args.messages, False)
         write(b, args.messages, True)
-        print(f"wrote 2 x {args.messages:,} messages ({os.path.getsize(a) / 1e6:.0f} MB each) "
-              f"in {time.perf_counter() - t:.0f} s", flush=True)
-        subprocess.run([sys.executable, __file__, "--messages", str(args.messages), "--measure", str(a), str(b)],
-                       check=True)
+        print(
+            f"wrote 2 x {args.messages:,} messages ({os.path.getsize(a) / 1e6:.0f} MB each) "
+            f"in {time.perf_counter() - t:.0f} s",
+            flush=True,
+        )
+        subprocess.run(
+            [sys.executable, __file__, "--messages", str(args.messages), "--measure", str(a), str(b)],
+            check=True,
+        )
 
 
 if __name__ == "__main__":

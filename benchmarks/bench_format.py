@@ -40,24 +40,49 @@ import time
 import zlib
 from pathlib import Path
 
+from bench_decoders import compact  # a sibling script: benchmarks/ is on sys.path
+
 from p2pcap.formats import CaptureWriter, Message, open_capture
 from p2pcap.formats.block import BlockBuilder
 from p2pcap.formats.compress import Compressor
-
-from bench_decoders import compact  # a sibling script: benchmarks/ is on sys.path
 
 TSHARK_MSGS_PER_S = 15_000  # tshark's default speed here (13-17k msgs/s), issue #4
 CORE_RECORD = struct.Struct("<Q12sI")  # Core's -capturemessages record header (24 bytes)
 
 # messages per 1,000 in steady state (connection-time messages come separately)
 MIX = {
-    "inv": 340, "getdata": 80, "tx": 120, "ping": 50, "pong": 50, "isdlock": 100,
-    "qsigshare": 70, "qsigrec": 40, "qsigsesann": 20, "clsig": 15, "dsq": 30,
-    "headers": 3, "notfound": 5, "getheaders": 3, "addrv2": 3, "block": 0.1,
-    "mnlistdiff": 0.05, "headers-big": 0.05, "qfcommit": 0.05,
+    "inv": 340,
+    "getdata": 80,
+    "tx": 120,
+    "ping": 50,
+    "pong": 50,
+    "isdlock": 100,
+    "qsigshare": 70,
+    "qsigrec": 40,
+    "qsigsesann": 20,
+    "clsig": 15,
+    "dsq": 30,
+    "headers": 3,
+    "notfound": 5,
+    "getheaders": 3,
+    "addrv2": 3,
+    "block": 0.1,
+    "mnlistdiff": 0.05,
+    "headers-big": 0.05,
+    "qfcommit": 0.05,
 }
-CONNECT = ["version", "verack", "sendaddrv2", "sendheaders2", "sendcmpct", "senddsq",
-           "qsendrecsigs", "mnauth", "getheaders", "getsporks"] + ["spork"] * 12
+CONNECT = [
+    "version",
+    "verack",
+    "sendaddrv2",
+    "sendheaders2",
+    "sendcmpct",
+    "senddsq",
+    "qsendrecsigs",
+    "mnauth",
+    "getheaders",
+    "getsporks",
+] + ["spork"] * 12
 
 
 class Traffic:
@@ -83,10 +108,11 @@ class Traffic:
         self.next_peer_id += 1
         r = self.rng
         inbound = r.random() < 0.6
-        addr = f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}:" \
-               f"{r.randint(1024, 65535) if inbound else 9999}"
-        conn = "inbound" if inbound else r.choice(["outbound-full-relay", "block-relay-only",
-                                                   "manual"])
+        addr = (
+            f"{r.randint(1, 223)}.{r.randint(0, 255)}.{r.randint(0, 255)}.{r.randint(1, 254)}:"
+            f"{r.randint(1024, 65535) if inbound else 9999}"
+        )
+        conn = "inbound" if inbound else r.choice(["outbound-full-relay", "block-relay-only", "manual"])
         return (self.next_peer_id - 1, addr, conn)
 
     # -- payloads -------------------------------------------------------------
@@ -112,19 +138,28 @@ class Traffic:
         for _ in range(nin):
             sig = b"\x30\x44\x02\x20" + self.rb(32) + b"\x02\x20" + self.rb(32) + b"\x01"
             script = b"\x47" + sig + b"\x21" + bytes([r.choice((2, 3))]) + self.rb(32)
-            parts += [self.rb(32), struct.pack("<I", r.randrange(4)), compact(len(script)),
-                      script, b"\xff\xff\xff\xff"]
+            parts += [
+                self.rb(32),
+                struct.pack("<I", r.randrange(4)),
+                compact(len(script)),
+                script,
+                b"\xff\xff\xff\xff",
+            ]
         parts.append(compact(nout))
         for _ in range(nout):
-            parts += [struct.pack("<q", r.randrange(10**9)), b"\x19\x76\xa9\x14", self.rb(20),
-                      b"\x88\xac"]
+            parts += [struct.pack("<q", r.randrange(10**9)), b"\x19\x76\xa9\x14", self.rb(20), b"\x88\xac"]
         parts.append(b"\x00\x00\x00\x00")
         return b"".join(parts)
 
     def header(self) -> bytes:
         self.ts_block = getattr(self, "ts_block", 1_735_689_600) + 157
-        return (struct.pack("<I", 0x20000000) + self.rb(64) + struct.pack("<I", self.ts_block)
-                + b"\x6a\x1c\x1b\x19" + self.rb(4))
+        return (
+            struct.pack("<I", 0x20000000)
+            + self.rb(64)
+            + struct.pack("<I", self.ts_block)
+            + b"\x6a\x1c\x1b\x19"
+            + self.rb(4)
+        )
 
     def sig(self) -> bytes:
         return self.rb(96)
@@ -132,8 +167,7 @@ class Traffic:
     def payload(self, kind: str):
         r = self.rng
         if kind == "inv":
-            n = 1 if r.random() < 0.55 else r.randint(2, 5) if r.random() < 0.67 \
-                else r.randint(6, 27)
+            n = 1 if r.random() < 0.55 else r.randint(2, 5) if r.random() < 0.67 else r.randint(6, 27)
             return "inv", self.inventory(n, fresh=0.4)
         if kind in ("getdata", "notfound"):
             return kind, self.inventory(r.randint(1, 3), fresh=0.05)
@@ -148,8 +182,13 @@ class Traffic:
         if kind == "qsigshare":
             n = r.choice((1, 1, 1, 2))
             return kind, compact(n) + b"".join(
-                b"\x64" + r.choice(self.quorums) + struct.pack("<H", r.randrange(400)) + self.rb(64)
-                + self.sig() for _ in range(n))
+                b"\x64"
+                + r.choice(self.quorums)
+                + struct.pack("<H", r.randrange(400))
+                + self.rb(64)
+                + self.sig()
+                for _ in range(n)
+            )
         if kind == "qsigrec":
             return kind, b"\x64" + r.choice(self.quorums) + self.rb(64) + self.sig()
         if kind == "qsigsesann":
@@ -159,8 +198,14 @@ class Traffic:
             self.height += r.random() < 0.3
             return kind, struct.pack("<i", self.height) + self.rb(32) + self.sig()
         if kind == "dsq":
-            return kind, (struct.pack("<I", r.choice((1, 2, 4, 8, 16))) + self.rb(32)
-                          + struct.pack("<q", self.ts // 10**9) + b"\x01" + b"\x60" + self.sig())
+            return kind, (
+                struct.pack("<I", r.choice((1, 2, 4, 8, 16)))
+                + self.rb(32)
+                + struct.pack("<q", self.ts // 10**9)
+                + b"\x01"
+                + b"\x60"
+                + self.sig()
+            )
         if kind == "headers":
             return kind, b"\x01" + self.header() + b"\x00"
         if kind == "headers-big":
@@ -171,8 +216,12 @@ class Traffic:
         if kind == "addrv2":
             n = r.choice((1, 1, 2, 10, 1000))
             return kind, compact(n) + b"".join(
-                struct.pack("<I", self.ts // 10**9 - r.randrange(10**5)) + b"\x09\x0c\x01\x04"
-                + self.rb(4) + b"\x27\x0f" for _ in range(n))
+                struct.pack("<I", self.ts // 10**9 - r.randrange(10**5))
+                + b"\x09\x0c\x01\x04"
+                + self.rb(4)
+                + b"\x27\x0f"
+                for _ in range(n)
+            )
         if kind == "block":
             target = int(10_000 * 100 ** r.random())  # 10 KB .. 1 MB, log-uniform
             txs, size = [], 81
@@ -182,11 +231,20 @@ class Traffic:
             return kind, self.header() + compact(len(txs)) + b"".join(txs)
         if kind == "mnlistdiff":
             return kind, self.rb(64) + compact(60) + b"".join(
-                self.rb(32) + self.rb(48) + b"\x00" * 16 + b"\xff\xff" + self.rb(4) + b"\x27\x0f"
-                + self.rb(20) + b"\x01" for _ in range(60))
+                self.rb(32)
+                + self.rb(48)
+                + b"\x00" * 16
+                + b"\xff\xff"
+                + self.rb(4)
+                + b"\x27\x0f"
+                + self.rb(20)
+                + b"\x01"
+                for _ in range(60)
+            )
         if kind == "qfcommit":
-            return kind, b"\x01\x00\x64" + r.choice(self.quorums) + compact(50) + self.rb(7) \
-                + compact(50) + self.rb(7) + self.rb(48) + self.rb(32) + self.sig() * 2
+            return kind, b"\x01\x00\x64" + r.choice(self.quorums) + compact(50) + self.rb(7) + compact(
+                50
+            ) + self.rb(7) + self.rb(48) + self.rb(32) + self.sig() * 2
         raise AssertionError(kind)
 
     def connect_messages(self, peer):
@@ -218,12 +276,12 @@ class Traffic:
                         self.pending.append((command, payload, "out", r.choice(self.peers)))
             self.ts += int(r.expovariate(self.rate) * 1e9) + 1
             peer_id, addr, conn = peer
-            yield Message(self.ts, self.pid, peer_id, addr, conn, direction, command, len(payload),
-                          payload)
+            yield Message(self.ts, self.pid, peer_id, addr, conn, direction, command, len(payload), payload)
             made += 1
 
 
 # -- measurements --------------------------------------------------------------
+
 
 def timed(fn):
     """(result, wall seconds, CPU seconds of this process).
@@ -273,10 +331,20 @@ def write_live(messages, path: Path, rate_clock) -> CaptureWriter:
 
 def as_json(ts_ns, pid, peer_id, addr, conn_type, direction, command, msg_size, payload) -> str:
     """One ``show --json`` line (the same fields for both sides of the comparison)."""
-    return json.dumps({"ts_ns": ts_ns, "pid": pid, "peer_id": peer_id, "addr": addr,
-                       "conn_type": conn_type, "direction": direction, "command": command,
-                       "msg_size": msg_size, "captured_len": len(payload),
-                       "payload": payload.hex()})
+    return json.dumps(
+        {
+            "ts_ns": ts_ns,
+            "pid": pid,
+            "peer_id": peer_id,
+            "addr": addr,
+            "conn_type": conn_type,
+            "direction": direction,
+            "command": command,
+            "msg_size": msg_size,
+            "captured_len": len(payload),
+            "payload": payload.hex(),
+        }
+    )
 
 
 def show_p2pcap(path: Path, command: str, emit: bool) -> int:
@@ -285,8 +353,20 @@ def show_p2pcap(path: Path, command: str, emit: bool) -> int:
         for m in reader.records(commands={command}, gaps=False):
             n += 1
             if emit:
-                out.write(as_json(m.ts_ns, m.pid, m.peer_id, m.peer_addr, m.conn_type,
-                                  m.direction, m.command, m.msg_size, m.payload) + "\n")
+                out.write(
+                    as_json(
+                        m.ts_ns,
+                        m.pid,
+                        m.peer_id,
+                        m.peer_addr,
+                        m.conn_type,
+                        m.direction,
+                        m.command,
+                        m.msg_size,
+                        m.payload,
+                    )
+                    + "\n"
+                )
     return n
 
 
@@ -307,8 +387,9 @@ def show_core_layout(path: Path, command: str, emit: bool) -> int:
             if cmd == want:
                 n += 1
                 if emit:
-                    out.write(as_json(ts_us * 1000, 0, 0, "1.2.3.4:9999", "", "in", command,
-                                      size, payload) + "\n")
+                    out.write(
+                        as_json(ts_us * 1000, 0, 0, "1.2.3.4:9999", "", "in", command, size, payload) + "\n"
+                    )
     return n
 
 
@@ -334,8 +415,12 @@ def sweep(messages, limit: int = 200_000) -> list:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--messages", type=int, default=1_000_000)
-    ap.add_argument("--rate", type=float, default=250.0,
-                    help="messages/s of the simulated node, for the live-flush size (250)")
+    ap.add_argument(
+        "--rate",
+        type=float,
+        default=250.0,
+        help="messages/s of the simulated node, for the live-flush size (250)",
+    )
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--sweep", action="store_true", help="also try other block sizes and levels")
     ap.add_argument("--keep", type=Path, help="keep the files in this directory")
@@ -363,36 +448,42 @@ def run(args, tmp: Path) -> None:
         counts[m.command] = counts.get(m.command, 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: -kv[1])
     top = ", ".join(f"{c} {v / n:.1%}" for c, v in ranked[:12])
-    print(f"p2pcap capture format benchmark: {n:,} messages (seed {args.seed}), "
-          f"generated in {dt:.1f} s")
-    print(f"  mix: {top}; {len(counts)} commands; mean payload {payload / n:.0f} B, "
-          f"{payload / 1e6:.1f} MB in all\n")
+    print(f"p2pcap capture format benchmark: {n:,} messages (seed {args.seed}), generated in {dt:.1f} s")
+    print(
+        f"  mix: {top}; {len(counts)} commands; mean payload {payload / n:.0f} B, "
+        f"{payload / 1e6:.1f} MB in all\n"
+    )
 
     core = tmp / "core-layout.dat"
     core_size = write_core_layout(messages, core)
     gz_size, *gz_t = timed(lambda: gzip_size(core))
     bulk = tmp / "bulk.cap"
     w_inline, *inline_t = timed(lambda: write_p2pcap(messages, bulk))
-    w_thread, *thread_t = timed(lambda: write_p2pcap(messages, tmp / "threaded.cap",
-                                                     threaded=True))
+    w_thread, *thread_t = timed(lambda: write_p2pcap(messages, tmp / "threaded.cap", threaded=True))
     live = tmp / "live.cap"
     w_live = write_live(messages, live, args.rate)
     bulk_size, live_size = bulk.stat().st_size, live.stat().st_size
 
     print(f"{'size':34} {'B/msg':>8} {'MB':>9} {'vs Core layout':>15}")
-    sizes = [("raw payload bytes", payload),
-             ("Core -capturemessages (24 + payload)", core_size),
-             ("gzip -6 of the Core layout", gz_size),
-             (f"p2pcap bulk ({w_inline.blocks} blocks of ~1 MiB)", bulk_size),
-             (f"p2pcap live {args.rate:g} msg/s ({w_live.blocks} blocks, 1 s)", live_size)]
+    sizes = [
+        ("raw payload bytes", payload),
+        ("Core -capturemessages (24 + payload)", core_size),
+        ("gzip -6 of the Core layout", gz_size),
+        (f"p2pcap bulk ({w_inline.blocks} blocks of ~1 MiB)", bulk_size),
+        (f"p2pcap live {args.rate:g} msg/s ({w_live.blocks} blocks, 1 s)", live_size),
+    ]
     for name, size in sizes:
         print(f"{name[:34]:34} {size / n:8.1f} {size / 1e6:9.1f} {core_size / size:14.2f}x")
 
-    print(f"\n{'write':34} {'msgs/s':>10} {'MB/s in':>9} {'wall s':>7} {'CPU s':>7}"
-          f"   (msgs/s: wall clock for threaded, CPU time otherwise)")
-    for name, (wall, cpu), threads in [("p2pcap CaptureWriter inline", inline_t, 1),
-                                       ("p2pcap CaptureWriter threaded", thread_t, 2),
-                                       ("gzip -6 of the Core layout", gz_t, 1)]:
+    print(
+        f"\n{'write':34} {'msgs/s':>10} {'MB/s in':>9} {'wall s':>7} {'CPU s':>7}"
+        f"   (msgs/s: wall clock for threaded, CPU time otherwise)"
+    )
+    for name, (wall, cpu), threads in [
+        ("p2pcap CaptureWriter inline", inline_t, 1),
+        ("p2pcap CaptureWriter threaded", thread_t, 2),
+        ("gzip -6 of the Core layout", gz_t, 1),
+    ]:
         dt = wall if threads > 1 else cpu
         print(f"{name:34} {n / dt:10,.0f} {payload / dt / 1e6:9.1f} {wall:7.2f} {cpu:7.2f}")
 
@@ -427,33 +518,42 @@ def run(args, tmp: Path) -> None:
         ("plain loop, Core layout: inv + JSON", loop_json, None),
         ("p2pcap show --type inv --json", timed(lambda: show_p2pcap(bulk, "inv", True)), loop_json),
         ("plain loop, Core layout: inv, count", loop_count, None),
-        ("p2pcap records(commands=inv), count", timed(lambda: show_p2pcap(bulk, "inv", False)),
-         loop_count),
+        ("p2pcap records(commands=inv), count", timed(lambda: show_p2pcap(bulk, "inv", False)), loop_count),
         ("p2pcap every record", timed(lambda: count_all(bulk)), loop_count),
         ("p2pcap metadata scan (stats, no footer)", timed(lambda: scan(cut)), loop_count),
         ("p2pcap stats from the footer", timed(lambda: footer_stats(bulk)), loop_count),
         (f"rare type {rare!r}, footer index", timed(lambda: query(bulk, {rare})), loop_count),
         (f"rare type {rare!r}, no footer (mask)", timed(lambda: query(cut, {rare})), loop_count),
-        ("60 s time range, footer index", timed(lambda: query(bulk, None, mid, mid + 60 * 10**9)),
-         loop_count),
-        ("60 s time range, no footer", timed(lambda: query(cut, None, mid, mid + 60 * 10**9)),
-         loop_count),
+        (
+            "60 s time range, footer index",
+            timed(lambda: query(bulk, None, mid, mid + 60 * 10**9)),
+            loop_count,
+        ),
+        ("60 s time range, no footer", timed(lambda: query(cut, None, mid, mid + 60 * 10**9)), loop_count),
     ]
-    print(f"\n{'read (one thread)':40} {'matched':>8} {'wall s':>7} {'CPU s':>7} {'msgs/s':>11} "
-          f"{'vs loop':>8} {'vs tshark':>9}")
+    print(
+        f"\n{'read (one thread)':40} {'matched':>8} {'wall s':>7} {'CPU s':>7} {'msgs/s':>11} "
+        f"{'vs loop':>8} {'vs tshark':>9}"
+    )
     for name, (matched, wall, cpu), base in rows:
         rate = n / cpu
         versus = f"{base[2] / cpu:7.2f}x" if base else f"{'':8}"
-        print(f"{name[:40]:40} {matched:8,} {wall:7.3f} {cpu:7.3f} {rate:11,.0f} {versus} "
-              f"{rate / TSHARK_MSGS_PER_S:8.1f}x")
-    print(f"\n(msgs/s = messages in the file / CPU seconds; the file has {n_blocks} blocks. "
-          f"'vs loop' = the plain\nloop's CPU time / this one, against the loop above it (JSON) "
-          f"or the counting loop.\n'vs tshark': against tshark's default speed here, "
-          f"{TSHARK_MSGS_PER_S:,} msgs/s.)")
+        print(
+            f"{name[:40]:40} {matched:8,} {wall:7.3f} {cpu:7.3f} {rate:11,.0f} {versus} "
+            f"{rate / TSHARK_MSGS_PER_S:8.1f}x"
+        )
+    print(
+        f"\n(msgs/s = messages in the file / CPU seconds; the file has {n_blocks} blocks. "
+        f"'vs loop' = the plain\nloop's CPU time / this one, against the loop above it (JSON) "
+        f"or the counting loop.\n'vs tshark': against tshark's default speed here, "
+        f"{TSHARK_MSGS_PER_S:,} msgs/s.)"
+    )
 
     if args.sweep:
-        print(f"\n{'block size':>10} {'level':>5} {'ratio':>6} {'MB/s':>7}   "
-              f"(first {min(n, 200_000):,} messages, raw block bodies, MB/s of CPU time)")
+        print(
+            f"\n{'block size':>10} {'level':>5} {'ratio':>6} {'MB/s':>7}   "
+            f"(first {min(n, 200_000):,} messages, raw block bodies, MB/s of CPU time)"
+        )
         for block_size, level, ratio, speed in sweep(messages):
             print(f"{block_size >> 10:8} K {level:5} {ratio:6.2f} {speed:7.0f}")
 

@@ -32,7 +32,6 @@ import os
 import random
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
@@ -46,8 +45,19 @@ from p2pcap.formats import CaptureWriter, Message  # noqa: E402
 
 P2PCAP = [sys.executable, "-m", "p2pcap"]
 DISSECT = ["-d", "tcp.port==9999,bitcoin"]
-MIX = {"inv": 45, "getdata": 10, "tx": 15, "ping": 5, "pong": 5, "headers": 2, "clsig": 3,
-       "isdlock": 7, "qsigshare": 3, "qsigsesann": 2, "dsq": 3}
+MIX = {
+    "inv": 45,
+    "getdata": 10,
+    "tx": 15,
+    "ping": 5,
+    "pong": 5,
+    "headers": 2,
+    "clsig": 3,
+    "isdlock": 7,
+    "qsigshare": 3,
+    "qsigsesann": 2,
+    "dsq": 3,
+}
 
 
 class OfflineMix(Traffic):
@@ -75,8 +85,17 @@ def variant(messages, seed: int = 7) -> list:
         m = out[i]
         payload = bytearray(m.payload)
         payload[-1] ^= 0xFF  # the last hash of the inv: a different object announced
-        out[i] = Message(m.ts_ns, m.pid, m.peer_id, m.peer_addr, m.conn_type, m.direction, m.command,
-                         m.msg_size, bytes(payload))
+        out[i] = Message(
+            m.ts_ns,
+            m.pid,
+            m.peer_id,
+            m.peer_addr,
+            m.conn_type,
+            m.direction,
+            m.command,
+            m.msg_size,
+            bytes(payload),
+        )
     return out
 
 
@@ -101,8 +120,12 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=200_000)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--memory", type=int, default=1_000_000,
-                        help="messages in the capture the peak-RSS runs use (0: skip them)")
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=1_000_000,
+        help="messages in the capture the peak-RSS runs use (0: skip them)",
+    )
     args = parser.parse_args(argv)
     tshark = shutil.which("tshark")
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,8 +158,10 @@ def main(argv=None) -> None:
                 times[name].append(t)
                 lines[name] = n
         med = {name: statistics.median(ts) for name, ts in times.items()}
-        print(f"{args.messages:,} messages, {args.rounds} rounds, median wall seconds "
-              f"(p2pcap and tshark alternating)\n")
+        print(
+            f"{args.messages:,} messages, {args.rounds} rounds, median wall seconds "
+            f"(p2pcap and tshark alternating)\n"
+        )
         print(f"{'command':28} {'lines':>9} {'median s':>9} {'all rounds':>24}")
         for name in commands:
             rounds = " ".join(f"{t:.2f}" for t in times[name])
@@ -144,13 +169,31 @@ def main(argv=None) -> None:
         print()
         rows = []
         if tshark:
-            rows.append(("show --type inv --json vs tshark -T json",
-                         med["tshark -Y inv -T json"] / med["show --type inv --json"], ">=", 10))
-            rows.append(("show --type inv -n vs tshark summaries",
-                         med["tshark -Y inv"] / med["show --type inv -n"], ">=", 5))
+            rows.append(
+                (
+                    "show --type inv --json vs tshark -T json",
+                    med["tshark -Y inv -T json"] / med["show --type inv --json"],
+                    ">=",
+                    10,
+                )
+            )
+            rows.append(
+                (
+                    "show --type inv -n vs tshark summaries",
+                    med["tshark -Y inv"] / med["show --type inv -n"],
+                    ">=",
+                    5,
+                )
+            )
         rows.append(("show --json / show -n --json", med["show --json"] / med["show -n --json"], "<=", 2.5))
-        rows.append(("diff A B / (show -n A + show -n B)",
-                     med["diff A B"] / (med["show -n A"] + med["show -n B"]), "<=", 2))
+        rows.append(
+            (
+                "diff A B / (show -n A + show -n B)",
+                med["diff A B"] / (med["show -n A"] + med["show -n B"]),
+                "<=",
+                2,
+            )
+        )
         print(f"{'ratio':44} {'value':>7} {'goal':>7}  met")
         for name, value, op, goal in rows:
             met = value >= goal if op == ">=" else value <= goal

@@ -62,14 +62,25 @@ def tx_like(rng: random.Random) -> bytes:
     n_in = rng.choice([1, 1, 1, 2, 3])
     out.append(n_in)
     for _ in range(n_in):
-        sig = (b"\x48\x30\x45\x02\x21\x00" + rng.randbytes(32) + b"\x02\x20" + rng.randbytes(32)
-               + b"\x01\x21\x03" + rng.randbytes(32))
+        sig = (
+            b"\x48\x30\x45\x02\x21\x00"
+            + rng.randbytes(32)
+            + b"\x02\x20"
+            + rng.randbytes(32)
+            + b"\x01\x21\x03"
+            + rng.randbytes(32)
+        )
         out += rng.randbytes(32) + rng.randrange(4).to_bytes(4, "little")
         out += bytes([len(sig)]) + sig + b"\xff\xff\xff\xff"
     n_out = rng.choice([1, 2, 2, 2, 3])
     out.append(n_out)
     for _ in range(n_out):
-        out += rng.randrange(10**10).to_bytes(8, "little") + b"\x19\x76\xa9\x14" + rng.randbytes(20) + b"\x88\xac"
+        out += (
+            rng.randrange(10**10).to_bytes(8, "little")
+            + b"\x19\x76\xa9\x14"
+            + rng.randbytes(20)
+            + b"\x88\xac"
+        )
     return bytes(out + bytes(4))
 
 
@@ -81,15 +92,19 @@ def write_inputs(tmp: Path) -> tuple[Path, Path]:
         for i in range(1000):
             payload = bytes([1]) + (1).to_bytes(4, "little") + rng.randbytes(95)  # 100 bytes
             peer = i % 8
-            f.write(f"{'in' if i % 2 else 'out'}\t{peer}\t10.0.0.{peer}:9999\toutbound-full-relay\t"
-                    f"{commands[i % len(commands)]}\t{payload.hex()}\n")
+            f.write(
+                f"{'in' if i % 2 else 'out'}\t{peer}\t10.0.0.{peer}:9999\toutbound-full-relay\t"
+                f"{commands[i % len(commands)]}\t{payload.hex()}\n"
+            )
     pool = tmp / "blocks.msgs"  # ~8 MB of block-like content, cut by --size
     with open(pool, "w") as f:
         for i in range(128):
             blob = bytearray()
             while len(blob) < 65536:
                 blob += tx_like(rng)
-            f.write(f"in\t{i % 8}\t10.0.0.{i % 8}:9999\toutbound-full-relay\tblock\t{bytes(blob[:65536]).hex()}\n")
+            f.write(
+                f"in\t{i % 8}\t10.0.0.{i % 8}:9999\toutbound-full-relay\tblock\t{bytes(blob[:65536]).hex()}\n"
+            )
     return small, pool
 
 
@@ -143,8 +158,17 @@ def start_recorder(tool: str, pid: int, out: Path, extra=()) -> subprocess.Popen
 
 
 def run(tool: str, messages: Path, rate: float, seconds: float, tmp: Path, size: int | None = None) -> Run:
-    node_cmd = [str(STANDIN), "--wait-signal", "--repeat", "0", "--duration", str(seconds),
-                "--rate", str(rate), str(messages)]
+    node_cmd = [
+        str(STANDIN),
+        "--wait-signal",
+        "--repeat",
+        "0",
+        "--duration",
+        str(seconds),
+        "--rate",
+        str(rate),
+        str(messages),
+    ]
     if size is not None:
         node_cmd[1:1] = ["--size", str(size)]
     node = subprocess.Popen(node_cmd, stdout=subprocess.PIPE, text=True)
@@ -185,24 +209,35 @@ def highest_zero_loss(tool, messages, rates, screen_s, confirm_s, tmp, size=None
     passed = []
     for rate in rates:
         r = run(tool, messages, rate, screen_s, tmp, size)
-        log(f"  {tool:8s} {rate:>10,.1f}/s x {r.size} B, {screen_s:.0f} s: sent {r.sent}, kept {r.kept}, "
-            f"lost {r.sent - r.kept} ({r.loss_pct:.2f}%), recorder CPU {r.cpu:.0f}%")
+        log(
+            f"  {tool:8s} {rate:>10,.1f}/s x {r.size} B, {screen_s:.0f} s: sent {r.sent}, kept {r.kept}, "
+            f"lost {r.sent - r.kept} ({r.loss_pct:.2f}%), recorder CPU {r.cpu:.0f}%"
+        )
         if not r.zero_loss:
             break
         passed.append(rate)
     while passed:
         rate = passed.pop()
         r = run(tool, messages, rate, confirm_s, tmp, size)
-        log(f"  {tool:8s} {rate:>10,.1f}/s x {r.size} B, {confirm_s:.0f} s (confirm): sent {r.sent}, "
-            f"kept {r.kept}, loss {r.loss_pct:.3f}%")
+        log(
+            f"  {tool:8s} {rate:>10,.1f}/s x {r.size} B, {confirm_s:.0f} s (confirm): sent {r.sent}, "
+            f"kept {r.kept}, loss {r.loss_pct:.3f}%"
+        )
         if r.zero_loss:
             return rate, r
     return 0.0, None
 
 
 # -- (c): cost per probe hit ---------------------------------------------------------
-def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repeat: int = 5,
-                baseline_every: int = 4, buffer_size: str = "64M") -> dict:
+def probe_costs(
+    small: Path,
+    tmp: Path,
+    sizes=(100, 256),
+    rounds: int = 41,
+    repeat: int = 5,
+    baseline_every: int = 4,
+    buffer_size: str = "64M",
+) -> dict:
     """ns of the traced process's CPU per message, variants paired round by round.
 
     Each variant gets its own copy of the stand-in (uprobes are per inode),
@@ -228,8 +263,21 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repe
     usdt.enable_probe(probe="net:inbound_message", fn_name="trace_inbound")
     usdt.enable_probe(probe="net:outbound_message", fn_name="trace_outbound")
     noop = bcc.BPF(text=NOOP_PROGRAM, usdt_contexts=[usdt])
-    ours = subprocess.Popen([*P2PCAP, "record", "-o", str(tmp / "probe.cap"), "--exe", str(copies["p2pcap"]),
-                             "--buffer-size", buffer_size], stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    ours = subprocess.Popen(
+        [
+            *P2PCAP,
+            "record",
+            "-o",
+            str(tmp / "probe.cap"),
+            "--exe",
+            str(copies["p2pcap"]),
+            "--buffer-size",
+            buffer_size,
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert ours.stderr.readline().startswith("listening on")
     pin = ["taskset", "-c", str(os.cpu_count() - 1)] if shutil.which("taskset") else []
     results = {size: {name: [] for name in copies} for size in sizes}
@@ -291,13 +339,22 @@ def probe_costs(small: Path, tmp: Path, sizes=(100, 256), rounds: int = 41, repe
         q = statistics.quantiles(v, n=4)
         return [q[0], q[2]]
 
-    return {"ns": {size: {name: statistics.median(v) for name, v in per.items()} for size, per in results.items()},
-            "ratio": {size: statistics.median(v) for size, v in ratios.items()},
-            "in_program_ns": in_program,
-            "ratio_iqr": {size: quartiles(v) for size, v in ratios.items()},
-            "buffer_size": buffer_size, "burst": repeat * 1000, "rounds": rounds,
-            "samples": results, "ratios": ratios, "p2pcap_lossless": lossless, "p2pcap_summary": summary,
-            "p2pcap_sent": sent_to_ours}
+    return {
+        "ns": {
+            size: {name: statistics.median(v) for name, v in per.items()} for size, per in results.items()
+        },
+        "ratio": {size: statistics.median(v) for size, v in ratios.items()},
+        "in_program_ns": in_program,
+        "ratio_iqr": {size: quartiles(v) for size, v in ratios.items()},
+        "buffer_size": buffer_size,
+        "burst": repeat * 1000,
+        "rounds": rounds,
+        "samples": results,
+        "ratios": ratios,
+        "p2pcap_lossless": lossless,
+        "p2pcap_summary": summary,
+        "p2pcap_sent": sent_to_ours,
+    }
 
 
 @contextlib.contextmanager
@@ -352,24 +409,39 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="p2pcap-bench-"))
     try:
         small, pool = write_inputs(tmp)
-        print(f"bench_recorder: {os.cpu_count()} CPUs, kernel {os.uname().release}, "
-              f"{'quick' if args.quick else 'full'} runs; screening {screen} s, confirming {confirm} s")
+        print(
+            f"bench_recorder: {os.cpu_count()} CPUs, kernel {os.uname().release}, "
+            f"{'quick' if args.quick else 'full'} runs; screening {screen} s, confirming {confirm} s"
+        )
 
         if "a" in parts:
             log("(a) 100-byte messages, highest zero-loss rate")
-            ours, _ = highest_zero_loss("p2pcap", small, [25_000, 50_000, 100_000, 125_000, 150_000, 200_000, 250_000,
-                                                          300_000], screen, confirm, tmp)
-            base, _ = highest_zero_loss("baseline", small, [25, 50, 100, 150, 200, 300, 500, 1000, 2000],
-                                        screen, confirm, tmp)
+            ours, _ = highest_zero_loss(
+                "p2pcap",
+                small,
+                [25_000, 50_000, 100_000, 125_000, 150_000, 200_000, 250_000, 300_000],
+                screen,
+                confirm,
+                tmp,
+            )
+            base, _ = highest_zero_loss(
+                "baseline", small, [25, 50, 100, 150, 200, 300, 500, 1000, 2000], screen, confirm, tmp
+            )
             loss_points = {rate: run("baseline", small, rate, screen, tmp).loss_pct for rate in (1000, 20000)}
             ours_points = {rate: run("p2pcap", small, rate, screen, tmp).loss_pct for rate in (1000, 20000)}
-            figures["a"] = {"p2pcap_msgs_per_s": ours, "baseline_msgs_per_s": base,
-                            "ratio": ours / base if base else None,
-                            "baseline_loss_pct": loss_points, "p2pcap_loss_pct": ours_points}
+            figures["a"] = {
+                "p2pcap_msgs_per_s": ours,
+                "baseline_msgs_per_s": base,
+                "ratio": ours / base if base else None,
+                "baseline_loss_pct": loss_points,
+                "p2pcap_loss_pct": ours_points,
+            }
             print(f"\n(a) 100-byte messages, zero loss for {confirm} s:")
             print(f"    p2pcap    {ours:>10,.0f} messages/s")
-            print(f"    baseline  {base:>10,.0f} messages/s"
-                  + (f"    ratio {ours / base:,.0f}x" if base else "    (lost messages at every rate)"))
+            print(
+                f"    baseline  {base:>10,.0f} messages/s"
+                + (f"    ratio {ours / base:,.0f}x" if base else "    (lost messages at every rate)")
+            )
             print("    loss at     1,000/s   20,000/s")
             print(f"    p2pcap    {ours_points[1000]:8.2f}%  {ours_points[20000]:8.2f}%")
             print(f"    baseline  {loss_points[1000]:8.2f}%  {loss_points[20000]:8.2f}%")
@@ -380,45 +452,82 @@ def main() -> int:
             print("\n(b) zero-loss throughput, block-like payloads (MB/s of payload, 1 MB = 10^6 bytes):")
             for size in (4096, 65536, 2 << 20):
                 mbs = [50, 100, 150, 200, 250, 300, 400, 500, 600, 700, 800, 1000]
-                ours, r = highest_zero_loss("p2pcap", pool, [m * 1e6 / size for m in mbs], screen,
-                                            max(screen, confirm // 3), tmp, size)
-                base, _ = highest_zero_loss("baseline", pool, [m * 1e6 / size for m in (1, 2, 5, 10, 25, 50, 100)],
-                                            screen, max(screen, confirm // 3), tmp, size)
+                ours, r = highest_zero_loss(
+                    "p2pcap",
+                    pool,
+                    [m * 1e6 / size for m in mbs],
+                    screen,
+                    max(screen, confirm // 3),
+                    tmp,
+                    size,
+                )
+                base, _ = highest_zero_loss(
+                    "baseline",
+                    pool,
+                    [m * 1e6 / size for m in (1, 2, 5, 10, 25, 50, 100)],
+                    screen,
+                    max(screen, confirm // 3),
+                    tmp,
+                    size,
+                )
                 ours_mb, base_mb = ours * size / 1e6, base * size / 1e6
                 kept_mb = base * min(size, 32568) / 1e6  # what the baseline keeps of each message
-                figures["b"][size] = {"p2pcap_mb_s": ours_mb, "baseline_mb_s": base_mb,
-                                      "baseline_kept_mb_s": kept_mb, "p2pcap_cpu_pct": r.cpu if r else None}
+                figures["b"][size] = {
+                    "p2pcap_mb_s": ours_mb,
+                    "baseline_mb_s": base_mb,
+                    "baseline_kept_mb_s": kept_mb,
+                    "p2pcap_cpu_pct": r.cpu if r else None,
+                }
                 cut = f", keeping {kept_mb:.1f} MB/s: cut to 32,568 B" if size > 32568 else ""
-                print(f"    {size:>9,} B   p2pcap {ours_mb:5.0f} MB/s ({ours:,.0f}/s)   "
-                      f"baseline {base_mb:5.1f} MB/s ({base:,.1f}/s{cut})")
+                print(
+                    f"    {size:>9,} B   p2pcap {ours_mb:5.0f} MB/s ({ours:,.0f}/s)   "
+                    f"baseline {base_mb:5.1f} MB/s ({base:,.1f}/s{cut})"
+                )
 
         if "c" in parts:
             log("(c) ns per probe hit")
-            costs = probe_costs(small, tmp, rounds=15 if args.quick else 41,
-                                buffer_size=os.environ.get("BENCH_RING", "64M"))
+            costs = probe_costs(
+                small, tmp, rounds=15 if args.quick else 41, buffer_size=os.environ.get("BENCH_RING", "64M")
+            )
             figures["c"] = costs
-            print(f"\n(c) the traced process's CPU per message, ns (medians of {costs['rounds']} rounds of "
-                  f"{costs['burst']:,}-message bursts; replay loop included):")
-            print("             nothing    no-op   p2pcap  baseline   p2pcap / no-op, paired by round (quartiles)")
+            print(
+                f"\n(c) the traced process's CPU per message, ns (medians of {costs['rounds']} rounds of "
+                f"{costs['burst']:,}-message bursts; replay loop included):"
+            )
+            print(
+                "             nothing    no-op   p2pcap  baseline   p2pcap / no-op, paired by round (quartiles)"
+            )
             for size, ns in costs["ns"].items():
                 lo, hi = costs["ratio_iqr"][size]
-                print(f"    {size:>4} B  {ns['nothing']:8.1f} {ns['noop']:8.1f} {ns['p2pcap']:8.1f} "
-                      f"{ns['baseline']:9.1f}   {costs['ratio'][size]:.2f}x ({lo:.2f}-{hi:.2f})")
+                print(
+                    f"    {size:>4} B  {ns['nothing']:8.1f} {ns['noop']:8.1f} {ns['p2pcap']:8.1f} "
+                    f"{ns['baseline']:9.1f}   {costs['ratio'][size]:.2f}x ({lo:.2f}-{hi:.2f})"
+                )
             print("    inside the BPF program alone (kernel.bpf_stats_enabled), ns per hit:")
             for size, ns in costs["in_program_ns"].items():
                 print(f"    {size:>4} B  no-op {ns['noop']:.0f}, p2pcap {ns['p2pcap']:.0f}")
-            print(f"    p2pcap recorded all {costs['p2pcap_sent']:,} messages of these runs: "
-                  f"{'yes' if costs['p2pcap_lossless'] else 'NO: ' + costs['p2pcap_summary']}")
+            print(
+                f"    p2pcap recorded all {costs['p2pcap_sent']:,} messages of these runs: "
+                f"{'yes' if costs['p2pcap_lossless'] else 'NO: ' + costs['p2pcap_summary']}"
+            )
 
         if "d" in parts:
             log("(d) recorder CPU at 1,000 messages/s")
-            runs = {tool: [run(tool, small, 1000, cpu_s, tmp) for _ in range(3)] for tool in ("p2pcap", "baseline")}
+            runs = {
+                tool: [run(tool, small, 1000, cpu_s, tmp) for _ in range(3)]
+                for tool in ("p2pcap", "baseline")
+            }
             cpu = {tool: statistics.median(r.cpu for r in rs) for tool, rs in runs.items()}
             loss = {tool: max(r.loss_pct for r in rs) for tool, rs in runs.items()}
-            figures["d"] = {"cpu_pct": cpu, "runs_cpu_pct": {t: [r.cpu for r in rs] for t, rs in runs.items()},
-                            "worst_loss_pct": loss}
-            print(f"\n(d) recorder CPU at 1,000 messages/s of 100 B, median of 3 runs of {cpu_s} s "
-                  f"(% of one core, all threads):")
+            figures["d"] = {
+                "cpu_pct": cpu,
+                "runs_cpu_pct": {t: [r.cpu for r in rs] for t, rs in runs.items()},
+                "worst_loss_pct": loss,
+            }
+            print(
+                f"\n(d) recorder CPU at 1,000 messages/s of 100 B, median of 3 runs of {cpu_s} s "
+                f"(% of one core, all threads):"
+            )
             for tool in ("p2pcap", "baseline"):
                 each = ", ".join(f"{r.cpu:.1f}" for r in runs[tool])
                 print(f"    {tool:9s} {cpu[tool]:5.1f}%   (runs {each}; worst loss {loss[tool]:.2f}%)")

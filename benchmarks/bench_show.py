@@ -46,8 +46,12 @@ def timed_run(cmd: list[str]) -> tuple[float, int]:
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--tshark-messages", type=int, default=200_000,
-                        help="tshark runs on the first N messages only (it is slow)")
+    parser.add_argument(
+        "--tshark-messages",
+        type=int,
+        default=200_000,
+        help="tshark runs on the first N messages only (it is slow)",
+    )
     args = parser.parse_args(argv)
     n = args.messages
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,9 +75,22 @@ def main(argv=None) -> None:
         rows.append((f"p2pcap show --type inv --json ({m:,})", m, lines, t))
         if shutil.which("tshark"):
             pcap = tmp / "small.pcapng"
-            subprocess.run([*P2PCAP, "export", str(small), "-o", str(pcap), "--format", "pcapng",
-                            "--network", "mainnet"], check=True, capture_output=True)
-            t, lines = timed_run(["tshark", "-r", str(pcap), "-Y", "bitcoin.command == \"inv\"", "-T", "json"])
+            subprocess.run(
+                [
+                    *P2PCAP,
+                    "export",
+                    str(small),
+                    "-o",
+                    str(pcap),
+                    "--format",
+                    "pcapng",
+                    "--network",
+                    "mainnet",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            t, lines = timed_run(["tshark", "-r", str(pcap), "-Y", 'bitcoin.command == "inv"', "-T", "json"])
             rows.append((f"tshark -Y inv -T json ({m:,})", m, None, t))
             t, lines = timed_run(["tshark", "-r", str(pcap)])
             rows.append((f"tshark -r, default output ({m:,})", m, lines, t))
@@ -81,17 +98,23 @@ def main(argv=None) -> None:
             print("tshark not found: comparing with the issue's 15,000 messages/s only")
     tshark_default = next((r[1] / r[3] for r in rows if r[0].startswith("tshark -r")), 15_000.0)
     tshark_query = next((r[1] / r[3] for r in rows if r[0].startswith("tshark -Y")), None)
-    print(f"{'command':44} {'messages':>10} {'out':>8} {'wall s':>7} {'msgs/s':>10} "
-          f"{'/default':>9} {'/same query':>11}")
+    print(
+        f"{'command':44} {'messages':>10} {'out':>8} {'wall s':>7} {'msgs/s':>10} "
+        f"{'/default':>9} {'/same query':>11}"
+    )
     for name, total, out, t in rows:
         rate = total / t
         shown = "" if out is None else f"{out:,}"
         same = f"{rate / tshark_query:>10.1f}x" if tshark_query else f"{'-':>11}"
-        print(f"{name:44} {total:>10,} {shown:>8} {t:>7.2f} {rate:>10,.0f} "
-              f"{rate / tshark_default:>8.1f}x {same}")
-    print("\n/default: against tshark -r with its default output (or the issue's 15,000 "
-          "messages/s without tshark);\n/same query: against tshark -Y 'bitcoin.command == \"inv\"' "
-          "-T json on the same messages. Wall clock, one process each, start-up included.")
+        print(
+            f"{name:44} {total:>10,} {shown:>8} {t:>7.2f} {rate:>10,.0f} "
+            f"{rate / tshark_default:>8.1f}x {same}"
+        )
+    print(
+        "\n/default: against tshark -r with its default output (or the issue's 15,000 "
+        "messages/s without tshark);\n/same query: against tshark -Y 'bitcoin.command == \"inv\"' "
+        "-T json on the same messages. Wall clock, one process each, start-up included."
+    )
 
 
 if __name__ == "__main__":

@@ -46,8 +46,7 @@ class AdaptiveCompressor:
     def __init__(self, backlog, levels=LEVELS):
         self.backlog = backlog
         self.levels = tuple(levels)
-        self._compressors = [stored_frame if level == STORED else Compressor(level)
-                             for level in self.levels]
+        self._compressors = [stored_frame if level == STORED else Compressor(level) for level in self.levels]
         self._step = 0
         self._calm = 0  # blocks in a row that found no backlog
         self._calm_needed = CALM_BLOCKS

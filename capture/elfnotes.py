@@ -120,8 +120,9 @@ def _parse_notes(data: bytes, info: ElfInfo) -> None:
                 provider, name = (s.decode(errors="replace") for s in strings[:2])
                 arguments = strings[2].decode(errors="replace") if len(strings) > 2 else ""
                 info.probes.append((provider, name))
-                info.notes.append(ProbeNote(provider, name, pc, semaphore, arguments,
-                                            pc_offset=note_base))  # the note's base, until _located
+                info.notes.append(
+                    ProbeNote(provider, name, pc, semaphore, arguments, pc_offset=note_base)
+                )  # the note's base, until _located
         elif name == b"GNU" and ntype == NT_GNU_BUILD_ID:
             info.build_id = desc.hex()
 
@@ -133,7 +134,9 @@ def _load_segments(table: bytes, entsize: int, count: int) -> list[tuple[int, in
     """(p_vaddr, p_offset, p_filesz) of each PT_LOAD program header."""
     segments = []
     for i in range(count):
-        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from("<IIQQQQ", table, i * entsize)
+        p_type, _flags, p_offset, p_vaddr, _paddr, p_filesz = struct.unpack_from(
+            "<IIQQQQ", table, i * entsize
+        )
         if p_type == PT_LOAD:
             segments.append((p_vaddr, p_offset, p_filesz))
     return segments
@@ -157,6 +160,12 @@ def _located(note: ProbeNote, base: int | None, segments) -> ProbeNote:
     shift = 0 if base is None else base - note.pc_offset
     pc = note.pc + shift
     semaphore = note.semaphore + shift if note.semaphore else 0
-    return ProbeNote(note.provider, note.name, pc, semaphore, note.arguments,
-                     pc_offset=file_offset(pc, segments),
-                     semaphore_offset=file_offset(semaphore, segments) if semaphore else 0)
+    return ProbeNote(
+        note.provider,
+        note.name,
+        pc,
+        semaphore,
+        note.arguments,
+        pc_offset=file_offset(pc, segments),
+        semaphore_offset=file_offset(semaphore, segments) if semaphore else 0,
+    )

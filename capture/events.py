@@ -112,8 +112,17 @@ class Assembler:
         self.now_ns = 0  # set by the caller before each drain: "arrival" time
 
     # -- records -----------------------------------------------------------------
-    def drain(self, buf, heads, base: int, mask: int, consumer: int, producer: int,
-              commit=None, commit_every: int = 256) -> int:
+    def drain(
+        self,
+        buf,
+        heads,
+        base: int,
+        mask: int,
+        consumer: int,
+        producer: int,
+        commit=None,
+        commit_every: int = 256,
+    ) -> int:
         """Take every committed record of a ring buffer in ``[consumer, producer)``.
 
         The ring is laid out as the kernel maps it: the header of the record
@@ -132,8 +141,7 @@ class Assembler:
         """
         view = memoryview(buf)  # large pieces are sliced from it without a copy
         try:
-            return self._drain(buf, view, heads, base, mask, consumer, producer, commit,
-                               commit_every)
+            return self._drain(buf, view, heads, base, mask, consumer, producer, commit, commit_every)
         finally:
             self._materialize()
             view.release()
@@ -172,9 +180,8 @@ class Assembler:
                 continue
             # Fields through the memoryview (cheaper than an mmap's buffer
             # export per call); byte strings by slicing the mapping itself.
-            (_, inbound, command_len, flags, data_len, ref, ts, msg_size, captured,
-             tid) = unpack(view, off)
-            raw = buf[off + 40:off + 40 + command_len]
+            (_, inbound, command_len, flags, data_len, ref, ts, msg_size, captured, tid) = unpack(view, off)
+            raw = buf[off + 40 : off + 40 + command_len]
             command = commands.get(raw)
             if command is None:
                 command = commands[raw] = _text(raw)
@@ -186,14 +193,36 @@ class Assembler:
             if pending and tid in pending:
                 self._abandon(tid)
             if data_len == captured or flags & FLAG_PAYLOAD_FAULT:
-                emit(Message(ts + offset_ns, pid, peer_id, addr, conn, direction[inbound & 1],
-                             command, msg_size, payloads[off:off + data_len], flags | peer_flags))
+                emit(
+                    Message(
+                        ts + offset_ns,
+                        pid,
+                        peer_id,
+                        addr,
+                        conn,
+                        direction[inbound & 1],
+                        command,
+                        msg_size,
+                        payloads[off : off + data_len],
+                        flags | peer_flags,
+                    )
+                )
             else:
                 # The first piece of a message whose chunks follow: keep views
                 # into the ring and copy once, when the message is whole.
-                msg = Message(ts + offset_ns, pid, peer_id, addr, conn, direction[inbound & 1],
-                              command, msg_size, b"", flags | peer_flags)
-                pending[tid] = [msg, [view[off:off + data_len]], data_len, captured, self.now_ns]
+                msg = Message(
+                    ts + offset_ns,
+                    pid,
+                    peer_id,
+                    addr,
+                    conn,
+                    direction[inbound & 1],
+                    command,
+                    msg_size,
+                    b"",
+                    flags | peer_flags,
+                )
+                pending[tid] = [msg, [view[off : off + data_len]], data_len, captured, self.now_ns]
         return consumer
 
     def _materialize(self) -> None:
@@ -247,7 +276,7 @@ class Assembler:
             self._complete(msg, parts)
             return
         start = off + CHUNK_DATA
-        parts.append(view[start:start + data_len])
+        parts.append(view[start : start + data_len])
         have += data_len
         if have == captured:
             del self._pending[tid]
@@ -271,8 +300,8 @@ class Assembler:
         _, flags, addr_len, conn_len, ref, peer_id, pid, _ = PEER_HEAD.unpack_from(buf, off)
         a = off + PEER_HEAD.size
         c = a + ADDR_MAX
-        addr = _text(buf[a:a + min(addr_len, ADDR_MAX - 1)])
-        conn = _text(buf[c:c + min(conn_len, CONN_MAX - 1)])
+        addr = _text(buf[a : a + min(addr_len, ADDR_MAX - 1)])
+        conn = _text(buf[c : c + min(conn_len, CONN_MAX - 1)])
         self.peers[ref] = (pid, peer_id, addr, conn, flags)
         self.pids.add(pid)
 
@@ -310,15 +339,28 @@ class Assembler:
 
 
 # -- encoders, for tests and the benchmark's synthetic load ---------------------
-def encode_message(ref: int, command: str, payload: bytes, *, ts_ns: int = 0, tid: int = 1,
-                   inbound: bool = True, msg_size: int | None = None,
-                   captured_len: int | None = None, flags: int = 0) -> bytes:
+def encode_message(
+    ref: int,
+    command: str,
+    payload: bytes,
+    *,
+    ts_ns: int = 0,
+    tid: int = 1,
+    inbound: bool = True,
+    msg_size: int | None = None,
+    captured_len: int | None = None,
+    flags: int = 0,
+) -> bytes:
     """An EV_MESSAGE record as the BPF program writes it."""
     raw = command.encode()
     captured = len(payload) if captured_len is None else captured_len
     size = captured if msg_size is None else msg_size
-    return EVENT.pack(EV_MESSAGE, int(inbound), len(raw), flags, len(payload), ref, ts_ns, size,
-                      captured, tid, raw) + payload
+    return (
+        EVENT.pack(
+            EV_MESSAGE, int(inbound), len(raw), flags, len(payload), ref, ts_ns, size, captured, tid, raw
+        )
+        + payload
+    )
 
 
 def encode_chunk(tid: int, offset: int, data: bytes) -> bytes:

@@ -73,7 +73,9 @@ def _watch(control: int, spool: int, terminal: int) -> None:
         path = write_log(text) if text.strip() else None
         where = f" (full log: {path})" if path else ""
         last = lines[-1] if lines else "no message"
-        os.write(terminal, f"Error: BCC ended the process while loading the BPF program: {last}{where}\n".encode())
+        os.write(
+            terminal, f"Error: BCC ended the process while loading the BPF program: {last}{where}\n".encode()
+        )
     finally:
         os._exit(0)
 
@@ -128,6 +130,7 @@ def _read_all(fd: int) -> str:
 
 
 # -- what went wrong -----------------------------------------------------------
+
 
 @dataclass
 class Failure:
@@ -203,8 +206,11 @@ def diagnose(message: str, log: str, *, source_name: str = "the BPF source") -> 
             error = next((line.strip() for line in lines if "error:" in line), message)
         # BCC hands clang the program text as the in-memory file /virtual/main.c.
         return Failure("compile", function, error.replace("/virtual/main.c", source_name))
-    if "Argument list too long" in message or "E2BIG" in message or any(
-            "BPF program is too large" in line for line in lines):
+    if (
+        "Argument list too long" in message
+        or "E2BIG" in message
+        or any("BPF program is too large" in line for line in lines)
+    ):
         return Failure("too-complex", function, _TOO_COMPLEX)
     if "Permission denied" in message or "EACCES" in message:
         reason = _verifier_reason(lines)
@@ -224,7 +230,9 @@ def one_line(failure: Failure, *, release: str, log_path: str | None) -> str:
     full = f" (full log: {log_path})" if log_path else ""
     if failure.kind == "compile":
         headers = "file not found" in failure.reason or re.search(r"/(lib/modules|usr/src)/", failure.reason)
-        hint = "; the kernel headers are missing or incomplete: 'p2pcap doctor' checks them" if headers else ""
+        hint = (
+            "; the kernel headers are missing or incomplete: 'p2pcap doctor' checks them" if headers else ""
+        )
         return f"the BPF program did not compile: {failure.reason}{full}{hint}"
     if failure.kind == "verifier":
         return f"the BPF program was rejected by the kernel {release} verifier{at}: {failure.reason}{full}"
@@ -233,8 +241,10 @@ def one_line(failure: Failure, *, release: str, log_path: str | None) -> str:
     if failure.kind == "permission":
         # EPERM rather than EACCES: the kernel refused before verifying
         # (missing CAP_BPF, kernel.unprivileged_bpf_disabled, lockdown).
-        return (f"the kernel {release} refused to load BPF programs{at} ({failure.reason}): run as root; "
-                f"kernel lockdown (/sys/kernel/security/lockdown) can forbid it even then{full}")
+        return (
+            f"the kernel {release} refused to load BPF programs{at} ({failure.reason}): run as root; "
+            f"kernel lockdown (/sys/kernel/security/lockdown) can forbid it even then{full}"
+        )
     return f"the BPF program failed to load{at}: {failure.reason}{full}"
 
 
@@ -242,7 +252,11 @@ def log_path_for(pid: int | None = None) -> str:
     """Where a failed load's log goes: $XDG_RUNTIME_DIR when usable (private to the user), else /tmp."""
     pid = os.getpid() if pid is None else pid
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    folder = runtime if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK) else tempfile.gettempdir()
+    folder = (
+        runtime
+        if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK)
+        else tempfile.gettempdir()
+    )
     return os.path.join(folder, f"p2pcap-verifier-{pid}.log")
 
 
@@ -279,8 +293,9 @@ def _give_to_invoking_user(path: str) -> None:
             os.chown(path, int(uid), int(gid))
 
 
-def explain(exc: BaseException, captured: str, *, release: str | None = None,
-            source_name: str = "the BPF source") -> str:
+def explain(
+    exc: BaseException, captured: str, *, release: str | None = None, source_name: str = "the BPF source"
+) -> str:
     """One line for a failed load; writes the full log to a file first (its path is in the line)."""
     release = release or os.uname().release
     message = str(exc)

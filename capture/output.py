@@ -24,6 +24,7 @@ from p2pcap.formats import CaptureWriter
 
 from .compression import AdaptiveCompressor
 
+
 class Output:
     """Records in; one capture file or a rotating series of them out.
 
@@ -34,9 +35,18 @@ class Output:
     user under sudo).
     """
 
-    def __init__(self, target, metadata: dict, *, rotate_size: int | None = None,
-                 rotate_time: float | None = None, on_file=None, clock=time.monotonic,
-                 writer_factory=None, as_user: str | None = None):
+    def __init__(
+        self,
+        target,
+        metadata: dict,
+        *,
+        rotate_size: int | None = None,
+        rotate_time: float | None = None,
+        on_file=None,
+        clock=time.monotonic,
+        writer_factory=None,
+        as_user: str | None = None,
+    ):
         self.target = str(target)
         self.to_stdout = self.target == "-"
         if self.to_stdout and (rotate_size or rotate_time):
@@ -117,7 +127,8 @@ class Output:
         except OSError as e:
             raise PathError.of(self.files[-1], "cannot write", e) from None
         due = (self.rotate_size is not None and w.bytes_written >= self.rotate_size) or (
-            self.rotate_time is not None and now - self._started >= self.rotate_time)
+            self.rotate_time is not None and now - self._started >= self.rotate_time
+        )
         if due and (w.messages or w.gaps):
             self._close_current()
             self._open()

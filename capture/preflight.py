@@ -56,6 +56,7 @@ def _dotted(version: tuple[int, ...]) -> str:
 
 # -- privileges ----------------------------------------------------------------
 
+
 def read_capeff(status_text: str) -> int:
     """The effective capability mask from /proc/<pid>/status text (0 if absent)."""
     for line in status_text.splitlines():
@@ -75,49 +76,76 @@ def check_privileges(euid: int, capeff: int) -> Check:
         return Check("privileges", OK, "privileges: root")
     missing = [name for name, bit in sorted(NEEDED_CAPS.items()) if not capeff >> bit & 1]
     if missing:
-        return Check("privileges", FAIL,
-                     f"recording needs root, or {', '.join(sorted(NEEDED_CAPS))} "
-                     f"(uid {euid} is missing {', '.join(missing)}): run it with sudo")
+        return Check(
+            "privileges",
+            FAIL,
+            f"recording needs root, or {', '.join(sorted(NEEDED_CAPS))} "
+            f"(uid {euid} is missing {', '.join(missing)}): run it with sudo",
+        )
     return Check("privileges", OK, f"privileges: uid {euid} with {', '.join(sorted(NEEDED_CAPS))}")
 
 
 # -- kernel --------------------------------------------------------------------
 
+
 def check_kernel(release: str, *, btf: bool | None = None) -> Check:
     version = versions.parse(release)
     if version is None:
-        return Check("kernel", WARN, f"kernel release {release!r} not understood: cannot tell whether it "
-                                     f"has the BPF ring buffer (Linux 5.8 or newer)")
+        return Check(
+            "kernel",
+            WARN,
+            f"kernel release {release!r} not understood: cannot tell whether it "
+            f"has the BPF ring buffer (Linux 5.8 or newer)",
+        )
     shown = _dotted(version)
     if version[:2] < MIN_KERNEL:
-        return Check("kernel", FAIL, f"kernel {shown} is too old: p2pcap needs Linux 5.8 or newer (BPF ring buffer)")
+        return Check(
+            "kernel", FAIL, f"kernel {shown} is too old: p2pcap needs Linux 5.8 or newer (BPF ring buffer)"
+        )
     # BTF (/sys/kernel/btf/vmlinux) is informational: BCC compiles against
     # the kernel headers, not BTF.
     extras = "ring buffer: yes" + ("" if btf is None else f", BTF: {'yes' if btf else 'no'}")
     if version[:2] not in TESTED_KERNELS:
         tested = ", ".join(_dotted(v) for v in TESTED_KERNELS)
-        return Check("kernel", WARN, f"kernel {shown} ({extras}): untested kernel (the tests run on {tested})")
+        return Check(
+            "kernel", WARN, f"kernel {shown} ({extras}): untested kernel (the tests run on {tested})"
+        )
     return Check("kernel", OK, f"kernel {shown} ({extras})")
 
 
 # -- BCC -----------------------------------------------------------------------
 
+
 def check_bcc(version: str | None, *, is_bcc: bool = True, where: str | None = None) -> Check:
     """``version`` None: no ``bcc`` module; ``is_bcc`` False: a ``bcc`` module without ``bcc.USDT``."""
     if not is_bcc:
         at = f" at {where}" if where else ""
-        return Check("bcc", FAIL, f"the 'bcc' module found{at} is not BCC (PyPI's 'bcc' is an unrelated "
-                                  f"library): uninstall it and install Debian's python3-bpfcc")
+        return Check(
+            "bcc",
+            FAIL,
+            f"the 'bcc' module found{at} is not BCC (PyPI's 'bcc' is an unrelated "
+            f"library): uninstall it and install Debian's python3-bpfcc",
+        )
     if version is None:
-        return Check("bcc", FAIL, "the BCC Python bindings are missing: install Debian's python3-bpfcc "
-                                  "(apt install python3-bpfcc) and use a Python that sees them "
-                                  "(the project's .venv is made with --system-site-packages)")
+        return Check(
+            "bcc",
+            FAIL,
+            "the BCC Python bindings are missing: install Debian's python3-bpfcc "
+            "(apt install python3-bpfcc) and use a Python that sees them "
+            "(the project's .venv is made with --system-site-packages)",
+        )
     parsed = versions.parse(version)
     if parsed is None:
-        return Check("bcc", WARN, f"BCC version {version!r} not understood: the ring buffer needs BCC 0.16 or newer")
+        return Check(
+            "bcc", WARN, f"BCC version {version!r} not understood: the ring buffer needs BCC 0.16 or newer"
+        )
     if parsed[:2] < MIN_BCC:
-        return Check("bcc", FAIL, f"BCC {version} is too old: p2pcap needs BCC 0.16 or newer (ring buffer API); "
-                                  f"install a newer python3-bpfcc")
+        return Check(
+            "bcc",
+            FAIL,
+            f"BCC {version} is too old: p2pcap needs BCC 0.16 or newer (ring buffer API); "
+            f"install a newer python3-bpfcc",
+        )
     return Check("bcc", OK, f"BCC {version}")
 
 
@@ -143,8 +171,12 @@ def bcc_facts() -> tuple[str | None, bool, str | None]:
 
 # -- kernel headers ------------------------------------------------------------
 
-def check_headers(release: str, exists: Callable[[str], bool] = os.path.exists,
-                  realpath: Callable[[str], str] = os.path.realpath) -> Check:
+
+def check_headers(
+    release: str,
+    exists: Callable[[str], bool] = os.path.exists,
+    realpath: Callable[[str], str] = os.path.realpath,
+) -> Check:
     # BCC compiles the program with clang against the running kernel's
     # headers, looked up at /lib/modules/$(uname -r)/build, Debian putting
     # the arch-independent half under .../source.
@@ -154,14 +186,19 @@ def check_headers(release: str, exists: Callable[[str], bool] = os.path.exists,
             target = realpath(folder)
             via = f" (-> {target})" if target != folder else ""
             return Check("headers", OK, f"kernel headers at {folder}{via}")
-    return Check("headers", FAIL, f"kernel headers missing at {base}/build: run 'sudo make setup' "
-                                  f"(or install linux-headers-{release})")
+    return Check(
+        "headers",
+        FAIL,
+        f"kernel headers missing at {base}/build: run 'sudo make setup' (or install linux-headers-{release})",
+    )
 
 
 # -- tracefs -------------------------------------------------------------------
 
-def check_tracefs(ismount: Callable[[str], bool] = os.path.ismount,
-                  isdir: Callable[[str], bool] = os.path.isdir) -> Check:
+
+def check_tracefs(
+    ismount: Callable[[str], bool] = os.path.ismount, isdir: Callable[[str], bool] = os.path.isdir
+) -> Check:
     # BCC attaches uprobes through tracefs's uprobe_events when perf's
     # uprobe PMU cannot, and reads event ids there.
     if ismount(TRACEFS[0]):
@@ -173,6 +210,7 @@ def check_tracefs(ismount: Callable[[str], bool] = os.path.ismount,
 
 # -- the target's probes -------------------------------------------------------
 
+
 def check_probes(notes: Iterable, where: str) -> list[Check]:
     """One line per net:* probe from ``elfnotes.ProbeNote``-like notes of ``where``."""
     notes = list(notes)
@@ -180,25 +218,45 @@ def check_probes(notes: Iterable, where: str) -> list[Check]:
     for name in NET_PROBES:
         found = [n for n in notes if n.provider == "net" and n.name == name]
         if not found:
-            checks.append(Check("probe", FAIL, f"{where} has no net:{name} probe: it was built without USDT "
-                                               f"support (rebuild Dash Core with <sys/sdt.h> present, e.g. "
-                                               f"Debian's systemtap-sdt-dev)"))
+            checks.append(
+                Check(
+                    "probe",
+                    FAIL,
+                    f"{where} has no net:{name} probe: it was built without USDT "
+                    f"support (rebuild Dash Core with <sys/sdt.h> present, e.g. "
+                    f"Debian's systemtap-sdt-dev)",
+                )
+            )
             continue
         note = found[0]
         count = note.argument_count
         sites = f", {len(found)} sites" if len(found) > 1 else ""
         unreadable = _unreadable_argument(found)
         if count != PROBE_ARGUMENTS:
-            checks.append(Check("probe", FAIL, f"net:{name} in {where} has {count} arguments, p2pcap reads "
-                                               f"{PROBE_ARGUMENTS}: not a Dash Core version p2pcap knows"))
+            checks.append(
+                Check(
+                    "probe",
+                    FAIL,
+                    f"net:{name} in {where} has {count} arguments, p2pcap reads "
+                    f"{PROBE_ARGUMENTS}: not a Dash Core version p2pcap knows",
+                )
+            )
         elif unreadable:
             checks.append(Check("probe", FAIL, f"net:{name} in {where}: {unreadable}"))
         elif any(n.semaphore for n in found):
             semaphore = next(n.semaphore for n in found if n.semaphore)
-            checks.append(Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}; semaphore at "
-                                             f"{semaphore:#x}: {SEMAPHORE_HANDLING}"))
+            checks.append(
+                Check(
+                    "probe",
+                    OK,
+                    f"net:{name} in {where}: {count} arguments{sites}; semaphore at "
+                    f"{semaphore:#x}: {SEMAPHORE_HANDLING}",
+                )
+            )
         else:
-            checks.append(Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}, no semaphore"))
+            checks.append(
+                Check("probe", OK, f"net:{name} in {where}: {count} arguments{sites}, no semaphore")
+            )
     return checks
 
 
@@ -237,11 +295,23 @@ def target_checks(pids: Iterable[int] = (), exe: str | None = None) -> list[Chec
         if not pids:
             daemons = targets.find_daemons()
             if not daemons:
-                return [Check("target", WARN, f"no target given and no running {targets.DAEMON}: "
-                                              f"give --pid PID or --exe PATH to check its probes")]
+                return [
+                    Check(
+                        "target",
+                        WARN,
+                        f"no target given and no running {targets.DAEMON}: "
+                        f"give --pid PID or --exe PATH to check its probes",
+                    )
+                ]
             if len(daemons) > 1:
-                return [Check("target", WARN, f"several {targets.DAEMON} processes are running (pids "
-                                              f"{', '.join(map(str, daemons))}): pick one with --pid")]
+                return [
+                    Check(
+                        "target",
+                        WARN,
+                        f"several {targets.DAEMON} processes are running (pids "
+                        f"{', '.join(map(str, daemons))}): pick one with --pid",
+                    )
+                ]
             pids, found_by = daemons, f"the only running {targets.DAEMON}"
         for pid in pids:
             try:
@@ -262,6 +332,7 @@ def target_checks(pids: Iterable[int] = (), exe: str | None = None) -> list[Chec
 
 
 # -- all of them ---------------------------------------------------------------
+
 
 def environment_checks() -> list[Check]:
     """The machine's checks, in the order ``record`` needs them."""

@@ -28,7 +28,9 @@ class Options:
 def cflags(opts: Options) -> list[str]:
     pages = opts.ringbuf_bytes // os.sysconf("SC_PAGE_SIZE")
     if pages < 1 or pages & (pages - 1):
-        raise RecordError(f"ring buffer size must be a power-of-two number of pages, got {opts.ringbuf_bytes} bytes")
+        raise RecordError(
+            f"ring buffer size must be a power-of-two number of pages, got {opts.ringbuf_bytes} bytes"
+        )
     direction = {None: 0, "in": 1, "out": 2}[opts.direction]
     return [
         f"-DADDR_MAX={limits.ADDR_MAX}",
@@ -84,7 +86,9 @@ def _import_bcc():
             "Python that sees them (the project's .venv is made with --system-site-packages)"
         ) from None
     if not hasattr(bcc, "USDT"):
-        raise RecordError("the 'bcc' module found is not BCC (PyPI's 'bcc' is unrelated): install python3-bpfcc")
+        raise RecordError(
+            "the 'bcc' module found is not BCC (PyPI's 'bcc' is unrelated): install python3-bpfcc"
+        )
     return bcc
 
 
@@ -102,8 +106,7 @@ def attachments(pids=None, exe: str | None = None, also=()) -> list[tuple[str, i
     return [(exe, -1), *((path, -1) for path in also)]
 
 
-def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None, also=(),
-         debug: int = 0):
+def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None, also=(), debug: int = 0):
     """Compile the program and attach it to every target; return the BPF object.
 
     Probe sites come from the binaries' notes (capture/usdt.py); a site with

@@ -18,7 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-from p2pcap.formats.records import GAP_REASSEMBLY, GAP_REASONS, GAP_RINGBUF_FULL, GAP_USERSPACE, Gap
+from p2pcap.formats.records import GAP_REASONS, GAP_REASSEMBLY, GAP_RINGBUF_FULL, GAP_USERSPACE, Gap
 
 from . import program
 from .events import Assembler
@@ -66,8 +66,18 @@ class Recorder:
     second when given.
     """
 
-    def __init__(self, bpf, output, opts: program.Options, *, pids=(), max_count: int | None = None,
-                 duration: float | None = None, on_status=None, on_note=None):
+    def __init__(
+        self,
+        bpf,
+        output,
+        opts: program.Options,
+        *,
+        pids=(),
+        max_count: int | None = None,
+        duration: float | None = None,
+        on_status=None,
+        on_note=None,
+    ):
         self.bpf = bpf
         self.output = output
         self.opts = opts
@@ -199,8 +209,7 @@ class Recorder:
         self._last_loss_poll_ns = now_ns
 
     def _gap(self, reason: int, count: int, nbytes: int, *, ts_ns: int, pid: int = 0) -> None:
-        self.output.write(Gap(ts_ns=ts_ns, pid=pid, reason=reason, lost_messages=count,
-                              lost_bytes=nbytes))
+        self.output.write(Gap(ts_ns=ts_ns, pid=pid, reason=reason, lost_messages=count, lost_bytes=nbytes))
         s = self.summary
         s.lost_messages += count
         s.lost_bytes += nbytes
@@ -235,8 +244,10 @@ class Recorder:
         out = self.output
         written = out.bytes_written
         ratio = out.payload_bytes / written if written else 0.0
-        self.on_status(f"{n} messages, {rate:,.0f}/s, {written / 1e6:.1f} MB written, "
-                       f"ratio {ratio:.1f}x, {self.summary.lost_messages} lost")
+        self.on_status(
+            f"{n} messages, {rate:,.0f}/s, {written / 1e6:.1f} MB written, "
+            f"ratio {ratio:.1f}x, {self.summary.lost_messages} lost"
+        )
         return (now, n)
 
 

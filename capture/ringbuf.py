@@ -100,8 +100,9 @@ class MappedRing:
         start = self._pos
         if producer == start:
             return 0
-        self._pos = self.assembler.drain(self._data, self._heads, mmap.PAGESIZE, self.mask, start,
-                                         producer, commit=self._commit)
+        self._pos = self.assembler.drain(
+            self._data, self._heads, mmap.PAGESIZE, self.mask, start, producer, commit=self._commit
+        )
         self._commit(self._pos)
         return self._pos - start
 

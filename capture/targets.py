@@ -38,8 +38,11 @@ class Target:
 
     def describe(self) -> str:
         who = f"pid {', '.join(map(str, self.pids))}" if self.pids else "every process"
-        more = (f", and pid {', '.join(map(str, self.also_pids))} running the same build from another file"
-                if self.also_pids else "")
+        more = (
+            f", and pid {', '.join(map(str, self.also_pids))} running the same build from another file"
+            if self.also_pids
+            else ""
+        )
         return f"{who} ({self.exe}{more})"
 
     def semaphore_note(self) -> str | None:
@@ -55,8 +58,9 @@ class Target:
             "pids": self.pids,
             "build_id": self.build_id,
             "probes": self.probes,
-            "semaphores": {probe: SEMAPHORE_HANDLING if has else "none"
-                           for probe, has in self.semaphores.items()},
+            "semaphores": {
+                probe: SEMAPHORE_HANDLING if has else "none" for probe, has in self.semaphores.items()
+            },
             "network": self.network,
             "network_source": self.network_source,
             "found_by": self.found_by,
@@ -95,8 +99,10 @@ def _checked(exe: str, shown: str | None = None) -> tuple[str | None, list[str],
             f"(rebuild Dash Core with <sys/sdt.h> present, e.g. Debian's systemtap-sdt-dev; "
             f"'readelf -n {shown}' lists NT_STAPSDT notes when it has them)"
         )
-    semaphores = {f"net:{name}": any(n.semaphore for n in info.notes if n.provider == "net" and n.name == name)
-                  for name in NET_PROBES}
+    semaphores = {
+        f"net:{name}": any(n.semaphore for n in info.notes if n.provider == "net" and n.name == name)
+        for name in NET_PROBES
+    }
     return info.build_id, sorted({f"{provider}:{name}" for provider, name in info.probes}), semaphores
 
 
@@ -203,8 +209,10 @@ def resolve(pids: list[int], exe: str | None) -> Target:
             raise RecordError(f"no running {DAEMON} found: give --pid PID or --exe PATH")
         if len(daemons) > 1:
             listed = ", ".join(map(str, daemons))
-            raise RecordError(f"several {DAEMON} processes are running (pids {listed}): pick one with "
-                              f"--pid, or record them all with --exe PATH")
+            raise RecordError(
+                f"several {DAEMON} processes are running (pids {listed}): pick one with "
+                f"--pid, or record them all with --exe PATH"
+            )
         pids, found_by = daemons, f"the only running {DAEMON}"
     exes = {pid: _exe_of(pid) for pid in pids}
     first = exes[pids[0]]
@@ -214,8 +222,17 @@ def resolve(pids: list[int], exe: str | None) -> Target:
             _, _, more = _checked(f"/proc/{pid}/exe", path)
             semaphores = {probe: has or more[probe] for probe, has in semaphores.items()}
     network, source, devnet = infer_network(pids[0])
-    return Target(exe=first, pids=list(pids), build_id=build_id, probes=probes, semaphores=semaphores,
-                  network=network, network_source=source, devnet_name=devnet, found_by=found_by)
+    return Target(
+        exe=first,
+        pids=list(pids),
+        build_id=build_id,
+        probes=probes,
+        semaphores=semaphores,
+        network=network,
+        network_source=source,
+        devnet_name=devnet,
+        found_by=found_by,
+    )
 
 
 # -- the network ---------------------------------------------------------------

@@ -31,7 +31,6 @@ import os
 import re
 from dataclasses import dataclass
 
-
 from .elfnotes import ProbeNote
 from .errors import ProbeError
 
@@ -75,8 +74,10 @@ class Argument:
             return "", f"(u64){self.constant}ll"
         if self.offset is None:
             return "", f"(u64)({kind}64)({kind}{bits})ctx->{self.register}"
-        read = (f"{kind}{bits} {scratch} = 0; "
-                f"bpf_probe_read_user(&{scratch}, {self.size}, (void *)(ctx->{self.register} + ({self.offset})));")
+        read = (
+            f"{kind}{bits} {scratch} = 0; "
+            f"bpf_probe_read_user(&{scratch}, {self.size}, (void *)(ctx->{self.register} + ({self.offset})));"
+        )
         return read, f"(u64)({kind}64){scratch}"
 
 
@@ -106,8 +107,10 @@ def parse_argument(spec: str) -> Argument:
     immediate = _IMMEDIATE.fullmatch(operand)
     if immediate:
         return Argument(size, signed, constant=int(immediate[1], 0))
-    raise ProbeError(f"probe argument {spec!r}: operand {operand!r} is not supported "
-                     f"(x86-64 register, offset(register) or $constant)")
+    raise ProbeError(
+        f"probe argument {spec!r}: operand {operand!r} is not supported "
+        f"(x86-64 register, offset(register) or $constant)"
+    )
 
 
 @dataclass(frozen=True)
@@ -129,17 +132,27 @@ def sites(notes: list[ProbeNote], binary: str, tag: int = 0) -> list[Site]:
             continue
         args = note.argument_list
         if len(args) != ARGUMENTS:
-            raise ProbeError(f"{binary}: net:{note.name} has {len(args)} arguments, dashd's has "
-                             f"{ARGUMENTS} (peer id, address, connection type, command, size, payload)")
+            raise ProbeError(
+                f"{binary}: net:{note.name} has {len(args)} arguments, dashd's has "
+                f"{ARGUMENTS} (peer id, address, connection type, command, size, payload)"
+            )
         if not note.pc_offset:
             raise ProbeError(f"{binary}: net:{note.name} at 0x{note.pc:x} is in no loaded segment")
         if note.semaphore and not note.semaphore_offset:
-            raise ProbeError(f"{binary}: net:{note.name}'s semaphore at 0x{note.semaphore:x} "
-                             f"is in no loaded segment")
+            raise ProbeError(
+                f"{binary}: net:{note.name}'s semaphore at 0x{note.semaphore:x} is in no loaded segment"
+            )
         index = sum(1 for s in found if s.probe == note.name)
         prefix = PROBES[note.name][0]
-        found.append(Site(note.name, f"{prefix}_{tag}_{index}", note.pc_offset, note.semaphore_offset,
-                          tuple(parse_argument(a) for a in args)))
+        found.append(
+            Site(
+                note.name,
+                f"{prefix}_{tag}_{index}",
+                note.pc_offset,
+                note.semaphore_offset,
+                tuple(parse_argument(a) for a in args),
+            )
+        )
     return found
 
 
@@ -176,8 +189,15 @@ def _attach_fn():
         _libbcc = ctypes.CDLL("libbcc.so.0", use_errno=True)
         fn = _libbcc.bpf_attach_uprobe
         fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_char_p,
-                       ctypes.c_uint64, ctypes.c_int, ctypes.c_uint32]
+        fn.argtypes = [
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_char_p,
+            ctypes.c_uint64,
+            ctypes.c_int,
+            ctypes.c_uint32,
+        ]
     return _libbcc.bpf_attach_uprobe
 
 
@@ -196,6 +216,8 @@ def attach(bpf, site: Site, path: str, pid: int) -> None:
         err = ctypes.get_errno()
         what = " and raise its semaphore" if site.semaphore else ""
         who = f"pid {pid}" if pid >= 0 else "every process"
-        raise ProbeError(f"cannot attach to net:{site.probe}{what} in {path} ({who}): "
-                         f"{os.strerror(err) if err else 'libbcc refused'}")
+        raise ProbeError(
+            f"cannot attach to net:{site.probe}{what} in {path} ({who}): "
+            f"{os.strerror(err) if err else 'libbcc refused'}"
+        )
     bpf._add_uprobe_fd(ev_name, fd)  # BCC's cleanup closes it (every BCC since 0.10 has this)

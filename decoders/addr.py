@@ -142,9 +142,7 @@ def _check_size(net: int, size: int, path) -> None:
         raise ConstructError(f"address too long: {size} > {MAX_ADDRV2_SIZE}", path=path)
     name, expected = BIP155_NETWORKS.get(net, (None, None))
     if expected is not None and size != expected:
-        raise ConstructError(
-            f"BIP155 {name} address with length {size} (should be {expected})", path=path
-        )
+        raise ConstructError(f"BIP155 {name} address with length {size} (should be {expected})", path=path)
 
 
 # CAddress in v1 network form: nTime, nServices u64, CService (18 bytes).

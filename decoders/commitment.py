@@ -109,7 +109,8 @@ FinalCommitment = Struct(
     "llmq_type_name" / LLMQTypeName,
     "quorum_hash" / Hash256,
     # only the indexed (rotating-quorum) versions carry quorumIndex
-    "quorum_index" / If(
+    "quorum_index"
+    / If(
         (this.version == LEGACY_BLS_INDEXED_QUORUM_VERSION)
         | (this.version == BASIC_BLS_INDEXED_QUORUM_VERSION),
         Int16sl,

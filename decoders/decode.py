@@ -69,9 +69,7 @@ def _context(version: int | None, network: str | None = None) -> Container:
     return context
 
 
-def decode(
-    command: str, payload: bytes, version: int | None = None, network: str | None = None
-) -> dict:
+def decode(command: str, payload: bytes, version: int | None = None, network: str | None = None) -> dict:
     """Decode one payload into plain JSON-ready data.
 
     >>> decode("verack", b"")
@@ -148,9 +146,7 @@ def decode_partial(
             start = stream.tell()
             if start == end and type(sc) is not Computed:
                 if name is not None:
-                    error = DecodeError(
-                        command, "the captured bytes end here", path=path, offset=start
-                    )
+                    error = DecodeError(command, "the captured bytes end here", path=path, offset=start)
                 break
             try:
                 value = sc._parsereport(stream, context, path)
@@ -263,9 +259,7 @@ def to_plain(obj):
     if kind is dict or kind is list or kind in _SCALARS:
         return obj
     if isinstance(obj, dict):
-        return {
-            k: to_plain(v) for k, v in obj.items() if not (isinstance(k, str) and k.startswith("_"))
-        }
+        return {k: to_plain(v) for k, v in obj.items() if not (isinstance(k, str) and k.startswith("_"))}
     if isinstance(obj, (list, tuple, ListContainer)):
         return [to_plain(v) for v in obj]
     if isinstance(obj, EnumIntegerString):

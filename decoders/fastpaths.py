@@ -42,8 +42,12 @@ def inventory(payload: bytes):
     if n != start + 36 * count or 36 * count > MAX_SIZE:
         return None
     names = INV_TYPE_NAMES
-    return {"inv": [{"type": t, "type_name": names.get(t), "hash": h[::-1].hex()}
-                    for t, h in _INV.iter_unpack(payload[start:])]}
+    return {
+        "inv": [
+            {"type": t, "type_name": names.get(t), "hash": h[::-1].hex()}
+            for t, h in _INV.iter_unpack(payload[start:])
+        ]
+    }
 
 
 def nonce(payload: bytes):

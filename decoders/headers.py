@@ -167,9 +167,7 @@ def _uncompress(wire: dict, previous: dict | None, versions: list[int], path) ->
         wire["version"] = versions.pop(offset - 1)
         versions.insert(0, wire["version"])
     else:
-        raise ConstructError(
-            f"version back-reference {offset} but only {len(versions)} known", path=path
-        )
+        raise ConstructError(f"version back-reference {offset} but only {len(versions)} known", path=path)
     if not bit_field & PREV_BLOCK_HASH:
         wire["prev_block"] = previous["hash"]
     if not bit_field & TIMESTAMP:

@@ -174,11 +174,13 @@ QGetData = Struct(*_DATA_REQUEST_FIELDS, Terminated)
 # order (net_quorum.cpp reads the vvec, then the encrypted contributions).
 QData = Struct(
     "request" / QuorumDataRequest,
-    "quorum_vvec" / If(
+    "quorum_vvec"
+    / If(
         (this.request.error == 0) & ((this.request.data_mask & QUORUM_VERIFICATION_VECTOR) != 0),
         VarArray(BLSPubKey, min_size=48),
     ),
-    "enc_contributions" / If(
+    "enc_contributions"
+    / If(
         (this.request.error == 0) & ((this.request.data_mask & ENCRYPTED_CONTRIBUTIONS) != 0),
         VarArray(BLSIESEncryptedObject, min_size=81),
     ),

@@ -152,8 +152,7 @@ def check_count(count, min_size, max_count, stream, path):
         raise ConstructError(f"count {count} exceeds the limit {max_count}", path=path)
     if min_size and count * min_size > _remaining(stream):
         raise StreamError(
-            f"count {count} needs at least {count * min_size} bytes, "
-            f"{_remaining(stream)} left",
+            f"count {count} needs at least {count * min_size} bytes, {_remaining(stream)} left",
             path=path,
         )
 

@@ -247,12 +247,7 @@ def output_type(script: bytes) -> str:
     if (n == 35 and script[0] == 33 or n == 67 and script[0] == 65) and script[-1] == OP_CHECKSIG:
         if _valid_pubkey_size(script[1:-1]):
             return "pubkey"
-    if (
-        n == 25
-        and script[:3] == b"\x76\xa9\x14"
-        and script[23] == 0x88
-        and script[24] == OP_CHECKSIG
-    ):
+    if n == 25 and script[:3] == b"\x76\xa9\x14" and script[23] == 0x88 and script[24] == OP_CHECKSIG:
         return "pubkeyhash"
     if _is_multisig(script):
         return "multisig"

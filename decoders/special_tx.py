@@ -88,7 +88,8 @@ NetInfoEntry = Struct(
 ExtNetInfo = Struct(
     "version" / Int8ub,
     # netinfo.h: "Don't bother with unknown versions" - nothing follows
-    "entries" / If(
+    "entries"
+    / If(
         this.version == EXTNETINFO_VERSION,
         VarArray(
             Struct(
@@ -238,7 +239,8 @@ FinalCommitmentTxPayload = Struct(
 
 MnhfTxPayload = Struct(
     "version" / KnownVersion(1, 1, 1, "MNHFTxPayload"),
-    "signal" / Struct(
+    "signal"
+    / Struct(
         "version_bit" / Int8ub,
         "quorum_hash" / Hash256,
         "sig" / BLSSig,  # always the basic scheme

@@ -152,7 +152,7 @@ def at_index(exc: ConstructError, path: str, index: int) -> ConstructError:
     """
     old = exc.path
     if isinstance(old, str) and (old == path or old.startswith(path + " -> ")):
-        new = f"{path} -> [{index}]{old[len(path):]}"
+        new = f"{path} -> [{index}]{old[len(path) :]}"
         exc.path = new
         if exc.args and isinstance(exc.args[0], str):
             exc.args = (exc.args[0].replace(f"Error in path {old}", f"Error in path {new}", 1),)

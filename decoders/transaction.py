@@ -82,9 +82,7 @@ def _has_payload(ctx) -> bool:
     return ctx["version"] >= SPECIAL_VERSION and ctx["type"] != TRANSACTION_NORMAL
 
 
-def _payload_fields(
-    tx_type: int, data: bytes, network: str | None
-) -> tuple[str, object, str | None]:
+def _payload_fields(tx_type: int, data: bytes, network: str | None) -> tuple[str, object, str | None]:
     """extra_payload_raw, extra_payload and extra_payload_error of the payload bytes."""
     decoded, error = decode_payload(tx_type, data, network)
     return data.hex(), decoded, error
@@ -117,9 +115,7 @@ class _ExtraPayload(Construct):
         elif obj is not None:
             data = _unhex(obj, path)
         else:
-            raise ConstructError(
-                "a special transaction needs extra_payload or extra_payload_raw", path=path
-            )
+            raise ConstructError("a special transaction needs extra_payload or extra_payload_raw", path=path)
         _write_prefixed(data, stream, context, path, MAX_SIZE)
         return obj
 
@@ -250,12 +246,14 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
             raise _Unusual
         script_sig = bytes(view[pos : pos + size])
         coinbase = n == 0xFFFFFFFF and prev_hash == _NULL_HASH
-        vin.append({
-            "prevout": {"hash": prev_hash[::-1].hex(), "n": n},
-            "script_sig": script_sig.hex(),
-            "script_sig_asm": None if coinbase else script_asm(script_sig, sighash_decode=True),
-            "sequence": _U32.unpack_from(view, pos + size)[0],
-        })
+        vin.append(
+            {
+                "prevout": {"hash": prev_hash[::-1].hex(), "n": n},
+                "script_sig": script_sig.hex(),
+                "script_sig_asm": None if coinbase else script_asm(script_sig, sighash_decode=True),
+                "sequence": _U32.unpack_from(view, pos + size)[0],
+            }
+        )
         pos += size + 4
     count, pos = _compact(view, pos, end)
     vout = []
@@ -270,14 +268,16 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
             raise _Unusual
         script = bytes(view[pos : pos + size])
         asm, kind, address = describe_script(script, network)
-        vout.append({
-            "value": value,
-            "value_dash": dash_amount(value),
-            "script_pub_key": script.hex(),
-            "script_pub_key_asm": asm,
-            "script_pub_key_type": kind,
-            "address": address,
-        })
+        vout.append(
+            {
+                "value": value,
+                "value_dash": dash_amount(value),
+                "script_pub_key": script.hex(),
+                "script_pub_key_asm": asm,
+                "script_pub_key_type": kind,
+                "address": address,
+            }
+        )
         pos += size
     if pos + 4 > end:
         raise _Unusual

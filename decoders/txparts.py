@@ -37,11 +37,7 @@ def context_network(context) -> str | None:
 
 def is_coinbase_prevout(prevout) -> bool:
     """COutPoint::IsNull: the prevout of a coinbase input."""
-    return (
-        isinstance(prevout, dict)
-        and prevout.get("hash") == NULL_HASH
-        and prevout.get("n") == NULL_INDEX
-    )
+    return isinstance(prevout, dict) and prevout.get("hash") == NULL_HASH and prevout.get("n") == NULL_INDEX
 
 
 def _script_sig_asm(context) -> str | None:

@@ -81,9 +81,7 @@ class VarArray(Vector):
         if not isinstance(obj, (list, tuple)):
             raise ConstructError(f"expected a list, got {type(obj).__name__}", path=path)
         if len(obj) > self.max_count:
-            raise ConstructError(
-                f"{len(obj)} elements exceed the limit {self.max_count}", path=path
-            )
+            raise ConstructError(f"{len(obj)} elements exceed the limit {self.max_count}", path=path)
         self.prefix._build(len(obj), stream, context, path)
         build = self.subcon._build
         for index, item in enumerate(obj):

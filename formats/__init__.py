@@ -28,7 +28,7 @@ require_name(__name__, "p2pcap.formats")
 
 
 from .check import CheckReport, RepairReport, check_capture, repair_capture
-from .decoder import (END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated)
+from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated
 from .errors import BadMagic, CorruptBlock, FormatError, TruncatedCapture, UnsupportedVersion
 from .index import BlockInfo, CaptureIndex, Counts, Loss, PeerSession
 from .layout import FORMAT_MAJOR, FORMAT_MINOR, FileHeader
@@ -37,9 +37,35 @@ from .records import Gap, Message
 from .writer import DEFAULT_BLOCK_SIZE, CaptureWriter
 
 __all__ = [
-    "BadMagic", "Block", "BlockInfo", "BlockStart", "CaptureIndex", "CaptureReader",
-    "CaptureWriter", "CheckReport", "CorruptBlock", "Counts", "DEFAULT_BLOCK_SIZE", "Damaged",
-    "Decoder", "END", "FORMAT_MAJOR", "FORMAT_MINOR", "FileHeader", "Footer", "FormatError",
-    "Gap", "Loss", "Message", "NEED_DATA", "PeerSession", "RepairReport", "Truncated",
-    "TruncatedCapture", "UnsupportedVersion", "check_capture", "open_capture", "repair_capture",
+    "BadMagic",
+    "Block",
+    "BlockInfo",
+    "BlockStart",
+    "CaptureIndex",
+    "CaptureReader",
+    "CaptureWriter",
+    "CheckReport",
+    "CorruptBlock",
+    "Counts",
+    "DEFAULT_BLOCK_SIZE",
+    "Damaged",
+    "Decoder",
+    "END",
+    "FORMAT_MAJOR",
+    "FORMAT_MINOR",
+    "FileHeader",
+    "Footer",
+    "FormatError",
+    "Gap",
+    "Loss",
+    "Message",
+    "NEED_DATA",
+    "PeerSession",
+    "RepairReport",
+    "Truncated",
+    "TruncatedCapture",
+    "UnsupportedVersion",
+    "check_capture",
+    "open_capture",
+    "repair_capture",
 ]

@@ -127,7 +127,7 @@ class BlockBuilder:
         buf = self._buf
         if self.nbytes + n > len(buf):
             grown = bytearray(max(2 * len(buf), self.nbytes + n))
-            grown[:self.nbytes] = memoryview(buf)[:self.nbytes]
+            grown[: self.nbytes] = memoryview(buf)[: self.nbytes]
             buf = self._buf = grown
         return buf
 
@@ -166,8 +166,9 @@ class BlockBuilder:
         if end > len(buf):
             buf = self._room(28 + clen)
         try:
-            MESSAGE.pack_into(buf, pos, KIND_MESSAGE, 23 + clen, ts, pref, cref, direction, m.flags,
-                              m.msg_size, clen)
+            MESSAGE.pack_into(
+                buf, pos, KIND_MESSAGE, 23 + clen, ts, pref, cref, direction, m.flags, m.msg_size, clen
+            )
         except struct.error as e:
             raise ValueError(f"cannot store message: {e}") from None
         if type(payload) is list:
@@ -202,8 +203,7 @@ class BlockBuilder:
     def _define(self, m: Message) -> None:
         """Check a message can be stored, then define its peer and command."""
         if m.direction not in _DIRECTION:
-            raise ValueError(f"cannot store message: direction must be 'in' or 'out', "
-                             f"not {m.direction!r}")
+            raise ValueError(f"cannot store message: direction must be 'in' or 'out', not {m.direction!r}")
         try:
             clen = payload_len(m.payload)  # TypeError for what is not bytes
             MESSAGE.pack(KIND_MESSAGE, 23 + clen, m.ts_ns, 0, 0, 0, m.flags, m.msg_size, clen)
@@ -220,8 +220,9 @@ class BlockBuilder:
 
     def add_gap(self, g: Gap) -> None:
         try:
-            self._append(GAP.pack(KIND_GAP, GAP.size - 5, g.ts_ns, g.pid, g.reason,
-                                  g.lost_messages, g.lost_bytes))
+            self._append(
+                GAP.pack(KIND_GAP, GAP.size - 5, g.ts_ns, g.pid, g.reason, g.lost_messages, g.lost_bytes)
+            )
         except struct.error as e:
             raise ValueError(f"gap field out of range for the format: {e}") from None
         c = self._content
@@ -236,8 +237,7 @@ class BlockBuilder:
         a = _encode(addr, 0xFFFF, "peer address")
         t = _encode(conn_type, 0xFF, "connection type")
         try:
-            head = PEER.pack(KIND_PEER, PEER.size - 5 + len(a) + len(t), ref, pid, peer_id,
-                             len(a), len(t))
+            head = PEER.pack(KIND_PEER, PEER.size - 5 + len(a) + len(t), ref, pid, peer_id, len(a), len(t))
         except struct.error as e:
             raise ValueError(f"peer field out of range for the format: {e}") from None
         self._append(head + a + t)
@@ -267,7 +267,7 @@ class BlockBuilder:
         """
         c = self._content
         c.records = self.records
-        c.raw = memoryview(self._buf)[:self.nbytes]
+        c.raw = memoryview(self._buf)[: self.nbytes]
         if not self.records:
             c.ts_min_ns = c.ts_max_ns = 0
         return c
@@ -277,8 +277,9 @@ def _bad(what: str, pos: int) -> CorruptBlock:
     return CorruptBlock(f"{what} at byte {pos} of the decompressed body")
 
 
-def decode_block(raw: bytes, records: int, *, commands=None, since_ns=None, until_ns=None,
-                 gaps: bool = True) -> list:
+def decode_block(
+    raw: bytes, records: int, *, commands=None, since_ns=None, until_ns=None, gaps: bool = True
+) -> list:
     """The records of one decompressed block body, in write order.
 
     ``commands`` (a set of names) keeps only those messages: a message of
@@ -320,14 +321,26 @@ def decode_block(raw: bytes, records: int, *, commands=None, since_ns=None, unti
                 if not timed or lo <= ts <= hi:
                     pid, peer_id, addr, conn_type = peers[pref]
                     start = pos + 28
-                    append(Message(ts, pid, peer_id, addr, conn_type, directions[d], names[cref],
-                                   msg_size, raw[start:start + clen], flags))
+                    append(
+                        Message(
+                            ts,
+                            pid,
+                            peer_id,
+                            addr,
+                            conn_type,
+                            directions[d],
+                            names[cref],
+                            msg_size,
+                            raw[start : start + clen],
+                            flags,
+                        )
+                    )
                 pos = end
             elif kind == KIND_COMMAND:
                 _, size, ref, length = COMMAND.unpack_from(raw, pos)
                 if ref != len(names) or size < 3 + length or pos + 5 + size > n:
                     raise _bad("bad command definition", pos)
-                name = raw[pos + 8:pos + 8 + length].decode(*_TEXT)
+                name = raw[pos + 8 : pos + 8 + length].decode(*_TEXT)
                 names.append(name)
                 wanted.append(commands is None or name in commands)
                 pos += 5 + size
@@ -356,8 +369,9 @@ def _peer(raw, pos: int, n: int, peers: list) -> int:
     if ref != len(peers) or size < 17 + alen + tlen or pos + 5 + size > n:
         raise _bad("bad peer definition", pos)
     a = pos + 22
-    peers.append((pid, peer_id, raw[a:a + alen].decode(*_TEXT),
-                  raw[a + alen:a + alen + tlen].decode(*_TEXT)))
+    peers.append(
+        (pid, peer_id, raw[a : a + alen].decode(*_TEXT), raw[a + alen : a + alen + tlen].decode(*_TEXT))
+    )
     return pos + 5 + size
 
 
@@ -418,7 +432,7 @@ def scan_block(raw: bytes, records: int) -> BlockContent:
                 _, size, ref, length = COMMAND.unpack_from(raw, pos)
                 if ref != len(c.commands) or size < 3 + length or pos + 5 + size > n:
                     raise _bad("bad command definition", pos)
-                c.commands.append(raw[pos + 8:pos + 8 + length].decode(*_TEXT))
+                c.commands.append(raw[pos + 8 : pos + 8 + length].decode(*_TEXT))
                 pos += 5 + size
             elif kind == KIND_PEER:
                 pos = _peer(raw, pos, n, c.peers)

@@ -57,7 +57,7 @@ def addr_to_folder(addr: str) -> str:
     >>> addr_to_folder("[2001:db8::1]:9999")
     '[2001_db8__1]_9999'
     """
-    name = "".join("_" if c in ':/\\\0' or not c.isprintable() else c for c in addr)
+    name = "".join("_" if c in ":/\\\0" or not c.isprintable() else c for c in addr)
     if name in ("", ".", ".."):
         name = name.replace(".", "_") or "unknown"
     return name
@@ -110,8 +110,9 @@ class _FilePool:
             self._open.popitem()[1].close()
 
 
-def read_file(path: Path, *, peer_id: int, peer_addr: str, direction: str, pool: _FilePool | None = None,
-              on_torn=None):
+def read_file(
+    path: Path, *, peer_id: int, peer_addr: str, direction: str, pool: _FilePool | None = None, on_torn=None
+):
     """The messages of one ``msgs_*.dat`` file, in file order.
 
     Raises FormatError (file, offset, field) for a record that cannot be
@@ -132,23 +133,39 @@ def read_file(path: Path, *, peer_id: int, peer_addr: str, direction: str, pool:
             if not head:
                 return
             if len(head) < RECORD_HEADER.size:
-                _torn(TruncatedCapture(f"record header cut short ({len(head)} of {RECORD_HEADER.size} bytes)",
-                                       path=name, offset=offset), on_torn)
+                _torn(
+                    TruncatedCapture(
+                        f"record header cut short ({len(head)} of {RECORD_HEADER.size} bytes)",
+                        path=name,
+                        offset=offset,
+                    ),
+                    on_torn,
+                )
                 return
             ts_us, raw, length = RECORD_HEADER.unpack(head)
             command = _command(raw, name, offset)
             if length > MAX_SIZE:
-                raise FormatError(f"payload length: {length} bytes is more than any message "
-                                  f"(limit {MAX_SIZE}); not a -capturemessages file?",
-                                  path=name, offset=offset + 20)
+                raise FormatError(
+                    f"payload length: {length} bytes is more than any message "
+                    f"(limit {MAX_SIZE}); not a -capturemessages file?",
+                    path=name,
+                    offset=offset + 20,
+                )
             payload = f.read(length)
             if len(payload) < length:
-                _torn(TruncatedCapture(f"payload of {command!r} cut short ({len(payload)} of {length} bytes)",
-                                       path=name, offset=offset + RECORD_HEADER.size), on_torn)
+                _torn(
+                    TruncatedCapture(
+                        f"payload of {command!r} cut short ({len(payload)} of {length} bytes)",
+                        path=name,
+                        offset=offset + RECORD_HEADER.size,
+                    ),
+                    on_torn,
+                )
                 return
             offset += RECORD_HEADER.size + length
-            yield Message(ts_us * 1000, 0, peer_id, peer_addr, UNKNOWN_CONN_TYPE, direction, command,
-                          length, payload)
+            yield Message(
+                ts_us * 1000, 0, peer_id, peer_addr, UNKNOWN_CONN_TYPE, direction, command, length, payload
+            )
     finally:
         if own:
             pool.close()
@@ -165,8 +182,11 @@ def _torn(err: TruncatedCapture, on_torn) -> None:
 def _command(raw: bytes, path: str, offset: int) -> str:
     name, _, rest = raw.partition(b"\0")
     if rest.strip(b"\0") or not name or not all(0x20 <= b <= 0x7E for b in name):
-        raise FormatError(f"command: {raw!r} is not a NUL-padded ASCII command; "
-                          f"not a -capturemessages file?", path=path, offset=offset + 8)
+        raise FormatError(
+            f"command: {raw!r} is not a NUL-padded ASCII command; not a -capturemessages file?",
+            path=path,
+            offset=offset + 8,
+        )
     return name.decode("ascii")
 
 
@@ -181,8 +201,10 @@ def read_capture_dir(path, *, max_open: int = 128, on_torn=None):
         raise FormatError("not a folder", path=str(path))
     folders = capture_folders(root)
     if not folders:
-        raise FormatError("no <addr_port>/msgs_recv.dat or msgs_sent.dat found: "
-                          "not a -capturemessages folder", path=str(root))
+        raise FormatError(
+            "no <addr_port>/msgs_recv.dat or msgs_sent.dat found: not a -capturemessages folder",
+            path=str(root),
+        )
     return _merged(folders, max_open, on_torn)
 
 
@@ -193,8 +215,11 @@ def _merged(folders, max_open, on_torn):
         for filename, direction in FILES:
             file = folder / filename
             if file.is_file():
-                streams.append(read_file(file, peer_id=peer_id, peer_addr=addr, direction=direction,
-                                         pool=pool, on_torn=on_torn))
+                streams.append(
+                    read_file(
+                        file, peer_id=peer_id, peer_addr=addr, direction=direction, pool=pool, on_torn=on_torn
+                    )
+                )
     try:
         yield from heapq.merge(*streams, key=lambda m: m.ts_ns)
     finally:
@@ -205,8 +230,10 @@ def _merged(folders, max_open, on_torn):
 
 def encode_record(msg: Message) -> bytes:
     """One ``msgs_*.dat`` record for a message (its captured bytes)."""
-    return RECORD_HEADER.pack(msg.ts_ns // 1000, encode_command(msg.command, strict=False),
-                              len(msg.payload)) + msg.payload
+    return (
+        RECORD_HEADER.pack(msg.ts_ns // 1000, encode_command(msg.command, strict=False), len(msg.payload))
+        + msg.payload
+    )
 
 
 class CaptureMessagesWriter:
@@ -254,7 +281,7 @@ class CaptureMessagesWriter:
         while self._open:
             self._open.popitem()[1].close()
 
-    def __enter__(self) -> "CaptureMessagesWriter":
+    def __enter__(self) -> CaptureMessagesWriter:
         return self
 
     def __exit__(self, *exc) -> None:

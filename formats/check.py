@@ -66,9 +66,11 @@ class CheckReport:
             return [str(self.fatal), f"verdict: {self.verdict}"]
         idx = self.index
         major, minor = self.version
-        out.append(f"{self.path}: format {major}.{minor}, {len(idx.blocks)} intact blocks, "
-                   f"{idx.messages} messages, {idx.gap_records} gap records "
-                   f"({idx.lost_messages} messages lost)")
+        out.append(
+            f"{self.path}: format {major}.{minor}, {len(idx.blocks)} intact blocks, "
+            f"{idx.messages} messages, {idx.gap_records} gap records "
+            f"({idx.lost_messages} messages lost)"
+        )
         out.append(f"footer: {self.footer}")
         out.extend(self.problems)
         out.append(f"verdict: {self.verdict}")
@@ -112,16 +114,17 @@ def check_capture(path) -> CheckReport:
             mismatch = _compare(footer, report.index)
             if mismatch and not report.damaged:
                 report.footer = "mismatch"
-                report.problems.append(
-                    f"{report.path}: footer disagrees with the blocks: {mismatch}")
+                report.problems.append(f"{report.path}: footer disagrees with the blocks: {mismatch}")
         elif any(e.what.startswith("footer") for e in report.damaged):
             report.footer = "damaged"
     report.problems.extend(str(e) for e in report.damaged)
     if report.torn_tail is not None:
         report.problems.append(str(report.torn_tail))
     elif report.footer == "missing" and not report.damaged:
-        report.problems.append(f"{report.path}: no footer (the recorder did not close the file); "
-                               "every block is intact; `p2pcap repair` adds one")
+        report.problems.append(
+            f"{report.path}: no footer (the recorder did not close the file); "
+            "every block is intact; `p2pcap repair` adds one"
+        )
     return report
 
 
@@ -146,8 +149,10 @@ class RepairReport:
 
     def lines(self) -> list:
         lost = sum(e.records or 0 for e in self.damaged)
-        out = [f"copied {self.blocks} intact blocks ({self.messages} messages); "
-               f"dropped {len(self.damaged)} damaged blocks ({lost} records)"]
+        out = [
+            f"copied {self.blocks} intact blocks ({self.messages} messages); "
+            f"dropped {len(self.damaged)} damaged blocks ({lost} records)"
+        ]
         if self.torn_tail is not None:
             out.append(f"dropped the torn tail: {self.torn_tail}")
         return out
@@ -172,7 +177,9 @@ def repair_capture(in_path, out_path) -> RepairReport:
             raise UnsupportedVersion(
                 f"capture format {reader.version[0]}.{reader.version[1]} is newer than this "
                 f"p2pcap's {FORMAT_MAJOR}.{FORMAT_MINOR}; repair it with a newer p2pcap",
-                path=reader.path, offset=8)
+                path=reader.path,
+                offset=8,
+            )
         with CaptureWriter(out_path, reader.metadata) as writer:
             _copy_blocks(reader, writer, report)
     return report
@@ -192,8 +199,9 @@ def _copy_blocks(reader, writer, report: RepairReport) -> None:
             reader._damage(e)
             continue
         h = block.header
-        head = encode_block_header(TYPE_RECORDS, block.body, h.raw_len, h.records,
-                                   h.ts_min_ns, h.ts_max_ns, h.mask)
+        head = encode_block_header(
+            TYPE_RECORDS, block.body, h.raw_len, h.records, h.ts_min_ns, h.ts_max_ns, h.mask
+        )
         writer.append_block(head, block.body, h.raw_len, content)
         report.blocks += 1
         last_ts = max(last_ts, h.ts_max_ns)

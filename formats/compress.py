@@ -31,7 +31,8 @@ class Compressor:
 
     def __init__(self, level: int = DEFAULT_LEVEL):
         self._cctx = zstandard.ZstdCompressor(
-            level=level, write_content_size=True, write_checksum=False, write_dict_id=False)
+            level=level, write_content_size=True, write_checksum=False, write_dict_id=False
+        )
 
     def __call__(self, data) -> bytes:
         return self._cctx.compress(data)
@@ -73,7 +74,7 @@ def stored_frame(data) -> list:
         last = pos + n == size
         pieces.append((n << 3 | last).to_bytes(3, "little"))  # Block_Type 0: raw
         if n:
-            pieces.append(view[pos:pos + n])
+            pieces.append(view[pos : pos + n])
         pos += n
         if last:
             return pieces

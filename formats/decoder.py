@@ -31,10 +31,23 @@ from .block import decode_block, scan_block
 from .compress import decompress
 from .errors import CorruptBlock, FormatError, TruncatedCapture
 from .index import BlockInfo, CaptureIndex
-from .layout import (BLOCK_HEADER_LEN, BLOCK_SYNC, FILE_HEADER, TRAILER_LEN, TYPE_FOOTER,
-                     TYPE_RECORDS, BlockHeader, FileHeader, block_header_length, check_body,
-                     check_magic_prefix, file_header_length, parse_block_header,
-                     parse_file_header, parse_trailer)
+from .layout import (
+    BLOCK_HEADER_LEN,
+    BLOCK_SYNC,
+    FILE_HEADER,
+    TRAILER_LEN,
+    TYPE_FOOTER,
+    TYPE_RECORDS,
+    BlockHeader,
+    FileHeader,
+    block_header_length,
+    check_body,
+    check_magic_prefix,
+    file_header_length,
+    parse_block_header,
+    parse_file_header,
+    parse_trailer,
+)
 
 
 class _Sentinel:
@@ -67,8 +80,9 @@ class BlockStart:
     @property
     def info(self) -> BlockInfo:
         h = self.header
-        return BlockInfo(self.index, h.offset, h.length, h.records, h.ts_min_ns, h.ts_max_ns,
-                         h.raw_len, h.mask)
+        return BlockInfo(
+            self.index, h.offset, h.length, h.records, h.ts_min_ns, h.ts_max_ns, h.raw_len, h.mask
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,12 +213,12 @@ class Decoder:
             self._buf.clear()
             self._start = 0
         elif self._start > 1 << 16 and self._start * 2 > len(self._buf):
-            del self._buf[:self._start]
+            del self._buf[: self._start]
             self._start = 0
 
     def _peek(self, n: int) -> bytes:
         with memoryview(self._buf) as mv:
-            return bytes(mv[self._start:self._start + n])
+            return bytes(mv[self._start : self._start + n])
 
     def _wait(self, n: int):
         """NEED_DATA for ``n`` bytes in all, or ``None`` if the input has ended."""
@@ -251,9 +265,11 @@ class Decoder:
             length = FILE_HEADER.size
         wait = self._wait(length)
         if wait is None:
-            raise TruncatedCapture(f"file ends {avail} bytes into the file header"
-                                   + (f" of {length} bytes" if length > FILE_HEADER.size else ""),
-                                   offset=0)
+            raise TruncatedCapture(
+                f"file ends {avail} bytes into the file header"
+                + (f" of {length} bytes" if length > FILE_HEADER.size else ""),
+                offset=0,
+            )
         return wait
 
     def _truncated(self, what: str, offset: int, index: int | None = None):
@@ -279,9 +295,10 @@ class Decoder:
             self.need = BLOCK_HEADER_LEN
             return NEED_DATA
         head = self._peek(min(avail, BLOCK_HEADER_LEN))
-        if head[:4] != BLOCK_SYNC[:len(head)]:
-            return self._damaged(CorruptBlock(
-                f"no block sync marker (found {head[:4].hex(' ')})"), resync=True)
+        if head[:4] != BLOCK_SYNC[: len(head)]:
+            return self._damaged(
+                CorruptBlock(f"no block sync marker (found {head[:4].hex(' ')})"), resync=True
+            )
         try:
             length = block_header_length(head, self.offset) if avail >= 8 else BLOCK_HEADER_LEN
             if avail >= length:
@@ -292,8 +309,9 @@ class Decoder:
             return self._damaged(e, resync=True)
         if h is None:
             if self._wait(length) is None:
-                return self._truncated(f"file ends {avail} bytes into a block header",
-                                       self.offset, self.block_index)
+                return self._truncated(
+                    f"file ends {avail} bytes into a block header", self.offset, self.block_index
+                )
             return NEED_DATA
         self._consume(h.header_len)
         self._header = h
@@ -314,8 +332,7 @@ class Decoder:
             if self._wait(h.body_len) is None:
                 what = "the footer" if h.type == TYPE_FOOTER else f"a block of {h.length} bytes"
                 index = None if h.type == TYPE_FOOTER else self.block_index
-                return self._truncated(f"file ends {h.header_len + avail} bytes into {what}",
-                                       h.offset, index)
+                return self._truncated(f"file ends {h.header_len + avail} bytes into {what}", h.offset, index)
             return NEED_DATA
         body = self._peek(h.body_len)
         self._consume(h.body_len)
@@ -346,8 +363,11 @@ class Decoder:
             return None
         if self._eof:
             h = self._header
-            return self._truncated(f"file ends {h.length - self._skip_left} bytes into a block "
-                                   f"of {h.length} bytes", h.offset, self.block_index - 1)
+            return self._truncated(
+                f"file ends {h.length - self._skip_left} bytes into a block of {h.length} bytes",
+                h.offset,
+                self.block_index - 1,
+            )
         self.need = self._skip_left
         return NEED_DATA
 
@@ -385,8 +405,9 @@ class Decoder:
         avail = self._avail()
         if avail < TRAILER_LEN:
             if self._wait(TRAILER_LEN) is None:
-                return self._truncated(f"file ends {avail} bytes into the {TRAILER_LEN}-byte "
-                                       "trailer", self.offset)
+                return self._truncated(
+                    f"file ends {avail} bytes into the {TRAILER_LEN}-byte trailer", self.offset
+                )
             return NEED_DATA
         offset = self.offset
         footer_offset = parse_trailer(self._peek(TRAILER_LEN))
@@ -402,8 +423,7 @@ class Decoder:
         if avail:
             offset = self.offset
             self._consume(avail)
-            return Damaged(CorruptBlock(f"{avail} unexpected bytes after the trailer",
-                                        offset=offset))
+            return Damaged(CorruptBlock(f"{avail} unexpected bytes after the trailer", offset=offset))
         return END
 
 

@@ -18,8 +18,9 @@ from p2pcap.errors import P2pcapError
 class FormatError(P2pcapError):
     """A capture file could not be read as written."""
 
-    def __init__(self, what: str, *, path: str | None = None, offset: int | None = None,
-                 block_index: int | None = None):
+    def __init__(
+        self, what: str, *, path: str | None = None, offset: int | None = None, block_index: int | None = None
+    ):
         super().__init__(what)
         self.what = what
         self.path = path

@@ -138,23 +138,52 @@ class CaptureIndex:
 
     def to_json(self) -> dict:
         return {
-            "blocks": [{"offset": b.offset, "length": b.length, "raw_len": b.raw_len,
-                        "records": b.records, "gaps": b.gaps or 0, "ts_min": b.ts_min_ns,
-                        "ts_max": b.ts_max_ns, "commands": list(b.commands or ())}
-                       for b in self.blocks],
-            "commands": {name: {d: [c.messages, c.bytes, c.captured] for d, c in dirs.items()}
-                         for name, dirs in self.commands.items()},
-            "peers": [{"pid": p.pid, "peer_id": p.peer_id, "addr": p.addr,
-                       "conn_type": p.conn_type, "first": p.first_ns, "last": p.last_ns,
-                       "messages": [p.messages_in, p.messages_out],
-                       "bytes": [p.bytes_in, p.bytes_out]} for p in self.peers],
-            "losses": [{"pid": x.pid, "reason": x.reason, "records": x.records,
-                        "lost_messages": x.lost_messages, "lost_bytes": x.lost_bytes,
-                        "first": x.first_ns, "last": x.last_ns} for x in self.losses],
+            "blocks": [
+                {
+                    "offset": b.offset,
+                    "length": b.length,
+                    "raw_len": b.raw_len,
+                    "records": b.records,
+                    "gaps": b.gaps or 0,
+                    "ts_min": b.ts_min_ns,
+                    "ts_max": b.ts_max_ns,
+                    "commands": list(b.commands or ()),
+                }
+                for b in self.blocks
+            ],
+            "commands": {
+                name: {d: [c.messages, c.bytes, c.captured] for d, c in dirs.items()}
+                for name, dirs in self.commands.items()
+            },
+            "peers": [
+                {
+                    "pid": p.pid,
+                    "peer_id": p.peer_id,
+                    "addr": p.addr,
+                    "conn_type": p.conn_type,
+                    "first": p.first_ns,
+                    "last": p.last_ns,
+                    "messages": [p.messages_in, p.messages_out],
+                    "bytes": [p.bytes_in, p.bytes_out],
+                }
+                for p in self.peers
+            ],
+            "losses": [
+                {
+                    "pid": x.pid,
+                    "reason": x.reason,
+                    "records": x.records,
+                    "lost_messages": x.lost_messages,
+                    "lost_bytes": x.lost_bytes,
+                    "first": x.first_ns,
+                    "last": x.last_ns,
+                }
+                for x in self.losses
+            ],
         }
 
     @classmethod
-    def from_json(cls, obj) -> "CaptureIndex":
+    def from_json(cls, obj) -> CaptureIndex:
         """Rebuild from the footer's JSON; unknown keys (newer minors) are ignored."""
         try:
             blocks = []
@@ -162,20 +191,50 @@ class CaptureIndex:
                 cmds = tuple(b["commands"])
                 gaps = int(b.get("gaps", 0))
                 mask = commands_mask(cmds) | (GAP_BIT if gaps else 0)
-                blocks.append(BlockInfo(i, int(b["offset"]), int(b["length"]), int(b["records"]),
-                                        int(b["ts_min"]), int(b["ts_max"]),
-                                        int(b.get("raw_len", 0)), mask, cmds, gaps))
+                blocks.append(
+                    BlockInfo(
+                        i,
+                        int(b["offset"]),
+                        int(b["length"]),
+                        int(b["records"]),
+                        int(b["ts_min"]),
+                        int(b["ts_max"]),
+                        int(b.get("raw_len", 0)),
+                        mask,
+                        cmds,
+                        gaps,
+                    )
+                )
             commands = {}
             for name, dirs in obj["commands"].items():
-                commands[str(name)] = {d: Counts(*map(int, v)) for d, v in dirs.items()
-                                       if d in DIRECTIONS}
-            peers = [PeerSession(int(p["pid"]), int(p["peer_id"]), str(p["addr"]),
-                                 str(p["conn_type"]), int(p["first"]), int(p["last"]),
-                                 int(p["messages"][0]), int(p["messages"][1]),
-                                 int(p["bytes"][0]), int(p["bytes"][1])) for p in obj["peers"]]
-            losses = [Loss(int(x["pid"]), int(x["reason"]), int(x["records"]),
-                           int(x["lost_messages"]), int(x["lost_bytes"]), int(x["first"]),
-                           int(x["last"])) for x in obj["losses"]]
+                commands[str(name)] = {d: Counts(*map(int, v)) for d, v in dirs.items() if d in DIRECTIONS}
+            peers = [
+                PeerSession(
+                    int(p["pid"]),
+                    int(p["peer_id"]),
+                    str(p["addr"]),
+                    str(p["conn_type"]),
+                    int(p["first"]),
+                    int(p["last"]),
+                    int(p["messages"][0]),
+                    int(p["messages"][1]),
+                    int(p["bytes"][0]),
+                    int(p["bytes"][1]),
+                )
+                for p in obj["peers"]
+            ]
+            losses = [
+                Loss(
+                    int(x["pid"]),
+                    int(x["reason"]),
+                    int(x["records"]),
+                    int(x["lost_messages"]),
+                    int(x["lost_bytes"]),
+                    int(x["first"]),
+                    int(x["last"]),
+                )
+                for x in obj["losses"]
+            ]
         except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
             raise FormatError(f"footer index is malformed ({type(e).__name__}: {e})") from None
         return cls(blocks, commands, peers, losses)
@@ -191,9 +250,18 @@ class IndexBuilder:
 
     def add_block(self, offset: int, length: int, raw_len: int, content: BlockContent) -> BlockInfo:
         idx = self.index
-        info = BlockInfo(len(idx.blocks), offset, length, content.records, content.ts_min_ns,
-                         content.ts_max_ns, raw_len, content.mask, tuple(content.commands),
-                         len(content.gaps))
+        info = BlockInfo(
+            len(idx.blocks),
+            offset,
+            length,
+            content.records,
+            content.ts_min_ns,
+            content.ts_max_ns,
+            raw_len,
+            content.mask,
+            tuple(content.commands),
+            len(content.gaps),
+        )
         idx.blocks.append(info)
         sessions = []
         for ref, key in enumerate(content.peers):

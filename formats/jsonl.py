@@ -24,12 +24,19 @@ from p2pcap.units import iso as _iso
 
 from .records import Gap, Message
 
-
 NOT_DECODED = object()
 
 
-def message_object(msg: Message, time_text: str, *, decoded=NOT_DECODED, error=None,
-                   version: tuple | None = None, payload_hex: bool = True, kind: bool = True) -> dict:
+def message_object(
+    msg: Message,
+    time_text: str,
+    *,
+    decoded=NOT_DECODED,
+    error=None,
+    version: tuple | None = None,
+    payload_hex: bool = True,
+    kind: bool = True,
+) -> dict:
     """One message as JSON: the one shape ``show --json``, ``replay`` and this export share.
 
     ``time_text`` is ``ts_ns`` as ISO 8601 (the caller formats it once per

@@ -64,8 +64,8 @@ def commands_mask(commands) -> int:
 
 # -- file header --------------------------------------------------------------
 
-def encode_file_header(metadata: dict, major: int = FORMAT_MAJOR,
-                       minor: int = FORMAT_MINOR) -> bytes:
+
+def encode_file_header(metadata: dict, major: int = FORMAT_MAJOR, minor: int = FORMAT_MINOR) -> bytes:
     """Magic, version, JSON metadata and a CRC32 over all of it.
 
     >>> encode_file_header({})[:16].hex(" ")
@@ -106,18 +106,23 @@ def file_header_length(prefix: bytes) -> int:
         newer = "newer than" if major > FORMAT_MAJOR else "older than"
         raise UnsupportedVersion(
             f"capture format {major}.{minor} is {newer} this reader's {FORMAT_MAJOR}.x"
-            + ("; upgrade p2pcap to read it" if major > FORMAT_MAJOR else ""), offset=8)
+            + ("; upgrade p2pcap to read it" if major > FORMAT_MAJOR else ""),
+            offset=8,
+        )
     if meta_len > MAX_METADATA:
-        raise CorruptBlock(f"file header claims {meta_len} bytes of metadata "
-                           f"(limit {MAX_METADATA})", offset=12)
+        raise CorruptBlock(
+            f"file header claims {meta_len} bytes of metadata (limit {MAX_METADATA})", offset=12
+        )
     return FILE_HEADER.size + meta_len + 4
 
 
 def check_magic_prefix(prefix: bytes) -> None:
     """``BadMagic`` unless ``prefix`` (up to 8 bytes) starts the magic."""
-    if bytes(prefix[:len(MAGIC)]) != MAGIC[:len(prefix)]:
-        raise BadMagic(f"not a p2pcap capture (starts with {bytes(prefix[:8]).hex(' ')}; "
-                       f"expected {MAGIC.hex(' ')})", offset=0)
+    if bytes(prefix[: len(MAGIC)]) != MAGIC[: len(prefix)]:
+        raise BadMagic(
+            f"not a p2pcap capture (starts with {bytes(prefix[:8]).hex(' ')}; expected {MAGIC.hex(' ')})",
+            offset=0,
+        )
 
 
 def parse_file_header(data: bytes) -> FileHeader:
@@ -125,20 +130,20 @@ def parse_file_header(data: bytes) -> FileHeader:
     length = file_header_length(data)
     _, major, minor, meta_len = FILE_HEADER.unpack_from(data)
     (stored,) = struct.unpack_from("<I", data, length - 4)
-    if crc32(memoryview(data)[:length - 4]) != stored:
+    if crc32(memoryview(data)[: length - 4]) != stored:
         raise CorruptBlock("file header checksum mismatch", offset=0)
     try:
-        raw = bytes(data[FILE_HEADER.size:FILE_HEADER.size + meta_len])
+        raw = bytes(data[FILE_HEADER.size : FILE_HEADER.size + meta_len])
         metadata = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
-        raise FormatError(f"file header metadata is not JSON ({e})",
-                          offset=FILE_HEADER.size) from None
+        raise FormatError(f"file header metadata is not JSON ({e})", offset=FILE_HEADER.size) from None
     if not isinstance(metadata, dict):
         raise FormatError("file header metadata is not a JSON object", offset=FILE_HEADER.size)
     return FileHeader(major, minor, metadata, length)
 
 
 # -- block headers ------------------------------------------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class BlockHeader:
@@ -162,8 +167,9 @@ class BlockHeader:
         return self.header_len + self.body_len
 
 
-def encode_block_header(block_type: int, body, raw_len: int, records: int,
-                        ts_min_ns: int, ts_max_ns: int, mask: int) -> bytes:
+def encode_block_header(
+    block_type: int, body, raw_len: int, records: int, ts_min_ns: int, ts_max_ns: int, mask: int
+) -> bytes:
     """The 52-byte header for ``body`` (already compressed): bytes, or a list
     of pieces written one after the other (``compress.stored_frame``)."""
     if type(body) is list:
@@ -173,16 +179,26 @@ def encode_block_header(block_type: int, body, raw_len: int, records: int,
             body_crc = crc32(piece, body_crc)
     else:
         body_len, body_crc = len(body), crc32(body)
-    head = BLOCK_HEADER.pack(BLOCK_SYNC, block_type, 0, BLOCK_HEADER_LEN, body_len, raw_len,
-                             records, ts_min_ns, ts_max_ns, mask, body_crc)
+    head = BLOCK_HEADER.pack(
+        BLOCK_SYNC,
+        block_type,
+        0,
+        BLOCK_HEADER_LEN,
+        body_len,
+        raw_len,
+        records,
+        ts_min_ns,
+        ts_max_ns,
+        mask,
+        body_crc,
+    )
     return head + struct.pack("<I", crc32(head))
 
 
 def block_header_length(prefix, offset: int = 0) -> int:
     """From the first 8 bytes: the header's length, or ``CorruptBlock``."""
     if bytes(prefix[:4]) != BLOCK_SYNC:
-        raise CorruptBlock(f"no block sync marker (found {bytes(prefix[:4]).hex(' ')})",
-                           offset=offset)
+        raise CorruptBlock(f"no block sync marker (found {bytes(prefix[:4]).hex(' ')})", offset=offset)
     (header_len,) = struct.unpack_from("<H", prefix, 6)
     if not BLOCK_HEADER_LEN <= header_len <= MAX_BLOCK_HEADER_LEN:
         raise CorruptBlock(f"block header length {header_len} out of range", offset=offset)
@@ -196,27 +212,34 @@ def parse_block_header(data, offset: int = 0) -> BlockHeader:
     are covered by the CRC and otherwise ignored.
     """
     header_len = block_header_length(data, offset)
-    (_, btype, flags, _, body_len, raw_len, records, ts_min, ts_max, mask,
-     body_crc) = BLOCK_HEADER.unpack_from(data)
+    (_, btype, flags, _, body_len, raw_len, records, ts_min, ts_max, mask, body_crc) = (
+        BLOCK_HEADER.unpack_from(data)
+    )
     (stored,) = struct.unpack_from("<I", data, header_len - 4)
-    if crc32(memoryview(data)[:header_len - 4]) != stored:
+    if crc32(memoryview(data)[: header_len - 4]) != stored:
         raise CorruptBlock("block header checksum mismatch", offset=offset)
     if body_len > MAX_BLOCK_BYTES + (MAX_BLOCK_BYTES >> 4) or raw_len > MAX_BLOCK_BYTES:
-        raise CorruptBlock(f"block claims {body_len} stored / {raw_len} raw bytes "
-                           f"(limit {MAX_BLOCK_BYTES})", offset=offset)
-    return BlockHeader(btype, flags, header_len, body_len, raw_len, records, ts_min, ts_max,
-                       mask, body_crc, offset)
+        raise CorruptBlock(
+            f"block claims {body_len} stored / {raw_len} raw bytes (limit {MAX_BLOCK_BYTES})", offset=offset
+        )
+    return BlockHeader(
+        btype, flags, header_len, body_len, raw_len, records, ts_min, ts_max, mask, body_crc, offset
+    )
 
 
 def check_body(header: BlockHeader, body) -> None:
     """Compare a block body with the CRC32 its header stores."""
     crc = crc32(body)
     if crc != header.body_crc:
-        raise CorruptBlock(f"body checksum mismatch (stored {header.body_crc:08x}, "
-                           f"computed {crc:08x})", offset=header.offset, records=header.records)
+        raise CorruptBlock(
+            f"body checksum mismatch (stored {header.body_crc:08x}, computed {crc:08x})",
+            offset=header.offset,
+            records=header.records,
+        )
 
 
 # -- trailer ------------------------------------------------------------------
+
 
 def encode_trailer(footer_offset: int) -> bytes:
     """The last 16 bytes of a closed capture.

@@ -98,8 +98,13 @@ def section_header(application: str, comment: str | None = None) -> bytes:
 def interface_description(name: str, description: str, snaplen: int = MAX_PACKET) -> bytes:
     """IDB for link type 252 with nanosecond timestamps (if_tsresol = 9)."""
     body = struct.pack("<HHI", LINKTYPE_WIRESHARK_UPPER_PDU, 0, snaplen)
-    return _block(BT_IDB, body + _options((IF_NAME, name.encode()), (IF_DESCRIPTION, description.encode()),
-                                          (IF_TSRESOL, bytes([9]))))
+    return _block(
+        BT_IDB,
+        body
+        + _options(
+            (IF_NAME, name.encode()), (IF_DESCRIPTION, description.encode()), (IF_TSRESOL, bytes([9]))
+        ),
+    )
 
 
 def enhanced_packet(ts_ns: int, data: bytes, original_len: int, comment: str) -> bytes:
@@ -152,13 +157,17 @@ def pdu_tags(peer_addr: str, direction: str) -> bytes:
 
 def message_comment(msg: Message) -> str:
     """``peer_id=3 conn_type=inbound direction=in pid=812 addr=1.2.3.4:9999``."""
-    return (f"peer_id={msg.peer_id} conn_type={msg.conn_type or '-'} direction={msg.direction} "
-            f"pid={msg.pid} addr={msg.peer_addr or '-'}")
+    return (
+        f"peer_id={msg.peer_id} conn_type={msg.conn_type or '-'} direction={msg.direction} "
+        f"pid={msg.pid} addr={msg.peer_addr or '-'}"
+    )
 
 
 def gap_text(gap: Gap) -> str:
-    return (f"p2pcap gap: {gap.lost_messages} messages ({gap.lost_bytes} bytes) lost, "
-            f"{gap.reason_name}, pid={gap.pid}")
+    return (
+        f"p2pcap gap: {gap.lost_messages} messages ({gap.lost_bytes} bytes) lost, "
+        f"{gap.reason_name}, pid={gap.pid}"
+    )
 
 
 class PcapngWriter:
@@ -172,8 +181,15 @@ class PcapngWriter:
     (1, '0a0d0d0a')
     """
 
-    def __init__(self, file, *, magic: bytes, comment: str | None = None,
-                 application: str = "p2pcap", snaplen: int = MAX_PACKET):
+    def __init__(
+        self,
+        file,
+        *,
+        magic: bytes,
+        comment: str | None = None,
+        application: str = "p2pcap",
+        snaplen: int = MAX_PACKET,
+    ):
         self._file = file
         self.magic = magic
         self.snaplen = snaplen
@@ -211,11 +227,13 @@ class PcapngWriter:
 
     def write_gap(self, gap: Gap) -> None:
         text = gap_text(gap)
-        data = b"".join((
-            _tlv(TAG_DISSECTOR_NAME, _pad4(b"data-text-lines")),
-            _tlv(TAG_COL_PROT_TEXT, _pad4(b"P2PCAP")),
-            _tlv(TAG_END_OF_OPT, b""),
-            text.encode() + b"\n",
-        ))
+        data = b"".join(
+            (
+                _tlv(TAG_DISSECTOR_NAME, _pad4(b"data-text-lines")),
+                _tlv(TAG_COL_PROT_TEXT, _pad4(b"P2PCAP")),
+                _tlv(TAG_END_OF_OPT, b""),
+                text.encode() + b"\n",
+            )
+        )
         self._file.write(enhanced_packet(gap.ts_ns, data, len(data), text))
         self.gaps += 1

@@ -19,7 +19,7 @@ def split_host_port(addr: str) -> tuple[str, str | None, bool]:
     """
     if addr.startswith("[") and "]" in addr:
         end = addr.index("]")
-        rest = addr[end + 1:]
+        rest = addr[end + 1 :]
         return addr[1:end], (rest[1:] if rest.startswith(":") else None), True
     if addr.count(":") == 1:
         host, port = addr.split(":")

@@ -18,12 +18,19 @@ from __future__ import annotations
 import os
 import threading
 
-from .decoder import (END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated,
-                      parse_footer)
+from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated, parse_footer
 from .errors import CorruptBlock, FormatError
 from .index import CaptureIndex, IndexBuilder
-from .layout import (BLOCK_HEADER_LEN, MAX_BLOCK_BYTES, TRAILER_LEN, TYPE_FOOTER, check_body,
-                     commands_mask, parse_block_header, parse_trailer)
+from .layout import (
+    BLOCK_HEADER_LEN,
+    MAX_BLOCK_BYTES,
+    TRAILER_LEN,
+    TYPE_FOOTER,
+    check_body,
+    commands_mask,
+    parse_block_header,
+    parse_trailer,
+)
 
 CHUNK = 1 << 16
 
@@ -41,8 +48,9 @@ class CaptureReader:
     ({'network': 'main'}, ['inv'], None)
     """
 
-    def __init__(self, source, *, skip_damaged: bool = False, follow: bool = False,
-                 poll_interval: float = 0.2):
+    def __init__(
+        self, source, *, skip_damaged: bool = False, follow: bool = False, poll_interval: float = 0.2
+    ):
         if isinstance(source, (str, os.PathLike)):
             self.path = os.fspath(source)
             self._file = open(source, "rb")
@@ -86,8 +94,9 @@ class CaptureReader:
     def __iter__(self):
         return self.records()
 
-    def records(self, commands=None, since_ns: int | None = None, until_ns: int | None = None,
-                *, gaps: bool = True):
+    def records(
+        self, commands=None, since_ns: int | None = None, until_ns: int | None = None, *, gaps: bool = True
+    ):
         """Message and Gap records in file order, optionally filtered.
 
         ``commands``: names to keep (a set, or one name); other messages are
@@ -157,7 +166,7 @@ class CaptureReader:
         if self._own:
             self._file.close()
 
-    def __enter__(self) -> "CaptureReader":
+    def __enter__(self) -> CaptureReader:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -222,7 +231,7 @@ class CaptureReader:
             header = parse_block_header(data, offset)
             if header.type != TYPE_FOOTER or header.length != length:
                 raise CorruptBlock("trailer does not point at the footer", offset=offset)
-            body = data[header.header_len:]
+            body = data[header.header_len :]
             check_body(header, body)
             index = parse_footer(header, body)
             if any(b.offset < first_block or b.offset + b.length > offset for b in index.blocks):
@@ -303,8 +312,7 @@ class CaptureReader:
         if self.follow:
             return
         if self._file.read(1):
-            self._damage(CorruptBlock("unexpected bytes after the end of the capture",
-                                      offset=dec.offset))
+            self._damage(CorruptBlock("unexpected bytes after the end of the capture", offset=dec.offset))
 
 
 def _block_filter(index, commands, since_ns, until_ns, gaps):

@@ -75,13 +75,15 @@ def encode_command(command: str, *, strict: bool = True) -> bytes:
     if len(raw) <= COMMAND_LEN and all(0x20 <= b <= 0x7E for b in raw):
         return raw.ljust(COMMAND_LEN, b"\0")
     if strict:
-        raise FormatError(f"command {command!r} cannot be framed: "
-                          f"at most {COMMAND_LEN} printable ASCII bytes")
+        raise FormatError(
+            f"command {command!r} cannot be framed: at most {COMMAND_LEN} printable ASCII bytes"
+        )
     return bytes(b if 0x20 <= b <= 0x7E else 0x3F for b in raw[:COMMAND_LEN]).ljust(COMMAND_LEN, b"\0")
 
 
-def header_v1(magic: bytes, command: str, msg_size: int, payload_checksum: bytes, *,
-              strict: bool = True) -> bytes:
+def header_v1(
+    magic: bytes, command: str, msg_size: int, payload_checksum: bytes, *, strict: bool = True
+) -> bytes:
     """The 24-byte header alone (``msg_size`` may exceed what a caller keeps)."""
     return _HEADER.pack(magic, encode_command(command, strict=strict), msg_size, payload_checksum)
 

@@ -45,10 +45,13 @@ class WriteBehind:
             return
         if self.started > self.dropped:
             # ctypes releases the GIL while the kernel waits for the disk.
-            if self._range(self.fd, self.dropped, self.started - self.dropped,
-                           _WAIT_BEFORE | _WRITE | _WAIT_AFTER) == 0:
-                os.posix_fadvise(self.fd, self.dropped, self.started - self.dropped,
-                                 os.POSIX_FADV_DONTNEED)
+            if (
+                self._range(
+                    self.fd, self.dropped, self.started - self.dropped, _WAIT_BEFORE | _WRITE | _WAIT_AFTER
+                )
+                == 0
+            ):
+                os.posix_fadvise(self.fd, self.dropped, self.started - self.dropped, os.POSIX_FADV_DONTNEED)
             self.dropped = self.started
         if self._range(self.fd, self.started, end - self.started, _WRITE) != 0:
             self._range = None  # e.g. a file system without it: stop asking

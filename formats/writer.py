@@ -27,8 +27,7 @@ import time
 from .block import BlockBuilder, BlockContent, payload_len
 from .compress import DEFAULT_LEVEL, Compressor
 from .index import IndexBuilder
-from .layout import (TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file_header,
-                     encode_trailer)
+from .layout import TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file_header, encode_trailer
 from .records import Message
 from .writebehind import WriteBehind
 
@@ -72,10 +71,20 @@ class CaptureWriter:
     (1, True)
     """
 
-    def __init__(self, target, metadata: dict | None = None, *,
-                 block_size: int = DEFAULT_BLOCK_SIZE, flush_interval: float = 1.0,
-                 level: int = DEFAULT_LEVEL, threaded: bool = False, queue_blocks: int = 4,
-                 compressor=None, stream: bool = False, clock=time.monotonic):
+    def __init__(
+        self,
+        target,
+        metadata: dict | None = None,
+        *,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        flush_interval: float = 1.0,
+        level: int = DEFAULT_LEVEL,
+        threaded: bool = False,
+        queue_blocks: int = 4,
+        compressor=None,
+        stream: bool = False,
+        clock=time.monotonic,
+    ):
         header = encode_file_header(metadata or {})  # bad metadata fails before any file exists
         if isinstance(target, (str, os.PathLike)):
             self._file = open(target, "wb", buffering=0)  # _put gathers its own writes
@@ -118,10 +127,17 @@ class CaptureWriter:
         if threaded:
             self._queue = queue.Queue(maxsize=queue_blocks)  # blocks to compress
             self._io_queue = queue.Queue(maxsize=queue_blocks)  # compressed, to write
-            self._threads = [threading.Thread(target=self._work, args=(self._queue, self._seal_and_pass),
-                                              name="p2pcap-zstd", daemon=True),
-                             threading.Thread(target=self._work, args=(self._io_queue, self._store),
-                                              name="p2pcap-writer", daemon=True)]
+            self._threads = [
+                threading.Thread(
+                    target=self._work,
+                    args=(self._queue, self._seal_and_pass),
+                    name="p2pcap-zstd",
+                    daemon=True,
+                ),
+                threading.Thread(
+                    target=self._work, args=(self._io_queue, self._store), name="p2pcap-writer", daemon=True
+                ),
+            ]
             for t in self._threads:
                 t.start()
 
@@ -199,7 +215,7 @@ class CaptureWriter:
                 if self._own:
                     self._file.close()
 
-    def __enter__(self) -> "CaptureWriter":
+    def __enter__(self) -> CaptureWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -272,8 +288,9 @@ class CaptureWriter:
         raw = content.raw
         content.raw = b""
         body = self._compress(raw)
-        head = encode_block_header(TYPE_RECORDS, body, len(raw), content.records,
-                                   content.ts_min_ns, content.ts_max_ns, content.mask)
+        head = encode_block_header(
+            TYPE_RECORDS, body, len(raw), content.records, content.ts_min_ns, content.ts_max_ns, content.mask
+        )
         return head, body, raw, content
 
     def _store(self, sealed: tuple) -> None:
@@ -317,8 +334,9 @@ class CaptureWriter:
         index = self._index.index
         raw = json.dumps(index.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
         body = self._compress(raw)
-        head = encode_block_header(TYPE_FOOTER, body, len(raw), len(index.blocks),
-                                   index.ts_min_ns or 0, index.ts_max_ns or 0, 0)
+        head = encode_block_header(
+            TYPE_FOOTER, body, len(raw), len(index.blocks), index.ts_min_ns or 0, index.ts_max_ns or 0, 0
+        )
         offset = self.bytes_written
         self._put(head, *(body if type(body) is list else [body]), encode_trailer(offset))
 
@@ -347,4 +365,3 @@ class CaptureWriter:
         with self._lock:
             self._merge()
             return self._index.index
-

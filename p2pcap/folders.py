@@ -20,5 +20,7 @@ def require_name(name: str, expected: str) -> None:
     ImportError: 'formats' is p2pcap.formats: import it by that name (the bare name would load a second copy of the package)
     """
     if name != expected:
-        raise ImportError(f"{name!r} is {expected}: import it by that name "
-                          f"(the bare name would load a second copy of the package)")
+        raise ImportError(
+            f"{name!r} is {expected}: import it by that name "
+            f"(the bare name would load a second copy of the package)"
+        )

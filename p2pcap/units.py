@@ -18,8 +18,18 @@ from p2pcap.errors import ArgumentError
 NS = 1_000_000_000
 # Powers of 1024, as tcpdump's -C and dd do; a trailing B or iB is allowed.
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-DURATION_UNITS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": NS, "sec": NS,
-                  "m": 60 * NS, "min": 60 * NS, "h": 3600 * NS, "d": 86_400 * NS}
+DURATION_UNITS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": NS,
+    "sec": NS,
+    "m": 60 * NS,
+    "min": 60 * NS,
+    "h": 3600 * NS,
+    "d": 86_400 * NS,
+}
 _DURATION = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(ns|us|µs|ms|sec|s|min|m|h|d)?$")
 _SIZE = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*([KMGT]?)(?:I?B)?$")
 

@@ -43,29 +43,46 @@ def service(ip4: str, port: int) -> bytes:
 
 
 def version(height: int, nonce: int, ua: str) -> bytes:
-    return (struct.pack("<iQq", 70238, 0xC05, 1_700_000_000)
-            + struct.pack("<Q", 0xC05) + service("127.0.0.1", 19899)  # addr_to
-            + struct.pack("<Q", 0xC05) + service("0.0.0.0", 0)  # addr_from
-            + struct.pack("<Q", nonce) + cs(len(ua)) + ua.encode()
-            + struct.pack("<i", height) + b"\x01"  # relay
-            + h(nonce)  # mnauth challenge
-            + b"\x00")  # not a masternode connection
+    return (
+        struct.pack("<iQq", 70238, 0xC05, 1_700_000_000)
+        + struct.pack("<Q", 0xC05)
+        + service("127.0.0.1", 19899)  # addr_to
+        + struct.pack("<Q", 0xC05)
+        + service("0.0.0.0", 0)  # addr_from
+        + struct.pack("<Q", nonce)
+        + cs(len(ua))
+        + ua.encode()
+        + struct.pack("<i", height)
+        + b"\x01"  # relay
+        + h(nonce)  # mnauth challenge
+        + b"\x00"
+    )  # not a masternode connection
 
 
 def tx(seed: int, n_out: int = 2) -> bytes:
     vin = cs(1) + h(seed) + struct.pack("<I", 0) + cs(107) + bytes(range(107)) + struct.pack("<I", 0xFFFFFFFF)
     vout = cs(n_out) + b"".join(
         struct.pack("<q", 50_000_000 * (i + 1)) + cs(25) + b"\x76\xa9\x14" + h(seed + i)[:20] + b"\x88\xac"
-        for i in range(n_out))
+        for i in range(n_out)
+    )
     return struct.pack("<i", 2) + vin + vout + struct.pack("<I", 0)
 
 
 def coinbase(height: int) -> bytes:
     """A DIP2 coinbase: version 3, type 5 (CbTx v2 payload)."""
     script = b"\x03" + height.to_bytes(3, "little") + b"\x00"
-    vin = cs(1) + b"\x00" * 32 + struct.pack("<I", 0xFFFFFFFF) + cs(len(script)) + script + struct.pack("<I", 0xFFFFFFFF)
+    vin = (
+        cs(1)
+        + b"\x00" * 32
+        + struct.pack("<I", 0xFFFFFFFF)
+        + cs(len(script))
+        + script
+        + struct.pack("<I", 0xFFFFFFFF)
+    )
     vout = cs(1) + struct.pack("<q", 500_000_000) + cs(25) + b"\x76\xa9\x14" + h(height)[:20] + b"\x88\xac"
-    cbtx = struct.pack("<HI", 2, height) + h(height + 1) + h(height + 2)  # version, height, mn root, quorum root
+    cbtx = (
+        struct.pack("<HI", 2, height) + h(height + 1) + h(height + 2)
+    )  # version, height, mn root, quorum root
     return struct.pack("<HH", 3, 5) + vin + vout + struct.pack("<I", 0) + cs(len(cbtx)) + cbtx
 
 
@@ -86,12 +103,26 @@ def main(out: Path) -> None:
     merkle = sha256d(sha256d(cb) + sha256d(tx1))
     block_header = header(h(200), merkle, 1_700_000_600, 7)
     block = block_header + cs(2) + cb + tx1
-    headers = cs(3) + b"".join(header(h(197 + i), h(300 + i), 1_700_000_000 + 150 * i, i) + b"\x00" for i in range(3))
-    isdlock = (b"\x01" + cs(1) + h(11) + struct.pack("<I", 0) + sha256d(tx1) + h(99) + b"\x8a" * 96)
+    headers = cs(3) + b"".join(
+        header(h(197 + i), h(300 + i), 1_700_000_000 + 150 * i, i) + b"\x00" for i in range(3)
+    )
+    isdlock = b"\x01" + cs(1) + h(11) + struct.pack("<I", 0) + sha256d(tx1) + h(99) + b"\x8a" * 96
     clsig = struct.pack("<i", 201) + h(4242) + b"\x99" * 96
     locator = struct.pack("<i", 70238) + cs(2) + h(200) + h(199) + b"\x00" * 32
-    addrv2 = cs(2) + (struct.pack("<I", 1_700_000_000) + cs(0xC05) + b"\x01" + cs(4) + bytes([10, 0, 0, 7]) + struct.pack(">H", 19899)
-                      + struct.pack("<I", 1_700_000_100) + cs(1) + b"\x02" + cs(16) + bytes.fromhex("20010db8000000000000000000000007") + struct.pack(">H", 19899))
+    addrv2 = cs(2) + (
+        struct.pack("<I", 1_700_000_000)
+        + cs(0xC05)
+        + b"\x01"
+        + cs(4)
+        + bytes([10, 0, 0, 7])
+        + struct.pack(">H", 19899)
+        + struct.pack("<I", 1_700_000_100)
+        + cs(1)
+        + b"\x02"
+        + cs(16)
+        + bytes.fromhex("20010db8000000000000000000000007")
+        + struct.pack(">H", 19899)
+    )
     lines = [
         ("out", P0, "version", version(200, 1, "/Dash Core:22.1.0/")),
         ("in", P0, "version", version(201, 2, "/Dash Core:22.0.0/")),

@@ -32,8 +32,19 @@ def capture(tmp_path) -> Path:
     path = tmp_path / "ok.cap"
     with CaptureWriter(path, {"network": "regtest"}, flush_interval=0) as writer:
         for i in range(50):
-            writer.write(Message(1_700_000_000_000_000_000 + i, 42, i % 3, "127.0.0.1:19899",
-                                 "inbound", "in", "ping", 8, i.to_bytes(8, "little")))
+            writer.write(
+                Message(
+                    1_700_000_000_000_000_000 + i,
+                    42,
+                    i % 3,
+                    "127.0.0.1:19899",
+                    "inbound",
+                    "in",
+                    "ping",
+                    8,
+                    i.to_bytes(8, "little"),
+                )
+            )
             writer.flush()
     return path
 
@@ -92,10 +103,20 @@ def test_record_without_root(tmp_path, standin):
     # the bounding set holds only that one).
     keep = "+dac_read_search"
     proc = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
-         f"--ambient-caps={keep}", f"--bounding-set=-all,{keep}",
-         *p2pcap_cmd("record", "-o", str(tmp_path / "x.cap"), "--pid", str(os.getpid()))],
-        capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": "/tmp"},
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            f"--inh-caps={keep}",
+            f"--ambient-caps={keep}",
+            f"--bounding-set=-all,{keep}",
+            *p2pcap_cmd("record", "-o", str(tmp_path / "x.cap"), "--pid", str(os.getpid())),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": "/tmp"},
     )
     assert_one_line_error(proc, "needs root")
 
@@ -105,24 +126,28 @@ def test_record_unknown_pid():
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ["export", "{cap}", "-o", "{missing}/x.pcapng"],
-    ["export", "{cap}", "-o", "{missing}/x.jsonl"],
-    ["export", "{cap}", "-o", "{missing}/x.parquet"],
-    ["repair", "{cap}", "-o", "{missing}/x.cap"],
-    ["filter", "{cap}", "-o", "{missing}/x.cap"],
-    ["merge", "{cap}", "-o", "{missing}/x.cap"],
-    ["anonymize", "{cap}", "-o", "{missing}/x.cap"],
-    ["anonymize", "{cap}", "-o", "{tmp}/a.cap", "--mapping", "{missing}/map.json"],
-    ["stats", "{cap}", "--plot", "{missing}/rates.png"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["export", "{cap}", "-o", "{missing}/x.pcapng"],
+        ["export", "{cap}", "-o", "{missing}/x.jsonl"],
+        ["export", "{cap}", "-o", "{missing}/x.parquet"],
+        ["repair", "{cap}", "-o", "{missing}/x.cap"],
+        ["filter", "{cap}", "-o", "{missing}/x.cap"],
+        ["merge", "{cap}", "-o", "{missing}/x.cap"],
+        ["anonymize", "{cap}", "-o", "{missing}/x.cap"],
+        ["anonymize", "{cap}", "-o", "{tmp}/a.cap", "--mapping", "{missing}/map.json"],
+        ["stats", "{cap}", "--plot", "{missing}/rates.png"],
+    ],
+)
 def test_an_output_in_a_missing_folder_is_one_line_naming_it(capture, tmp_path, args):
     missing = tmp_path / "no" / "such" / "dir"
     argv = [a.format(cap=capture, missing=missing, tmp=tmp_path) for a in args]
     proc = run(*argv)
     named = next(a for a in argv if a.startswith(str(missing)))
     action = {".png": "cannot write the plot", ".json": "cannot write the mapping"}.get(
-        Path(named).suffix, "cannot write")
+        Path(named).suffix, "cannot write"
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {named}: {action}: "), proc.stderr

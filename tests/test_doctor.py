@@ -16,8 +16,9 @@ LINE_LABELS = ("ok    ", "warn  ", "FAIL  ")
 
 
 def doctor(*args: str, prefix=(), **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([*prefix, *p2pcap_cmd("doctor", *args)], capture_output=True, text=True,
-                          timeout=60, **kw)
+    return subprocess.run(
+        [*prefix, *p2pcap_cmd("doctor", *args)], capture_output=True, text=True, timeout=60, **kw
+    )
 
 
 def lines_of(proc: subprocess.CompletedProcess) -> list[str]:
@@ -52,8 +53,15 @@ def test_without_privileges_fails():
     # nobody, keeping only CAP_DAC_READ_SEARCH to read a clone that may sit in
     # a folder only root can read (as test_cli_errors.test_record_without_root).
     keep = "+dac_read_search"
-    prefix = ("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"--inh-caps={keep}",
-              f"--ambient-caps={keep}", f"--bounding-set=-all,{keep}")
+    prefix = (
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        f"--inh-caps={keep}",
+        f"--ambient-caps={keep}",
+        f"--bounding-set=-all,{keep}",
+    )
     proc = doctor("--exe", "/bin/true", prefix=prefix, env={**os.environ, "HOME": "/tmp"})
     assert proc.returncode == 1
     assert lines_of(proc)[0].startswith("FAIL  recording needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN")

@@ -31,13 +31,18 @@ MESSAGES = [
 
 
 def make(target: str, prefix: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), target, f"PREFIX={prefix}"],
-                          capture_output=True, text=True, timeout=900)
+    return subprocess.run(
+        ["make", "--no-print-directory", "-C", str(ROOT), target, f"PREFIX={prefix}"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def installed(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, cwd="/",
-                          env=CLEAN_ENV, **kw)
+    return subprocess.run(
+        list(args), capture_output=True, text=True, timeout=120, cwd="/", env=CLEAN_ENV, **kw
+    )
 
 
 def test_install_record_show_uninstall(tmp_path, ebpf, standin):
@@ -51,8 +56,9 @@ def test_install_record_show_uninstall(tmp_path, ebpf, standin):
         # the installed tool, not the clone: from /, with nothing of ours on the path
         assert installed(str(binary), "--version").stdout.strip() == "p2pcap, version 0.1.0"
         assert "record" in installed(str(binary), "--help").stdout
-        where = installed(str(libdir / "bin" / "python"), "-c",
-                          "import p2pcap, p2pcap.capture, bcc; print(p2pcap.__file__)").stdout.strip()
+        where = installed(
+            str(libdir / "bin" / "python"), "-c", "import p2pcap, p2pcap.capture, bcc; print(p2pcap.__file__)"
+        ).stdout.strip()
         assert Path(where).is_relative_to(libdir), where
         for pth in libdir.glob("lib/python3*/site-packages/*.pth"):  # no editable hook into the clone
             assert str(ROOT) not in pth.read_text(), pth
@@ -62,9 +68,14 @@ def test_install_record_show_uninstall(tmp_path, ebpf, standin):
         write_messages(messages_file, MESSAGES)
         node = start_node(standin, messages_file, "--linger", "0.3")
         try:
-            rec = subprocess.Popen([str(binary), "record", "-o", str(capture), "--pid", str(node.pid)],
-                                   stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd="/",
-                                   env=CLEAN_ENV)
+            rec = subprocess.Popen(
+                [str(binary), "record", "-o", str(capture), "--pid", str(node.pid)],
+                stderr=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd="/",
+                env=CLEAN_ENV,
+            )
             first = rec.stderr.readline()
             if not first.startswith("listening on"):
                 rec.kill()
@@ -83,7 +94,8 @@ def test_install_record_show_uninstall(tmp_path, ebpf, standin):
         assert shown.returncode == 0, shown.stderr
         records = [json.loads(line) for line in shown.stdout.splitlines()]
         assert [(r["direction"], r["peer_id"], r["command"], r["payload_hex"]) for r in records] == [
-            (d, peer, command, payload.hex()) for d, peer, _, _, command, payload in MESSAGES]
+            (d, peer, command, payload.hex()) for d, peer, _, _, command, payload in MESSAGES
+        ]
         assert all(r["pid"] == node.pid for r in records)
 
         proc = make("uninstall", prefix)

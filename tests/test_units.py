@@ -8,14 +8,26 @@ from p2pcap.errors import ArgumentError, P2pcapError
 from p2pcap.units import NS, parse_duration, parse_duration_ns, parse_size, split_commas
 
 
-@pytest.mark.parametrize("text,value", [("100M", 100 << 20), ("1G", 1 << 30), ("64k", 64 << 10),
-                                        ("4096", 4096), ("2MiB", 2 << 20), ("1.5K", 1536), ("3 T", 3 << 40)])
+@pytest.mark.parametrize(
+    "text,value",
+    [
+        ("100M", 100 << 20),
+        ("1G", 1 << 30),
+        ("64k", 64 << 10),
+        ("4096", 4096),
+        ("2MiB", 2 << 20),
+        ("1.5K", 1536),
+        ("3 T", 3 << 40),
+    ],
+)
 def test_sizes(text, value):
     assert parse_size(text) == value
 
 
-@pytest.mark.parametrize("text,value", [("1h", 3600), ("30", 30), ("10m", 600), ("0.5s", 0.5),
-                                        ("2d", 172800), ("250ms", 0.25), ("1.5min", 90)])
+@pytest.mark.parametrize(
+    "text,value",
+    [("1h", 3600), ("30", 30), ("10m", 600), ("0.5s", 0.5), ("2d", 172800), ("250ms", 0.25), ("1.5min", 90)],
+)
 def test_durations_in_seconds(text, value):
     assert parse_duration(text) == value
 

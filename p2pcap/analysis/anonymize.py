@@ -31,24 +31,29 @@ import ipaddress
 import json
 from dataclasses import dataclass, field
 
-from p2pcap.decoders import DecodeError, build, decode
-from p2pcap.decoders.addr import address_to_text, text_to_address
-from p2pcap.formats.peeraddr import join_host_port, split_host_port
-from p2pcap.formats.records import FLAG_SNAPLEN, Message
-
 from p2pcap.analysis.editing import edited, tool_version
 from p2pcap.analysis.errors import AnalysisError
-from p2pcap.errors import PathError
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import check_output, open_writer
+from p2pcap.decoders import DecodeError, build, decode
+from p2pcap.decoders.addr import address_to_text, text_to_address
+from p2pcap.errors import PathError
+from p2pcap.formats.peeraddr import join_host_port, split_host_port
+from p2pcap.formats.records import FLAG_SNAPLEN, Message
 
 COMMANDS = frozenset({"version", "addr", "addrv2", "mnlistdiff", "qrinfo"})
 IPV4_BASE = int(ipaddress.IPv4Address("198.18.0.0"))
 IPV4_SIZE = 1 << 17  # /15
 IPV6_BASE = int(ipaddress.IPv6Address("2001:db8::"))
 CJDNS_BASE = int(ipaddress.IPv6Address("fc00::"))
-PLACEHOLDERS = {"ipv4": "198.18.0.0/15", "ipv6": "2001:db8::/32", "cjdns": "fc00::/8",
-                "torv3": "zero keys", "i2p": "zero keys", "host": "peerN.invalid"}
+PLACEHOLDERS = {
+    "ipv4": "198.18.0.0/15",
+    "ipv6": "2001:db8::/32",
+    "cjdns": "fc00::/8",
+    "torv3": "zero keys",
+    "i2p": "zero keys",
+    "host": "peerN.invalid",
+}
 # BIP155 network ids (decoders/addr.py)
 _NET_KIND = {1: "ipv4", 2: "ipv6", 4: "torv3", 5: "i2p", 6: "cjdns"}
 
@@ -85,10 +90,12 @@ class AddressMap:
         if addr.is_loopback or addr.is_unspecified:
             return text
         if addr.version == 4:
+
             def make(n):
                 if n >= IPV4_SIZE - 1:
                     raise AnalysisError("more than 131070 distinct IPv4 addresses: 198.18.0.0/15 is full")
                 return str(ipaddress.IPv4Address(IPV4_BASE + n))
+
             return self._mapped("ipv4", str(addr), make)
         if addr.ipv4_mapped is not None:
             return "::ffff:" + self.ip(str(addr.ipv4_mapped))
@@ -148,8 +155,9 @@ def replace_addresses(obj, amap: AddressMap):
         out["addr"] = amap.text(out["net"], out["addr"])
     if isinstance(out.get("network"), int) and isinstance(out.get("addr"), str):  # ExtNetInfo service
         net = out["network"]
-        out["addr"] = (amap.ip(out["addr"]) if net in (1, 2)
-                       else amap.raw(net, bytes.fromhex(out["addr"])).hex())
+        out["addr"] = (
+            amap.ip(out["addr"]) if net in (1, 2) else amap.raw(net, bytes.fromhex(out["addr"])).hex()
+        )
     return out
 
 
@@ -163,8 +171,10 @@ class AnonymizeReport:
 
     def line(self) -> str:
         kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(self.addresses.items())) or "none"
-        return (f"{self.messages} messages, {self.payloads_rewritten} payloads rewritten, "
-                f"{self.payloads_dropped} dropped; addresses replaced: {kinds}")
+        return (
+            f"{self.messages} messages, {self.payloads_rewritten} payloads rewritten, "
+            f"{self.payloads_dropped} dropped; addresses replaced: {kinds}"
+        )
 
 
 def anonymize_payload(msg: Message, version: int, amap: AddressMap):
@@ -228,5 +238,15 @@ def _anonymized(msg: Message, version: int, amap: AddressMap, report: AnonymizeR
             report.payloads_dropped += 1
         elif payload != msg.payload:
             report.payloads_rewritten += 1
-    return Message(msg.ts_ns, msg.pid, msg.peer_id, amap.peer_addr(msg.peer_addr), msg.conn_type,
-                   msg.direction, msg.command, msg.msg_size, payload, flags)
+    return Message(
+        msg.ts_ns,
+        msg.pid,
+        msg.peer_id,
+        amap.peer_addr(msg.peer_addr),
+        msg.conn_type,
+        msg.direction,
+        msg.command,
+        msg.msg_size,
+        payload,
+        flags,
+    )

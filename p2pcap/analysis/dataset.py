@@ -19,32 +19,54 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from p2pcap.analysis.errors import AnalysisError
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import writing
-from p2pcap.errors import ArgumentError, P2pcapError
+from p2pcap.errors import ArgumentError
 
 # The messages ``p2pcap.decoders.announced`` can give pairs for
 # (decoders/announce.py: the inventory messages and its table of object
 # messages); only these are decoded when the message table is written
 # without ``decoded`` (tests/analysis/test_dataset.py keeps the two in step).
 INVENTORY_COMMANDS = frozenset(("inv", "getdata", "notfound"))
-OBJECT_COMMANDS = frozenset((
-    "tx", "dstx", "block", "merkleblock", "cmpctblock", "spork", "govobj", "govobjvote", "qfcommit",
-    "qcontrib", "qcomplaint", "qjustify", "qpcommit", "qsigrec", "clsig", "islock", "isdlock", "dsq",
-))
+OBJECT_COMMANDS = frozenset(
+    (
+        "tx",
+        "dstx",
+        "block",
+        "merkleblock",
+        "cmpctblock",
+        "spork",
+        "govobj",
+        "govobjvote",
+        "qfcommit",
+        "qcontrib",
+        "qcomplaint",
+        "qjustify",
+        "qpcommit",
+        "qsigrec",
+        "clsig",
+        "islock",
+        "isdlock",
+        "dsq",
+    )
+)
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class DatasetError(P2pcapError):
+class DatasetError(AnalysisError):
     """A folder is not a p2pcap dataset, or holds a file that is not ours."""
 
 
 def check_node(name: str, argument: str = "node") -> str:
     """A node name usable as a ``node=`` partition (letters, digits, ``.``, ``_``, ``-``)."""
     if not isinstance(name, str) or not _NODE.match(name):
-        raise ArgumentError(argument, "a node name is 1-64 letters, digits, '.', '_' or '-' "
-                            "(it becomes a folder name: node=NAME)", value=name)
+        raise ArgumentError(
+            argument,
+            "a node name is 1-64 letters, digits, '.', '_' or '-' (it becomes a folder name: node=NAME)",
+            value=name,
+        )
     return name
 
 
@@ -83,9 +105,11 @@ class DatasetSummary:
 
     def line(self) -> str:
         gaps = f", {self.gaps} gaps" if self.gaps else ""
-        return (f"{self.output}: {self.captures} capture{'s' if self.captures != 1 else ''}, "
-                f"{len(self.nodes)} node{'s' if len(self.nodes) != 1 else ''} ({', '.join(self.nodes)}), "
-                f"{self.messages} messages{gaps}, {self.inventory} inventory items, {self.objects} objects")
+        return (
+            f"{self.output}: {self.captures} capture{'s' if self.captures != 1 else ''}, "
+            f"{len(self.nodes)} node{'s' if len(self.nodes) != 1 else ''} ({', '.join(self.nodes)}), "
+            f"{self.messages} messages{gaps}, {self.inventory} inventory items, {self.objects} objects"
+        )
 
 
 def resolve_nodes(paths, nodes) -> list[str | None]:
@@ -100,20 +124,24 @@ def resolve_nodes(paths, nodes) -> list[str | None]:
     if not nodes:
         return [None] * len(paths)
     if len(nodes) != len(paths):
-        raise ArgumentError("node", f"{len(nodes)} names for {len(paths)} captures: give {{arg}} once per "
-                            f"capture, in the same order, or not at all (names from the headers)")
+        raise ArgumentError(
+            "node",
+            f"{len(nodes)} names for {len(paths)} captures: give {{arg}} once per "
+            f"capture, in the same order, or not at all (names from the headers)",
+        )
     return nodes
 
 
-def export_dataset(paths, output, *, nodes=(), decode: bool = True) -> DatasetSummary:
+def export_dataset(paths, output, *, nodes=(), decode: bool = True, tables=None) -> DatasetSummary:
     """Add each capture of ``paths`` to the dataset folder ``output`` (made if new).
 
     ``nodes``: see ``resolve_nodes``.  ``decode=False`` leaves the message
     table's ``decoded`` empty (the inventory and object tables are always
-    filled: those messages are decoded anyway).
+    filled: those messages are decoded anyway).  ``tables`` limits the
+    tables written (``propagation`` needs only inventory and objects).
     """
     from p2pcap.decoders import announced
-    from p2pcap.formats.parquet import DatasetWriter
+    from p2pcap.formats.parquet import TABLES, DatasetWriter
 
     paths = list(paths)
     root = Path(output)
@@ -141,14 +169,25 @@ def export_dataset(paths, output, *, nodes=(), decode: bool = True) -> DatasetSu
 
             decoder = None
             if decode:
+
                 def decoder(msg, p=p):
                     decoded, error = p.decoded(msg)
                     if decoded is not None and decoded.get("unknown") is True:
                         decoded = {"unknown": True}  # its raw bytes are the payload, already in the row
                     return decoded, error
 
-            with writing(root), DatasetWriter(root, node, capture_id(path), p.metadata, decode=decoder,
-                                              items=items) as w:
+            with (
+                writing(root),
+                DatasetWriter(
+                    root,
+                    node,
+                    capture_id(path),
+                    p.metadata,
+                    decode=decoder,
+                    items=items,
+                    tables=tables or TABLES,
+                ) as w,
+            ):
                 for record in p:
                     w.write(record)
             summary.problems += p.problems()
@@ -163,6 +202,7 @@ def export_dataset(paths, output, *, nodes=(), decode: bool = True) -> DatasetSu
 
 
 # -- reading ---------------------------------------------------------------------
+
 
 @dataclass
 class Dataset:
@@ -193,15 +233,18 @@ def open_dataset(path) -> Dataset:
     try:
         info = json.loads(marker.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DatasetError(f"{root}: not a p2pcap dataset (no {MARKER}; make one with "
-                           f"`p2pcap export CAP... -o {root}/`)") from None
+        raise DatasetError(
+            f"{root}: not a p2pcap dataset (no {MARKER}; make one with `p2pcap export CAP... -o {root}/`)"
+        ) from None
     except (OSError, ValueError) as exc:
         raise DatasetError(f"{marker}: unreadable: {exc}") from None
     if not isinstance(info, dict) or info.get("format") != "p2pcap-dataset":
         raise DatasetError(f"{marker}: not a p2pcap dataset marker")
     if info.get("schema_version") != SCHEMA_VERSION:
-        raise DatasetError(f"{marker}: schema version {info.get('schema_version')!r}; this p2pcap reads "
-                           f"version {SCHEMA_VERSION}")
+        raise DatasetError(
+            f"{marker}: schema version {info.get('schema_version')!r}; this p2pcap reads "
+            f"version {SCHEMA_VERSION}"
+        )
     pa, pq = _pyarrow()
     files: dict = {t: [] for t in TABLES}
     nodes: list = []
@@ -222,15 +265,19 @@ def open_dataset(path) -> Dataset:
             for d in dirnames:
                 want = "node=" if not rel else "date=" if len(rel) == 1 else None
                 if want is None or not d.startswith(want):
-                    raise DatasetError(f"{Path(dirpath) / d}: not part of a p2pcap dataset "
-                                       f"(expected {table}/node=NAME/date=YYYY-MM-DD/)")
+                    raise DatasetError(
+                        f"{Path(dirpath) / d}: not part of a p2pcap dataset "
+                        f"(expected {table}/node=NAME/date=YYYY-MM-DD/)"
+                    )
             for name in sorted(filenames):
                 if name.startswith((".", "_")):
                     continue
                 file = Path(dirpath) / name
                 if len(rel) != 2 or not name.endswith(".parquet"):
-                    raise DatasetError(f"{file}: not part of a p2pcap dataset "
-                                       f"(expected {table}/node=NAME/date=YYYY-MM-DD/*.parquet)")
+                    raise DatasetError(
+                        f"{file}: not part of a p2pcap dataset "
+                        f"(expected {table}/node=NAME/date=YYYY-MM-DD/*.parquet)"
+                    )
                 node = rel[0].removeprefix("node=")
                 _check_file(pa, pq, file, table, node, DATASET_KEY, SCHEMA_VERSION)
                 files[table].append(str(file))
@@ -260,11 +307,14 @@ def _check_file(pa, pq, file: Path, table: str, node: str, key: bytes, version: 
     if not isinstance(info, dict):
         raise DatasetError(f"{file}: a Parquet file p2pcap did not write (no p2pcap.dataset metadata)")
     if info.get("schema_version") != version:
-        raise DatasetError(f"{file}: schema version {info.get('schema_version')!r}; this p2pcap reads "
-                           f"version {version}")
+        raise DatasetError(
+            f"{file}: schema version {info.get('schema_version')!r}; this p2pcap reads version {version}"
+        )
     if info.get("table") != table or info.get("node") != node:
-        raise DatasetError(f"{file}: written for table {info.get('table')!r} of node {info.get('node')!r}, "
-                           f"found in {table}/node={node}")
+        raise DatasetError(
+            f"{file}: written for table {info.get('table')!r} of node {info.get('node')!r}, "
+            f"found in {table}/node={node}"
+        )
     expected = table_schema(pa, table)
     if not found.remove_metadata().equals(expected):
         raise DatasetError(f"{file}: its columns differ from the {table} table's (docs/FLEET.md)")

@@ -26,16 +26,15 @@ import tempfile
 from array import array
 from dataclasses import dataclass, field
 
-from p2pcap.formats.peeraddr import split_host_port
-from p2pcap.formats.records import Message
-
 from p2pcap.analysis.align import hunks, opcodes
 from p2pcap.analysis.errors import AnalysisError
-from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import is_stdio
 from p2pcap.analysis.summary import summarize
+from p2pcap.errors import ArgumentError
+from p2pcap.formats.peeraddr import split_host_port
+from p2pcap.formats.records import Message
 
 DEFAULT_IGNORE = ("nonce", "time", "timestamp", "mnauth_challenge")
 _CACHE_LIMIT = 32_768  # fingerprints of recent identical payloads (verack, relayed invs), ~5 MB
@@ -58,8 +57,13 @@ class Session:
         return split_host_port(self.addr)[0]
 
     def describe(self) -> dict:
-        return {"pid": self.pid, "peer_id": self.peer_id, "addr": self.addr,
-                "conn_type": self.conn_type, "messages": len(self.fps)}
+        return {
+            "pid": self.pid,
+            "peer_id": self.peer_id,
+            "addr": self.addr,
+            "conn_type": self.conn_type,
+            "messages": len(self.fps),
+        }
 
 
 @dataclass
@@ -78,9 +82,14 @@ class Side:
 
     def describe(self) -> dict:
         span = (self.last_ns - self.first_ns) / 1e9 if self.first_ns is not None else 0.0
-        return {"file": self.path, "messages": self.messages, "sessions": len(self.sessions),
-                "duration_s": span, "gap_records": self.gap_records,
-                "lost_messages": self.lost_messages}
+        return {
+            "file": self.path,
+            "messages": self.messages,
+            "sessions": len(self.sessions),
+            "duration_s": span,
+            "gap_records": self.gap_records,
+            "lost_messages": self.lost_messages,
+        }
 
 
 class Normalizer:
@@ -132,15 +141,19 @@ class Normalizer:
 
             con = definition(command)
             names = set() if con is None else field_names(con)
-            known = names is not None and not (names & self.names) and not any(
-                p[0] in names for p in self.paths)
+            known = (
+                names is not None and not (names & self.names) and not any(p[0] in names for p in self.paths)
+            )
             self._raw[command] = known
         return known
 
     def text(self, msg: Message, decoded, error) -> str:
         if decoded is None:  # undecodable or cut: compare the bytes we have
-            decoded = {"undecoded": error or "", "payload_sha256": hashlib.sha256(msg.payload).hexdigest(),
-                       "msg_size": msg.msg_size}
+            decoded = {
+                "undecoded": error or "",
+                "payload_sha256": hashlib.sha256(msg.payload).hexdigest(),
+                "msg_size": msg.msg_size,
+            }
         # Key order is the decoder's (wire order): the same for one command
         # and version in both captures, so it need not be sorted.
         return json.dumps(self.strip(decoded), separators=(",", ":"), ensure_ascii=False)
@@ -214,8 +227,14 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
                 k = (rec.command, rec.direction)
                 side.counts[k] = side.counts.get(k, 0) + 1
                 continue
-            ck = (rec.direction, rec.command, sel.version_for(rec), rec.payload if len(rec.payload) <= 64
-                  else hashlib.blake2b(rec.payload, digest_size=16).digest())
+            ck = (
+                rec.direction,
+                rec.command,
+                sel.version_for(rec),
+                rec.payload
+                if len(rec.payload) <= 64
+                else hashlib.blake2b(rec.payload, digest_size=16).digest(),
+            )
             fp = cache.get(ck)
             if fp is None:
                 decoded, error = sel.decoded(rec)
@@ -244,7 +263,9 @@ def parse_peer_map(values) -> list[tuple[tuple, tuple]]:
                 left, right = item.split("=")
                 out.append((_peer_spec(left), _peer_spec(right)))
             except ValueError:
-                raise ArgumentError("peer_map", "expected A_PEER=B_PEER, e.g. 3=5 or 4242:3=5151:5", value=item) from None
+                raise ArgumentError(
+                    "peer_map", "expected A_PEER=B_PEER, e.g. 3=5 or 4242:3=5151:5", value=item
+                ) from None
     return out
 
 
@@ -282,8 +303,11 @@ def pair_sessions(a: list, b: list, peer_map=()) -> list[tuple]:
                 taken.add(id(sb))
 
     for spec_a, spec_b in peer_map:
-        take(lambda s, x=spec_a: x if _is(s, x) else None,
-             lambda s, x=spec_a, y=spec_b: x if _is(s, y) else False, "peer-map")
+        take(
+            lambda s, x=spec_a: x if _is(s, x) else None,
+            lambda s, x=spec_a, y=spec_b: x if _is(s, y) else False,
+            "peer-map",
+        )
     take(lambda s: (s.addr, s.conn_type), lambda s: (s.addr, s.conn_type), "address")
     take(lambda s: (s.host, s.conn_type), lambda s: (s.host, s.conn_type), "host")
     pairs = [(sa, *partner.get(id(sa), (None, "unmatched"))) for sa in a]
@@ -308,8 +332,8 @@ class DiffResult:
     a: Side
     b: Side
     sessions: list  # SessionDiff
-    lines_a: "LineStore"
-    lines_b: "LineStore"
+    lines_a: LineStore
+    lines_b: LineStore
 
     def count_rows(self) -> list[tuple[str, str, int, int]]:
         keys = sorted(set(self.a.counts) | set(self.b.counts))
@@ -317,8 +341,7 @@ class DiffResult:
 
     @property
     def different(self) -> bool:
-        return (any(x != y for *_, x, y in self.count_rows())
-                or any(not s.same for s in self.sessions))
+        return any(x != y for *_, x, y in self.count_rows()) or any(not s.same for s in self.sessions)
 
     def close(self) -> None:
         self.lines_a.close()
@@ -367,8 +390,9 @@ class LineStore:
         self._file.close()
 
 
-def diff_captures(path_a, path_b, *, filt: RecordFilter | None = None, ignore=(), context: int = 3,
-                  peer_map=()) -> DiffResult:
+def diff_captures(
+    path_a, path_b, *, filt: RecordFilter | None = None, ignore=(), context: int = 3, peer_map=()
+) -> DiffResult:
     """Compare two captures; the caller prints the result (``diff_text``/``diff_json``)."""
     filt = filt or RecordFilter()
     norm = Normalizer((*DEFAULT_IGNORE, *ignore))

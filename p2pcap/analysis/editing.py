@@ -13,12 +13,11 @@ import heapq
 import os
 from dataclasses import dataclass, field
 
-from p2pcap.formats.records import Message
-
-from p2pcap.errors import ArgumentError
 from p2pcap.analysis.filters import RecordFilter
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import check_output, is_stdio, open_writer
+from p2pcap.errors import ArgumentError
+from p2pcap.formats.records import Message
 
 
 @dataclass
@@ -29,8 +28,9 @@ class EditReport:
     problems: list = field(default_factory=list)  # InputProblem of the inputs
 
     def line(self) -> str:
-        return (f"{self.messages_out} of {self.messages_in} messages written"
-                + (f", {self.gaps_out} gap records" if self.gaps_out else ""))
+        return f"{self.messages_out} of {self.messages_in} messages written" + (
+            f", {self.gaps_out} gap records" if self.gaps_out else ""
+        )
 
 
 def describe_filter(filt: RecordFilter) -> list[str]:
@@ -44,7 +44,11 @@ def describe_filter(filt: RecordFilter) -> list[str]:
         words += ["--type", ",".join(sorted(filt.commands))]
     if filt.exclude:
         words += ["--not-type", ",".join(sorted(filt.exclude))]
-    for flag, values in (("--peer", filt.peers), ("--pid", sorted(filt.pids)), ("--conn-type", filt.conn_types)):
+    for flag, values in (
+        ("--peer", filt.peers),
+        ("--pid", sorted(filt.pids)),
+        ("--conn-type", filt.conn_types),
+    ):
         for v in values:
             words += [flag, str(v)]
     if filt.direction:
@@ -114,8 +118,10 @@ def merge_metadata(metadatas: list, names: list) -> dict:
             if key != "edits" and all(key in d and d[key] == value for d in dicts[1:]):
                 common[key] = value
     common["merged_from"] = [{"file": os.path.basename(n), "metadata": m} for n, m in zip(names, metadatas)]
-    return edited(common, {"command": "merge", "tool_version": tool_version(),
-                           "inputs": [os.path.basename(n) for n in names]})
+    return edited(
+        common,
+        {"command": "merge", "tool_version": tool_version(), "inputs": [os.path.basename(n) for n in names]},
+    )
 
 
 def merge_captures(sources, dst) -> EditReport:

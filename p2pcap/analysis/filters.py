@@ -16,13 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from p2pcap.analysis.timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
+from p2pcap.errors import ArgumentError
 from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap, Message
 from p2pcap.formats.v1 import canonical_network
-
-from p2pcap.errors import ArgumentError
-from p2pcap.analysis.timespec import TimeSpec, parse_time  # noqa: F401  (re-exported for callers)
-
 
 # -- --where FIELD=VALUE --------------------------------------------------------
 _WHERE = re.compile(r"^\s*([A-Za-z0-9_.\-]+?)\s*(!=|>=|<=|==|=|>|<)\s*(.*?)\s*$")
@@ -79,8 +77,12 @@ class Where:
         number = _number(self.value)
         if number is None or isinstance(candidate, bool) or not isinstance(candidate, (int, float)):
             return False
-        return {"<": candidate < number, "<=": candidate <= number,
-                ">": candidate > number, ">=": candidate >= number}[op]
+        return {
+            "<": candidate < number,
+            "<=": candidate <= number,
+            ">": candidate > number,
+            ">=": candidate >= number,
+        }[op]
 
     def __str__(self) -> str:
         return f"{'.'.join(self.path)}{self.op}{self.value}"
@@ -90,8 +92,9 @@ def parse_where(text: str) -> Where:
     """``"inv.type=MSG_CLSIG"`` -> ``Where``; a ``P2pcapError`` names a malformed clause."""
     m = _WHERE.match(text)
     if not m or not all(m.group(1).split(".")):
-        raise ArgumentError("where", "expected FIELD=VALUE (or !=, <, <=, >, >=), e.g. inv.type=MSG_CLSIG",
-                            value=text)
+        raise ArgumentError(
+            "where", "expected FIELD=VALUE (or !=, <, <=, >, >=), e.g. inv.type=MSG_CLSIG", value=text
+        )
     op = m.group(2)
     if op in ("<", "<=", ">", ">=") and _number(m.group(3)) is None:
         raise ArgumentError("where", f"{op} needs a number", value=text)
@@ -227,8 +230,9 @@ class RecordFilter:
             return False
         if self.pids and record.pid not in self.pids:
             return False
-        if self.conn_types and not any(record.conn_type == c or record.conn_type.startswith(c + "-")
-                                       for c in self.conn_types):
+        if self.conn_types and not any(
+            record.conn_type == c or record.conn_type.startswith(c + "-") for c in self.conn_types
+        ):
             return False
         if self._peer_keys and not self._peer_keys.intersection(_record_peer_keys(record)):
             return False
@@ -269,8 +273,16 @@ class Selection:
     [('ping', {'nonce': 0})]
     """
 
-    def __init__(self, reader, filt: RecordFilter, *, decode: bool = False, seekable: bool = True,
-                 assume: int | None = None, share_decoded: bool = False):
+    def __init__(
+        self,
+        reader,
+        filt: RecordFilter,
+        *,
+        decode: bool = False,
+        seekable: bool = True,
+        assume: int | None = None,
+        share_decoded: bool = False,
+    ):
         from p2pcap.analysis.negotiation import VersionTracker  # loads the decoders: not for --help
 
         self.reader = reader
@@ -367,7 +379,6 @@ class Selection:
                 if not filt.wants_decoded(decoded, rec.command):
                     continue
             yield rec
-
 
     def _plain(self, records, exact_commands: bool):
         """The common case, kept lean: the reader already applied commands and time;

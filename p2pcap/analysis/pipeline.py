@@ -25,12 +25,26 @@ from p2pcap.analysis.source import input_name, input_problems, open_input
 class Pipeline:
     """One capture opened for analysis (see the module doc); a context manager."""
 
-    def __init__(self, path, filt: RecordFilter | None = None, *, decode: bool = False,
-                 follow: bool = False, assume: int | None = None, share_decoded: bool = False):
+    def __init__(
+        self,
+        path,
+        filt: RecordFilter | None = None,
+        *,
+        decode: bool = False,
+        follow: bool = False,
+        assume: int | None = None,
+        share_decoded: bool = False,
+    ):
         self.name = input_name(path)
         self.reader, self.seekable = open_input(path, follow=follow)
-        self.selection = Selection(self.reader, filt or RecordFilter(), decode=decode,
-                                   seekable=self.seekable, assume=assume, share_decoded=share_decoded)
+        self.selection = Selection(
+            self.reader,
+            filt or RecordFilter(),
+            decode=decode,
+            seekable=self.seekable,
+            assume=assume,
+            share_decoded=share_decoded,
+        )
 
     @property
     def metadata(self):

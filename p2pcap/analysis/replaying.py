@@ -36,15 +36,14 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 
+from p2pcap.analysis.errors import AnalysisError, ReplayError
+from p2pcap.analysis.filters import RecordFilter
+from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.analysis.source import capture_network
+from p2pcap.errors import ArgumentError
 from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
-
-from p2pcap.analysis.pipeline import open_pipeline
-from p2pcap.analysis.source import capture_network
-from p2pcap.analysis.errors import AnalysisError, ReplayError
-from p2pcap.errors import ArgumentError
-from p2pcap.analysis.filters import RecordFilter
 
 
 class _Pacer:
@@ -74,9 +73,20 @@ class _Pacer:
             self.sleep(delay)
 
 
-def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep: float | None = None,
-           filt: RecordFilter | None = None, gaps: bool = False, decoded: bool = False,
-           warn=None, clock=time.monotonic, sleep=time.sleep) -> int:
+def replay(
+    path,
+    callback,
+    *,
+    speed: float = 1.0,
+    pacing: bool = True,
+    max_sleep: float | None = None,
+    filt: RecordFilter | None = None,
+    gaps: bool = False,
+    decoded: bool = False,
+    warn=None,
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> int:
     """Call ``callback(record)`` for each message of a capture, in file order,
     each when it is due: the recorded spacing divided by ``speed``
     (``pacing=False``: no waiting; ``max_sleep``: cap any single pause, in
@@ -116,6 +126,7 @@ def replay(path, callback, *, speed: float = 1.0, pacing: bool = True, max_sleep
 
 # -- against a node ------------------------------------------------------------
 
+
 @dataclass
 class NodeReplaySummary:
     target: str
@@ -132,8 +143,10 @@ class NodeReplaySummary:
         got = sum(self.received.values())
         top = ", ".join(f"{c} {n}" for c, n in self.received.most_common(6))
         made = " (version made by p2pcap)" if self.own_handshake else ""
-        text = (f"sent {self.sent} messages ({self.sent_bytes} payload bytes) of peer {self.peer_id} "
-                f"(pid {self.pid}) to {self.target}{made}; node sent {got}" + (f": {top}" if top else ""))
+        text = (
+            f"sent {self.sent} messages ({self.sent_bytes} payload bytes) of peer {self.peer_id} "
+            f"(pid {self.pid}) to {self.target}{made}; node sent {got}" + (f": {top}" if top else "")
+        )
         if self.closed_by_node:
             text += "; then the node closed the connection"
         return text
@@ -156,13 +169,21 @@ def choose_session(reader, peer_id: int, pid: int | None) -> int:
     sessions = reader.summarize().peers
     pids = sorted({s.pid for s in sessions if s.peer_id == peer_id and (pid is None or s.pid == pid)})
     if not pids:
-        known = ", ".join(sorted({f"{s.peer_id}" + (f" (pid {s.pid})" if pid is not None else "")
-                                  for s in sessions})) or "none"
-        raise AnalysisError(f"{reader.path}: no peer {peer_id}" + (f" in pid {pid}" if pid is not None else "")
-                          + f" in this capture (peers: {known})")
+        known = (
+            ", ".join(
+                sorted({f"{s.peer_id}" + (f" (pid {s.pid})" if pid is not None else "") for s in sessions})
+            )
+            or "none"
+        )
+        raise AnalysisError(
+            f"{reader.path}: no peer {peer_id}"
+            + (f" in pid {pid}" if pid is not None else "")
+            + f" in this capture (peers: {known})"
+        )
     if len(pids) > 1:
-        raise ArgumentError("pid", f"{reader.path}: peer {peer_id} exists in pids {', '.join(map(str, pids))}: "
-                            f"give {{arg}}")
+        raise ArgumentError(
+            "pid", f"{reader.path}: peer {peer_id} exists in pids {', '.join(map(str, pids))}: give {{arg}}"
+        )
     return pids[0]
 
 
@@ -175,23 +196,29 @@ def synthesized_version(host: str, port: int, nonce: int | None = None) -> bytes
         raw = bytes(16)
         if ip is not None:
             try:
-                packed = socket.inet_pton(socket.AF_INET6, ip) if ":" in ip else \
-                    b"\0" * 10 + b"\xff\xff" + socket.inet_aton(ip)
+                packed = (
+                    socket.inet_pton(socket.AF_INET6, ip)
+                    if ":" in ip
+                    else b"\0" * 10 + b"\xff\xff" + socket.inet_aton(ip)
+                )
                 raw = packed
             except OSError:
                 pass  # a host name: send the all-zero address, as Core does for names
         return struct.pack("<Q", 0) + raw + struct.pack(">H", p)
 
     agent = f"/p2pcap:{package_version('p2pcap')}/".encode()
-    return b"".join((
-        struct.pack("<iQq", PROTOCOL_VERSION, 0, int(time.time())),  # version, services, time
-        service(host, port),  # addr_recv
-        service(None, 0),  # addr_from: all zero, like Dash
-        struct.pack("<Q", nonce if nonce is not None else int.from_bytes(os.urandom(8), "little")),
-        bytes([len(agent)]) + agent,  # CompactSize length < 0xFD
-        struct.pack("<i?", 0, True),  # start height, relay
-        os.urandom(32), b"\0",  # mnauth challenge, not a masternode connection
-    ))
+    return b"".join(
+        (
+            struct.pack("<iQq", PROTOCOL_VERSION, 0, int(time.time())),  # version, services, time
+            service(host, port),  # addr_recv
+            service(None, 0),  # addr_from: all zero, like Dash
+            struct.pack("<Q", nonce if nonce is not None else int.from_bytes(os.urandom(8), "little")),
+            bytes([len(agent)]) + agent,  # CompactSize length < 0xFD
+            struct.pack("<i?", 0, True),  # start height, relay
+            os.urandom(32),
+            b"\0",  # mnauth challenge, not a masternode connection
+        )
+    )
 
 
 class _Connection:
@@ -211,12 +238,16 @@ class _Connection:
             raise ReplayError(f"{self.target}: stopped after {done} messages: {self.error}")
         try:
             self.sock.sendall(frame_v1(self.magic, command, payload))
-        except socket.timeout:
-            raise ReplayError(f"{self.target}: sending {command!r} timed out after {done} messages "
-                              f"(the node stopped reading)") from None
+        except TimeoutError:
+            raise ReplayError(
+                f"{self.target}: sending {command!r} timed out after {done} messages "
+                f"(the node stopped reading)"
+            ) from None
         except OSError as exc:
-            raise ReplayError(f"{self.target}: connection lost while sending {command!r} after {done} "
-                              f"messages: {exc.strerror or exc}{self._why()}") from None
+            raise ReplayError(
+                f"{self.target}: connection lost while sending {command!r} after {done} "
+                f"messages: {exc.strerror or exc}{self._why()}"
+            ) from None
 
     def wait_for(self, commands, timeout: float) -> None:
         end = time.monotonic() + timeout
@@ -226,13 +257,17 @@ class _Connection:
                     raise ReplayError(f"{self.target}: handshake failed: {self.error}")
                 if self.closed:
                     missing = [c for c in commands if not self.received[c]]
-                    raise ReplayError(f"{self.target}: handshake failed: the node closed the connection "
-                                      f"before sending {', '.join(missing)}")
+                    raise ReplayError(
+                        f"{self.target}: handshake failed: the node closed the connection "
+                        f"before sending {', '.join(missing)}"
+                    )
                 left = end - time.monotonic()
                 if left <= 0:
                     missing = [c for c in commands if not self.received[c]]
-                    raise ReplayError(f"{self.target}: handshake timed out after {timeout:g} s "
-                                      f"waiting for {', '.join(missing)}")
+                    raise ReplayError(
+                        f"{self.target}: handshake timed out after {timeout:g} s "
+                        f"waiting for {', '.join(missing)}"
+                    )
                 self.seen.wait(left)
 
     def _why(self) -> str:
@@ -243,7 +278,7 @@ class _Connection:
         while got < n:
             try:
                 data = self.sock.recv(min(n - got, 1 << 16))
-            except socket.timeout:
+            except TimeoutError:
                 continue  # the node is quiet; keep listening
             except OSError:
                 return None
@@ -265,8 +300,10 @@ class _Connection:
                     self.error = f"node sent a bad header: {exc}"
                     return
                 if magic != self.magic:
-                    self.error = (f"node's network magic is {magic.hex()}, not {self.magic.hex()} "
-                                  f"({self.network}): give --network")
+                    self.error = (
+                        f"node's network magic is {magic.hex()}, not {self.magic.hex()} "
+                        f"({self.network}): give --network"
+                    )
                     return
                 if length > MAX_SIZE:
                     self.error = f"node sent a {command!r} header claiming {length} bytes"
@@ -294,10 +331,21 @@ class _Connection:
         self._thread.join(2)
 
 
-def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, network: str | None = None,
-                   speed: float = 1.0, pacing: bool = True, max_sleep: float | None = None,
-                   timeout: float = 10.0, linger: float = 1.0,
-                   clock=time.monotonic, sleep=time.sleep) -> NodeReplaySummary:
+def replay_to_node(
+    path,
+    target: str,
+    peer_id: int,
+    *,
+    pid: int | None = None,
+    network: str | None = None,
+    speed: float = 1.0,
+    pacing: bool = True,
+    max_sleep: float | None = None,
+    timeout: float = 10.0,
+    linger: float = 1.0,
+    clock=time.monotonic,
+    sleep=time.sleep,
+) -> NodeReplaySummary:
     """Send peer ``peer_id``'s inbound messages to the node at ``target``
     (``HOST:PORT``) over a new v1 connection; see the module doc for the
     steps.  ``timeout`` bounds the connect, the handshake and every send;
@@ -311,12 +359,16 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
         magic = network_magic(net)
         pid = choose_session(reader, peer_id, pid)
         summary = NodeReplaySummary(target, peer_id, pid)
-        inbound = (m for m in reader.records(gaps=False)
-                   if m.pid == pid and m.peer_id == peer_id and m.direction == "in")
+        inbound = (
+            m
+            for m in reader.records(gaps=False)
+            if m.pid == pid and m.peer_id == peer_id and m.direction == "in"
+        )
         first = next(inbound, None)
         if first is None:
-            raise AnalysisError(f"{path}: peer {peer_id} (pid {pid}) sent the node no messages: "
-                              f"nothing to replay")
+            raise AnalysisError(
+                f"{path}: peer {peer_id} (pid {pid}) sent the node no messages: nothing to replay"
+            )
         try:
             sock = socket.create_connection((host, port), timeout=timeout)
         except OSError as exc:
@@ -340,9 +392,11 @@ def replay_to_node(path, target: str, peer_id: int, *, pid: int | None = None, n
             for msg in rest:
                 pacer.wait(msg.ts_ns)
                 if msg.partial:
-                    raise ReplayError(f"{path}: peer {peer_id}'s {msg.command!r} at {msg.ts_ns} ns was "
-                                      f"captured only in part ({msg.captured_len} of {msg.msg_size} bytes): "
-                                      f"cannot send it (after {summary.sent} messages)")
+                    raise ReplayError(
+                        f"{path}: peer {peer_id}'s {msg.command!r} at {msg.ts_ns} ns was "
+                        f"captured only in part ({msg.captured_len} of {msg.msg_size} bytes): "
+                        f"cannot send it (after {summary.sent} messages)"
+                    )
                 conn.send(msg.command, msg.payload, summary.sent)
                 summary.sent += 1
                 summary.sent_bytes += len(msg.payload)

@@ -111,8 +111,11 @@ def capture_network(metadata: dict, override: str | None, path) -> str:
     recorded = metadata.get("network")
     name = canonical_network(recorded if isinstance(recorded, str) else None)
     if name is None:
-        raise ArgumentError("network", f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
-                            f"give {{arg}} ({', '.join(NETWORKS)}) to pick the message magic")
+        raise ArgumentError(
+            "network",
+            f"{path}: the capture's network is {recorded or 'not recorded'!s}: "
+            f"give {{arg}} ({', '.join(NETWORKS)}) to pick the message magic",
+        )
     return name
 
 
@@ -165,15 +168,29 @@ def input_problems(reader, name: str | None = None) -> list[InputProblem]:
     if reader.footer_error is not None:
         out.append(InputProblem(name, f"{reader.footer_error}: footer not used, every block read instead"))
     unclosed = reader.torn_tail is not None or (
-        reader.finished and not reader.follow and reader.index is None and reader.footer_error is None)
+        reader.finished and not reader.follow and reader.index is None and reader.footer_error is None
+    )
     if unclosed:
         until = reader.intact_until_ns
         upto = f"complete up to {iso(until)}" if until is not None else "no complete block"
-        how = f"cut short ({reader.torn_tail.where() or 'torn tail'})" if reader.torn_tail is not None \
+        how = (
+            f"cut short ({reader.torn_tail.where() or 'torn tail'})"
+            if reader.torn_tail is not None
             else "no footer"
+        )
         out.append(InputProblem(name, f"{name}: the recording did not end cleanly ({how}): {upto}"))
     return out
 
 
-__all__ = ["InputProblem", "capture_network", "check_output", "input_name", "input_problems", "is_stdio", "open_input",
-           "open_writer", "same_file", "writing"]
+__all__ = [
+    "InputProblem",
+    "capture_network",
+    "check_output",
+    "input_name",
+    "input_problems",
+    "is_stdio",
+    "open_input",
+    "open_writer",
+    "same_file",
+    "writing",
+]

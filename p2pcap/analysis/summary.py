@@ -25,8 +25,10 @@ def _inventory(d: dict) -> str:
 
 
 def _version(d: dict) -> str:
-    return (f"v{d.get('version')} {d.get('sub_ver') or ''} height {d.get('starting_height')} "
-            f"services 0x{d.get('services', 0):x}").replace("  ", " ")
+    return (
+        f"v{d.get('version')} {d.get('sub_ver') or ''} height {d.get('starting_height')} "
+        f"services 0x{d.get('services', 0):x}"
+    ).replace("  ", " ")
 
 
 def _tx(d: dict) -> str:
@@ -51,8 +53,10 @@ def _headers(d: dict) -> str:
 
 
 def _mnlistdiff(d: dict) -> str:
-    return (f"block {short(d.get('block_hash'))} {len(d.get('mn_list') or [])} MNs, "
-            f"{len(d.get('deleted_mns') or [])} deleted, {len(d.get('new_quorums') or [])} quorums")
+    return (
+        f"block {short(d.get('block_hash'))} {len(d.get('mn_list') or [])} MNs, "
+        f"{len(d.get('deleted_mns') or [])} deleted, {len(d.get('new_quorums') or [])} quorums"
+    )
 
 
 def _addr(d: dict) -> str:

@@ -77,16 +77,19 @@ def parse_time(text: str) -> TimeSpec:
         except ValueError:
             pass
     fraction = _ISO_FRACTION.search(value)
-    iso_text = value if fraction is None else value[:fraction.start()] + value[fraction.end():]
+    iso_text = value if fraction is None else value[: fraction.start()] + value[fraction.end() :]
     if iso_text[-1:] in ("Z", "z"):
         iso_text = iso_text[:-1] + "+00:00"
     try:
         stamp = datetime.fromisoformat(iso_text)
     except ValueError:
         raise ArgumentError(
-            "time", "expected an offset from the first message (+10s, 1.5m, 250ms), "
+            "time",
+            "expected an offset from the first message (+10s, 1.5m, 250ms), "
             "a time of day (12:00:05), an ISO date and time (2024-05-01T12:00:05Z) "
-            "or @EPOCH_SECONDS", value=text) from None
+            "or @EPOCH_SECONDS",
+            value=text,
+        ) from None
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=timezone.utc)
     delta = stamp - datetime(1970, 1, 1, tzinfo=timezone.utc)

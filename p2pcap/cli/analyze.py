@@ -12,9 +12,9 @@ from pathlib import Path
 
 import click
 
-from p2pcap.errors import P2pcapError
 from p2pcap.cli.common import finish, skip_damaged_option, warn
 from p2pcap.cli.params import with_filter
+from p2pcap.errors import P2pcapError
 
 INPUT = click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
 OUTPUT = click.Path(dir_okay=False, path_type=Path, allow_dash=True)
@@ -31,10 +31,18 @@ def _echo_lines(lines) -> None:
 @click.command()
 @click.argument("file", type=INPUT)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object with everything.")
-@click.option("--biggest", type=click.IntRange(min=0), default=0, show_default=True,
-              help="List the N biggest messages (reads every record).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw messages/s per command over time into this PNG (needs matplotlib).")
+@click.option(
+    "--biggest",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="List the N biggest messages (reads every record).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw messages/s per command over time into this PNG (needs matplotlib).",
+)
 @click.option("--scan", is_flag=True, help="Count from the records even when the footer index has it all.")
 @skip_damaged_option
 def stats(file, as_json, biggest, plot, scan):
@@ -72,12 +80,27 @@ class DiffTrouble(click.ClickException):
 @click.argument("a", type=DIFF_INPUT)
 @click.argument("b", type=DIFF_INPUT)
 @with_filter
-@click.option("--ignore", multiple=True, metavar="FIELD",
-              help="Also ignore this decoded field: a name anywhere, or a dotted path (repeatable or comma list).")
-@click.option("-U", "--context", type=click.IntRange(min=0), default=3, show_default=True,
-              help="Messages of context around each change.")
-@click.option("--peer-map", "peer_map", multiple=True, metavar="A=B",
-              help="Pair peer A of the first capture with peer B of the second: 3=5 or pid:3=pid:5.")
+@click.option(
+    "--ignore",
+    multiple=True,
+    metavar="FIELD",
+    help="Also ignore this decoded field: a name anywhere, or a dotted path (repeatable or comma list).",
+)
+@click.option(
+    "-U",
+    "--context",
+    type=click.IntRange(min=0),
+    default=3,
+    show_default=True,
+    help="Messages of context around each change.",
+)
+@click.option(
+    "--peer-map",
+    "peer_map",
+    multiple=True,
+    metavar="A=B",
+    help="Pair peer A of the first capture with peer B of the second: 3=5 or pid:3=pid:5.",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: summary, sessions, hunks, result.")
 @skip_damaged_option
 def diff(a, b, filt, ignore, context, peer_map, as_json):
@@ -97,15 +120,16 @@ def diff(a, b, filt, ignore, context, peer_map, as_json):
     from p2pcap.units import split_commas
 
     try:
-        res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context,
-                            peer_map=peer_map)
+        res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context, peer_map=peer_map)
     except P2pcapError as exc:
         raise DiffTrouble(str(exc)) from None
     try:
         for side, path in ((res.a, a), (res.b, b)):
             if side.gap_records:
-                warn(f"warning: {path}: {side.lost_messages} messages lost in {side.gap_records} gaps; "
-                     f"the comparison cannot see them")
+                warn(
+                    f"warning: {path}: {side.lost_messages} messages lost in {side.gap_records} gaps; "
+                    f"the comparison cannot see them"
+                )
         if as_json:
             _echo_lines(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) for obj in diff_json(res))
         else:
@@ -162,8 +186,11 @@ def merge(files, output):
 @click.command()
 @click.argument("file", type=INPUT)
 @click.option("-o", "--output", type=OUTPUT, required=True, help="Capture to write (- for stdout).")
-@click.option("--mapping", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write original -> placeholder as JSON (keep it private).")
+@click.option(
+    "--mapping",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write original -> placeholder as JSON (keep it private).",
+)
 @skip_damaged_option
 def anonymize(file, output, mapping):
     """Replace peer addresses with placeholders, for a public bug report.

@@ -32,5 +32,9 @@ def finish(problems, *, status: int = 1) -> None:
 # Damaged blocks are always skipped and named now; the flag stays so that
 # scripts written for it keep working.
 skip_damaged_option = click.option(
-    "--skip-damaged", is_flag=True, hidden=True, expose_value=False,
-    help="No effect: damaged blocks are always skipped, named on stderr, and make the exit status 1.")
+    "--skip-damaged",
+    is_flag=True,
+    hidden=True,
+    expose_value=False,
+    help="No effect: damaged blocks are always skipped, named on stderr, and make the exit status 1.",
+)

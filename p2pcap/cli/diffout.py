@@ -24,9 +24,11 @@ def diff_text(res: DiffResult, name_a: str, name_b: str):
     """The text lines of ``res``, one at a time."""
     for tag, side, name in (("---", res.a, name_a), ("+++", res.b, name_b)):
         d = side.describe()
-        yield (f"{tag} {name}\t{d['messages']} messages, {d['sessions']} peer-sessions, "
-               f"{d['duration_s']:.3f} s" + (f", {d['lost_messages']} lost in {d['gap_records']} gaps"
-                                              if d["gap_records"] else ""))
+        yield (
+            f"{tag} {name}\t{d['messages']} messages, {d['sessions']} peer-sessions, "
+            f"{d['duration_s']:.3f} s"
+            + (f", {d['lost_messages']} lost in {d['gap_records']} gaps" if d["gap_records"] else "")
+        )
     yield ""
     yield f"{'command':15} {'dir':3} {'A':>10} {'B':>10} {'delta':>9}"
     ta = tb = 0
@@ -69,8 +71,10 @@ def _pairing(sessions) -> str:
     only_a = sum(1 for s in sessions if s.b is None)
     only_b = sum(1 for s in sessions if s.a is None)
     differ = sum(1 for s in matched if s.hunks)
-    return (f"peer-sessions: {len(matched)} matched{f' ({by})' if by else ''}, {differ} differ, "
-            f"{only_a} only in A, {only_b} only in B")
+    return (
+        f"peer-sessions: {len(matched)} matched{f' ({by})' if by else ''}, {differ} differ, "
+        f"{only_a} only in A, {only_b} only in B"
+    )
 
 
 def _hunk_text(res: DiffResult, sd: SessionDiff, group):
@@ -147,20 +151,30 @@ def diff_json(res: DiffResult):
     """The JSON objects of ``res``, one per output line."""
     rows = res.count_rows()
     matched = sum(1 for s in res.sessions if s.a is not None and s.b is not None)
-    yield {"type": "summary", "a": res.a.describe(), "b": res.b.describe(),
-           "commands": [{"command": c, "direction": d, "a": x, "b": y, "delta": y - x}
-                        for c, d, x, y in rows],
-           "sessions": {"matched": matched,
-                        "differ": sum(1 for s in res.sessions if s.a and s.b and s.hunks),
-                        "only_a": sum(1 for s in res.sessions if s.b is None),
-                        "only_b": sum(1 for s in res.sessions if s.a is None)},
-           "warnings": {"a": [str(p) for p in res.a.problems], "b": [str(p) for p in res.b.problems]}}
+    yield {
+        "type": "summary",
+        "a": res.a.describe(),
+        "b": res.b.describe(),
+        "commands": [{"command": c, "direction": d, "a": x, "b": y, "delta": y - x} for c, d, x, y in rows],
+        "sessions": {
+            "matched": matched,
+            "differ": sum(1 for s in res.sessions if s.a and s.b and s.hunks),
+            "only_a": sum(1 for s in res.sessions if s.b is None),
+            "only_b": sum(1 for s in res.sessions if s.a is None),
+        },
+        "warnings": {"a": [str(p) for p in res.a.problems], "b": [str(p) for p in res.b.problems]},
+    }
     for n, sd in enumerate(res.sessions):
         if sd.same:
             continue
-        yield {"type": "session", "session": n, "how": sd.how,
-               "a": sd.a.describe() if sd.a else None, "b": sd.b.describe() if sd.b else None,
-               "hunks": len(sd.hunks)}
+        yield {
+            "type": "session",
+            "session": n,
+            "how": sd.how,
+            "a": sd.a.describe() if sd.a else None,
+            "b": sd.b.describe() if sd.b else None,
+            "hunks": len(sd.hunks),
+        }
         for group in sd.hunks:
             yield _hunk_json(res, sd, n, group)
     trouble = res.a.problems or res.b.problems  # a damaged input: diff(1)'s "trouble"
@@ -180,15 +194,29 @@ def _hunk_json(res: DiffResult, sd: SessionDiff, n: int, group) -> dict:
             line = res.lines_b.get(sd.b.ords[j])
             obj = _json_line("+", line, b=j + 1)
             if k < len(old) and _comparable(old[k][1], line):
-                obj["changes"] = [{"path": p, "a": x, "b": y}
-                                  for p, x, y in changes(json.loads(old[k][1][3]), json.loads(line[3]),
-                                                         limit=1 << 30)]
+                obj["changes"] = [
+                    {"path": p, "a": x, "b": y}
+                    for p, x, y in changes(json.loads(old[k][1][3]), json.loads(line[3]), limit=1 << 30)
+                ]
             lines.append(obj)
-    return {"type": "hunk", "session": n, "a_start": group[0][1] + 1, "a_count": group[-1][2] - group[0][1],
-            "b_start": group[0][3] + 1, "b_count": group[-1][4] - group[0][3], "lines": lines}
+    return {
+        "type": "hunk",
+        "session": n,
+        "a_start": group[0][1] + 1,
+        "a_count": group[-1][2] - group[0][1],
+        "b_start": group[0][3] + 1,
+        "b_count": group[-1][4] - group[0][3],
+        "lines": lines,
+    }
 
 
 def _json_line(op: str, line, **where) -> dict:
     direction, command, info, text = line
-    return {"op": op, **where, "direction": direction, "command": command, "summary": info,
-            "fields": json.loads(text)}
+    return {
+        "op": op,
+        **where,
+        "direction": direction,
+        "command": command,
+        "summary": info,
+        "fields": json.loads(text),
+    }

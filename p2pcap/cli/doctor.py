@@ -12,7 +12,9 @@ import click
 @click.command()
 @click.option("--pid", "pids", type=int, multiple=True, help="Check this process's probes (repeatable).")
 @click.option("--exe", type=click.Path(dir_okay=False), help="Check this binary's probes.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object: {ok, checks: [{check, status, text}]}.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object: {ok, checks: [{check, status, text}]}."
+)
 def doctor(pids, exe, as_json):
     """Check that this machine can record, and the target's probes, one line each.
 

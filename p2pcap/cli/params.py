@@ -15,9 +15,8 @@ import functools
 import click
 
 from p2pcap.analysis.filters import RecordFilter, parse_time, parse_where
-from p2pcap.units import split_commas
 from p2pcap.errors import ArgumentError
-from p2pcap.units import parse_duration, parse_size
+from p2pcap.units import parse_duration, parse_size, split_commas
 
 
 class _Parsed(click.ParamType):
@@ -42,22 +41,52 @@ TIME = _Parsed("time", parse_time)
 WHERE = _Parsed("field=value", parse_where)
 
 _OPTIONS = [
-    click.option("--type", "types", multiple=True, metavar="CMD",
-                 help="Only these commands (repeatable or comma list)."),
-    click.option("--not-type", "not_types", multiple=True, metavar="CMD",
-                 help="Leave out these commands (repeatable or comma list)."),
-    click.option("--peer", "peers", multiple=True, metavar="PEER",
-                 help="Only this peer: id, pid:id, or address with or without port (repeatable)."),
+    click.option(
+        "--type",
+        "types",
+        multiple=True,
+        metavar="CMD",
+        help="Only these commands (repeatable or comma list).",
+    ),
+    click.option(
+        "--not-type",
+        "not_types",
+        multiple=True,
+        metavar="CMD",
+        help="Leave out these commands (repeatable or comma list).",
+    ),
+    click.option(
+        "--peer",
+        "peers",
+        multiple=True,
+        metavar="PEER",
+        help="Only this peer: id, pid:id, or address with or without port (repeatable).",
+    ),
     click.option("--pid", "pids", type=int, multiple=True, help="Only this node process (repeatable)."),
     click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages."),
-    click.option("--conn-type", "conn_types", multiple=True, metavar="TYPE",
-                 help="Only this connection type, e.g. inbound, manual, outbound (repeatable)."),
-    click.option("--since", type=TIME, metavar="TIME",
-                 help="From this time: +10s (after the first message), 12:00:05, 2024-05-01T12:00:05Z, @EPOCH."),
+    click.option(
+        "--conn-type",
+        "conn_types",
+        multiple=True,
+        metavar="TYPE",
+        help="Only this connection type, e.g. inbound, manual, outbound (repeatable).",
+    ),
+    click.option(
+        "--since",
+        type=TIME,
+        metavar="TIME",
+        help="From this time: +10s (after the first message), 12:00:05, 2024-05-01T12:00:05Z, @EPOCH.",
+    ),
     click.option("--until", type=TIME, metavar="TIME", help="Up to this time (same forms as --since)."),
-    click.option("--where", "wheres", type=WHERE, multiple=True, metavar="FIELD=VALUE",
-                 help="Decoded field match, e.g. inv.type=MSG_CLSIG, hash=ab12*, height>=200 "
-                      "(repeatable, all must hold)."),
+    click.option(
+        "--where",
+        "wheres",
+        type=WHERE,
+        multiple=True,
+        metavar="FIELD=VALUE",
+        help="Decoded field match, e.g. inv.type=MSG_CLSIG, hash=ab12*, height>=200 "
+        "(repeatable, all must hold).",
+    ),
 ]
 
 FILTER_KEYS = ("types", "not_types", "peers", "pids", "direction", "conn_types", "since", "until", "wheres")
@@ -70,8 +99,17 @@ def filter_options(fn):
     return fn
 
 
-def build_filter(types=(), not_types=(), peers=(), pids=(), direction=None, conn_types=(), since=None,
-                 until=None, wheres=()) -> RecordFilter:
+def build_filter(
+    types=(),
+    not_types=(),
+    peers=(),
+    pids=(),
+    direction=None,
+    conn_types=(),
+    since=None,
+    until=None,
+    wheres=(),
+) -> RecordFilter:
     """A ``RecordFilter`` from option values (times and clauses parsed or as text)."""
     commands = frozenset(split_commas(types)) or None
     return RecordFilter(

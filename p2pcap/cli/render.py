@@ -50,8 +50,14 @@ class Renderer:
     '22:13:20.000000 in      3 ping                8  nonce 0'
     """
 
-    def __init__(self, *, json_lines: bool = False, hex_payload: bool = False, color: bool = False,
-                 verbose: bool = False):
+    def __init__(
+        self,
+        *,
+        json_lines: bool = False,
+        hex_payload: bool = False,
+        color: bool = False,
+        verbose: bool = False,
+    ):
         self.json_lines = json_lines
         self.hex_payload = hex_payload
         self.color = color
@@ -67,13 +73,24 @@ class Renderer:
         if type(record) is Gap:
             return self._gap(record)
         if self.json_lines:
-            return json_line(message_object(record, iso(record.ts_ns), decoded=decoded, error=error,
-                                            version=version, payload_hex=self.hex_payload, kind=False))
+            return json_line(
+                message_object(
+                    record,
+                    iso(record.ts_ns),
+                    decoded=decoded,
+                    error=error,
+                    version=version,
+                    payload_hex=self.hex_payload,
+                    kind=False,
+                )
+            )
         lines = [self._row(record, decoded, error)]
         if self.verbose:
             protocol = f"  protocol {version[0]} ({version[1]})" if version is not None else ""
-            lines.append(f"{INDENT}pid {record.pid}  peer {record.peer_id} {record.peer_addr} "
-                         f"({record.conn_type})  {iso(record.ts_ns)}{protocol}")
+            lines.append(
+                f"{INDENT}pid {record.pid}  peer {record.peer_id} {record.peer_addr} "
+                f"({record.conn_type})  {iso(record.ts_ns)}{protocol}"
+            )
             if record.flags:
                 lines.append(f"{INDENT}flags 0x{record.flags:02x}")
             if error:
@@ -87,7 +104,9 @@ class Renderer:
     def _row(self, msg: Message, decoded, error) -> str:
         info = f"! {error}" if error else summarize(msg.command, decoded)
         size = str(msg.msg_size) if not msg.partial else f"{msg.captured_len}/{msg.msg_size}"
-        row = fit(f"{clock(msg.ts_ns)} {msg.direction:3} {msg.peer_id:>5} {msg.command:12} {size:>8}  {info}".rstrip())
+        row = fit(
+            f"{clock(msg.ts_ns)} {msg.direction:3} {msg.peer_id:>5} {msg.command:12} {size:>8}  {info}".rstrip()
+        )
         if self.color:
             import click
 
@@ -97,9 +116,10 @@ class Renderer:
     def _gap(self, gap: Gap) -> str:
         if self.json_lines:
             return json_line(gap_object(gap, iso(gap.ts_ns), kind=False))
-        row = (f"{clock(gap.ts_ns)} --- GAP: {gap.lost_messages} messages "
-               f"({gap.lost_bytes} bytes) lost, {gap.reason_name}"
-               + (f", pid {gap.pid}" if gap.pid else ""))
+        row = (
+            f"{clock(gap.ts_ns)} --- GAP: {gap.lost_messages} messages "
+            f"({gap.lost_bytes} bytes) lost, {gap.reason_name}" + (f", pid {gap.pid}" if gap.pid else "")
+        )
         if self.color:
             import click
 
@@ -168,7 +188,7 @@ def hexdump(payload: bytes, width: int = 16) -> list[str]:
     """
     lines = []
     for off in range(0, len(payload), width):
-        chunk = payload[off: off + width]
+        chunk = payload[off : off + width]
         left = " ".join(f"{b:02x}" for b in chunk[:8])
         right = " ".join(f"{b:02x}" for b in chunk[8:])
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)

@@ -22,9 +22,22 @@ def want_color(stream, environ=os.environ) -> bool:
     return bool(isatty and isatty()) and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
 
 
-def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lines=False,
-                 hex_payload=False, verbose=False, follow=False, color=False, decode=True,
-                 protocol_version=None, out=print, flush=None, warn=print) -> int:
+def show_capture(
+    path,
+    filt: RecordFilter | None = None,
+    *,
+    limit=None,
+    json_lines=False,
+    hex_payload=False,
+    verbose=False,
+    follow=False,
+    color=False,
+    decode=True,
+    protocol_version=None,
+    out=print,
+    flush=None,
+    warn=print,
+) -> int:
     """Print the capture's records; returns how many messages were shown.
 
     ``path`` None or ``-`` reads stdin.  ``out(text)`` gets each record's
@@ -43,8 +56,9 @@ def show_capture(path, filt: RecordFilter | None = None, *, limit=None, json_lin
     """
     renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
     shown = 0
-    with open_pipeline(path, filt, decode=decode, follow=follow, assume=protocol_version,
-                       share_decoded=True) as p:
+    with open_pipeline(
+        path, filt, decode=decode, follow=follow, assume=protocol_version, share_decoded=True
+    ) as p:
         header = renderer.header()
         if header:
             out(header)

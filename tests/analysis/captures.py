@@ -32,13 +32,24 @@ def sample_messages() -> list[tuple]:
     return out
 
 
-def write_capture(path: Path, messages, *, pid: int = 4242, t0: int = T0, step: int = STEP,
-                  gaps=(), metadata=None, close: bool = True, block_size: int = 1 << 20) -> Path:
+def write_capture(
+    path: Path,
+    messages,
+    *,
+    pid: int = 4242,
+    t0: int = T0,
+    step: int = STEP,
+    gaps=(),
+    metadata=None,
+    close: bool = True,
+    block_size: int = 1 << 20,
+) -> Path:
     """Write ``messages`` (as ``sample_messages``) at ``t0 + i * step``; ``gaps``
     are (index, lost_messages): a Gap written before message ``index``."""
     gaps = dict(gaps)
-    w = CaptureWriter(path, {"network": "regtest", "host": "builder.example", **(metadata or {})},
-                      block_size=block_size)
+    w = CaptureWriter(
+        path, {"network": "regtest", "host": "builder.example", **(metadata or {})}, block_size=block_size
+    )
     for i, (direction, peer, addr, conn, command, payload) in enumerate(messages):
         ts = t0 + i * step
         if i in gaps:
@@ -55,7 +66,7 @@ def write_capture(path: Path, messages, *, pid: int = 4242, t0: int = T0, step: 
 def without(messages, command: str) -> list:
     """The first ``command`` message left out."""
     i = next(k for k, m in enumerate(messages) if m[4] == command)
-    return messages[:i] + messages[i + 1:]
+    return messages[:i] + messages[i + 1 :]
 
 
 def clsig_height(messages, height: int) -> list:

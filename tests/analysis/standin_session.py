@@ -27,16 +27,24 @@ PEER7 = (7, "seed.example.org:19999", "manual")
 
 
 def version_payload(height: int, agent: str) -> bytes:
-    return bytes.fromhex(
-        "5e120100"  # version: i32 70238
-        "0500000000000000"  # services: NODE_NETWORK | NODE_BLOOM
-        "00f1536500000000"  # time: i64 1700000000
-        "0000000000000000"  # addr_recv.services
-        "00000000000000000000ffff7f000001"  # addr_recv.ip ::ffff:127.0.0.1
-        "4abb"  # addr_recv.port: u16 BE 19899
-        "0000000000000000" + "00" * 16 + "0000"  # addr_from: services, [::], port 0
-        "0123456789abcdef"  # nonce
-    ) + bytes([len(agent)]) + agent.encode() + height.to_bytes(4, "little") + b"\x01" + bytes(32) + b"\x00"
+    return (
+        bytes.fromhex(
+            "5e120100"  # version: i32 70238
+            "0500000000000000"  # services: NODE_NETWORK | NODE_BLOOM
+            "00f1536500000000"  # time: i64 1700000000
+            "0000000000000000"  # addr_recv.services
+            "00000000000000000000ffff7f000001"  # addr_recv.ip ::ffff:127.0.0.1
+            "4abb"  # addr_recv.port: u16 BE 19899
+            "0000000000000000" + "00" * 16 + "0000"  # addr_from: services, [::], port 0
+            "0123456789abcdef"  # nonce
+        )
+        + bytes([len(agent)])
+        + agent.encode()
+        + height.to_bytes(4, "little")
+        + b"\x01"
+        + bytes(32)
+        + b"\x00"
+    )
 
 
 def inv_payload(inv_type: int, seed: int) -> bytes:
@@ -53,6 +61,7 @@ BIG = random.Random(5).randbytes(400_000)  # an unknown command: raw bytes, no d
 
 def session_messages() -> list[tuple]:
     """(direction, peer_id, addr, conn_type, command, payload), in order."""
+
     def m(direction, peer, command, payload=b""):
         return (direction, *peer, command, payload)
 
@@ -103,8 +112,12 @@ class Session:
     def shown(self) -> list[dict]:
         """``p2pcap show --json --hex``, parsed (run once)."""
         if "shown" not in _cached:
-            out = subprocess.run(p2pcap_cmd("show", str(self.capture), "--json", "--hex"),
-                                 capture_output=True, text=True, check=True).stdout
+            out = subprocess.run(
+                p2pcap_cmd("show", str(self.capture), "--json", "--hex"),
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
             _cached["shown"] = [json.loads(line) for line in out.splitlines()]
         return [dict(m) for m in _cached["shown"]]
 

@@ -37,19 +37,27 @@ def version_payload() -> bytes:
 
 
 def addr_payload() -> bytes:
-    entries = [{"time": 1_700_000_000, "services": 1, "ip": ip, "port": 9999}
-               for ip in (PUBLIC4, PUBLIC6, "10.1.2.3", "127.0.0.1")]
+    entries = [
+        {"time": 1_700_000_000, "services": 1, "ip": ip, "port": 9999}
+        for ip in (PUBLIC4, PUBLIC6, "10.1.2.3", "127.0.0.1")
+    ]
     return build("addr", {"addr": entries})
 
 
 def addrv2_payload() -> bytes:
-    entries = [{"time": 1_700_000_000, "services": 1, "net": net, "addr": addr, "port": 9999}
-               for net, addr in ((1, PUBLIC4), (2, PUBLIC6), (4, ONION), (5, I2P), (6, CJDNS), (99, "abcdef"))]
+    entries = [
+        {"time": 1_700_000_000, "services": 1, "net": net, "addr": addr, "port": 9999}
+        for net, addr in ((1, PUBLIC4), (2, PUBLIC6), (4, ONION), (5, I2P), (6, CJDNS), (99, "abcdef"))
+    ]
     return build("addrv2", {"addr": entries})
 
 
-PEERS = {0: (f"{PUBLIC4}:9999", "outbound-full-relay"), 1: (f"[{PUBLIC6}]:51234", "inbound"),
-         2: ("node.example.com:9999", "manual"), 3: ("127.0.0.1:19899", "outbound-full-relay")}
+PEERS = {
+    0: (f"{PUBLIC4}:9999", "outbound-full-relay"),
+    1: (f"[{PUBLIC6}]:51234", "inbound"),
+    2: ("node.example.com:9999", "manual"),
+    3: ("127.0.0.1:19899", "outbound-full-relay"),
+}
 
 
 def messages() -> list[tuple]:
@@ -71,7 +79,9 @@ def messages() -> list[tuple]:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
     folder = tmp_path_factory.mktemp("anon")
-    src = write_capture(folder / "in.cap", messages(), gaps=[(2, 1)], metadata={"target": {"exe": "/x/dashd"}})
+    src = write_capture(
+        folder / "in.cap", messages(), gaps=[(2, 1)], metadata={"target": {"exe": "/x/dashd"}}
+    )
     out = folder / "out.cap"
     mapping = folder / "map.json"
     result = CliRunner().invoke(main, ["anonymize", str(src), "-o", str(out), "--mapping", str(mapping)])
@@ -128,7 +138,11 @@ def test_consistent_and_in_documented_ranges(pair):
 
 def _without_addresses(obj):
     if isinstance(obj, dict):
-        return {k: _without_addresses(v) for k, v in obj.items() if k not in ("ip", "addr") or not isinstance(v, str)}
+        return {
+            k: _without_addresses(v)
+            for k, v in obj.items()
+            if k not in ("ip", "addr") or not isinstance(v, str)
+        }
     if isinstance(obj, list):
         return [_without_addresses(v) for v in obj]
     return obj
@@ -141,16 +155,33 @@ def test_everything_else_identical(pair):
         if type(old) is Gap:
             assert old == new
             continue
-        assert (old.ts_ns, old.pid, old.peer_id, old.conn_type, old.direction, old.command, old.msg_size,
-                old.flags) == (new.ts_ns, new.pid, new.peer_id, new.conn_type, new.direction, new.command,
-                               new.msg_size, new.flags)
+        assert (
+            old.ts_ns,
+            old.pid,
+            old.peer_id,
+            old.conn_type,
+            old.direction,
+            old.command,
+            old.msg_size,
+            old.flags,
+        ) == (
+            new.ts_ns,
+            new.pid,
+            new.peer_id,
+            new.conn_type,
+            new.direction,
+            new.command,
+            new.msg_size,
+            new.flags,
+        )
         assert len(old.payload) == len(new.payload)
         if old.command in ("ping", "inv"):
             assert old.payload == new.payload
         else:
             assert old.payload != new.payload
             assert _without_addresses(decode(old.command, old.payload)) == _without_addresses(
-                decode(new.command, new.payload))
+                decode(new.command, new.payload)
+            )
 
 
 def test_cut_payloads_are_dropped(tmp_path):
@@ -162,7 +193,9 @@ def test_cut_payloads_are_dropped(tmp_path):
     from p2pcap.formats import CaptureWriter
 
     with CaptureWriter(src, {}) as w:
-        w.write(Message(1, 1, 0, PEERS[0][0], PEERS[0][1], "in", "addr", len(payload), payload[:20], FLAG_SNAPLEN))
+        w.write(
+            Message(1, 1, 0, PEERS[0][0], PEERS[0][1], "in", "addr", len(payload), payload[:20], FLAG_SNAPLEN)
+        )
     out = tmp_path / "out.cap"
     result = CliRunner().invoke(main, ["anonymize", str(src), "-o", str(out)])
     assert result.exit_code == 0 and "1 dropped" in result.stderr
@@ -174,7 +207,12 @@ def test_cut_payloads_are_dropped(tmp_path):
 def test_address_map_numbering():
     m = AddressMap()
     assert [m.ip(a) for a in ("8.8.8.8", "1.1.1.1", "8.8.8.8", "0.0.0.0", "::")] == [
-        "198.18.0.1", "198.18.0.2", "198.18.0.1", "0.0.0.0", "::"]
+        "198.18.0.1",
+        "198.18.0.2",
+        "198.18.0.1",
+        "0.0.0.0",
+        "::",
+    ]
     assert m.ip("::ffff:8.8.8.8") == "::ffff:198.18.0.1"
     assert m.peer_addr("seed.dash.org") == "peer1.invalid"
     assert m.peer_addr(f"{ONION}:9999").endswith(".onion:9999")
@@ -186,8 +224,11 @@ def test_recorded_session(tmp_path_factory, ebpf, standin, tmp_path):
     result = CliRunner().invoke(main, ["anonymize", str(rec["base"]), "-o", str(out)])
     assert result.exit_code == 0, result.output
     stats = json.loads(CliRunner().invoke(main, ["stats", str(out), "--json"]).stdout)
-    assert sorted(p["addr"] for p in stats["peers"]) == ["127.0.0.1:19899", "[2001:db8::1]:51234",
-                                                        "peer1.invalid:19899"]
+    assert sorted(p["addr"] for p in stats["peers"]) == [
+        "127.0.0.1:19899",
+        "[2001:db8::1]:51234",
+        "peer1.invalid:19899",
+    ]
     assert "host" not in stats["metadata"]
     shown = CliRunner().invoke(main, ["show", str(out), "--json", "--hex"]).stdout.splitlines()
     shown = [json.loads(line) for line in shown]

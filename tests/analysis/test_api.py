@@ -53,15 +53,24 @@ def test_the_pipeline_reports_the_version_and_where_it_came_from(cap):
 # v18 src/coinjoin/coinjoin.h CCoinJoinQueue: nDenom, masternodeOutpoint
 # (hash, n), nTime, fReady, vchSig.  From 70226 the outpoint became the
 # 32-byte proTxHash, so at the newest version these bytes do not parse.
-DSQ_70225 = (struct.pack("<i", 16) + bytes(range(32)) + struct.pack("<I", 1) + struct.pack("<q", 1_600_000_000)
-             + b"\x01" + b"\x60" + bytes(96))
+DSQ_70225 = (
+    struct.pack("<i", 16)
+    + bytes(range(32))
+    + struct.pack("<I", 1)
+    + struct.pack("<q", 1_600_000_000)
+    + b"\x01"
+    + b"\x60"
+    + bytes(96)
+)
 
 
 def mid_session(tmp_path):
     """A capture that starts after the handshake: no version message for the peer."""
     path = tmp_path / "mid.cap"
     with CaptureWriter(path, {"network": "testnet"}) as w:
-        w.write(Message(T0, 7, 3, "1.2.3.4:19999", "outbound-full-relay", "in", "dsq", len(DSQ_70225), DSQ_70225))
+        w.write(
+            Message(T0, 7, 3, "1.2.3.4:19999", "outbound-full-relay", "in", "dsq", len(DSQ_70225), DSQ_70225)
+        )
     return path
 
 
@@ -99,7 +108,9 @@ def test_results_carry_the_problems_of_their_inputs(tmp_path):
 def test_a_bad_argument_is_named_by_its_api_name(cap, tmp_path):
     with pytest.raises(ArgumentError) as exc:
         parse_where("nonsense")
-    assert exc.value.argument == "where" and str(exc.value).startswith("where 'nonsense': expected FIELD=VALUE")
+    assert exc.value.argument == "where" and str(exc.value).startswith(
+        "where 'nonsense': expected FIELD=VALUE"
+    )
     with pytest.raises(ArgumentError) as exc:
         merge_captures(["-", "-"], tmp_path / "m.cap")
     assert exc.value.argument == "sources"

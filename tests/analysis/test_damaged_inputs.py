@@ -48,13 +48,17 @@ def damaged(tmp_path_factory):
 @pytest.fixture(scope="module")
 def unclosed(tmp_path_factory):
     """The sample written and flushed but never closed: blocks, no footer."""
-    return write_capture(tmp_path_factory.mktemp("unclosed") / "killed.cap", MESSAGES, close=False,
-                         block_size=512)
+    return write_capture(
+        tmp_path_factory.mktemp("unclosed") / "killed.cap", MESSAGES, close=False, block_size=512
+    )
 
 
 def damage_line(path, offset, lost) -> re.Pattern:
-    return re.compile(rf"^p2pcap: {re.escape(str(path))}: block 0 at offset {offset}: [^\n]+: "
-                      rf"block skipped; {lost} records lost$", re.M)
+    return re.compile(
+        rf"^p2pcap: {re.escape(str(path))}: block 0 at offset {offset}: [^\n]+: "
+        rf"block skipped; {lost} records lost$",
+        re.M,
+    )
 
 
 UNCLOSED_TAIL = ": the recording did not end cleanly (no footer): complete up to "
@@ -101,13 +105,19 @@ def test_a_limited_view_does_not_claim_a_missing_footer(unclosed):
 
 
 # -- writers: the intact records in the output file -----------------------------------
-@pytest.mark.parametrize("command, out_name, count", [
-    (["filter"], "out.cap", messages_in),
-    (["anonymize"], "out.cap", messages_in),
-    (["merge"], "out.cap", messages_in),
-    (["export", "--format", "jsonl"], "out.jsonl",
-     lambda p: sum(1 for r in json_lines(p.read_text()) if r["kind"] == "message")),
-])
+@pytest.mark.parametrize(
+    "command, out_name, count",
+    [
+        (["filter"], "out.cap", messages_in),
+        (["anonymize"], "out.cap", messages_in),
+        (["merge"], "out.cap", messages_in),
+        (
+            ["export", "--format", "jsonl"],
+            "out.jsonl",
+            lambda p: sum(1 for r in json_lines(p.read_text()) if r["kind"] == "message"),
+        ),
+    ],
+)
 def test_writers_keep_every_intact_message_and_name_the_damage(damaged, tmp_path, command, out_name, count):
     path, offset, lost, intact = damaged
     out = tmp_path / out_name

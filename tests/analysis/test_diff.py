@@ -8,13 +8,23 @@ import tracemalloc
 import pytest
 from click.testing import CliRunner
 
+from p2pcap.analysis.diff import diff_captures
 from p2pcap.cli import main
 from p2pcap.decoders import build, decode
-from p2pcap.analysis.diff import diff_captures
 from p2pcap.formats import CaptureWriter, Message
 
-from .captures import (T0, clsig_height, ping_nonces, readdressed, recorded, renumbered, sample_messages,
-                       swapped, without, write_capture)
+from .captures import (
+    T0,
+    clsig_height,
+    ping_nonces,
+    readdressed,
+    recorded,
+    renumbered,
+    sample_messages,
+    swapped,
+    without,
+    write_capture,
+)
 
 
 def diff(a, b, *args):
@@ -31,7 +41,11 @@ def diff_json(a, b, *args) -> list[dict]:
 
 
 def changed_lines(text: str) -> list[str]:
-    return [line for line in text.splitlines() if line[:1] in ("-", "+", "#") and not line.startswith(("---", "+++"))]
+    return [
+        line
+        for line in text.splitlines()
+        if line[:1] in ("-", "+", "#") and not line.startswith(("---", "+++"))
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +60,9 @@ def base(folder):
 
 def variant(folder, name, messages, **options):
     # another node, another day: pid and times differ, nonces too
-    return write_capture(folder / f"{name}.cap", ping_nonces(messages, 12345), pid=777,
-                         t0=T0 + 86_400 * 10**9, **options)
+    return write_capture(
+        folder / f"{name}.cap", ping_nonces(messages, 12345), pid=777, t0=T0 + 86_400 * 10**9, **options
+    )
 
 
 def test_same_messages_exit_0(folder, base):
@@ -68,7 +83,9 @@ def test_one_message_missing(folder, base):
     row = next(r for r in objs[0]["commands"] if r["command"] == "isdlock")
     assert (row["a"], row["b"], row["delta"]) == (1, 0, -1)
     hunk = next(o for o in objs if o["type"] == "hunk")
-    assert [(line["op"], line["command"]) for line in hunk["lines"] if line["op"] != " "] == [("-", "isdlock")]
+    assert [(line["op"], line["command"]) for line in hunk["lines"] if line["op"] != " "] == [
+        ("-", "isdlock")
+    ]
     assert hunk["lines"][0]["op"] == " " and "fields" in hunk["lines"][0]
 
 
@@ -77,9 +94,11 @@ def test_one_field_changed(folder, base):
     result = diff(base, b)
     assert result.exit_code == 1
     lines = changed_lines(result.stdout)
-    assert lines[:3] == ["-in  clsig        height 201 block 65c6d85ba5d15185…",
-                         "+in  clsig        height 202 block 65c6d85ba5d15185…",
-                         "#   height: 201 -> 202"]
+    assert lines[:3] == [
+        "-in  clsig        height 201 block 65c6d85ba5d15185…",
+        "+in  clsig        height 202 block 65c6d85ba5d15185…",
+        "#   height: 201 -> 202",
+    ]
     hunk = next(o for o in diff_json(base, b) if o["type"] == "hunk")
     plus = next(line for line in hunk["lines"] if line["op"] == "+")
     assert {"path": "height", "a": 201, "b": 202} in plus["changes"]
@@ -102,7 +121,9 @@ def test_renumbered_peer_is_the_same_peer(folder, base):
 
 
 def test_readdressed_peer_needs_a_peer_map(folder, base):
-    b = variant(folder, "readdressed", readdressed(renumbered(sample_messages(), 2, 5), 5, "seed.example.org:9999"))
+    b = variant(
+        folder, "readdressed", readdressed(renumbered(sample_messages(), 2, 5), 5, "seed.example.org:9999")
+    )
     result = diff(base, b)
     assert result.exit_code == 1
     assert "Only in" in result.stdout and "1 only in A, 1 only in B" in result.stdout
@@ -134,7 +155,7 @@ def test_context(folder, base):
     b = variant(folder, "ctx", without(sample_messages(), "isdlock"))
     for n in (0, 1, 5):
         text = diff(base, b, "-U", n).stdout
-        body = text[text.index("@@"):].splitlines()[1:]
+        body = text[text.index("@@") :].splitlines()[1:]
         assert sum(1 for line in body if line.startswith(" ")) == 2 * n
 
 
@@ -172,8 +193,19 @@ def test_bounded_memory(tmp_path):
             for i in range(n):
                 if i != drop:  # 4 kB payloads of a command no decoder knows: 20 MB in all
                     payload = i.to_bytes(4, "little") * 1024
-                    w.write(Message(T0 + i, 1, i % 4, f"10.0.0.{i % 4}:9999", "inbound", "in", "xblob",
-                                    len(payload), payload))
+                    w.write(
+                        Message(
+                            T0 + i,
+                            1,
+                            i % 4,
+                            f"10.0.0.{i % 4}:9999",
+                            "inbound",
+                            "in",
+                            "xblob",
+                            len(payload),
+                            payload,
+                        )
+                    )
         paths.append(path)
     tracemalloc.start()
     try:

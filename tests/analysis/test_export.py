@@ -47,7 +47,7 @@ def pcapng_packets(data: bytes) -> list[dict]:
             assert struct.unpack_from("<H", data, offset + 8)[0] == 252
         if block_type == 6:
             _, hi, lo, cap, orig = struct.unpack_from("<IIIII", data, offset + 8)
-            body = data[offset + 28: offset + 28 + cap]
+            body = data[offset + 28 : offset + 28 + cap]
             opts = offset + 28 + cap + (-cap % 4)
             comment = None
             while True:
@@ -55,7 +55,7 @@ def pcapng_packets(data: bytes) -> list[dict]:
                 if code == 0:
                     break
                 if code == 1:
-                    comment = data[opts + 4: opts + 4 + length].decode()
+                    comment = data[opts + 4 : opts + 4 + length].decode()
                 opts += 4 + length + (-length % 4)
             packets.append({"ts_ns": hi << 32 | lo, "data": body, "orig": orig, "comment": comment})
         offset += total
@@ -70,7 +70,7 @@ def split_pdu(data: bytes) -> tuple[dict, bytes]:
         offset += 4
         if tag == 0:
             return tags, data[offset:]
-        tags[tag] = data[offset: offset + length]
+        tags[tag] = data[offset : offset + length]
         offset += length
 
 
@@ -95,6 +95,7 @@ def needs_tshark():
 
 # -- pcapng --------------------------------------------------------------------
 
+
 @pytest.mark.ebpf
 def test_tshark_reads_the_pcapng_and_agrees_on_the_commands(session, tmp_path):
     needs_tshark()
@@ -104,17 +105,19 @@ def test_tshark_reads_the_pcapng_and_agrees_on_the_commands(session, tmp_path):
     assert f"16 messages (pcapng, {session.network} magic)" in done.stderr
     assert "1 message over 256 KiB cut to fit Wireshark" in done.stderr
     shown = session.shown()
-    rows = tshark_fields(out, "bitcoin.command", "bitcoin.magic", "bitcoin.length", "exported_pdu.prot_name",
-                         "frame.comment")
+    rows = tshark_fields(
+        out, "bitcoin.command", "bitcoin.magic", "bitcoin.length", "exported_pdu.prot_name", "frame.comment"
+    )
     assert [r[0] for r in rows] == [m["command"] for m in shown]
     assert {r[1] for r in rows} == {"0x" + session.magic.hex()}
     assert [int(r[2]) for r in rows] == [m["msg_size"] for m in shown]
     assert {r[3] for r in rows} == {"bitcoin"}
     for row, msg in zip(rows, shown):
-        assert row[4] == (f"peer_id={msg['peer_id']} conn_type={msg['conn_type']} direction={msg['direction']} "
-                          f"pid={msg['pid']} addr={msg['peer_addr']}"
-                          + (" cut=262072/400000 (Wireshark packet limit 262144)" if msg["msg_size"] > 262144
-                             else ""))
+        assert row[4] == (
+            f"peer_id={msg['peer_id']} conn_type={msg['conn_type']} direction={msg['direction']} "
+            f"pid={msg['pid']} addr={msg['peer_addr']}"
+            + (" cut=262072/400000 (Wireshark packet limit 262144)" if msg["msg_size"] > 262144 else "")
+        )
 
 
 @pytest.mark.ebpf
@@ -122,9 +125,16 @@ def test_tshark_sees_peer_addresses_on_the_right_side(session, tmp_path):
     needs_tshark()
     out = tmp_path / "run.pcapng"
     assert export(str(session.capture), "-o", str(out), *session.network_args).returncode == 0
-    rows = tshark_fields(out, "bitcoin.command", "exported_pdu.ipv4_src", "exported_pdu.ipv4_dst",
-                         "exported_pdu.ipv6_src", "exported_pdu.ipv6_dst", "exported_pdu.src_port",
-                         "exported_pdu.dst_port")
+    rows = tshark_fields(
+        out,
+        "bitcoin.command",
+        "exported_pdu.ipv4_src",
+        "exported_pdu.ipv4_dst",
+        "exported_pdu.ipv6_src",
+        "exported_pdu.ipv6_dst",
+        "exported_pdu.src_port",
+        "exported_pdu.dst_port",
+    )
     shown = session.shown()
     for row, msg in zip(rows, shown):
         inbound = msg["direction"] == "in"
@@ -168,11 +178,14 @@ def write_capture(path, records, network="regtest"):
 def test_gaps_become_marker_packets_that_tshark_shows(tmp_path):
     needs_tshark()
     cap = tmp_path / "gap.cap"
-    write_capture(cap, [
-        Message(T0, 5, 0, "10.0.0.1:19899", "inbound", "in", "ping", 8, bytes(8)),
-        Gap(T0 + 1000, 5, 1, 3, 300),
-        Message(T0 + 2000, 5, 0, "10.0.0.1:19899", "inbound", "out", "pong", 8, bytes(8)),
-    ])
+    write_capture(
+        cap,
+        [
+            Message(T0, 5, 0, "10.0.0.1:19899", "inbound", "in", "ping", 8, bytes(8)),
+            Gap(T0 + 1000, 5, 1, 3, 300),
+            Message(T0 + 2000, 5, 0, "10.0.0.1:19899", "inbound", "out", "pong", 8, bytes(8)),
+        ],
+    )
     out = tmp_path / "gap.pcapng"
     done = export(str(cap), "-o", str(out))
     assert done.returncode == 0, done.stderr
@@ -185,12 +198,15 @@ def test_gaps_become_marker_packets_that_tshark_shows(tmp_path):
 
 def test_unknown_network_asks_for_network_in_one_line(tmp_path):
     cap = tmp_path / "u.cap"
-    write_capture(cap, [Message(T0, 5, 0, "10.0.0.1:9999", "inbound", "in", "verack", 0, b"")], network="unknown")
+    write_capture(
+        cap, [Message(T0, 5, 0, "10.0.0.1:9999", "inbound", "in", "verack", 0, b"")], network="unknown"
+    )
     done = export(str(cap), "-o", str(tmp_path / "u.pcapng"))
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"Error: {cap}: the capture's network is unknown: give --network "
-        f"(mainnet, testnet, devnet, regtest) to pick the message magic"]
+        f"(mainnet, testnet, devnet, regtest) to pick the message magic"
+    ]
     assert not (tmp_path / "u.pcapng").exists()
     done = export(str(cap), "-o", str(tmp_path / "u.pcapng"), "--network", "testnet")
     assert done.returncode == 0, done.stderr
@@ -213,6 +229,7 @@ def test_partial_messages_keep_their_length_and_say_so(tmp_path):
 
 # -- JSON lines and Parquet ----------------------------------------------------------
 
+
 @pytest.mark.ebpf
 def test_jsonl_rows_match_show(session, tmp_path):
     out = tmp_path / "run.jsonl"
@@ -223,8 +240,20 @@ def test_jsonl_rows_match_show(session, tmp_path):
     assert len(rows) == len(shown) == len(session.messages)
     for row, msg in zip(rows, shown):
         assert row["kind"] == "message"
-        for key in ("ts_ns", "pid", "peer_id", "peer_addr", "conn_type", "direction", "command", "msg_size",
-                    "captured_len", "flags", "payload_hex", "error"):
+        for key in (
+            "ts_ns",
+            "pid",
+            "peer_id",
+            "peer_addr",
+            "conn_type",
+            "direction",
+            "command",
+            "msg_size",
+            "captured_len",
+            "flags",
+            "payload_hex",
+            "error",
+        ):
             assert row[key] == msg[key], key
         if msg["decoded"] and msg["decoded"].get("unknown"):
             assert row["decoded"] == {"unknown": True}  # the payload is not repeated
@@ -234,8 +263,11 @@ def test_jsonl_rows_match_show(session, tmp_path):
 
 @pytest.mark.ebpf
 def test_jsonl_to_stdout_without_decoding(session):
-    done = subprocess.run(p2pcap_cmd("export", str(session.capture), "-o", "-", "--format", "jsonl",
-                                     "--no-decode"), capture_output=True, text=True)
+    done = subprocess.run(
+        p2pcap_cmd("export", str(session.capture), "-o", "-", "--format", "jsonl", "--no-decode"),
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     rows = [json.loads(line) for line in done.stdout.splitlines()]
     assert [r["command"] for r in rows] == [m[4] for m in session.messages]
@@ -275,10 +307,13 @@ def test_parquet_read_back_by_pyarrow(session, tmp_path):
 def test_parquet_keeps_gaps_as_rows(tmp_path):
     pq = pytest.importorskip("pyarrow.parquet")
     cap = tmp_path / "g.cap"
-    write_capture(cap, [
-        Message(T0, 5, 0, "10.0.0.1:19899", "inbound", "in", "ping", 8, bytes(8)),
-        Gap(T0 + 1000, 5, 2, 4, 4000),
-    ])
+    write_capture(
+        cap,
+        [
+            Message(T0, 5, 0, "10.0.0.1:19899", "inbound", "in", "ping", 8, bytes(8)),
+            Gap(T0 + 1000, 5, 2, 4, 4000),
+        ],
+    )
     assert export(str(cap), "-o", str(tmp_path / "g.parquet")).returncode == 0
     rows = pq.read_table(tmp_path / "g.parquet").drop_columns(["time"]).to_pylist()
     assert [r["kind"] for r in rows] == ["message", "gap"]
@@ -288,18 +323,35 @@ def test_parquet_keeps_gaps_as_rows(tmp_path):
     jsonl = tmp_path / "g.jsonl"
     assert export(str(cap), "-o", str(jsonl)).returncode == 0
     gap = json.loads(jsonl.read_text().splitlines()[1])
-    assert gap == {"kind": "gap", "ts_ns": T0 + 1000, "time": "2023-11-14T22:13:20.000001000Z", "pid": 5, "reason": "reassembly", "lost_messages": 4,
-                   "lost_bytes": 4000}
+    assert gap == {
+        "kind": "gap",
+        "ts_ns": T0 + 1000,
+        "time": "2023-11-14T22:13:20.000001000Z",
+        "pid": 5,
+        "reason": "reassembly",
+        "lost_messages": 4,
+        "lost_bytes": 4000,
+    }
 
 
 # -- mistakes -------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (["-o", "{tmp}/x.txt"], "{tmp}/x.txt: cannot tell the format from the name: give --format "
-                            "(pcapng, jsonl, parquet, capturemessages)"),
-    (["-o", "-", "--format", "parquet"], "parquet cannot be written to standard output: give a path with -o"),
-    (["-o", "{cap}", "--format", "jsonl"], "{cap}: the output must not be the input"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["-o", "{tmp}/x.txt"],
+            "{tmp}/x.txt: cannot tell the format from the name: give --format "
+            "(pcapng, jsonl, parquet, capturemessages)",
+        ),
+        (
+            ["-o", "-", "--format", "parquet"],
+            "parquet cannot be written to standard output: give a path with -o",
+        ),
+        (["-o", "{cap}", "--format", "jsonl"], "{cap}: the output must not be the input"),
+    ],
+)
 def test_mistakes_are_one_line(tmp_path, args, message):
     cap = tmp_path / "m.cap"
     write_capture(cap, [Message(T0, 5, 0, "10.0.0.1:9999", "inbound", "in", "verack", 0, b"")])

@@ -25,8 +25,12 @@ def records(path) -> list:
 
 @pytest.fixture(scope="module")
 def cap(tmp_path_factory):
-    return write_capture(tmp_path_factory.mktemp("edit") / "s.cap", sample_messages(), gaps=[(20, 3)],
-                         metadata={"target": {"pids": [4242]}})
+    return write_capture(
+        tmp_path_factory.mktemp("edit") / "s.cap",
+        sample_messages(),
+        gaps=[(20, 3)],
+        metadata={"target": {"pids": [4242]}},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +45,7 @@ def test_filter_keeps_records_exactly_and_gaps(cap, tmp_path):
     assert "3 of 37 messages written, 1 gap records" in result.stderr
     original = records(cap)
     kept = records(out)
-    assert kept == [r for r in original if type(r) is Gap
-                    or (r.command == "inv" and r.direction == "out")]
+    assert kept == [r for r in original if type(r) is Gap or (r.command == "inv" and r.direction == "out")]
 
 
 def test_filter_metadata_notes_the_edit(cap, tmp_path):
@@ -92,8 +95,11 @@ def test_merge_by_time(tmp_path):
         md = r.metadata
     assert md["network"] == "regtest" and "host" not in md
     assert [x["metadata"]["host"] for x in md["merged_from"]] == ["n1", "n2"]
-    assert md["edits"][-1] == {"command": "merge", "tool_version": md["edits"][-1]["tool_version"],
-                               "inputs": ["a.cap", "b.cap"]}
+    assert md["edits"][-1] == {
+        "command": "merge",
+        "tool_version": md["edits"][-1]["tool_version"],
+        "inputs": ["a.cap", "b.cap"],
+    }
 
 
 def test_recorded_filter_and_merge(rec, tmp_path):

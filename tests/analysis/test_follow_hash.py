@@ -27,10 +27,23 @@ NUMBER = {name: number for number, name in INV_TYPE_NAMES.items()}
 # The inventory types Core announces objects under today (src/protocol.h
 # GetDataMsg; MSG_ISLOCK retired at 70231 and is kept for old captures).
 RELAYED_TODAY = {
-    "MSG_TX", "MSG_BLOCK", "MSG_FILTERED_BLOCK", "MSG_CMPCT_BLOCK", "MSG_SPORK", "MSG_DSTX",
-    "MSG_GOVERNANCE_OBJECT", "MSG_GOVERNANCE_OBJECT_VOTE", "MSG_QUORUM_FINAL_COMMITMENT",
-    "MSG_QUORUM_CONTRIB", "MSG_QUORUM_COMPLAINT", "MSG_QUORUM_JUSTIFICATION",
-    "MSG_QUORUM_PREMATURE_COMMITMENT", "MSG_QUORUM_RECOVERED_SIG", "MSG_CLSIG", "MSG_ISDLOCK", "MSG_DSQ",
+    "MSG_TX",
+    "MSG_BLOCK",
+    "MSG_FILTERED_BLOCK",
+    "MSG_CMPCT_BLOCK",
+    "MSG_SPORK",
+    "MSG_DSTX",
+    "MSG_GOVERNANCE_OBJECT",
+    "MSG_GOVERNANCE_OBJECT_VOTE",
+    "MSG_QUORUM_FINAL_COMMITMENT",
+    "MSG_QUORUM_CONTRIB",
+    "MSG_QUORUM_COMPLAINT",
+    "MSG_QUORUM_JUSTIFICATION",
+    "MSG_QUORUM_PREMATURE_COMMITMENT",
+    "MSG_QUORUM_RECOVERED_SIG",
+    "MSG_CLSIG",
+    "MSG_ISDLOCK",
+    "MSG_DSQ",
 }
 
 
@@ -76,7 +89,9 @@ def test_hash_finds_the_announcement_the_request_and_the_object(tmp_path, inv_ty
     path = tmp_path / "follow.cap"
     with CaptureWriter(path, {"network": "mainnet"}) as w:
         for i, (direction, cmd, body) in enumerate(records):
-            w.write(Message(T0 + i, 1, 0, "1.2.3.4:9999", "outbound-full-relay", direction, cmd, len(body), body))
+            w.write(
+                Message(T0 + i, 1, 0, "1.2.3.4:9999", "outbound-full-relay", direction, cmd, len(body), body)
+            )
     for text in (h, h.upper(), h[:16] + "*"):
         with open_pipeline(path, RecordFilter(where=(parse_where(f"hash={text}"),)), decode=True) as p:
             found = [(m.direction, m.command) for m in p]

@@ -22,10 +22,12 @@ T0_US = 1_700_000_000_000_000  # µs since the epoch
 
 
 def record(ts_us: int, command: str, payload: bytes) -> bytes:
-    return (struct.pack("<Q", ts_us)  # timestamp, u64 LE, µs
-            + command.encode().ljust(12, b"\0")  # command, NUL-padded
-            + struct.pack("<I", len(payload))  # payload length, u32 LE
-            + payload)  # payload: no magic, no checksum
+    return (
+        struct.pack("<Q", ts_us)  # timestamp, u64 LE, µs
+        + command.encode().ljust(12, b"\0")  # command, NUL-padded
+        + struct.pack("<I", len(payload))  # payload length, u32 LE
+        + payload
+    )  # payload: no magic, no checksum
 
 
 def write_folder(root, peers: dict) -> None:
@@ -48,21 +50,26 @@ def show(capture) -> list[dict]:
 
 def test_import_merges_peers_by_time(tmp_path):
     root = tmp_path / "datadir" / "regtest" / "message_capture"
-    write_folder(root, {
-        "127.0.0.1_19899": {
-            "recv": [(T0_US + 1, "version", b"\x01" * 10), (T0_US + 4, "ping", bytes(8))],
-            "sent": [(T0_US + 2, "verack", b""), (T0_US + 5, "pong", bytes(8))],
+    write_folder(
+        root,
+        {
+            "127.0.0.1_19899": {
+                "recv": [(T0_US + 1, "version", b"\x01" * 10), (T0_US + 4, "ping", bytes(8))],
+                "sent": [(T0_US + 2, "verack", b""), (T0_US + 5, "pong", bytes(8))],
+            },
+            "[2001_db8__1]_51234": {
+                "recv": [(T0_US + 3, "inv", b"\x00")],
+            },
         },
-        "[2001_db8__1]_51234": {
-            "recv": [(T0_US + 3, "inv", b"\x00")],
-        },
-    })
+    )
     done = run("import", str(root.parent), "-o", str(tmp_path / "run.cap"))  # the chain folder works too
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == f"{tmp_path / 'run.cap'}: 5 messages (p2pcap); 2 peers, network regtest"
     got = show(tmp_path / "run.cap")
-    assert [(m["ts_ns"], m["peer_id"], m["peer_addr"], m["direction"], m["command"], m["payload_hex"])
-            for m in got] == [
+    assert [
+        (m["ts_ns"], m["peer_id"], m["peer_addr"], m["direction"], m["command"], m["payload_hex"])
+        for m in got
+    ] == [
         ((T0_US + 1) * 1000, 0, "127.0.0.1:19899", "in", "version", "01" * 10),
         ((T0_US + 2) * 1000, 0, "127.0.0.1:19899", "out", "verack", ""),
         ((T0_US + 3) * 1000, 1, "[2001:db8::1]:51234", "in", "inv", "00"),
@@ -80,7 +87,9 @@ def test_network_unknown_unless_given(tmp_path):
     root = tmp_path / "message_capture"
     write_folder(root, {"1.2.3.4_9999": {"recv": [(T0_US, "verack", b"")]}})
     done = run("import", str(root), "-o", str(tmp_path / "a.cap"))
-    assert done.returncode == 0 and done.stderr.strip().endswith("network unknown; give --network to record it")
+    assert done.returncode == 0 and done.stderr.strip().endswith(
+        "network unknown; give --network to record it"
+    )
     done = run("import", str(root), "-o", str(tmp_path / "b.cap"), "--network", "mainnet")
     assert done.returncode == 0, done.stderr
     with open_capture(tmp_path / "b.cap") as reader:
@@ -94,19 +103,30 @@ def test_torn_last_record_is_a_warning(tmp_path):
     dat.write_bytes(dat.read_bytes()[:-3])  # a node killed mid-write
     done = run("import", str(root), "-o", str(tmp_path / "t.cap"))
     assert done.returncode == 1  # a record was lost: the capture is not the whole folder
-    assert done.stderr.splitlines()[1] == (f"p2pcap: {dat}: offset 56: payload of 'pong' cut short "
-                                           f"(5 of 8 bytes) (records before it were imported)")
+    assert done.stderr.splitlines()[1] == (
+        f"p2pcap: {dat}: offset 56: payload of 'pong' cut short "
+        f"(5 of 8 bytes) (records before it were imported)"
+    )
     assert [m["command"] for m in show(tmp_path / "t.cap")] == ["ping"]
 
 
-@pytest.mark.parametrize("damage, where, what", [
-    (lambda b: b[:8] + b"ping\x01" + b[13:], "offset 8",
-     "command: b'ping\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00' is not a NUL-padded ASCII command; "
-     "not a -capturemessages file?"),
-    (lambda b: b[:20] + struct.pack("<I", 0x7FFFFFFF) + b[24:], "offset 20",
-     "payload length: 2147483647 bytes is more than any message (limit 33554432); "
-     "not a -capturemessages file?"),
-])
+@pytest.mark.parametrize(
+    "damage, where, what",
+    [
+        (
+            lambda b: b[:8] + b"ping\x01" + b[13:],
+            "offset 8",
+            "command: b'ping\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00' is not a NUL-padded ASCII command; "
+            "not a -capturemessages file?",
+        ),
+        (
+            lambda b: b[:20] + struct.pack("<I", 0x7FFFFFFF) + b[24:],
+            "offset 20",
+            "payload length: 2147483647 bytes is more than any message (limit 33554432); "
+            "not a -capturemessages file?",
+        ),
+    ],
+)
 def test_damaged_records_fail_in_one_line(tmp_path, damage, where, what):
     root = tmp_path / "message_capture"
     write_folder(root, {"1.2.3.4_9999": {"sent": [(T0_US, "ping", bytes(8))]}})
@@ -122,18 +142,23 @@ def test_a_folder_without_captures_is_refused(tmp_path):
     (tmp_path / "empty" / "somepeer").mkdir(parents=True)
     done = run("import", str(tmp_path / "empty"), "-o", str(tmp_path / "e.cap"))
     assert done.returncode == 1
-    assert done.stderr.strip() == (f"Error: {tmp_path / 'empty'}: no <addr_port>/msgs_recv.dat or msgs_sent.dat "
-                                   f"found: not a -capturemessages folder")
+    assert done.stderr.strip() == (
+        f"Error: {tmp_path / 'empty'}: no <addr_port>/msgs_recv.dat or msgs_sent.dat "
+        f"found: not a -capturemessages folder"
+    )
 
 
 def test_many_peers_with_few_open_files(tmp_path):
     """A week-old node leaves a folder per inbound connection: the merge
     keeps at most ``max_open`` files open and still orders by time."""
     root = tmp_path / "message_capture"
-    peers = {f"10.0.0.{i}_{40000 + i}": {"recv": [(T0_US + i + 10 * k, "ping", bytes([i, k]) * 4) for k in range(5)],
-                                        "sent": [(T0_US + i + 10 * k + 5, "pong", bytes([i, k]) * 4)
-                                                 for k in range(5)]}
-             for i in range(8)}
+    peers = {
+        f"10.0.0.{i}_{40000 + i}": {
+            "recv": [(T0_US + i + 10 * k, "ping", bytes([i, k]) * 4) for k in range(5)],
+            "sent": [(T0_US + i + 10 * k + 5, "pong", bytes([i, k]) * 4) for k in range(5)],
+        }
+        for i in range(8)
+    }
     write_folder(root, peers)
     got = list(read_capture_dir(root, max_open=3))
     assert len(got) == 80
@@ -150,8 +175,11 @@ def test_round_trip_through_core_layout(tmp_path_factory, ebpf, standin, tmp_pat
     folder = tmp_path / "message_capture"
     done = run("export", str(session.capture), "--format", "capturemessages", "-o", str(folder))
     assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in folder.iterdir()) == ["127.0.0.1_19899", "[2001_db8__1]_51234",
-                                                        "seed.example.org_19999"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "127.0.0.1_19899",
+        "[2001_db8__1]_51234",
+        "seed.example.org_19999",
+    ]
     again = run("export", str(session.capture), "--format", "capturemessages", "-o", str(folder))
     assert again.returncode == 1 and "exists and is not an empty folder" in again.stderr
     done = run("import", str(folder), "-o", str(tmp_path / "back.cap"))

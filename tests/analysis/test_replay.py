@@ -16,8 +16,8 @@ import time
 import pytest
 
 import p2pcap
-from p2pcap.formats import CaptureWriter, Gap, Message
 from p2pcap.analysis.replaying import synthesized_version
+from p2pcap.formats import CaptureWriter, Gap, Message
 
 from ..conftest import p2pcap_cmd
 from .standin_session import PEER0, PEER1, recorded_session
@@ -92,9 +92,11 @@ class Listener:
                 self.received.append((name.decode(), payload))
                 if name == b"version" and self.answer:
                     node_version = synthesized_version("127.0.0.1", 1, nonce=42)
-                    conn.sendall(frame(self.reply_magic, "version", node_version)
-                                 + frame(self.reply_magic, "verack", b"")
-                                 + frame(self.reply_magic, "ping", bytes(8)))
+                    conn.sendall(
+                        frame(self.reply_magic, "version", node_version)
+                        + frame(self.reply_magic, "verack", b"")
+                        + frame(self.reply_magic, "ping", bytes(8))
+                    )
 
     def close(self) -> None:
         self.server.close()
@@ -107,27 +109,49 @@ def inbound_of(session, peer_id: int) -> list[tuple[str, bytes]]:
 
 # -- against a node ------------------------------------------------------------
 
+
 @pytest.mark.ebpf
 def test_replays_a_peer_with_its_own_version(session):
     listener = Listener(session.magic)
-    done = run("replay", str(session.capture), "--to", listener.target, "--peer", str(PEER0[0]),
-               "--no-pacing", "--linger", "0.2", *session.network_args)
+    done = run(
+        "replay",
+        str(session.capture),
+        "--to",
+        listener.target,
+        "--peer",
+        str(PEER0[0]),
+        "--no-pacing",
+        "--linger",
+        "0.2",
+        *session.network_args,
+    )
     listener.close()
     assert done.returncode == 0, done.stderr
     assert listener.errors == []
     assert listener.received == inbound_of(session, PEER0[0])  # byte for byte, version first
     line = done.stderr.strip()
     sent = inbound_of(session, PEER0[0])
-    assert line.startswith(f"sent {len(sent)} messages ({sum(len(p) for _, p in sent)} payload bytes) "
-                           f"of peer 0 (pid ")
+    assert line.startswith(
+        f"sent {len(sent)} messages ({sum(len(p) for _, p in sent)} payload bytes) of peer 0 (pid "
+    )
     assert f"to {listener.target}; node sent 3: version 1, verack 1, ping 1" in line
 
 
 @pytest.mark.ebpf
 def test_replays_a_peer_recorded_mid_connection_after_our_handshake(session):
     listener = Listener(session.magic)
-    done = run("replay", str(session.capture), "--to", listener.target, "--peer", str(PEER1[0]),
-               "--no-pacing", "--linger", "0", *session.network_args)
+    done = run(
+        "replay",
+        str(session.capture),
+        "--to",
+        listener.target,
+        "--peer",
+        str(PEER1[0]),
+        "--no-pacing",
+        "--linger",
+        "0",
+        *session.network_args,
+    )
     listener.close()
     assert done.returncode == 0, done.stderr
     assert listener.errors == []
@@ -143,48 +167,84 @@ def test_replays_a_peer_recorded_mid_connection_after_our_handshake(session):
 @pytest.mark.ebpf
 def test_wrong_network_is_named(session):
     listener = Listener(session.magic, reply_magic=b"\xde\xad\xbe\xef")
-    done = run("replay", str(session.capture), "--to", listener.target, "--peer", "0", "--timeout", "5",
-               *session.network_args)
+    done = run(
+        "replay",
+        str(session.capture),
+        "--to",
+        listener.target,
+        "--peer",
+        "0",
+        "--timeout",
+        "5",
+        *session.network_args,
+    )
     listener.close()
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
         f"Error: {listener.target}: handshake failed: node's network magic is deadbeef, not "
-        f"{session.magic.hex()} ({session.network}): give --network"]
+        f"{session.magic.hex()} ({session.network}): give --network"
+    ]
 
 
 @pytest.mark.ebpf
 def test_silent_node_times_out(session):
     listener = Listener(session.magic, answer=False)
     start = time.monotonic()
-    done = run("replay", str(session.capture), "--to", listener.target, "--peer", "0", "--timeout", "0.5",
-               *session.network_args)
+    done = run(
+        "replay",
+        str(session.capture),
+        "--to",
+        listener.target,
+        "--peer",
+        "0",
+        "--timeout",
+        "0.5",
+        *session.network_args,
+    )
     listener.close()
     assert time.monotonic() - start < 15
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        f"Error: {listener.target}: handshake timed out after 0.5 s waiting for version, verack"]
+        f"Error: {listener.target}: handshake timed out after 0.5 s waiting for version, verack"
+    ]
 
 
 @pytest.mark.ebpf
 def test_refused_connection_and_unknown_peer(session):
     with socket.create_server(("127.0.0.1", 0)) as s:
         port = s.getsockname()[1]
-    done = run("replay", str(session.capture), "--to", f"127.0.0.1:{port}", "--peer", "0", *session.network_args)
+    done = run(
+        "replay", str(session.capture), "--to", f"127.0.0.1:{port}", "--peer", "0", *session.network_args
+    )
     assert done.returncode == 1
-    assert done.stderr.strip().splitlines() == [f"Error: 127.0.0.1:{port}: cannot connect: Connection refused"]
+    assert done.stderr.strip().splitlines() == [
+        f"Error: 127.0.0.1:{port}: cannot connect: Connection refused"
+    ]
     done = run("replay", str(session.capture), "--to", "127.0.0.1:1", "--peer", "5", *session.network_args)
     assert done.returncode == 1
     assert done.stderr.strip().splitlines() == [
-        f"Error: {session.capture}: no peer 5 in this capture (peers: 0, 1, 7)"]
+        f"Error: {session.capture}: no peer 5 in this capture (peers: 0, 1, 7)"
+    ]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--peer", "0", "--peer", "1"], "--to needs exactly one --peer N (a peer id, or PID:N; see `p2pcap show`)"),
-    (["--peer", "0", "--type", "inv"], "--to replays one peer's inbound messages as recorded: "
-                                       "--type do not apply"),
-    (["--peer", "0"], "{cap}: the capture's network is unknown: give --network "
-                      "(mainnet, testnet, devnet, regtest) to pick the message magic"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--peer", "0", "--peer", "1"],
+            "--to needs exactly one --peer N (a peer id, or PID:N; see `p2pcap show`)",
+        ),
+        (
+            ["--peer", "0", "--type", "inv"],
+            "--to replays one peer's inbound messages as recorded: --type do not apply",
+        ),
+        (
+            ["--peer", "0"],
+            "{cap}: the capture's network is unknown: give --network "
+            "(mainnet, testnet, devnet, regtest) to pick the message magic",
+        ),
+    ],
+)
 def test_to_mistakes_are_one_line(tmp_path, args, message):
     cap = tmp_path / "u.cap"
     with CaptureWriter(cap, {"network": "unknown"}) as w:
@@ -202,8 +262,9 @@ def test_to_with_network_override_and_pid_form(tmp_path):
     done = run("replay", str(cap), "--to", "127.0.0.1:1", "--peer", "3", "--network", "regtest")
     assert done.returncode == 1 and "peer 3 exists in pids 5, 6: give --pid" in done.stderr
     listener = Listener(REGTEST)
-    done = run("replay", str(cap), "--to", listener.target, "--peer", "6:3", "--network", "regtest",
-               "--linger", "0")
+    done = run(
+        "replay", str(cap), "--to", listener.target, "--peer", "6:3", "--network", "regtest", "--linger", "0"
+    )
     listener.close()
     assert done.returncode == 0, done.stderr
     assert listener.errors == []
@@ -211,6 +272,7 @@ def test_to_with_network_override_and_pid_form(tmp_path):
 
 
 # -- offline ---------------------------------------------------------------------
+
 
 @pytest.mark.ebpf
 def test_offline_json_lines_match_show(session):
@@ -224,7 +286,9 @@ def test_offline_json_lines_match_show(session):
 def paced_capture(path) -> None:
     with CaptureWriter(path, {"network": "regtest"}) as w:
         for i, command in enumerate(("ping", "pong", "ping", "pong")):
-            w.write(Message(T0 + i * 400_000_000, 5, 0, "10.0.0.1:19899", "inbound", "in", command, 8, bytes(8)))
+            w.write(
+                Message(T0 + i * 400_000_000, 5, 0, "10.0.0.1:19899", "inbound", "in", command, 8, bytes(8))
+            )
         w.write(Gap(T0 + 4 * 400_000_000, 5, 1, 2, 16))
 
 

@@ -12,10 +12,10 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from p2pcap.cli import main
 from p2pcap.analysis.filters import RecordFilter, parse_where
-from p2pcap.formats import CaptureWriter, Gap, Message
+from p2pcap.cli import main
 from p2pcap.cli.show import show_capture, want_color
+from p2pcap.formats import CaptureWriter, Gap, Message
 
 from ..capture.live import write_messages
 from ..conftest import p2pcap_cmd
@@ -54,7 +54,12 @@ def test_recorded_session_json_round_trip(rec):
     for sent, obj in zip(messages, got):
         direction, peer, addr, conn, command, payload = sent
         assert (obj["direction"], obj["peer_id"], obj["peer_addr"], obj["conn_type"], obj["command"]) == (
-            direction, peer, addr, conn, command)
+            direction,
+            peer,
+            addr,
+            conn,
+            command,
+        )
         assert obj["payload_hex"] == payload.hex()
         assert obj["error"] is None and isinstance(obj["decoded"], dict)
 
@@ -74,28 +79,40 @@ def test_recorded_session_filters(rec):
 
 def test_recorded_session_through_a_pipe(rec):
     """filter -o - | show - : the live-view plumbing, through real processes."""
-    producer = subprocess.Popen(p2pcap_cmd("filter", str(rec["base"]), "-o", "-", "--type", "inv"),
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = subprocess.run(p2pcap_cmd("show", "--json"), stdin=producer.stdout, capture_output=True,
-                         text=True, check=True).stdout
+    producer = subprocess.Popen(
+        p2pcap_cmd("filter", str(rec["base"]), "-o", "-", "--type", "inv"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    out = subprocess.run(
+        p2pcap_cmd("show", "--json"), stdin=producer.stdout, capture_output=True, text=True, check=True
+    ).stdout
     producer.wait(30)
     assert [json.loads(line)["command"] for line in out.splitlines()] == [
-        m[4] for m in rec["messages"] if m[4] == "inv"]
+        m[4] for m in rec["messages"] if m[4] == "inv"
+    ]
 
 
 def test_live_view_record_to_show(tmp_path, ebpf, standin):
     """p2pcap record -o - | p2pcap show --type inv: rows appear while the node still runs."""
     msgs = tmp_path / "live.msgs"
     write_messages(msgs, sample_messages())
-    node = subprocess.Popen([str(standin), "--wait-signal", "--rate", "40", "--repeat", "2", str(msgs)],
-                            stdout=subprocess.PIPE, text=True)
+    node = subprocess.Popen(
+        [str(standin), "--wait-signal", "--rate", "40", "--repeat", "2", str(msgs)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     rec = show = None
     try:
         assert node.stdout.readline().startswith("waiting for SIGUSR1")
-        rec = subprocess.Popen(p2pcap_cmd("record", "-o", "-", "--pid", str(node.pid)),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        show = subprocess.Popen(p2pcap_cmd("show", "--type", "inv", "--json"), stdin=rec.stdout,
-                                stdout=subprocess.PIPE, text=True)
+        rec = subprocess.Popen(
+            p2pcap_cmd("record", "-o", "-", "--pid", str(node.pid)),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        show = subprocess.Popen(
+            p2pcap_cmd("show", "--type", "inv", "--json"), stdin=rec.stdout, stdout=subprocess.PIPE, text=True
+        )
         rec.stdout.close()
         first = rec.stderr.readline()
         assert first.startswith(b"listening on"), first + rec.stderr.read()
@@ -235,8 +252,9 @@ def test_follow_a_growing_file(tmp_path):
         if len(lines) > 3:
             seen_early.set()
 
-    t = threading.Thread(target=show_capture, args=(path, RecordFilter()),
-                         kwargs=dict(follow=True, json_lines=True, out=out))
+    t = threading.Thread(
+        target=show_capture, args=(path, RecordFilter()), kwargs=dict(follow=True, json_lines=True, out=out)
+    )
     t.start()
     for i in range(50):
         writer.write(Message(T0 + i, 1, 0, "x:1", "inbound", "in", "ping", 8, bytes(8)))
@@ -276,11 +294,14 @@ def test_streams_without_collecting(tmp_path):
 
 
 # -- mistakes: one line, no traceback ------------------------------------------------
-@pytest.mark.parametrize("args, message", [
-    (["--where", "inv.type"], "--where 'inv.type': expected FIELD=VALUE"),
-    (["--where", "height>=abc"], "needs a number"),
-    (["--since", "yesterday"], "--since 'yesterday': expected an offset"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--where", "inv.type"], "--where 'inv.type': expected FIELD=VALUE"),
+        (["--where", "height>=abc"], "needs a number"),
+        (["--since", "yesterday"], "--since 'yesterday': expected an offset"),
+    ],
+)
 def test_bad_options_are_one_line(cap, args, message):
     result = run("show", cap, *args)
     assert result.exit_code == 1 and message in result.output
@@ -303,8 +324,11 @@ def test_torn_tail_is_a_warning(tmp_path, cap):
     # The cut is named (this capture is one block: nothing before it is whole),
     # and the exit status says the output is not the whole recording.
     assert result.exit_code == 1
-    assert re.fullmatch(rf"p2pcap: {re.escape(str(cut))}: the recording did not end cleanly "
-                        rf"\(cut short \(block 0 at offset \d+\)\): no complete block\n", result.stderr)
+    assert re.fullmatch(
+        rf"p2pcap: {re.escape(str(cut))}: the recording did not end cleanly "
+        rf"\(cut short \(block 0 at offset \d+\)\): no complete block\n",
+        result.stderr,
+    )
 
 
 def test_no_decode_keeps_metadata_and_skips_decoding(cap):
@@ -318,15 +342,16 @@ def test_no_decode_keeps_metadata_and_skips_decoding(cap):
         assert b["decoded"] is None and b["error"] is None
         decoded_only = ("decoded", "error", "protocol_version", "protocol_version_source")
         assert {k: v for k, v in a.items() if k not in decoded_only} == {
-            k: v for k, v in b.items() if k not in decoded_only}
+            k: v for k, v in b.items() if k not in decoded_only
+        }
         assert a["protocol_version_source"] in ("negotiated", "assumed") and "protocol_version" not in b
     assert any(a.get("decoded") for a in full)
 
 
 def test_snapped_message_decodes_as_far_as_its_bytes_go(tmp_path):
     # inv announcing 2 entries, cut after the first whole entry and one byte.
-    full = bytes.fromhex("02" "01000000") + bytes(range(32)) + bytes.fromhex("02000000") + bytes(32)
-    kept = full[:1 + 36 + 1]
+    full = bytes.fromhex("0201000000") + bytes(range(32)) + bytes.fromhex("02000000") + bytes(32)
+    kept = full[: 1 + 36 + 1]
     path = tmp_path / "snap.cap"
     with CaptureWriter(path, {"network": "regtest"}) as writer:
         writer.write(Message(T0, 7, 3, "127.0.0.1:19899", "inbound", "in", "inv", len(full), kept, flags=1))

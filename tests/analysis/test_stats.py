@@ -25,13 +25,19 @@ def expected_counts(messages) -> dict:
 
 
 def got_counts(obj) -> dict:
-    return {(name, d): v["messages"] for name, dirs in obj["commands"].items()
-            for d, v in dirs.items() if d in ("in", "out")}
+    return {
+        (name, d): v["messages"]
+        for name, dirs in obj["commands"].items()
+        for d, v in dirs.items()
+        if d in ("in", "out")
+    }
 
 
 @pytest.fixture(scope="module")
 def cap(tmp_path_factory):
-    return write_capture(tmp_path_factory.mktemp("stats") / "s.cap", sample_messages(), gaps=[(5, 2), (30, 4)])
+    return write_capture(
+        tmp_path_factory.mktemp("stats") / "s.cap", sample_messages(), gaps=[(5, 2), (30, 4)]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +82,10 @@ def test_scan_agrees_with_the_footer(cap, tmp_path):
     unclosed = write_capture(tmp_path / "killed.cap", sample_messages(), gaps=[(5, 2), (30, 4)], close=False)
     result = CliRunner().invoke(main, ["stats", str(unclosed), "--json"])
     assert result.exit_code == 1  # counted from every block, but not the whole recording
-    assert result.stderr.strip() == (f"p2pcap: {unclosed}: the recording did not end cleanly (no footer): "
-                                     f"complete up to 2023-11-14T22:13:23.600000000Z")
+    assert result.stderr.strip() == (
+        f"p2pcap: {unclosed}: the recording did not end cleanly (no footer): "
+        f"complete up to 2023-11-14T22:13:23.600000000Z"
+    )
     no_footer = json.loads(result.stdout)
     assert no_footer["source"] == "scan"
     assert no_footer["commands"] == footer["commands"] and no_footer["peers"] == footer["peers"]

@@ -23,8 +23,9 @@ def write_messages(path: Path, messages) -> None:
 
 def start_node(standin: Path, messages_file: Path, *node_args: str) -> subprocess.Popen:
     """A stand-in node waiting for SIGUSR1 (so a recorder can attach first)."""
-    node = subprocess.Popen([str(standin), "--wait-signal", *node_args, str(messages_file)],
-                            stdout=subprocess.PIPE, text=True)
+    node = subprocess.Popen(
+        [str(standin), "--wait-signal", *node_args, str(messages_file)], stdout=subprocess.PIPE, text=True
+    )
     line = node.stdout.readline()
     if not line.startswith("waiting for SIGUSR1"):
         node.kill()
@@ -34,8 +35,9 @@ def start_node(standin: Path, messages_file: Path, *node_args: str) -> subproces
 
 def start_recorder(*record_args: str, env=None, stdout=None) -> tuple[subprocess.Popen, str]:
     """``p2pcap record ARGS`` once it listens; returns (process, its first stderr line)."""
-    rec = subprocess.Popen(p2pcap_cmd("record", *record_args), stderr=subprocess.PIPE,
-                           stdout=stdout, text=True, env=env)
+    rec = subprocess.Popen(
+        p2pcap_cmd("record", *record_args), stderr=subprocess.PIPE, stdout=stdout, text=True, env=env
+    )
     first = rec.stderr.readline()
     if not first.startswith("listening on"):
         rec.kill()
@@ -48,9 +50,15 @@ def finish(rec: subprocess.Popen, first: str, timeout: float = 120) -> subproces
     return subprocess.CompletedProcess(rec.args, rec.returncode, out, first + rest)
 
 
-def record_standin(standin: Path, messages_file: Path, capture: Path, *record_args: str,
-                   node_args=(), timeout: float = 120, env=None
-                   ) -> tuple[subprocess.CompletedProcess, str]:
+def record_standin(
+    standin: Path,
+    messages_file: Path,
+    capture: Path,
+    *record_args: str,
+    node_args=(),
+    timeout: float = 120,
+    env=None,
+) -> tuple[subprocess.CompletedProcess, str]:
     """Start the node waiting, record it until it exits; return (recorder, node stdout)."""
     node = start_node(standin, messages_file, "--linger", "0.3", *node_args)
     try:
@@ -92,8 +100,9 @@ def gaps_of(records) -> list[Gap]:
 
 
 def show_json(capture: Path, *args: str) -> list[dict]:
-    out = subprocess.run(p2pcap_cmd("show", str(capture), "--json", "--hex", *args),
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        p2pcap_cmd("show", str(capture), "--json", "--hex", *args), capture_output=True, text=True, check=True
+    ).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 

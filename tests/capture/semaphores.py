@@ -31,7 +31,7 @@ def first_load_segment(path: str) -> tuple[int, int]:
         header = f.read(64)
         if header[:4] != b"\x7fELF" or header[4] != 2 or header[5] != 1:
             raise ValueError(f"{path}: not a 64-bit little-endian ELF file")
-        phoff, = struct.unpack_from("<Q", header, 0x20)
+        (phoff,) = struct.unpack_from("<Q", header, 0x20)
         phentsize, phnum = struct.unpack_from("<HH", header, 0x36)
         f.seek(phoff)
         table = f.read(phentsize * phnum)
@@ -68,7 +68,7 @@ def load_bias(pid: int) -> int:
 
 
 def semaphore_addresses(pid: int, provider: str = "net") -> dict[str, int]:
-    """"provider:name" -> runtime address of its semaphore (probes without one are left out)."""
+    """ "provider:name" -> runtime address of its semaphore (probes without one are left out)."""
     info = read_elf_info(f"/proc/{pid}/exe")
     bias = None
     found: dict[str, int] = {}
@@ -82,12 +82,12 @@ def semaphore_addresses(pid: int, provider: str = "net") -> dict[str, int]:
 
 
 def semaphore_values(pid: int, provider: str = "net") -> dict[str, int]:
-    """"provider:name" -> the live value of each semaphore of the probes of PID."""
+    """ "provider:name" -> the live value of each semaphore of the probes of PID."""
     values = {}
     with open(f"/proc/{pid}/mem", "rb", buffering=0) as mem:
         for probe, address in semaphore_addresses(pid, provider).items():
             mem.seek(address)
-            values[probe], = struct.unpack("<H", mem.read(2))
+            (values[probe],) = struct.unpack("<H", mem.read(2))
     return values
 
 
@@ -96,7 +96,7 @@ def write_semaphore(pid: int, probe: str, value: int) -> int:
     address = semaphore_addresses(pid, probe.split(":", 1)[0])[probe]
     with open(f"/proc/{pid}/mem", "r+b", buffering=0) as mem:
         mem.seek(address)
-        old, = struct.unpack("<H", mem.read(2))
+        (old,) = struct.unpack("<H", mem.read(2))
         mem.seek(address)
         mem.write(struct.pack("<H", value))
     return old

@@ -13,11 +13,24 @@ import random
 
 import pytest
 
-from p2pcap.capture.events import (EV_WAKE, PENDING_TIMEOUT_NS, RINGBUF_BUSY_BIT, RINGBUF_DISCARD_BIT,
-                                   Assembler, encode_chunk, encode_message, encode_peer)
+from p2pcap.capture.events import (
+    EV_WAKE,
+    PENDING_TIMEOUT_NS,
+    RINGBUF_BUSY_BIT,
+    RINGBUF_DISCARD_BIT,
+    Assembler,
+    encode_chunk,
+    encode_message,
+    encode_peer,
+)
 from p2pcap.capture.limits import CHUNK_SIZE
-from p2pcap.formats.records import (FLAG_ADDR_CUT, FLAG_ADDR_FAULT, FLAG_CONN_FAULT, FLAG_PAYLOAD_FAULT,
-                                    FLAG_SNAPLEN)
+from p2pcap.formats.records import (
+    FLAG_ADDR_CUT,
+    FLAG_ADDR_FAULT,
+    FLAG_CONN_FAULT,
+    FLAG_PAYLOAD_FAULT,
+    FLAG_SNAPLEN,
+)
 
 PEER = encode_peer(ref=0x10001, peer_id=7, pid=4242, addr="[2001:db8::1]:19999", conn_type="inbound")
 
@@ -50,8 +63,9 @@ class Ring:
         self.mem[off + 3 + self.size] &= 0x7F
 
     def drain(self, assembler: Assembler, consumer: int, **kw) -> int:
-        return assembler.drain(self.mem, memoryview(self.mem).cast("I"), 0, self.size - 1,
-                               consumer, self.producer, **kw)
+        return assembler.drain(
+            self.mem, memoryview(self.mem).cast("I"), 0, self.size - 1, consumer, self.producer, **kw
+        )
 
 
 def assembler(offset: int = 0):
@@ -61,30 +75,54 @@ def assembler(offset: int = 0):
 
 def test_small_message_with_its_peer():
     a, out = assembler(offset=1_000)
-    a.feed_many([PEER, encode_message(0x10001, "inv", b"\x01" + bytes(36), ts_ns=5, tid=9,
-                                      inbound=False, flags=FLAG_SNAPLEN, msg_size=100)])
+    a.feed_many(
+        [
+            PEER,
+            encode_message(
+                0x10001,
+                "inv",
+                b"\x01" + bytes(36),
+                ts_ns=5,
+                tid=9,
+                inbound=False,
+                flags=FLAG_SNAPLEN,
+                msg_size=100,
+            ),
+        ]
+    )
     (m,) = out
     assert (m.ts_ns, m.pid, m.peer_id, m.peer_addr, m.conn_type, m.direction, m.command) == (
-        1_005, 4242, 7, "[2001:db8::1]:19999", "inbound", "out", "inv")
+        1_005,
+        4242,
+        7,
+        "[2001:db8::1]:19999",
+        "inbound",
+        "out",
+        "inv",
+    )
     assert m.payload == b"\x01" + bytes(36) and m.msg_size == 100 and m.flags == FLAG_SNAPLEN
     assert a.pids == {4242}
 
 
 def test_peer_flags_and_unknown_peers_are_marked_not_hidden():
     a, out = assembler()
-    a.feed_many([
-        encode_peer(1, 3, 10, "x" * 255, "", flags=FLAG_ADDR_CUT | FLAG_CONN_FAULT),
-        encode_message(1, "ping", bytes(8)),
-        encode_message(99, "pong", bytes(8)),  # its EV_PEER never came
-    ])
+    a.feed_many(
+        [
+            encode_peer(1, 3, 10, "x" * 255, "", flags=FLAG_ADDR_CUT | FLAG_CONN_FAULT),
+            encode_message(1, "ping", bytes(8)),
+            encode_message(99, "pong", bytes(8)),  # its EV_PEER never came
+        ]
+    )
     assert out[0].flags == FLAG_ADDR_CUT | FLAG_CONN_FAULT and out[0].peer_addr == "x" * 255
     assert out[1].flags & (FLAG_ADDR_FAULT | FLAG_CONN_FAULT) == FLAG_ADDR_FAULT | FLAG_CONN_FAULT
 
 
 def chunks_of(payload: bytes, tid: int, ref: int = 0x10001, command: str = "block"):
     first = encode_message(ref, command, payload[:CHUNK_SIZE], tid=tid, captured_len=len(payload))
-    rest = [encode_chunk(tid, off, payload[off:off + CHUNK_SIZE])
-            for off in range(CHUNK_SIZE, len(payload), CHUNK_SIZE)]
+    rest = [
+        encode_chunk(tid, off, payload[off : off + CHUNK_SIZE])
+        for off in range(CHUNK_SIZE, len(payload), CHUNK_SIZE)
+    ]
     return [first, *rest]
 
 
@@ -135,7 +173,7 @@ def test_a_failed_read_keeps_the_bytes_read_and_flags_them():
     a, out = assembler()
     a.feed_many([PEER, first, second, failed])
     (m,) = out
-    assert m.flags & FLAG_PAYLOAD_FAULT and m.payload == payload[:2 * CHUNK_SIZE]
+    assert m.flags & FLAG_PAYLOAD_FAULT and m.payload == payload[: 2 * CHUNK_SIZE]
     assert m.captured_len < m.msg_size
 
 

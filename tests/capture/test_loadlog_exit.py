@@ -21,12 +21,19 @@ with loadlog.captured_stderr():
 
 
 def test_exit_inside_the_capture_is_reported(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60,
-                          env={"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    proc = subprocess.run(
+        [sys.executable, "-c", SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"XDG_RUNTIME_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert lines[0].startswith("Error: BCC ended the process while loading the BPF program: "
-                               "LLVM ERROR: Cannot select: t5: i32,ch = AtomicCmpSwap (full log: ")
+    assert lines[0].startswith(
+        "Error: BCC ended the process while loading the BPF program: "
+        "LLVM ERROR: Cannot select: t5: i32,ch = AtomicCmpSwap (full log: "
+    )
     log = lines[0].rsplit("(full log: ", 1)[1].rstrip(")")
     assert log.startswith(str(tmp_path)) and "noise" in open(log).read()

@@ -43,8 +43,9 @@ def read_all(paths):
 
 
 def test_size_rotation_numbers_files_and_keeps_every_record_once(tmp_path):
-    out = Output(tmp_path / "run.cap", {"network": "regtest"}, rotate_size=20_000,
-                 writer_factory=small_blocks)
+    out = Output(
+        tmp_path / "run.cap", {"network": "regtest"}, rotate_size=20_000, writer_factory=small_blocks
+    )
     sent = []
     for i in range(100):
         m = message(i)

@@ -43,8 +43,14 @@ def probe_node(ebpf, standin, tmp_path):
     """Three peers, two of them in the same cache slot (ids SLOTS apart)."""
     msgs = tmp_path / "peers.msgs"
     peers = [(1, "10.1.0.1:9999"), (1 + SLOTS, "10.1.0.2:9999"), (7, "[2001:db8::7]:9999")]
-    write_messages(msgs, [("in", peer, addr, "inbound", "ping", i.to_bytes(8, "little"))
-                          for i in range(30) for peer, addr in peers])
+    write_messages(
+        msgs,
+        [
+            ("in", peer, addr, "inbound", "ping", i.to_bytes(8, "little"))
+            for i in range(30)
+            for peer, addr in peers
+        ],
+    )
     node = start_node(standin, msgs, "--rate", "300", "--repeat", "0", "--duration", "3")
     probe = Probe(node)
     try:

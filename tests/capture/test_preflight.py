@@ -16,6 +16,7 @@ ALL_CAPS = (1 << 21) | (1 << 38) | (1 << 39)
 
 # -- privileges ----------------------------------------------------------------
 
+
 def test_root_is_enough():
     assert preflight.check_privileges(0, 0) == Check("privileges", OK, "privileges: root")
 
@@ -23,8 +24,10 @@ def test_root_is_enough():
 def test_no_privilege_fails():
     check = preflight.check_privileges(1000, 0)
     assert check.status == FAIL
-    assert check.text == ("recording needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN "
-                          "(uid 1000 is missing CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN): run it with sudo")
+    assert check.text == (
+        "recording needs root, or CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN "
+        "(uid 1000 is missing CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN): run it with sudo"
+    )
     assert check.line().startswith("FAIL  recording needs root")
 
 
@@ -41,6 +44,7 @@ def test_read_capeff():
 
 # -- kernel --------------------------------------------------------------------
 
+
 def test_kernel_too_old():
     check = preflight.check_kernel("5.4.0-100-generic")
     assert check.status == FAIL
@@ -50,7 +54,10 @@ def test_kernel_too_old():
 def test_tested_kernel():
     check = preflight.check_kernel("6.18.44-fc-v973", btf=True)
     assert check.line() == "ok    kernel 6.18.44 (ring buffer: yes, BTF: yes)"
-    assert preflight.check_kernel("5.10.0-46-amd64", btf=False).text == "kernel 5.10.0 (ring buffer: yes, BTF: no)"
+    assert (
+        preflight.check_kernel("5.10.0-46-amd64", btf=False).text
+        == "kernel 5.10.0 (ring buffer: yes, BTF: no)"
+    )
 
 
 @pytest.mark.parametrize("release", ["5.15.0-91-generic", "6.8.0-31-generic", "5.8.0"])
@@ -64,6 +71,7 @@ def test_kernel_release_not_understood():
 
 
 # -- BCC -----------------------------------------------------------------------
+
 
 def test_bcc_too_old():
     check = preflight.check_bcc("0.12.0")
@@ -94,22 +102,29 @@ def test_bcc_facts_here():
 
 # -- headers and tracefs -------------------------------------------------------
 
+
 def test_headers_missing():
     check = preflight.check_headers("6.1.0-9-amd64", exists=lambda path: False)
     assert check.status == FAIL
-    assert check.text == ("kernel headers missing at /lib/modules/6.1.0-9-amd64/build: run 'sudo make setup' "
-                          "(or install linux-headers-6.1.0-9-amd64)")
+    assert check.text == (
+        "kernel headers missing at /lib/modules/6.1.0-9-amd64/build: run 'sudo make setup' "
+        "(or install linux-headers-6.1.0-9-amd64)"
+    )
 
 
 def test_headers_found_in_source():
-    check = preflight.check_headers("6.1.0-9-amd64", exists=lambda path: "/source/" in path,
-                                    realpath=lambda path: path)
+    check = preflight.check_headers(
+        "6.1.0-9-amd64", exists=lambda path: "/source/" in path, realpath=lambda path: path
+    )
     assert check == Check("headers", OK, "kernel headers at /lib/modules/6.1.0-9-amd64/source")
 
 
 def test_headers_say_where_the_link_goes():
-    check = preflight.check_headers("6.1.0-9-amd64", exists=lambda path: True,
-                                    realpath=lambda path: "/usr/src/linux-headers-6.1.0-9-amd64")
+    check = preflight.check_headers(
+        "6.1.0-9-amd64",
+        exists=lambda path: True,
+        realpath=lambda path: "/usr/src/linux-headers-6.1.0-9-amd64",
+    )
     assert check.text.endswith("(-> /usr/src/linux-headers-6.1.0-9-amd64)")
 
 
@@ -136,27 +151,37 @@ def test_binary_without_probes():
 
 
 def test_probes_with_semaphores_say_how_they_are_raised():
-    notes = [ProbeNote("net", "inbound_message", 0x1000, 0x4A2B10, ARGS6),
-             ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6)]
+    notes = [
+        ProbeNote("net", "inbound_message", 0x1000, 0x4A2B10, ARGS6),
+        ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6),
+    ]
     inbound, outbound = preflight.check_probes(notes, "/usr/bin/dashd")
-    assert inbound.line() == ("ok    net:inbound_message in /usr/bin/dashd: 6 arguments; semaphore at 0x4a2b10: "
-                              "raised by the kernel while recording (uprobe reference counter)")
+    assert inbound.line() == (
+        "ok    net:inbound_message in /usr/bin/dashd: 6 arguments; semaphore at 0x4a2b10: "
+        "raised by the kernel while recording (uprobe reference counter)"
+    )
     assert outbound == Check("probe", OK, "net:outbound_message in /usr/bin/dashd: 6 arguments, no semaphore")
 
 
 def test_probe_with_an_operand_p2pcap_cannot_read_fails():
-    notes = [ProbeNote("net", "inbound_message", 0x1000, 0, "-8@%rax 8@%rcx 8@%r8 8@%r9 8@%rsi 8@foo(%rip)"),
-             ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6)]
+    notes = [
+        ProbeNote("net", "inbound_message", 0x1000, 0, "-8@%rax 8@%rcx 8@%r8 8@%r9 8@%rsi 8@foo(%rip)"),
+        ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6),
+    ]
     inbound, outbound = preflight.check_probes(notes, "dashd")
     assert inbound.status == FAIL
-    assert inbound.text == ("net:inbound_message in dashd: probe argument '8@foo(%rip)': operand 'foo(%rip)' "
-                            "is not supported (x86-64 register, offset(register) or $constant)")
+    assert inbound.text == (
+        "net:inbound_message in dashd: probe argument '8@foo(%rip)': operand 'foo(%rip)' "
+        "is not supported (x86-64 register, offset(register) or $constant)"
+    )
     assert outbound.status == OK
 
 
 def test_probe_with_other_arguments_fails():
-    notes = [ProbeNote("net", "inbound_message", 0x1000, 0, "-8@%rax 8@%rcx 8@%r8 8@%r9 8@%rsi"),
-             ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6)]
+    notes = [
+        ProbeNote("net", "inbound_message", 0x1000, 0, "-8@%rax 8@%rcx 8@%r8 8@%r9 8@%rsi"),
+        ProbeNote("net", "outbound_message", 0x2000, 0, ARGS6),
+    ]
     inbound, _ = preflight.check_probes(notes, "dashd")
     assert inbound.status == FAIL and "has 5 arguments, p2pcap reads 6" in inbound.text
 
@@ -170,7 +195,9 @@ def test_argument_count_on_arm64():
 def test_standin_probes(standin):
     info = read_elf_info(standin)
     assert [(n.name, n.argument_count, n.semaphore) for n in info.notes] == [
-        ("inbound_message", 6, 0), ("outbound_message", 6, 0)]
+        ("inbound_message", 6, 0),
+        ("outbound_message", 6, 0),
+    ]
     assert info.probes == [("net", "inbound_message"), ("net", "outbound_message")]
 
 
@@ -181,12 +208,17 @@ def test_target_checks_for_a_missing_pid_and_file():
 
 # -- record stops at the first failure -----------------------------------------
 
+
 def test_record_stops_at_the_first_failure(monkeypatch):
-    monkeypatch.setattr(preflight, "environment_checks", lambda: [
-        Check("privileges", OK, "privileges: root"),
-        preflight.check_kernel("5.4.0-100-generic"),
-        preflight.check_bcc("0.12.0"),
-    ])
+    monkeypatch.setattr(
+        preflight,
+        "environment_checks",
+        lambda: [
+            Check("privileges", OK, "privileges: root"),
+            preflight.check_kernel("5.4.0-100-generic"),
+            preflight.check_bcc("0.12.0"),
+        ],
+    )
     with pytest.raises(program.RecordError) as raised:
         program.check_environment()
     assert str(raised.value) == "kernel 5.4.0 is too old: p2pcap needs Linux 5.8 or newer (BPF ring buffer)"
@@ -219,9 +251,11 @@ def test_verifier_reason_from_5_10():
     assert (failure.kind, failure.function) == ("verifier", "trace_inbound")
     assert failure.reason == "R2 min value is negative, either use unsigned or 'var &= const'"
     line = loadlog.one_line(failure, release="5.10.0-46-amd64", log_path="/tmp/p2pcap-verifier-1234.log")
-    assert line == ("the BPF program was rejected by the kernel 5.10.0-46-amd64 verifier at trace_inbound: "
-                    "R2 min value is negative, either use unsigned or 'var &= const' "
-                    "(full log: /tmp/p2pcap-verifier-1234.log)")
+    assert line == (
+        "the BPF program was rejected by the kernel 5.10.0-46-amd64 verifier at trace_inbound: "
+        "R2 min value is negative, either use unsigned or 'var &= const' "
+        "(full log: /tmp/p2pcap-verifier-1234.log)"
+    )
 
 
 def test_verifier_reason_is_the_first_of_several_lines():
@@ -263,16 +297,22 @@ def test_too_complex_on_bcc_0_26():
     failure = loadlog.diagnose("Failed to load BPF program b'trace_outbound': Argument list too long", log)
     assert failure.kind == "too-complex"
     line = loadlog.one_line(failure, release="6.1.0-9-amd64", log_path="/tmp/x.log")
-    assert line == ("the BPF program at trace_outbound is too complex for this kernel's verifier "
-                    "(1M instruction budget) on kernel 6.1.0-9-amd64 (full log: /tmp/x.log)")
+    assert line == (
+        "the BPF program at trace_outbound is too complex for this kernel's verifier "
+        "(1M instruction budget) on kernel 6.1.0-9-amd64 (full log: /tmp/x.log)"
+    )
 
 
 def test_too_complex_from_the_kernel_log():
-    log = ("bpf: Failed to load program: Argument list too long\n1234: (bf) r1 = r0\n"
-           "BPF program is too large. Processed 1000001 insn\n"
-           "processed 1000001 insns (limit 1000000) max_states_per_insn 34 total_states 51234\n")
-    assert loadlog.diagnose("Failed to load BPF program b'trace_inbound': Argument list too long",
-                            log).kind == "too-complex"
+    log = (
+        "bpf: Failed to load program: Argument list too long\n1234: (bf) r1 = r0\n"
+        "BPF program is too large. Processed 1000001 insn\n"
+        "processed 1000001 insns (limit 1000000) max_states_per_insn 34 total_states 51234\n"
+    )
+    assert (
+        loadlog.diagnose("Failed to load BPF program b'trace_inbound': Argument list too long", log).kind
+        == "too-complex"
+    )
 
 
 def test_clang_error():
@@ -289,13 +329,17 @@ int f(void *ctx) { return undefined_thing; }
 
 
 def test_clang_error_from_missing_headers_points_at_them():
-    log = ("In file included from /virtual/main.c:2:\n"
-           "/lib/modules/6.1.0-9-amd64/build/include/linux/types.h:6:10: fatal error: 'asm/types.h' file not found\n"
-           "1 error generated.\n")
+    log = (
+        "In file included from /virtual/main.c:2:\n"
+        "/lib/modules/6.1.0-9-amd64/build/include/linux/types.h:6:10: fatal error: 'asm/types.h' file not found\n"
+        "1 error generated.\n"
+    )
     failure = loadlog.diagnose("Failed to compile BPF module <text>", log)
     line = loadlog.one_line(failure, release="6.1.0-9-amd64", log_path="/tmp/x.log")
-    assert line.startswith("the BPF program did not compile: /lib/modules/6.1.0-9-amd64/build/include/linux/"
-                           "types.h:6:10: fatal error: 'asm/types.h' file not found (full log: /tmp/x.log)")
+    assert line.startswith(
+        "the BPF program did not compile: /lib/modules/6.1.0-9-amd64/build/include/linux/"
+        "types.h:6:10: fatal error: 'asm/types.h' file not found (full log: /tmp/x.log)"
+    )
     assert "p2pcap doctor" in line
 
 
@@ -303,10 +347,12 @@ def test_eperm():
     failure = loadlog.diagnose("Failed to load BPF program b'trace_inbound': Operation not permitted", "")
     assert failure.kind == "permission"
     assert "refused to load BPF programs at trace_inbound (Operation not permitted)" in loadlog.one_line(
-        failure, release="6.1.0", log_path=None)
+        failure, release="6.1.0", log_path=None
+    )
 
 
 # -- fd 2 and the log file -----------------------------------------------------
+
 
 def test_captured_stderr_takes_fd_2(capfd):
     with loadlog.captured_stderr() as log:
@@ -380,7 +426,9 @@ def test_a_rejected_program_gives_one_line_and_a_log_file(ebpf, capfd, tmp_path,
         pytest.fail("the kernel accepted a program reading a possibly negative length")
     assert capfd.readouterr().err == ""  # nothing of the verifier's log on the terminal
     assert "\n" not in line
-    assert line.startswith(f"the BPF program was rejected by the kernel {os.uname().release} verifier at broken: ")
+    assert line.startswith(
+        f"the BPF program was rejected by the kernel {os.uname().release} verifier at broken: "
+    )
     assert "R2 min value is negative" in line
     path = line.rsplit("(full log: ", 1)[1].rstrip(")")
     assert path.startswith(str(tmp_path))
@@ -401,5 +449,7 @@ def test_a_program_that_does_not_compile(ebpf, capfd, tmp_path, monkeypatch):
     else:
         pytest.fail("clang compiled an undeclared identifier")
     assert capfd.readouterr().err == ""
-    assert line.startswith("the BPF program did not compile: broken.bpf.c:1:27: error: use of undeclared "
-                           "identifier 'undefined_thing' (full log: ")
+    assert line.startswith(
+        "the BPF program did not compile: broken.bpf.c:1:27: error: use of undeclared "
+        "identifier 'undefined_thing' (full log: "
+    )

@@ -40,8 +40,16 @@ def test_threads_with_big_messages_come_back_whole_and_in_order(tmp_path, ebpf, 
         command = "block" if size >= 2 << 20 else rng.choice(["inv", "tx", "ping", "headers"])
         # A unique payload per line, so each recorded message names its line.
         payload = i.to_bytes(4, "little") + rng.randbytes(max(size - 4, 0)) if size else b""
-        sent.append(("in" if i % 2 else "out", peer, f"[2001:db8::{peer}]:9999", "outbound-full-relay",
-                     command, payload))
+        sent.append(
+            (
+                "in" if i % 2 else "out",
+                peer,
+                f"[2001:db8::{peer}]:9999",
+                "outbound-full-relay",
+                command,
+                payload,
+            )
+        )
     msgs = tmp_path / "t.msgs"
     write_messages(msgs, sent)
     recorder, node_out = record_standin(exe, msgs, tmp_path / "t.cap", node_args=("--threads", str(threads)))

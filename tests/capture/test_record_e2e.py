@@ -20,8 +20,23 @@ pytestmark = pytest.mark.ebpf
 
 DECODER_TESTS = Path(__file__).resolve().parent.parent / "decoders"
 SKELETON_COMMANDS = [
-    "version", "verack", "ping", "pong", "inv", "getdata", "notfound", "addr", "addrv2",
-    "sendaddrv2", "getheaders", "headers", "sendheaders", "sendcmpct", "feefilter", "tx", "block",
+    "version",
+    "verack",
+    "ping",
+    "pong",
+    "inv",
+    "getdata",
+    "notfound",
+    "addr",
+    "addrv2",
+    "sendaddrv2",
+    "getheaders",
+    "headers",
+    "sendheaders",
+    "sendcmpct",
+    "feefilter",
+    "tx",
+    "block",
 ]
 PEERS = [
     (0, "127.0.0.1:19899", "outbound-full-relay"),
@@ -88,7 +103,12 @@ def test_every_message_back_in_order_byte_exact(session):
     for sent, got in zip(messages, shown):
         direction, peer, addr, conn, command, payload = sent
         assert (got["direction"], got["peer_id"], got["peer_addr"], got["conn_type"], got["command"]) == (
-            direction, peer, addr, conn, command)
+            direction,
+            peer,
+            addr,
+            conn,
+            command,
+        )
         assert got["msg_size"] == got["captured_len"] == len(payload)
         assert got["payload_hex"] == payload.hex()
         assert got["flags"] == 0

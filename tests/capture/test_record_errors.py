@@ -20,22 +20,31 @@ def one_line(proc: subprocess.CompletedProcess, expected: str) -> None:
     assert len(lines) == 1 and lines[0] == f"Error: {expected}", proc.stderr
 
 
-@pytest.mark.parametrize("args,expected", [
-    (("--type", "averyverylongcommand"),
-     "--type 'averyverylongcommand': a command is at most 12 printable ASCII characters"),
-    (("--rotate-size", "lots"), "--rotate-size 'lots': not a size (e.g. 100M, 1G, 65536)"),
-    (("--rotate-time", "soon"), "--rotate-time 'soon': not a duration (e.g. 30s, 250ms, 10m, 1h, 2d)"),
-    (("--duration", "0"), "--duration '0': a duration must be positive"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (
+            ("--type", "averyverylongcommand"),
+            "--type 'averyverylongcommand': a command is at most 12 printable ASCII characters",
+        ),
+        (("--rotate-size", "lots"), "--rotate-size 'lots': not a size (e.g. 100M, 1G, 65536)"),
+        (("--rotate-time", "soon"), "--rotate-time 'soon': not a duration (e.g. 30s, 250ms, 10m, 1h, 2d)"),
+        (("--duration", "0"), "--duration '0': a duration must be positive"),
+    ],
+)
 def test_bad_options(args, expected):
     one_line(record("-o", os.devnull, "--pid", "1", *args), expected)
 
 
 def test_stdout_cannot_rotate():
-    one_line(record("-o", "-", "--pid", "1", "--rotate-size", "1M"),
-             "cannot rotate files when writing to standard output (-o -)")
+    one_line(
+        record("-o", "-", "--pid", "1", "--rotate-size", "1M"),
+        "cannot rotate files when writing to standard output (-o -)",
+    )
 
 
 def test_a_ring_that_is_not_a_power_of_two(ebpf):
-    one_line(record("-o", os.devnull, "--pid", str(os.getpid()), "--buffer-size", "12K"),
-             "ring buffer size must be a power-of-two number of pages, got 12288 bytes")
+    one_line(
+        record("-o", os.devnull, "--pid", str(os.getpid()), "--buffer-size", "12K"),
+        "ring buffer size must be a power-of-two number of pages, got 12288 bytes",
+    )

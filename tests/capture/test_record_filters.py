@@ -26,22 +26,35 @@ def session(tmp_path_factory, ebpf, standin):
     messages = []
     for i in range(140):
         peer = i % 4
-        messages.append(("in" if rng.random() < 0.5 else "out", peer, f"10.1.0.{peer}:9999",
-                         "outbound-full-relay", COMMANDS[i % len(COMMANDS)],
-                         rng.randbytes(rng.choice([0, 8, 37, 300, 5000, 40_000]))))
+        messages.append(
+            (
+                "in" if rng.random() < 0.5 else "out",
+                peer,
+                f"10.1.0.{peer}:9999",
+                "outbound-full-relay",
+                COMMANDS[i % len(COMMANDS)],
+                rng.randbytes(rng.choice([0, 8, 37, 300, 5000, 40_000])),
+            )
+        )
     tmp = tmp_path_factory.mktemp("filters")
     msgs = tmp / "mixed.msgs"
     write_messages(msgs, messages)
     return messages, msgs, tmp
 
 
-@pytest.mark.parametrize("args,keep", [
-    (("--type", "inv,tx", "--type", "qsendrecsigs"), lambda m: m[4] in ("inv", "tx", "qsendrecsigs")),
-    (("--peer", "1", "--peer", "3"), lambda m: m[1] in (1, 3)),
-    (("--direction", "out"), lambda m: m[0] == "out"),
-    (("--type", "ping", "--direction", "in", "--peer", "2"),
-     lambda m: m[4] == "ping" and m[0] == "in" and m[1] == 2),
-], ids=["type", "peer", "direction", "all-three"])
+@pytest.mark.parametrize(
+    "args,keep",
+    [
+        (("--type", "inv,tx", "--type", "qsendrecsigs"), lambda m: m[4] in ("inv", "tx", "qsendrecsigs")),
+        (("--peer", "1", "--peer", "3"), lambda m: m[1] in (1, 3)),
+        (("--direction", "out"), lambda m: m[0] == "out"),
+        (
+            ("--type", "ping", "--direction", "in", "--peer", "2"),
+            lambda m: m[4] == "ping" and m[0] == "in" and m[1] == 2,
+        ),
+    ],
+    ids=["type", "peer", "direction", "all-three"],
+)
 def test_kernel_filters_keep_exactly_the_selected_messages(session, standin, args, keep):
     messages, msgs, tmp = session
     capture = tmp / f"filtered-{'-'.join(args)}.cap"
@@ -58,8 +71,9 @@ def test_kernel_filters_keep_exactly_the_selected_messages(session, standin, arg
 def test_filters_are_in_the_header(session, standin):
     _, msgs, tmp = session
     capture = tmp / "header.cap"
-    record_standin(standin, msgs, capture, "--type", "inv", "--peer", "2", "--direction", "in",
-                   "--snaplen", "512")
+    record_standin(
+        standin, msgs, capture, "--type", "inv", "--peer", "2", "--direction", "in", "--snaplen", "512"
+    )
     _, metadata = read_capture(capture)
     assert metadata["filters"] == {"snaplen": 512, "types": ["inv"], "peers": [2], "direction": "in"}
 

@@ -19,16 +19,34 @@ import time
 import pytest
 
 from ..conftest import p2pcap_cmd
-from .live import (finish, gaps_of, messages_of, read_capture, record_standin, start_node,
-                   start_recorder, summary_line, write_messages)
+from .live import (
+    finish,
+    gaps_of,
+    messages_of,
+    read_capture,
+    record_standin,
+    start_node,
+    start_recorder,
+    summary_line,
+    write_messages,
+)
 
 pytestmark = pytest.mark.ebpf
 
 
 def session(n: int, size: int, seed: int = 3):
     rng = random.Random(seed)
-    return [("in" if i % 3 else "out", i % 4, f"10.3.0.{i % 4}:9999", "inbound", "tx",
-             i.to_bytes(4, "little") + rng.randbytes(size - 4)) for i in range(n)]
+    return [
+        (
+            "in" if i % 3 else "out",
+            i % 4,
+            f"10.3.0.{i % 4}:9999",
+            "inbound",
+            "tx",
+            i.to_bytes(4, "little") + rng.randbytes(size - 4),
+        )
+        for i in range(n)
+    ]
 
 
 def test_size_rotation_splits_without_loss_or_duplicates(tmp_path, ebpf, standin):
@@ -36,10 +54,13 @@ def test_size_rotation_splits_without_loss_or_duplicates(tmp_path, ebpf, standin
     msgs = tmp_path / "big.msgs"
     write_messages(msgs, messages)
     capture = tmp_path / "run.cap"
-    recorder, node_out = record_standin(standin, msgs, capture, "--rotate-size", "1M",
-                                        node_args=("--rate", "1000"))
+    recorder, node_out = record_standin(
+        standin, msgs, capture, "--rotate-size", "1M", node_args=("--rate", "1000")
+    )
     assert recorder.returncode == 0, recorder.stderr
-    files = sorted(tmp_path.glob("run.cap*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0)
+    files = sorted(
+        tmp_path.glob("run.cap*"), key=lambda p: int(p.suffix[1:]) if p.suffix[1:].isdigit() else 0
+    )
     assert [f.name for f in files] == ["run.cap"] + [f"run.cap.{n}" for n in range(1, len(files))]
     assert len(files) >= 3
     records, _ = read_capture(*files)
@@ -78,8 +99,9 @@ def test_count_stops_after_exactly_n_messages(tmp_path, ebpf, standin):
     write_messages(msgs, session(50, 100))
     node = start_node(standin, msgs, "--rate", "100", "--repeat", "100")
     try:
-        rec, first = start_recorder("-o", str(tmp_path / "count.cap"), "--pid", str(node.pid),
-                                    "--count", "20")
+        rec, first = start_recorder(
+            "-o", str(tmp_path / "count.cap"), "--pid", str(node.pid), "--count", "20"
+        )
         node.send_signal(signal.SIGUSR1)
         done = finish(rec, first, timeout=30)
     finally:
@@ -95,8 +117,9 @@ def test_duration_stops_in_time(tmp_path, ebpf, standin):
     write_messages(msgs, session(10, 100))
     node = start_node(standin, msgs, "--rate", "20", "--repeat", "100")
     try:
-        rec, first = start_recorder("-o", str(tmp_path / "d.cap"), "--pid", str(node.pid),
-                                    "--duration", "1.5s")
+        rec, first = start_recorder(
+            "-o", str(tmp_path / "d.cap"), "--pid", str(node.pid), "--duration", "1.5s"
+        )
         node.send_signal(signal.SIGUSR1)
         started = time.monotonic()
         done = finish(rec, first, timeout=30)
@@ -115,8 +138,13 @@ def test_stdout_streams_into_show(tmp_path, ebpf, standin):
     node = start_node(standin, msgs, "--linger", "0.3")
     try:
         rec, first = start_recorder("-o", "-", "--pid", str(node.pid), stdout=subprocess.PIPE)
-        show = subprocess.Popen(p2pcap_cmd("show", "-", "--json", "--hex"), stdin=rec.stdout,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        show = subprocess.Popen(
+            p2pcap_cmd("show", "-", "--json", "--hex"),
+            stdin=rec.stdout,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         rec.stdout.close()  # show holds the pipe now
         node.send_signal(signal.SIGUSR1)
         shown, show_err = show.communicate(timeout=60)
@@ -136,8 +164,11 @@ def test_a_terminal_gets_a_status_line_a_pipe_does_not(tmp_path, ebpf, standin):
     node = start_node(standin, msgs, "--rate", "10", "--linger", "0.3")
     master, slave = pty.openpty()
     try:
-        rec = subprocess.Popen(p2pcap_cmd("record", "-o", str(tmp_path / "tty.cap"), "--pid", str(node.pid)),
-                               stderr=slave, stdout=subprocess.DEVNULL)
+        rec = subprocess.Popen(
+            p2pcap_cmd("record", "-o", str(tmp_path / "tty.cap"), "--pid", str(node.pid)),
+            stderr=slave,
+            stdout=subprocess.DEVNULL,
+        )
         os.close(slave)
         seen = b""
         deadline = time.monotonic() + 60

@@ -16,8 +16,16 @@ import subprocess
 import pytest
 
 from ..conftest import p2pcap_cmd
-from .live import (gaps_of, messages_of, read_capture, record_standin, replayed, show_json, summary_line,
-                   write_messages)
+from .live import (
+    gaps_of,
+    messages_of,
+    read_capture,
+    record_standin,
+    replayed,
+    show_json,
+    summary_line,
+    write_messages,
+)
 
 pytestmark = pytest.mark.ebpf
 
@@ -28,14 +36,23 @@ def lossy(tmp_path_factory, ebpf, standin):
     messages = []
     for i in range(400):
         size = 40_000 if i % 40 == 0 else 100
-        messages.append(("in" if i % 2 else "out", i % 5, f"10.0.0.{i % 5}:9999", "inbound",
-                         "block" if size > 100 else "inv", rng.randbytes(size)))
+        messages.append(
+            (
+                "in" if i % 2 else "out",
+                i % 5,
+                f"10.0.0.{i % 5}:9999",
+                "inbound",
+                "block" if size > 100 else "inv",
+                rng.randbytes(size),
+            )
+        )
     tmp = tmp_path_factory.mktemp("losses")
     msgs = tmp / "lossy.msgs"
     write_messages(msgs, messages)
     capture = tmp / "lossy.cap"
-    recorder, node_out = record_standin(standin, msgs, capture, "--buffer-size", "64K",
-                                        node_args=("--repeat", "50"))
+    recorder, node_out = record_standin(
+        standin, msgs, capture, "--buffer-size", "64K", node_args=("--repeat", "50")
+    )
     records, _ = read_capture(capture)
     return messages, capture, recorder, node_out, records
 
@@ -96,8 +113,9 @@ def test_show_marks_gaps_inline(lossy):
     gaps = [o for o in shown if o.get("gap")]
     assert len(gaps) == len(gaps_of(records))
     assert sum(o["lost_messages"] for o in gaps) == sum(g.lost_messages for g in gaps_of(records))
-    table = subprocess.run(p2pcap_cmd("show", str(capture)), capture_output=True, text=True,
-                           check=True).stdout
+    table = subprocess.run(
+        p2pcap_cmd("show", str(capture)), capture_output=True, text=True, check=True
+    ).stdout
     assert table.count("--- GAP:") == len(gaps)
 
 

@@ -23,9 +23,17 @@ pytestmark = pytest.mark.ebpf
 
 
 def session(peer: int, n: int = 25):
-    return [("in" if i % 2 else "out", peer, f"10.3.0.{peer}:9999", "outbound-full-relay", "inv",
-             bytes([peer, i]) * 18) for i in range(n)] + [
-        ("in", peer, f"10.3.0.{peer}:9999", "outbound-full-relay", "block", os.urandom(2 * 1024 * 1024))]
+    return [
+        (
+            "in" if i % 2 else "out",
+            peer,
+            f"10.3.0.{peer}:9999",
+            "outbound-full-relay",
+            "inv",
+            bytes([peer, i]) * 18,
+        )
+        for i in range(n)
+    ] + [("in", peer, f"10.3.0.{peer}:9999", "outbound-full-relay", "block", os.urandom(2 * 1024 * 1024))]
 
 
 def start(argv: list[str]) -> subprocess.Popen:
@@ -64,8 +72,10 @@ def unshare():
 
 def start_in_container(unshare: str, standin: Path, msgs: Path) -> subprocess.Popen:
     """The stand-in as /mnt/dashd on a tmpfs that only its own mount namespace has."""
-    script = (f"mount -t tmpfs p2pcap-test /mnt && cp {standin} /mnt/dashd && "
-              f"exec /mnt/dashd --wait-signal --linger 0.3 {msgs}")
+    script = (
+        f"mount -t tmpfs p2pcap-test /mnt && cp {standin} /mnt/dashd && "
+        f"exec /mnt/dashd --wait-signal --linger 0.3 {msgs}"
+    )
     return start([unshare, "--mount", "--propagation", "private", "sh", "-c", script])
 
 

@@ -17,7 +17,16 @@ import subprocess
 
 import pytest
 
-from .live import environ, finish, messages_of, read_capture, start_node, start_recorder, wait_for, write_messages
+from .live import (
+    environ,
+    finish,
+    messages_of,
+    read_capture,
+    start_node,
+    start_recorder,
+    wait_for,
+    write_messages,
+)
 from .semaphores import fired_counts, semaphore_values, write_semaphore
 
 pytestmark = pytest.mark.ebpf
@@ -26,8 +35,10 @@ PROBES = ("net:inbound_message", "net:outbound_message")
 
 
 def session(peer: int, n: int = 30):
-    return [("in" if i % 2 else "out", peer, f"10.4.0.{peer}:9999", "inbound", "inv", bytes([peer, i]) * 20)
-            for i in range(n)] + [("in", peer, f"10.4.0.{peer}:9999", "inbound", "block", os.urandom(3 << 20))]
+    return [
+        ("in" if i % 2 else "out", peer, f"10.4.0.{peer}:9999", "inbound", "inv", bytes([peer, i]) * 20)
+        for i in range(n)
+    ] + [("in", peer, f"10.4.0.{peer}:9999", "inbound", "block", os.urandom(3 << 20))]
 
 
 def assert_whole(capture, sent) -> None:
@@ -45,7 +56,9 @@ def ended(node: subprocess.Popen) -> str:
 
 
 @pytest.mark.parametrize("how", ["ctrl-c", "sigterm", "duration", "kill-9", "sudo"])
-def test_pid_records_everything_and_leaves_the_semaphores_as_found(tmp_path, public_dir, ebpf, standin_sema, how):
+def test_pid_records_everything_and_leaves_the_semaphores_as_found(
+    tmp_path, public_dir, ebpf, standin_sema, how
+):
     msgs = tmp_path / "s.msgs"
     sent = session(1)
     write_messages(msgs, sent)
@@ -63,13 +76,21 @@ def test_pid_records_everything_and_leaves_the_semaphores_as_found(tmp_path, pub
         if how == "sudo":
             env = environ(SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
         rec, listening = start_recorder(*args, env=env)
-        assert "USDT semaphores of net:inbound_message, net:outbound_message raised by the kernel" in listening
+        assert (
+            "USDT semaphores of net:inbound_message, net:outbound_message raised by the kernel" in listening
+        )
         assert semaphore_values(node.pid) == {probe: before[probe] + 1 for probe in PROBES}
         node.send_signal(signal.SIGUSR1)
-        assert wait_for(lambda: read_capture_count(capture) == len(sent) or rec.poll() is not None, timeout=60)
-        {"ctrl-c": lambda: rec.send_signal(signal.SIGINT), "sigterm": lambda: rec.send_signal(signal.SIGTERM),
-         "duration": lambda: None, "kill-9": lambda: rec.send_signal(signal.SIGKILL),
-         "sudo": lambda: rec.send_signal(signal.SIGINT)}[how]()
+        assert wait_for(
+            lambda: read_capture_count(capture) == len(sent) or rec.poll() is not None, timeout=60
+        )
+        {
+            "ctrl-c": lambda: rec.send_signal(signal.SIGINT),
+            "sigterm": lambda: rec.send_signal(signal.SIGTERM),
+            "duration": lambda: None,
+            "kill-9": lambda: rec.send_signal(signal.SIGKILL),
+            "sudo": lambda: rec.send_signal(signal.SIGINT),
+        }[how]()
         recorder = finish(rec, listening, timeout=60)
         if how == "kill-9":
             assert recorder.returncode == -signal.SIGKILL
@@ -115,8 +136,9 @@ def test_exe_raises_the_semaphores_of_running_and_later_processes(tmp_path, ebpf
         second = start_node(exe, late, "--hold")  # started while recording
         assert semaphore_values(second.pid) == {probe: 1 for probe in PROBES}
         second.send_signal(signal.SIGUSR1)
-        assert wait_for(lambda: read_capture_count(tmp_path / "e.cap") == len(first_sent) + len(second_sent),
-                        timeout=60)
+        assert wait_for(
+            lambda: read_capture_count(tmp_path / "e.cap") == len(first_sent) + len(second_sent), timeout=60
+        )
         rec.send_signal(signal.SIGINT)
         recorder = finish(rec, listening, timeout=60)
         assert semaphore_values(second.pid) == {probe: 0 for probe in PROBES}
@@ -132,8 +154,10 @@ def test_exe_raises_the_semaphores_of_running_and_later_processes(tmp_path, ebpf
     by_pid = {}
     for m in messages_of(records):
         by_pid.setdefault(m.pid, []).append((m.direction, m.peer_id, m.command, m.payload))
-    assert by_pid == {first.pid: [(d, p, c, x) for d, p, _a, _c, c, x in first_sent],
-                      second.pid: [(d, p, c, x) for d, p, _a, _c, c, x in second_sent]}
+    assert by_pid == {
+        first.pid: [(d, p, c, x) for d, p, _a, _c, c, x in first_sent],
+        second.pid: [(d, p, c, x) for d, p, _a, _c, c, x in second_sent],
+    }
 
 
 def test_the_header_says_how_the_semaphores_were_handled(tmp_path, ebpf, standin_sema):
@@ -151,14 +175,16 @@ def test_the_header_says_how_the_semaphores_were_handled(tmp_path, ebpf, standin
             node.kill()
     _, metadata = read_capture(tmp_path / "h.cap")
     assert metadata["target"]["semaphores"] == {
-        probe: "raised by the kernel while recording (uprobe reference counter)" for probe in PROBES}
+        probe: "raised by the kernel while recording (uprobe reference counter)" for probe in PROBES
+    }
 
 
 def test_doctor_names_the_semaphores(ebpf, standin_sema):
     from ..conftest import p2pcap_cmd
 
-    proc = subprocess.run(p2pcap_cmd("doctor", "--exe", str(standin_sema)), capture_output=True, text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        p2pcap_cmd("doctor", "--exe", str(standin_sema)), capture_output=True, text=True, timeout=60
+    )
     lines = [line for line in proc.stdout.splitlines() if "net:" in line]
     assert len(lines) == 2 and all(line.startswith("ok    ") for line in lines), proc.stdout
     assert all("raised by the kernel while recording" in line for line in lines)

@@ -20,8 +20,19 @@ import pytest
 from p2pcap.capture import targets
 
 from ..conftest import p2pcap_cmd
-from .live import (children_of, environ, finish, messages_of, read_capture, record_standin, start_node,
-                   start_recorder, status_of, summary_line, write_messages)
+from .live import (
+    children_of,
+    environ,
+    finish,
+    messages_of,
+    read_capture,
+    record_standin,
+    start_node,
+    start_recorder,
+    status_of,
+    summary_line,
+    write_messages,
+)
 
 pytestmark = pytest.mark.ebpf
 
@@ -64,7 +75,8 @@ def test_exe_catches_a_node_started_later(tmp_path, ebpf, standin):
     got = messages_of(records)
     assert [(m.pid, m.peer_id, m.payload) for m in got] == (
         [(first.pid, 1, m[5]) for m in messages_for(1, 30)]
-        + [(second.pid, 2, m[5]) for m in messages_for(2, 40)])
+        + [(second.pid, 2, m[5]) for m in messages_for(2, 40)]
+    )
     assert f"pid {second.pid} appeared: recording it too" in done.stderr
     assert f"pid {first.pid} exited" in done.stderr  # noted, the recording goes on
     assert summary_line(done) == "70 messages, 2800 payload bytes, 0 lost"
@@ -102,8 +114,9 @@ def test_without_a_target_the_running_dashd_is_recorded(tmp_path, ebpf, standin)
 def test_no_dashd_is_one_line(tmp_path, ebpf):
     if targets.find_daemons():
         pytest.skip("a dashd runs here")
-    proc = subprocess.run(p2pcap_cmd("record", "-o", str(tmp_path / "x.cap")), capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        p2pcap_cmd("record", "-o", str(tmp_path / "x.cap")), capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip() == "Error: no running dashd found: give --pid PID or --exe PATH"
 
@@ -112,8 +125,9 @@ def test_the_header_says_what_was_recorded(tmp_path, ebpf, standin):
     msgs = tmp_path / "m.msgs"
     write_messages(msgs, messages_for(5, 3))
     before = time.time_ns()
-    recorder, _ = record_standin(standin, msgs, tmp_path / "meta.cap", "--type", "inv",
-                                 node_args=("-devnet=p2pcap-test",))
+    recorder, _ = record_standin(
+        standin, msgs, tmp_path / "meta.cap", "--type", "inv", node_args=("-devnet=p2pcap-test",)
+    )
     _, meta = read_capture(tmp_path / "meta.cap")
     target = meta["target"]
     assert target["exe"] == str(standin) and len(target["pids"]) == 1
@@ -135,8 +149,9 @@ def test_under_sudo_the_recording_runs_and_writes_as_the_user(tmp_path, public_d
     node = start_node(standin, msgs, "--rate", "200", "--linger", "0.3")
     env = environ(SUDO_UID="65534", SUDO_GID="65534", SUDO_USER="nobody")
     try:
-        rec, listening = start_recorder("-o", str(out_dir / "run.cap"), "--pid", str(node.pid),
-                                        "--rotate-time", "0.5", env=env)
+        rec, listening = start_recorder(
+            "-o", str(out_dir / "run.cap"), "--pid", str(node.pid), "--rotate-time", "0.5", env=env
+        )
         node.send_signal(signal.SIGUSR1)
         time.sleep(0.5)
         recording = status_of(rec.pid)
@@ -164,14 +179,19 @@ def test_under_sudo_a_place_only_root_can_write_is_one_line(tmp_path, ebpf, stan
     write_messages(msgs, messages_for(6, 1))
     node = start_node(standin, msgs)
     try:
-        proc = subprocess.run(p2pcap_cmd("record", "-o", str(tmp_path / "x.cap"), "--pid", str(node.pid)),
-                              capture_output=True, text=True, timeout=60,
-                              env=environ(SUDO_UID="65534", SUDO_GID="65534"))
+        proc = subprocess.run(
+            p2pcap_cmd("record", "-o", str(tmp_path / "x.cap"), "--pid", str(node.pid)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=environ(SUDO_UID="65534", SUDO_GID="65534"),
+        )
     finally:
         node.kill()
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().endswith(
-        "x.cap: cannot create: Permission denied (files are written as nobody, who ran sudo)")
+        "x.cap: cannot create: Permission denied (files are written as nobody, who ran sudo)"
+    )
 
 
 def test_the_fallback_reader_gives_the_same_bytes(tmp_path, ebpf, standin):
@@ -179,8 +199,7 @@ def test_the_fallback_reader_gives_the_same_bytes(tmp_path, ebpf, standin):
     messages = [("out", 0, "127.0.0.1:1", "manual", "block", os.urandom(n)) for n in (10, 70_000, 8)]
     msgs = tmp_path / "m.msgs"
     write_messages(msgs, messages)
-    recorder, _ = record_standin(standin, msgs, tmp_path / "cb.cap",
-                                 env=environ(P2PCAP_RINGBUF="callback"))
+    recorder, _ = record_standin(standin, msgs, tmp_path / "cb.cap", env=environ(P2PCAP_RINGBUF="callback"))
     assert recorder.returncode == 0, recorder.stderr
     got = messages_of(read_capture(tmp_path / "cb.cap")[0])
     assert [m.payload for m in got] == [m[5] for m in messages]

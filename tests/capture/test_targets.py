@@ -27,16 +27,19 @@ def sleeper(*args, cwd=None, env=None):
     return proc
 
 
-@pytest.mark.parametrize("args,network,how", [
-    (["-regtest"], "regtest", "command line: -regtest"),
-    (["-testnet=1"], "testnet", "command line: -testnet=1"),
-    (["--testnet"], "testnet", "command line: -testnet"),
-    (["-devnet=mydev"], "devnet", "command line: -devnet=mydev"),
-    (["-chain=test"], "testnet", "command line: -chain=test"),
-    (["-chain=main"], "mainnet", "command line: -chain=main"),
-    (["-regtest", "-noregtest"], "mainnet", "default"),
-    (["-regtest=0", "-printtoconsole"], "mainnet", "default"),
-])
+@pytest.mark.parametrize(
+    "args,network,how",
+    [
+        (["-regtest"], "regtest", "command line: -regtest"),
+        (["-testnet=1"], "testnet", "command line: -testnet=1"),
+        (["--testnet"], "testnet", "command line: -testnet"),
+        (["-devnet=mydev"], "devnet", "command line: -devnet=mydev"),
+        (["-chain=test"], "testnet", "command line: -chain=test"),
+        (["-chain=main"], "mainnet", "command line: -chain=main"),
+        (["-regtest", "-noregtest"], "mainnet", "default"),
+        (["-regtest=0", "-printtoconsole"], "mainnet", "default"),
+    ],
+)
 def test_network_from_the_command_line(args, network, how, tmp_path):
     proc = sleeper(*args, f"-datadir={tmp_path}")
     try:
@@ -77,7 +80,10 @@ def test_default_datadir_is_in_home(tmp_path):
     proc = sleeper(env={**os.environ, "HOME": str(tmp_path)})
     try:
         assert targets.infer_network(proc.pid) == (
-            "devnet", f"configuration file {tmp_path / '.dashcore' / 'dash.conf'}: devnet=d1", "d1")
+            "devnet",
+            f"configuration file {tmp_path / '.dashcore' / 'dash.conf'}: devnet=d1",
+            "d1",
+        )
     finally:
         proc.kill()
 
@@ -105,8 +111,12 @@ def start(path, *args):
     """The stand-in under another name, waiting (with dashd's options on its command line)."""
     messages = path.parent / "one.msgs"
     messages.write_text("in\t0\t127.0.0.1:1\tinbound\tping\t0000000000000000\n")
-    proc = subprocess.Popen([str(path), "--wait-signal", *args, str(messages)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [str(path), "--wait-signal", *args, str(messages)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout.readline().startswith("waiting for SIGUSR1")
     return proc
 

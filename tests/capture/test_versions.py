@@ -19,5 +19,6 @@ def test_kernel_at_least_and_the_preemptible_boundary():
     assert not versions.kernel_at_least((6, 5), "6.1.0-57-amd64")
     assert not versions.kernel_at_least((5, 8), "garbage")
     # uprobe programs may be preempted from Linux 6.0 (p2p_messages.bpf.c, PREEMPTIBLE)
-    assert [program.preemptible_probes(r) for r in ("5.10.0-46-amd64", "5.19.17", "6.0.0", "6.1.0-57-amd64")] == [
-        False, False, True, True]
+    assert [
+        program.preemptible_probes(r) for r in ("5.10.0-46-amd64", "5.19.17", "6.0.0", "6.1.0-57-amd64")
+    ] == [False, False, True, True]

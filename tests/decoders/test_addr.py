@@ -58,16 +58,13 @@ ADDRV2 = (
     "00f15365"  # time
     "ff0000000001000000"  # services: CompactSize 2^32 (9-byte form)
     "04"  # net: Tor v3
-    "20"  # addr length 32: ed25519 public key
-    + TORV3_KEY
-    + "270f"  # port 9999
+    "20" + TORV3_KEY + "270f"  # addr length 32: ed25519 public key  # port 9999
     # [4] I2P
     "00f15365"  # time
     "00"  # services 0
     "05"  # net: I2P
     "20"  # addr length 32: SHA256 of the destination
-    + I2P_HASH
-    + "0000"  # port 0 (I2P SAM 3.1 has no ports)
+     + I2P_HASH + "0000"  # port 0 (I2P SAM 3.1 has no ports)
     # [5] CJDNS
     "00f15365"  # time
     "00"  # services
@@ -137,7 +134,7 @@ TABLE = Table(CASES)  # driven by test_tables.py
 VECTORS = [(command, payload) for command, payload, _ in CASES]
 
 
-ENTRY = "00f15365" "00"  # time, services: the start of every v2 entry below
+ENTRY = "00f1536500"  # time, services: the start of every v2 entry below
 BAD, LEN = "BIP155", "address with length"  # Core's message: "BIP155 IPv4 address with length ..."
 
 
@@ -146,15 +143,15 @@ BAD, LEN = "BIP155", "address with length"  # Core's message: "BIP155 IPv4 addre
     [
         # a known network with the wrong length fails the whole message
         # ("01" = one entry; ENTRY; net id; length; address; port)
-        ("01" + ENTRY + "01" "05" + "00" * 5 + "0000", f"{BAD} IPV4 {LEN} 5 (should be 4)", 8),
-        ("01" + ENTRY + "02" "04" + "00" * 4 + "0000", f"{BAD} IPV6 {LEN} 4 (should be 16)", 8),
-        ("01" + ENTRY + "04" "1f" + "00" * 31 + "0000", f"{BAD} TORV3 {LEN} 31 (should be 32)", 8),
-        ("01" + ENTRY + "05" "21" + "00" * 33 + "0000", f"{BAD} I2P {LEN} 33 (should be 32)", 8),
-        ("01" + ENTRY + "06" "0f" + "00" * 15 + "0000", f"{BAD} CJDNS {LEN} 15 (should be 16)", 8),
+        ("01" + ENTRY + "0105" + "00" * 5 + "0000", f"{BAD} IPV4 {LEN} 5 (should be 4)", 8),
+        ("01" + ENTRY + "0204" + "00" * 4 + "0000", f"{BAD} IPV6 {LEN} 4 (should be 16)", 8),
+        ("01" + ENTRY + "041f" + "00" * 31 + "0000", f"{BAD} TORV3 {LEN} 31 (should be 32)", 8),
+        ("01" + ENTRY + "0521" + "00" * 33 + "0000", f"{BAD} I2P {LEN} 33 (should be 32)", 8),
+        ("01" + ENTRY + "060f" + "00" * 15 + "0000", f"{BAD} CJDNS {LEN} 15 (should be 16)", 8),
         # MAX_ADDRV2_SIZE is 512, for any network id
-        ("01" + ENTRY + "aa" "fd0102" + "00" * 513 + "0000", "address too long: 513 > 512", 10),
+        ("01" + ENTRY + "aafd0102" + "00" * 513 + "0000", "address too long: 513 > 512", 10),
         # Bitcoin's "extreme length" vector: CompactSize MAX_SIZE, no data
-        ("01" + ENTRY + "aa" "fe00000002" "01020304050607", "address too long: 33554432 > 512", 12),
+        ("01" + ENTRY + "aafe0000000201020304050607", "address too long: 33554432 > 512", 12),
     ],
 )
 def test_addrv2_errors(payload, reason, offset):

@@ -117,14 +117,7 @@ VOTE = (
 # CGovernanceVote::UpdateHash (src/governance/vote.cpp): outpoint as a CTxIn,
 # parent, signal, outcome, time; no signature.
 VOTE_HASH = sha256d_shown(
-    "40" * 32
-    + "07000000"
-    + "00"
-    + "ffffffff"
-    + "01" * 32
-    + "02000000"
-    + "01000000"
-    + "8051010000000000"
+    "40" * 32 + "07000000" + "00" + "ffffffff" + "01" * 32 + "02000000" + "01000000" + "8051010000000000"
 )
 CLSIG = "a0860100" + "11" * 32 + "97" * 96
 QSIGREC = "64" + "22" * 32 + "33" * 32 + "44" * 32 + "99" * 96

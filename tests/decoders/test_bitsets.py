@@ -107,13 +107,13 @@ def test_auto(name, payload, expected):
 
 
 ERRORS = [
-    ("dyn: bit beyond nbits", DynBitSet, "03" "09", "bits set beyond"),  # 3 bits, bit 3 set
-    ("dyn: truncated", DynBitSet, "10" "ff", "stream read less"),  # 16 bits, one byte
-    ("dyn: hostile size", DynBitSet, "fe" "ffffff01", "stream read less"),  # 33554431 bits, no bytes
-    ("dyn: above MAX_SIZE", DynBitSet, "fe" "01000002", "exceeds"),  # 0x02000001 bits
-    ("dyn: non-canonical", DynBitSet, "fd" "0300" "07", "non-canonical"),  # 3 written in 3 bytes
+    ("dyn: bit beyond nbits", DynBitSet, "0309", "bits set beyond"),  # 3 bits, bit 3 set
+    ("dyn: truncated", DynBitSet, "10ff", "stream read less"),  # 16 bits, one byte
+    ("dyn: hostile size", DynBitSet, "feffffff01", "stream read less"),  # 33554431 bits, no bytes
+    ("dyn: above MAX_SIZE", DynBitSet, "fe01000002", "exceeds"),  # 0x02000001 bits
+    ("dyn: non-canonical", DynBitSet, "fd030007", "non-canonical"),  # 3 written in 3 bytes
     ("fixed: bit beyond size", FixedBitSet(4), "10", "bits set beyond"),  # bit 4 of 4
-    ("varints: out of bounds", VarIntsBitSet(4), "05" "00", "out of bounds"),  # index 4 of 4
+    ("varints: out of bounds", VarIntsBitSet(4), "0500", "out of bounds"),  # index 4 of 4
     ("varints: no end", VarIntsBitSet(4), "01", "stream read less"),  # end marker missing
 ]
 
@@ -126,7 +126,7 @@ def test_errors(name, con, payload, message):
 
 def test_auto_flag_must_be_0_or_1():
     with pytest.raises(ConstructError, match="isVarInts"):
-        SIZED.parse(bytes.fromhex("04" "02" "05"))  # size 4, isVarInts 2
+        SIZED.parse(bytes.fromhex("040205"))  # size 4, isVarInts 2
 
 
 @pytest.mark.parametrize(

@@ -32,14 +32,18 @@ TXIN = (
 TXIN_DECODED = {"prevout": {"hash": shown(PREV), "n": 2}, "script_sig": "5151", "sequence": 0xFFFFFFFE}
 TXOUT = (
     "1027000000000000"  # value: i64 10000 duffs
-    + "1976a914" + PKH + "88ac"  # script_pub_key: CompactSize 25, P2PKH
+    + "1976a914"
+    + PKH
+    + "88ac"  # script_pub_key: CompactSize 25, P2PKH
 )
 TXOUT_DECODED = {"value": 10000, "script_pub_key": "76a914" + PKH + "88ac"}
 TX = (
     "0100"  # version: i16 1
     + "0000"  # type: u16 0 (normal)
-    + "01" + TXIN  # vin: CompactSize 1, one input
-    + "01" + TXOUT  # vout: CompactSize 1, one output
+    + "01"
+    + TXIN  # vin: CompactSize 1, one input
+    + "01"
+    + TXOUT  # vout: CompactSize 1, one output
     + "00000000"  # lock_time: 0
 )
 
@@ -55,7 +59,8 @@ DSQ = (
     + PROTX  # protx_hash
     + "00e1f50500000000"  # time: i64 100000000
     + "01"  # ready: true
-    + "60" + BLS_SIG  # sig: CompactSize 96, 96 bytes
+    + "60"
+    + BLS_SIG  # sig: CompactSize 96, 96 bytes
 )
 DSQ_OLD = (
     "10000000"  # denom: i32 16 (0.00100001 DASH)
@@ -63,12 +68,14 @@ DSQ_OLD = (
     + "01000000"  # masternode_outpoint.n: 1
     + "00e1f50500000000"  # time: i64 100000000
     + "00"  # ready: false
-    + "60" + BLS_SIG  # sig: CompactSize 96, 96 bytes
+    + "60"
+    + BLS_SIG  # sig: CompactSize 96, 96 bytes
 )
 DSTX = (
     TX  # tx
     + PROTX  # protx_hash
-    + "60" + BLS_SIG  # sig: CompactSize 96, 96 bytes
+    + "60"
+    + BLS_SIG  # sig: CompactSize 96, 96 bytes
     + "ffe1f50500000000"  # sig_time: i64 100000255
 )
 DSTX_OLD = (
@@ -112,7 +119,8 @@ CASES = [
         + "00"  # tx_ds_in[1].script_sig: empty, unsigned
         + "ffffffff"  # tx_ds_in[1].sequence
         + TX  # tx_collateral
-        + "01" + TXOUT,  # tx_out: CompactSize 1, one output
+        + "01"
+        + TXOUT,  # tx_out: CompactSize 1, one output
         {
             "tx_ds_in": [
                 TXIN_DECODED,
@@ -299,7 +307,16 @@ tx = st.fixed_dictionaries(
         "extra_payload_error": st.none(),
     }
 )
-TX_KEYS = ("version", "type", "vin", "vout", "lock_time", "extra_payload_raw", "extra_payload", "extra_payload_error")
+TX_KEYS = (
+    "version",
+    "type",
+    "vin",
+    "vout",
+    "lock_time",
+    "extra_payload_raw",
+    "extra_payload",
+    "extra_payload_error",
+)
 
 
 def _own(command: str, decoded: dict) -> dict:

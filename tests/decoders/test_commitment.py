@@ -52,17 +52,12 @@ V1 = (
 )
 V2 = (
     "0200"  # version 2: legacy BLS, indexed (rotation)
-    "67"  # llmqType 103 (LLMQ_TEST_DIP0024)
-    + QUORUM_HASH
-    + "0100"  # quorumIndex: i16 1
+    "67" + QUORUM_HASH + "0100"  # llmqType 103 (LLMQ_TEST_DIP0024)  # quorumIndex: i16 1
     "3c"  # signers: 60 bits
     "feffffffffffff00"  # bit 0 clear, bits 1-55 set, bits 56-59 clear
     "3c"  # validMembers: 60 bits
     "ffffffffffffff0f"  # all 60 set
-    + PUBKEY
-    + VVEC
-    + QSIG
-    + MSIG
+     + PUBKEY + VVEC + QSIG + MSIG
 )
 V3_NULL = (
     "0300"  # version 3: basic BLS, not indexed
@@ -79,21 +74,17 @@ V3_NULL = (
 )
 V4 = (
     "0400"  # version 4: basic BLS, indexed
-    "67"  # llmqType 103
-    + QUORUM_HASH
-    + "ffff"  # quorumIndex: i16 -1 (signed)
+    "67" + QUORUM_HASH + "ffff"  # llmqType 103  # quorumIndex: i16 -1 (signed)
     "08"  # signers: 8 bits
     "81"  # bits 0 and 7
     "08"  # validMembers: 8 bits
-    "ff"
-    + PUBKEY
-    + VVEC
-    + QSIG
-    + MSIG
+    "ff" + PUBKEY + VVEC + QSIG + MSIG
 )
 
 
-def commitment(version, llmq_type, name, index, signers, valid, pubkey=PUBKEY, vvec=VVEC, qsig=QSIG, msig=MSIG):
+def commitment(
+    version, llmq_type, name, index, signers, valid, pubkey=PUBKEY, vvec=VVEC, qsig=QSIG, msig=MSIG
+):
     # signers_hex / valid_members_hex: what CFinalCommitment::ToJson prints
     # (BitsVectorToHexStr, src/llmq/commitment.h): bit i in byte i/8 at bit
     # i%8, which is the DYNBITSET's own byte body, so the hex is taken from
@@ -133,7 +124,9 @@ CASES = [
     (
         "qfcommit",
         V3_NULL,
-        commitment(3, 4, "llmq_100_67", None, "0" * 100, "0" * 100, "00" * 48, "00" * 32, "00" * 96, "00" * 96),
+        commitment(
+            3, 4, "llmq_100_67", None, "0" * 100, "0" * 100, "00" * 48, "00" * 32, "00" * 96, "00" * 96
+        ),
     ),
     ("qfcommit", V4, commitment(4, 103, "llmq_test_dip0024", -1, "10000001", "1" * 8)),
 ]

@@ -35,7 +35,8 @@ VERSION_FROM_NONCE = (
     "efcdab8967452301"  # nonce: u64 0x0123456789abcdef
 )
 VERSION_UA_TO_RELAY = (
-    "12" + UA.encode().hex()  # sub_ver: CompactSize 18 + UTF-8
+    "12"
+    + UA.encode().hex()  # sub_ver: CompactSize 18 + UTF-8
     + "c0912100"  # starting_height: i32 2200000
     + "01"  # relay: true
 )

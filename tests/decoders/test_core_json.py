@@ -307,9 +307,7 @@ def test_mnhf_signal():
     # mnhfTx.signal: versionBit, quorumHash, sig
     signal = decode("tx", bytes.fromhex(MNHFTX))["extra_payload"]["signal"]
     assert signal["version_bit"] == 10
-    assert (
-        signal["quorum_hash"] == "00000000000000107c98e94bdb9ffb729fe9c190a6d1223fd9b6700ccb79b627"
-    )
+    assert signal["quorum_hash"] == "00000000000000107c98e94bdb9ffb729fe9c190a6d1223fd9b6700ccb79b627"
     assert signal["sig"].startswith("a12bc6a3d43e76fd6ab5d48dff119988")
 
 
@@ -367,9 +365,7 @@ QUORUM_ENTRY_JSON = {
     "quorumSig": "1527b12834578efb34480234293215cdaaba66ae31804ce57c8cf34ff0cf2b995a974d24c5f66bfe28ae7cd54c945fc8126465f4cf5a32e02d903be19d00e473fb93eaae9c28d9c80097e3410dbdd6e8dd223fde1a3be30a1fda688e0c9a087c",
     "membersSig": "82ceec940dd23b3c50ace0645759d4cd7ea7f6153813018d265245e81bf7673b8c2d664e94f5f506655654ee39d2689a007d98513d274aae8dc31ebb0138756a768005774cc718ba55e18e9b442dbb638d54c7ff256e0d997e3544581497f5c0",
 }  # fmt: skip
-QUORUM_ENTRY_HASH = (
-    "9fc6855eae595e1cdafe7e80ddd1473d09ffa0958ef2c053c8c5383c39a65a83"  # calculateHash()
-)
+QUORUM_ENTRY_HASH = "9fc6855eae595e1cdafe7e80ddd1473d09ffa0958ef2c053c8c5383c39a65a83"  # calculateHash()
 
 
 def _matches_core(commitment: dict, core: dict) -> None:
@@ -395,6 +391,4 @@ def test_quorum_entry_dashcore_lib():
     assert announced("qfcommit", decoded) == [("MSG_QUORUM_FINAL_COMMITMENT", QUORUM_ENTRY_HASH)]
 
 
-VECTORS = [("tx", CORE_PAYLOADS[name][0]) for name in sorted(CORE_PAYLOADS)] + [
-    ("qfcommit", QUORUM_ENTRY)
-]
+VECTORS = [("tx", CORE_PAYLOADS[name][0]) for name in sorted(CORE_PAYLOADS)] + [("qfcommit", QUORUM_ENTRY)]

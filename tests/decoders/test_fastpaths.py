@@ -23,7 +23,9 @@ from p2pcap.decoders.fastpaths import FAST
 def by_construct(command: str, payload: bytes):
     """The construct's answer, or None where it raises (bypassing the fast path)."""
     try:
-        return to_plain(_messages()[command]._parsereport(io.BytesIO(payload), _context(None, None), "(parsing)"))
+        return to_plain(
+            _messages()[command]._parsereport(io.BytesIO(payload), _context(None, None), "(parsing)")
+        )
     except Exception:  # any construct error: the fast path must not accept it either
         return None
 
@@ -32,7 +34,9 @@ def agree(command: str, payload: bytes) -> None:
     fast = FAST[command](payload)
     reference = by_construct(command, payload)
     if fast is not None:
-        assert reference is not None, f"{command} fast path accepted what the construct refuses: {payload.hex()}"
+        assert reference is not None, (
+            f"{command} fast path accepted what the construct refuses: {payload.hex()}"
+        )
         assert list(fast) == list(reference) and fast == reference
         assert [list(e) for e in fast.get("inv", [])] == [list(e) for e in reference.get("inv", [])]
     if reference is None:
@@ -50,8 +54,12 @@ def inv_payload(entries, *, prefix: bytes | None = None) -> bytes:
     return count + b"".join(struct.pack("<I", t) + h for t, h in entries)
 
 
-entries = st.lists(st.tuples(st.sampled_from([1, 2, 4, 14, 29, 31, 32, 99, 0xFFFFFFFF]), st.binary(min_size=32, max_size=32)),
-                   max_size=300)
+entries = st.lists(
+    st.tuples(
+        st.sampled_from([1, 2, 4, 14, 29, 31, 32, 99, 0xFFFFFFFF]), st.binary(min_size=32, max_size=32)
+    ),
+    max_size=300,
+)
 
 
 @settings(max_examples=300, deadline=None)

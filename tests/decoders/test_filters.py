@@ -55,15 +55,13 @@ CASES = [
     (
         "getcfilters",
         "00"  # filter_type: BASIC
-        "e8030000"  # start_height: u32 1000
-        + GENESIS_WIRE,  # stop_hash
+        "e8030000" + GENESIS_WIRE,  # start_height: u32 1000  # stop_hash
         {"filter_type": 0, "filter_type_name": "BASIC", "start_height": 1000, "stop_hash": GENESIS},
     ),
     (
         "getcfheaders",
         "01"  # filter_type: 1, unknown
-        "00000000"  # start_height: 0
-        + A,  # stop_hash
+        "00000000" + A,  # start_height: 0  # stop_hash
         {"filter_type": 1, "filter_type_name": None, "start_height": 0, "stop_hash": shown(A)},
     ),
     (
@@ -123,10 +121,10 @@ VECTORS = [(command, payload) for command, payload, _ in CASES]
 @pytest.mark.parametrize(
     "command, payload, path, offset",
     [
-        ("filterload", "05" "0102", "(parsing) -> data", 1),  # 5 bytes announced, 2 left
-        ("filterload", "00" "0b000000" "00000000", "(parsing) -> flags", 9),  # flags missing
-        ("filteradd", "fd0300" "010203", "(parsing) -> data", 3),  # non-canonical length
-        ("getcfilters", "00" "e803", "(parsing) -> start_height", 3),
+        ("filterload", "050102", "(parsing) -> data", 1),  # 5 bytes announced, 2 left
+        ("filterload", "000b00000000000000", "(parsing) -> flags", 9),  # flags missing
+        ("filteradd", "fd0300010203", "(parsing) -> data", 3),  # non-canonical length
+        ("getcfilters", "00e803", "(parsing) -> start_height", 3),
         ("cfheaders", "00" + A + "00" * 32 + "03" + A, "(parsing) -> filter_hashes", 66),
         ("cfcheckpt", "00" + B + "ff0000000001000000", "(parsing) -> headers", 42),  # 2^32
     ],
@@ -139,7 +137,7 @@ def test_errors(command, payload, path, offset):
 
 def test_oversize_filter_is_not_a_layout_error():
     # MAX_BLOOM_FILTER_SIZE (36000) is a misbehaviour rule applied after parsing
-    raw = bytes.fromhex("fdb18c" + "00" * 36017 + "32000000" "00000000" "00")
+    raw = bytes.fromhex("fdb18c" + "00" * 36017 + "320000000000000000")
     assert len(decode("filterload", raw)["data"]) == 2 * 36017
 
 

@@ -82,9 +82,7 @@ def test_every_module_with_vectors_is_registered():
     assert defining == {module.__name__.rpartition(".")[2] for module in tables.MODULES}
 
 
-@pytest.mark.parametrize(
-    "command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)]
-)
+@pytest.mark.parametrize("command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)])
 def test_vectors_decode_to_plain_data(command, payload):
     assert_plain(decode(command, payload))
 
@@ -128,9 +126,7 @@ def mutate(payload: bytes, data) -> bytes:
     return bytes(raw)
 
 
-@pytest.mark.parametrize(
-    "command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)]
-)
+@pytest.mark.parametrize("command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_vectors(command, payload, data):
@@ -138,9 +134,7 @@ def test_mutated_vectors(command, payload, data):
     decode_or_error(command, mutate(payload, data), version)
 
 
-@pytest.mark.parametrize(
-    "command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)]
-)
+@pytest.mark.parametrize("command, payload", VECTORS, ids=[f"{c}-{i}" for i, (c, _) in enumerate(VECTORS)])
 def test_every_truncation(command, payload):
     # Deterministic: every prefix of a good payload (at most 600 of them).
     step = max(1, len(payload) // 600)

@@ -86,6 +86,7 @@ VOTE_BLS = (
     + BLS_SIG  # sig bytes
 )
 
+
 # Object and vote hashes, assembled by hand from Core's GetHash (not from the
 # decoder): src/governance/common.cpp Governance::Object::GetHash hashes
 # hashParent, nRevision, nTime, the data's hex *string*, the outpoint as a
@@ -101,25 +102,39 @@ PROPOSAL_HASH = sha256d_shown(
     + "01000000"  # nRevision
     + "00e1f50500000000"  # nTime
     + _text_hex(JSON_HEX)  # HexStr(vchData), as a string
-    + "00" * 32 + "ffffffff"  # masternodeOutpoint
-    + "00" + "ffffffff"  # dummy scriptSig, nSequence
+    + "00" * 32
+    + "ffffffff"  # masternodeOutpoint
+    + "00"
+    + "ffffffff"  # dummy scriptSig, nSequence
     + "00"  # vchSig: empty
 )
 TRIGGER_HASH = sha256d_shown(
-    PROP + "ffffffff" + "ffffffffffffffff"
+    PROP
+    + "ffffffff"
+    + "ffffffffffffffff"
     + _text_hex("c328")
-    + MN_TXID + "01000000" + "00" + "ffffffff"
-    + "60" + BLS_SIG
+    + MN_TXID
+    + "01000000"
+    + "00"
+    + "ffffffff"
+    + "60"
+    + BLS_SIG
 )
 VOTE_HASH = sha256d_shown(
-    MN_TXID + "07000000" + "00" + "ffffffff"  # outpoint as a CTxIn
+    MN_TXID
+    + "07000000"
+    + "00"
+    + "ffffffff"  # outpoint as a CTxIn
     + PROP  # nParentHash
     + "01000000"  # nVoteSignal FUNDING
     + "01000000"  # nVoteOutcome YES
     + "8051010000000000"  # nTime; the signature is not hashed
 )
 VOTE_BLS_HASH = sha256d_shown(
-    MN_TXID + "00000000" + "00" + "ffffffff"
+    MN_TXID
+    + "00000000"
+    + "00"
+    + "ffffffff"
     + PROP
     + "04000000"  # nVoteSignal ENDORSED
     + "03000000"  # nVoteOutcome ABSTAIN
@@ -321,9 +336,7 @@ def test_round_trip(sync, obj, vote, ssc):
         raw = build(command, value)
         decoded = decode(command, raw)
         computed = {"hash"} if command in ("govobj", "govobjvote") else set()
-        assert set(decoded) - set(value) - computed == {
-            k for k in decoded if k.endswith(("_name", "_text"))
-        }
+        assert set(decoded) - set(value) - computed == {k for k in decoded if k.endswith(("_name", "_text"))}
         assert {k: v for k, v in _without_names(decoded).items() if k not in computed} == value
         assert build(command, decoded) == raw
     text = decode("govobj", build("govobj", obj))["data_text"]

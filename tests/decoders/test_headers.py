@@ -189,7 +189,7 @@ TXC = "(parsing) -> headers -> [0] -> tx_count"  # in entry 0
         # the first header must not refer back: there is nothing before it
         (
             "headers2",
-            "01" "00" + GENESIS,  # bit_field 0: reads 42 bytes as a compressed header
+            "0100" + GENESIS,  # bit_field 0: reads 42 bytes as a compressed header
             "first header of the message is compressed (bit_field 0x00)",
             f"{HDR} -> [0]",
             44,

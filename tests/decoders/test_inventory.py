@@ -30,13 +30,20 @@ CASES = [
     (
         "inv",
         "07"  # inv: CompactSize 7
-        "01000000" + H1  # MSG_TX
-        + "02000000" + GENESIS_WIRE  # MSG_BLOCK
-        + "1d000000" + H2  # 29 MSG_CLSIG
-        + "1f000000" + H1  # 31 MSG_ISDLOCK
-        + "20000000" + H2  # 32 MSG_DSQ
-        + "11000000" + H1  # 17 MSG_GOVERNANCE_OBJECT
-        + "63000000" + H2,  # 99: unknown, Core logs and skips it
+        "01000000"
+        + H1  # MSG_TX
+        + "02000000"
+        + GENESIS_WIRE  # MSG_BLOCK
+        + "1d000000"
+        + H2  # 29 MSG_CLSIG
+        + "1f000000"
+        + H1  # 31 MSG_ISDLOCK
+        + "20000000"
+        + H2  # 32 MSG_DSQ
+        + "11000000"
+        + H1  # 17 MSG_GOVERNANCE_OBJECT
+        + "63000000"
+        + H2,  # 99: unknown, Core logs and skips it
         {
             "inv": [
                 inv(1, "MSG_TX", H1),
@@ -52,9 +59,12 @@ CASES = [
     (
         "getdata",
         "03"  # inv: CompactSize 3
-        "1c000000" + H1  # 28 MSG_QUORUM_RECOVERED_SIG
-        + "14000000" + GENESIS_WIRE  # 20 MSG_CMPCT_BLOCK
-        + "10000000" + H2,  # 16 MSG_DSTX
+        "1c000000"
+        + H1  # 28 MSG_QUORUM_RECOVERED_SIG
+        + "14000000"
+        + GENESIS_WIRE  # 20 MSG_CMPCT_BLOCK
+        + "10000000"
+        + H2,  # 16 MSG_DSTX
         {
             "inv": [
                 inv(28, "MSG_QUORUM_RECOVERED_SIG", H1),
@@ -79,16 +89,13 @@ CASES = [
     (
         "getblocks",
         "00000000"  # locator.version: 0 (as the Python test framework writes)
-        "01"  # locator.have: CompactSize 1
-        + GENESIS_WIRE
-        + H2,  # stop
+        "01" + GENESIS_WIRE + H2,  # locator.have: CompactSize 1  # stop
         {"locator": {"version": 0, "have": [GENESIS]}, "stop": shown(H2)},
     ),
     (
         "getheaders2",
         "5e120100"  # locator.version: 70238
-        "00"  # locator.have: empty
-        + H1,  # stop
+        "00" + H1,  # locator.have: empty  # stop
         {"locator": {"version": 70238, "have": []}, "stop": shown(H1)},
     ),
 ]
@@ -104,17 +111,17 @@ INV, HAVE = "(parsing) -> inv", "(parsing) -> locator -> have"
     "command, payload, reason, path, offset",
     [
         # non-canonical CompactSize: fd 0100 encodes 1, which fits one byte
-        ("inv", "fd0100" "01000000" + H1, "non-canonical CompactSize 1", INV, 3),
+        ("inv", "fd010001000000" + H1, "non-canonical CompactSize 1", INV, 3),
         # a count of 2^32 fails before anything is allocated
         ("inv", "ff0000000001000000", f"count {2**32} exceeds the limit {2**25}", INV, 9),
         # a count the remaining bytes cannot hold fails at once
-        ("getdata", "02" "01000000" + H1, "count 2 needs at least 72 bytes, 36 left", INV, 1),
+        ("getdata", "0201000000" + H1, "count 2 needs at least 72 bytes, 36 left", INV, 1),
         # an entry cut inside its hash: 36-byte entries, so caught by the count
-        ("notfound", "01" "01000000" + H1[:40], "count 1 needs at least 36 bytes, 24 left", INV, 1),
+        ("notfound", "0101000000" + H1[:40], "count 1 needs at least 36 bytes, 24 left", INV, 1),
         # locator cut inside its hash list
-        ("getheaders", "5e120100" "02" + H1, "count 2 needs at least 64 bytes, 32 left", HAVE, 5),
+        ("getheaders", "5e12010002" + H1, "count 2 needs at least 64 bytes, 32 left", HAVE, 5),
         # stop hash missing
-        ("getblocks", "00000000" "00", None, "(parsing) -> stop", 5),
+        ("getblocks", "0000000000", None, "(parsing) -> stop", 5),
     ],
 )
 def test_errors(command, payload, reason, path, offset):

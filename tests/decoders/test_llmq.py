@@ -32,9 +32,12 @@ QCONTRIB = (
     + "b1" * 48  # contributions.ephemeralPubKey
     + "c1" * 32  # contributions.ivSeed
     + "03"  # contributions.blobs: 3 (one per member)
-    + "20" + "d1" * 32  # blob 0, 32 bytes
-    + "20" + "d2" * 32  # blob 1
-    + "20" + "d3" * 32  # blob 2
+    + "20"
+    + "d1" * 32  # blob 0, 32 bytes
+    + "20"
+    + "d2" * 32  # blob 1
+    + "20"
+    + "d3" * 32  # blob 2
     + "e1" * 96  # sig
 )
 
@@ -43,8 +46,10 @@ QCOMPLAINT = (
     "01"  # llmqType 1 (llmq_50_60)
     + QUORUM_HASH  # quorumHash
     + PRO_TX_HASH  # proTxHash
-    + "0a" + "0102"  # badMembers: 10 bits, bits 0 and 9 set
-    + "0a" + "0000"  # complainForMembers: 10 bits, none set
+    + "0a"
+    + "0102"  # badMembers: 10 bits, bits 0 and 9 set
+    + "0a"
+    + "0000"  # complainForMembers: 10 bits, none set
     + "e2" * 96  # sig
 )
 
@@ -54,8 +59,10 @@ QJUSTIFY = (
     + QUORUM_HASH  # quorumHash
     + PRO_TX_HASH  # proTxHash
     + "02"  # contributions: 2
-    + "01000000" + "f1" * 32  # index 1, key
-    + "02000000" + "f2" * 32  # index 2, key
+    + "01000000"
+    + "f1" * 32  # index 1, key
+    + "02000000"
+    + "f2" * 32  # index 2, key
     + "e3" * 96  # sig
 )
 
@@ -64,7 +71,8 @@ QPCOMMIT = (
     "64"  # llmqType 100
     + QUORUM_HASH  # quorumHash
     + PRO_TX_HASH  # proTxHash
-    + "03" + "07"  # validMembers: 3 bits, all set
+    + "03"
+    + "07"  # validMembers: 3 bits, all set
     + "a3" * 48  # quorumPublicKey
     + "c2" * 32  # quorumVvecHash
     + "e4" * 96  # quorumSig (threshold share)
@@ -77,8 +85,10 @@ QFCOMMIT = (
     + "67"  # llmqType 103 (llmq_test_dip0024)
     + QUORUM_HASH  # quorumHash
     + "0100"  # quorumIndex 1 (indexed versions only)
-    + "04" + "0f"  # signers: 4 bits, all set
-    + "04" + "0b"  # validMembers: bits 0, 1, 3
+    + "04"
+    + "0f"  # signers: 4 bits, all set
+    + "04"
+    + "0b"  # validMembers: bits 0, 1, 3
     + "a4" * 48  # quorumPublicKey
     + "c3" * 32  # quorumVvecHash
     + "e6" * 96  # quorumSig
@@ -106,7 +116,8 @@ QDATA_OK = (
     + "01"  # encContributions: 1
     + "b2" * 48  # ephemeralPubKey
     + "c4" * 32  # ivSeed
-    + "20" + "d4" * 32  # data: 32 encrypted bytes
+    + "20"
+    + "d4" * 32  # data: 32 encrypted bytes
 )
 
 # qdata answering with an error: nothing follows the request

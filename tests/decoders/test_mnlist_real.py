@@ -115,8 +115,6 @@ def test_dashj_v2_evo_entry(proto):
 # --- an independent writer for the frames (Dash Core's field order per tag) --------------
 
 
-
-
 BASE = bytes(32)
 BLOCK = bytes.fromhex("10e533771ceab671e83e3469797e86997aa958413370a4671100000000000000")
 MERKLE = struct.pack("<I", 1) + compact(1) + bytes([0x5A] * 32) + compact(1) + b"\x01"

@@ -20,9 +20,12 @@ H2 = bytes(range(32, 64)).hex()
 
 INV3 = (
     "03"  # inv: 3 entries, 108 bytes
-    + "01000000" + H1  # [0] MSG_TX
-    + "02000000" + H2  # [1] MSG_BLOCK
-    + "1d000000" + H1  # [2] MSG_CLSIG
+    + "01000000"
+    + H1  # [0] MSG_TX
+    + "02000000"
+    + H2  # [1] MSG_BLOCK
+    + "1d000000"
+    + H1  # [2] MSG_CLSIG
 )
 
 HEADER = (
@@ -36,12 +39,19 @@ HEADER = (
 
 TX = (
     "02000000"  # version 2, type 0
-    "02"  # vin: 2
-    + H1 + "00000000" + "02" "5151" + "ffffffff"  # [0]: prevout, 2-byte scriptSig, sequence
-    + H2 + "01000000" + "01" "51" + "feffffff"  # [1]
+    "02" + H1 + "00000000" + "02"  # vin: 2
+    "5151"
+    + "ffffffff"  # [0]: prevout, 2-byte scriptSig, sequence
+    + H2
+    + "01000000"
+    + "01"
+    "51"
+    + "feffffff"  # [1]
     + "01"  # vout: 1
-    + "00e1f50500000000" + "01" "51"  # 1 DASH, OP_TRUE
-    + "00000000"  # lock_time
+    + "00e1f50500000000"
+    + "01"
+    "51"  # 1 DASH, OP_TRUE
+     + "00000000"  # lock_time
 )
 
 
@@ -91,7 +101,10 @@ def test_cut_between_fields_stops_there():
 
 def test_nothing_captured():
     result = decode_partial("ping", b"")
-    assert result == {"partial": True, "error": "ping: the captured bytes end here in (parsing) -> nonce at offset 0"}
+    assert result == {
+        "partial": True,
+        "error": "ping: the captured bytes end here in (parsing) -> nonce at offset 0",
+    }
 
 
 def test_fields_read_only_if_bytes_remain_are_not_guessed():
@@ -101,8 +114,12 @@ def test_fields_read_only_if_bytes_remain_are_not_guessed():
         "5e120100"  # version 70238
         + "0500000000000000"  # services
         + "0000000000000000"  # time
-        + "0000000000000000" + "00000000000000000000ffff7f000001" + "270f"  # addr_to
-        + "0000000000000000" + "00" * 16 + "0000"  # addr_from ...
+        + "0000000000000000"
+        + "00000000000000000000ffff7f000001"
+        + "270f"  # addr_to
+        + "0000000000000000"
+        + "00" * 16
+        + "0000"  # addr_from ...
     )
     result = decode_partial("version", cut(version, 4 + 8 + 8 + 26))
     assert "addr_from" not in result and "nonce" not in result
@@ -112,7 +129,10 @@ def test_fields_read_only_if_bytes_remain_are_not_guessed():
     request = "04" + H1 + "0100" + H2  # llmq 4, quorum hash, data mask 1, proTxHash
     result = decode_partial("qdata", bytes.fromhex(request))
     assert "request" not in result
-    assert result["error"] == "qdata: the captured bytes end in an optional part in (parsing) -> request at offset 67"
+    assert (
+        result["error"]
+        == "qdata: the captured bytes end in an optional part in (parsing) -> request at offset 67"
+    )
 
 
 def test_bookkeeping_keys_never_hide_a_field():
@@ -133,7 +153,12 @@ def test_malformed_before_the_cut_is_still_an_error():
 
 
 def test_unknown_command():
-    assert decode_partial("nosuchcmd", b"\x01") == {"unknown": True, "raw": "01", "partial": True, "error": None}
+    assert decode_partial("nosuchcmd", b"\x01") == {
+        "unknown": True,
+        "raw": "01",
+        "partial": True,
+        "error": None,
+    }
 
 
 def test_definition_without_fields_is_all_or_nothing(monkeypatch):
@@ -141,7 +166,9 @@ def test_definition_without_fields_is_all_or_nothing(monkeypatch):
 
     import construct
 
-    decode_module = importlib.import_module("p2pcap.decoders.decode")  # the package's ``decode`` is the function
+    decode_module = importlib.import_module(
+        "p2pcap.decoders.decode"
+    )  # the package's ``decode`` is the function
     decode("ping", bytes(8))  # load the registry before patching it
     # construct's own Struct: not ours, so not read field by field
     monkeypatch.setitem(decode_module._MESSAGES, "twobytes", construct.Struct("a" / construct.Int16ul))

@@ -270,9 +270,7 @@ def test_addresses(address, network, version, kind):
     got_version, payload = b58check_decode(address)
     assert got_version == version
     script = (
-        b"\x76\xa9\x14" + payload + b"\x88\xac"
-        if kind == "pubkeyhash"
-        else b"\xa9\x14" + payload + b"\x87"
+        b"\x76\xa9\x14" + payload + b"\x88\xac" if kind == "pubkeyhash" else b"\xa9\x14" + payload + b"\x87"
     )
     out = _output(script, network)
     assert (out["address"], out["script_pub_key_type"]) == (address, kind)

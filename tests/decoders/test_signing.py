@@ -233,6 +233,7 @@ def test_hostile_count_fails_fast():
 
 # --- hypothesis: build a random message, decode it, build it again --------------
 
+
 def _hex(n):
     return st.binary(min_size=n, max_size=n).map(bytes.hex)
 
@@ -249,7 +250,11 @@ _ann = st.fixed_dictionaries(
 def _inv(draw):
     size = draw(st.integers(0, 400))
     bits = "".join(draw(st.lists(st.sampled_from("01"), min_size=size, max_size=size)))
-    return {"session_id": draw(u32), "inv_size": size, "inv": {"is_var_ints": draw(st.booleans()), "bits": bits}}
+    return {
+        "session_id": draw(u32),
+        "inv_size": size,
+        "inv": {"is_var_ints": draw(st.booleans()), "bits": bits},
+    }
 
 
 _batch = st.fixed_dictionaries(
@@ -281,7 +286,13 @@ MESSAGES = st.one_of(
     st.tuples(
         st.just("qsigrec"),
         st.fixed_dictionaries(
-            {"llmq_type": llmq_type, "quorum_hash": _hex(32), "id": _hex(32), "msg_hash": _hex(32), "sig": _hex(96)}
+            {
+                "llmq_type": llmq_type,
+                "quorum_hash": _hex(32),
+                "id": _hex(32),
+                "msg_hash": _hex(32),
+                "sig": _hex(96),
+            }
         ),
     ),
 )

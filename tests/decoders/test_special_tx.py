@@ -49,7 +49,7 @@ BLS_SIG = "f1" * 96
 ECDSA_SIG = "1f" + "ab" * 64  # compact signature, 65 bytes
 PKH = "76a914" + "33" * 20 + "88ac"  # P2PKH, 25 bytes
 P2SH = "a914" + "44" * 20 + "87"  # P2SH, 23 bytes
-SERVICE = "00000000000000000000ffff" "c0000233" "270f"  # ::ffff:192.0.2.51, port 9999 (BE)
+SERVICE = "00000000000000000000ffffc0000233270f"  # ::ffff:192.0.2.51, port 9999 (BE)
 SERVICE_OBJ = {"ip": "192.0.2.51", "port": 9999}
 
 # ExtNetInfo (netinfo.h), ProTx version 3
@@ -75,7 +75,10 @@ EXT_NET_INFO = (
 EXT_NET_INFO_OBJ = {
     "version": 1,
     "entries": [
-        {"purpose": 0, "entries": [{"type": 1, "service": {"network": 1, "addr": "192.0.2.51", "port": 9999}}]},
+        {
+            "purpose": 0,
+            "entries": [{"type": 1, "service": {"network": 1, "addr": "192.0.2.51", "port": 9999}}],
+        },
         {
             "purpose": 1,
             "entries": [
@@ -85,6 +88,8 @@ EXT_NET_INFO_OBJ = {
         },
     ],
 }
+
+
 def onion(pubkey_hex: str) -> str:
     """Tor rend-spec-v3: base32(pubkey | checksum[:2] | version 3) + ".onion"."""
     pubkey = bytes.fromhex(pubkey_hex)
@@ -115,7 +120,8 @@ PROREG_V1 = (
     + OPERATOR  # pubKeyOperator (legacy encoding)
     + VOTING  # keyIDVoting
     + "f401"  # operatorReward: 500 (5%)
-    "19" + PKH  # scriptPayout: 25 bytes
+    "19"
+    + PKH  # scriptPayout: 25 bytes
     + INPUTS_HASH  # inputsHash
     + "00"  # vchSig: empty (collateral in this tx)
 )
@@ -130,7 +136,8 @@ PROREG_V2_EVO = (
     + OPERATOR
     + VOTING
     + "0000"  # operatorReward 0
-    "19" + PKH  # scriptPayout
+    "19"
+    + PKH  # scriptPayout
     + INPUTS_HASH
     + PLATFORM_ID  # platformNodeID (evo only)
     + "2068"  # platformP2PPort: u16 LE 26656
@@ -150,7 +157,9 @@ PROREG_V3_EVO = (
     + "0000"  # operatorReward
     "02"  # payouts: u8 count 2
     "19" + PKH + "7017"  # share 1: script, reward 6000
-    "17" + P2SH + "a00f"  # share 2: script, reward 4000
+    "17"
+    + P2SH
+    + "a00f"  # share 2: script, reward 4000
     + INPUTS_HASH
     + PLATFORM_ID  # platformNodeID; the ports live in ExtNetInfo now
     + "00"  # vchSig: empty
@@ -168,12 +177,13 @@ PROUPSERV_V2_EVO = (
     "0100"  # type 1: evo
     + PRO_TX_HASH
     + SERVICE
-    + "19" + PKH  # scriptOperatorPayout
+    + "19"
+    + PKH  # scriptOperatorPayout
     + INPUTS_HASH
     + PLATFORM_ID  # platformNodeID
     + "2068"  # platformP2PPort 26656
     "bb01"  # platformHTTPPort 443
-    + BLS_SIG
+     + BLS_SIG
 )
 PROUPSERV_V3 = (
     "0300"  # version 3
@@ -199,9 +209,11 @@ PROUPREG_V1 = (
     + "0000"  # mode
     + OPERATOR  # pubKeyOperator
     + VOTING  # keyIDVoting
-    + "19" + PKH  # scriptPayout
+    + "19"
+    + PKH  # scriptPayout
     + INPUTS_HASH
-    + "41" + ECDSA_SIG  # vchSig
+    + "41"
+    + ECDSA_SIG  # vchSig
 )
 PROUPREG_V2 = (
     "0200"  # version 2
@@ -209,9 +221,11 @@ PROUPREG_V2 = (
     + "0000"  # mode
     + OPERATOR
     + VOTING
-    + "17" + P2SH  # scriptPayout: P2SH
+    + "17"
+    + P2SH  # scriptPayout: P2SH
     + INPUTS_HASH
-    + "41" + ECDSA_SIG
+    + "41"
+    + ECDSA_SIG
 )
 PROUPREG_V3 = (
     "0300"  # version 3
@@ -220,9 +234,12 @@ PROUPREG_V3 = (
     + OPERATOR
     + VOTING
     + "01"  # payouts: 1 share
-    "19" + PKH + "1027"  # script, reward 10000
+    "19"
+    + PKH
+    + "1027"  # script, reward 10000
     + INPUTS_HASH
-    + "41" + ECDSA_SIG
+    + "41"
+    + ECDSA_SIG
 )
 PROUPREV_V1 = (
     "0100"  # version 1
@@ -242,14 +259,11 @@ MN_ROOT = "9a" * 31 + "9b"
 Q_ROOT = "8a" * 31 + "8b"
 CBTX_V1 = (
     "0100"  # version 1: MERKLE_ROOT_MNLIST
-    "e8030000"  # height 1000
-    + MN_ROOT  # merkleRootMNList
+    "e8030000" + MN_ROOT  # height 1000  # merkleRootMNList
 )
 CBTX_V2 = (
     "0200"  # version 2: MERKLE_ROOT_QUORUMS
-    "e9030000"  # height 1001
-    + MN_ROOT
-    + Q_ROOT  # merkleRootQuorums
+    "e9030000" + MN_ROOT + Q_ROOT  # height 1001  # merkleRootQuorums
 )
 CBTX_V3 = (
     "0300"  # version 3: CLSIG_AND_BALANCE
@@ -262,9 +276,7 @@ CBTX_V3 = (
 )
 COMMITMENT = (
     "0200"  # CFinalCommitment version 2: legacy, indexed
-    "67"  # llmqType 103
-    + QUORUM_HASH
-    + "0200"  # quorumIndex 2
+    "67" + QUORUM_HASH + "0200"  # llmqType 103  # quorumIndex 2
     "0a"  # signers: 10 bits
     "0000"  # none set: a null commitment
     "0a"  # validMembers: 10 bits
@@ -276,8 +288,7 @@ COMMITMENT = (
 )
 QC_V1 = (
     "0100"  # CFinalCommitmentTxPayload version 1
-    "40e20100"  # height 123456
-    + COMMITMENT
+    "40e20100" + COMMITMENT  # height 123456
 )
 MNHF_V1 = (
     "01"  # version 1
@@ -289,7 +300,8 @@ ASSETLOCK_V1 = (
     "01"  # version 1
     "02"  # creditOutputs: 2
     "00e1f50500000000"  # value 100000000
-    "19" + PKH  # script
+    "19"
+    + PKH  # script
     + "0065cd1d00000000"  # value 500000000
     "17" + P2SH
 )
@@ -303,9 +315,7 @@ ASSETUNLOCK_V1 = (
     "01"  # version 1
     "6500000000000000"  # index 101
     "70110100"  # fee 70000
-    "db040000"  # requestedHeight 1243
-    + QUORUM_HASH
-    + BLS_SIG  # quorumSig
+    "db040000" + QUORUM_HASH + BLS_SIG  # requestedHeight 1243  # quorumSig
 )
 
 ONE_INPUT = "01" + "77" * 32 + "00000000" + "00" + "ffffffff"  # one input, empty scriptSig
@@ -314,150 +324,338 @@ ONE_OUTPUT = "01" + "0000000000000000" + "00"  # one zero-value output, empty sc
 PAYLOADS = [
     # (name, type, payload hex, tx vin, tx vout, expected payload)
     (
-        "ProRegTx v1", 1, PROREG_V1, ONE_INPUT, ONE_OUTPUT,
+        "ProRegTx v1",
+        1,
+        PROREG_V1,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 1, "type": 0, "mode": 0,
+            "version": 1,
+            "type": 0,
+            "mode": 0,
             "collateral_outpoint": {"hash": shown(COLLATERAL_HASH), "n": 1},
-            "net_info": SERVICE_OBJ, "key_id_owner": OWNER, "pub_key_operator": OPERATOR,
-            "key_id_voting": VOTING, "operator_reward": 500, "script_payout": PKH, "payouts": None,
-            "inputs_hash": shown(INPUTS_HASH), "platform_node_id": None, "platform_p2p_port": None,
-            "platform_http_port": None, "sig": "",
+            "net_info": SERVICE_OBJ,
+            "key_id_owner": OWNER,
+            "pub_key_operator": OPERATOR,
+            "key_id_voting": VOTING,
+            "operator_reward": 500,
+            "script_payout": PKH,
+            "payouts": None,
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": None,
+            "platform_p2p_port": None,
+            "platform_http_port": None,
+            "sig": "",
         },
     ),
     (
-        "ProRegTx v2 evo", 1, PROREG_V2_EVO, ONE_INPUT, ONE_OUTPUT,
+        "ProRegTx v2 evo",
+        1,
+        PROREG_V2_EVO,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 2, "type": 1, "mode": 0,
+            "version": 2,
+            "type": 1,
+            "mode": 0,
             "collateral_outpoint": {"hash": shown(COLLATERAL_HASH), "n": 0},
-            "net_info": SERVICE_OBJ, "key_id_owner": OWNER, "pub_key_operator": OPERATOR,
-            "key_id_voting": VOTING, "operator_reward": 0, "script_payout": PKH, "payouts": None,
-            "inputs_hash": shown(INPUTS_HASH), "platform_node_id": PLATFORM_ID, "platform_p2p_port": 26656,
-            "platform_http_port": 443, "sig": ECDSA_SIG,
+            "net_info": SERVICE_OBJ,
+            "key_id_owner": OWNER,
+            "pub_key_operator": OPERATOR,
+            "key_id_voting": VOTING,
+            "operator_reward": 0,
+            "script_payout": PKH,
+            "payouts": None,
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": PLATFORM_ID,
+            "platform_p2p_port": 26656,
+            "platform_http_port": 443,
+            "sig": ECDSA_SIG,
         },
     ),
     (
-        "ProRegTx v3 evo", 1, PROREG_V3_EVO, ONE_INPUT, ONE_OUTPUT,
+        "ProRegTx v3 evo",
+        1,
+        PROREG_V3_EVO,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 3, "type": 1, "mode": 0,
+            "version": 3,
+            "type": 1,
+            "mode": 0,
             "collateral_outpoint": {"hash": shown(COLLATERAL_HASH), "n": 2},
-            "net_info": EXT_NET_INFO_OBJ, "key_id_owner": OWNER, "pub_key_operator": OPERATOR,
-            "key_id_voting": VOTING, "operator_reward": 0, "script_payout": None,
+            "net_info": EXT_NET_INFO_OBJ,
+            "key_id_owner": OWNER,
+            "pub_key_operator": OPERATOR,
+            "key_id_voting": VOTING,
+            "operator_reward": 0,
+            "script_payout": None,
             "payouts": [{"script_payout": PKH, "reward": 6000}, {"script_payout": P2SH, "reward": 4000}],
-            "inputs_hash": shown(INPUTS_HASH), "platform_node_id": PLATFORM_ID, "platform_p2p_port": None,
-            "platform_http_port": None, "sig": "",
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": PLATFORM_ID,
+            "platform_p2p_port": None,
+            "platform_http_port": None,
+            "sig": "",
         },
     ),
     (
-        "ProUpServTx v1", 2, PROUPSERV_V1, ONE_INPUT, ONE_OUTPUT,
+        "ProUpServTx v1",
+        2,
+        PROUPSERV_V1,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 1, "type": None, "pro_tx_hash": shown(PRO_TX_HASH), "net_info": SERVICE_OBJ,
-            "script_operator_payout": "", "inputs_hash": shown(INPUTS_HASH), "platform_node_id": None,
-            "platform_p2p_port": None, "platform_http_port": None, "sig": BLS_SIG,
+            "version": 1,
+            "type": None,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "net_info": SERVICE_OBJ,
+            "script_operator_payout": "",
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": None,
+            "platform_p2p_port": None,
+            "platform_http_port": None,
+            "sig": BLS_SIG,
         },
     ),
     (
-        "ProUpServTx v2 evo", 2, PROUPSERV_V2_EVO, ONE_INPUT, ONE_OUTPUT,
+        "ProUpServTx v2 evo",
+        2,
+        PROUPSERV_V2_EVO,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 2, "type": 1, "pro_tx_hash": shown(PRO_TX_HASH), "net_info": SERVICE_OBJ,
-            "script_operator_payout": PKH, "inputs_hash": shown(INPUTS_HASH), "platform_node_id": PLATFORM_ID,
-            "platform_p2p_port": 26656, "platform_http_port": 443, "sig": BLS_SIG,
+            "version": 2,
+            "type": 1,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "net_info": SERVICE_OBJ,
+            "script_operator_payout": PKH,
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": PLATFORM_ID,
+            "platform_p2p_port": 26656,
+            "platform_http_port": 443,
+            "sig": BLS_SIG,
         },
     ),
     (
-        "ProUpServTx v3", 2, PROUPSERV_V3, ONE_INPUT, ONE_OUTPUT,
+        "ProUpServTx v3",
+        2,
+        PROUPSERV_V3,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 3, "type": 0, "pro_tx_hash": shown(PRO_TX_HASH),
+            "version": 3,
+            "type": 0,
+            "pro_tx_hash": shown(PRO_TX_HASH),
             "net_info": {
                 "version": 1,
                 "entries": [
-                    {"purpose": 0, "entries": [{"type": 1, "service": {"network": 4, "addr": onion("5a" * 32), "port": 9999}}]}
+                    {
+                        "purpose": 0,
+                        "entries": [
+                            {"type": 1, "service": {"network": 4, "addr": onion("5a" * 32), "port": 9999}}
+                        ],
+                    }
                 ],
             },
-            "script_operator_payout": "", "inputs_hash": shown(INPUTS_HASH), "platform_node_id": None,
-            "platform_p2p_port": None, "platform_http_port": None, "sig": BLS_SIG,
+            "script_operator_payout": "",
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": None,
+            "platform_p2p_port": None,
+            "platform_http_port": None,
+            "sig": BLS_SIG,
         },
     ),
     (
-        "ProUpServTx v3, unknown ExtNetInfo", 2, PROUPSERV_V3_UNKNOWN_NETINFO, ONE_INPUT, ONE_OUTPUT,
+        "ProUpServTx v3, unknown ExtNetInfo",
+        2,
+        PROUPSERV_V3_UNKNOWN_NETINFO,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 3, "type": 0, "pro_tx_hash": shown(PRO_TX_HASH), "net_info": {"version": 7, "entries": None},
-            "script_operator_payout": "", "inputs_hash": shown(INPUTS_HASH), "platform_node_id": None,
-            "platform_p2p_port": None, "platform_http_port": None, "sig": BLS_SIG,
+            "version": 3,
+            "type": 0,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "net_info": {"version": 7, "entries": None},
+            "script_operator_payout": "",
+            "inputs_hash": shown(INPUTS_HASH),
+            "platform_node_id": None,
+            "platform_p2p_port": None,
+            "platform_http_port": None,
+            "sig": BLS_SIG,
         },
     ),
     (
-        "ProUpRegTx v1", 3, PROUPREG_V1, ONE_INPUT, ONE_OUTPUT,
+        "ProUpRegTx v1",
+        3,
+        PROUPREG_V1,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 1, "pro_tx_hash": shown(PRO_TX_HASH), "mode": 0, "pub_key_operator": OPERATOR,
-            "key_id_voting": VOTING, "script_payout": PKH, "payouts": None,
-            "inputs_hash": shown(INPUTS_HASH), "sig": ECDSA_SIG,
+            "version": 1,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "mode": 0,
+            "pub_key_operator": OPERATOR,
+            "key_id_voting": VOTING,
+            "script_payout": PKH,
+            "payouts": None,
+            "inputs_hash": shown(INPUTS_HASH),
+            "sig": ECDSA_SIG,
         },
     ),
     (
-        "ProUpRegTx v2", 3, PROUPREG_V2, ONE_INPUT, ONE_OUTPUT,
+        "ProUpRegTx v2",
+        3,
+        PROUPREG_V2,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 2, "pro_tx_hash": shown(PRO_TX_HASH), "mode": 0, "pub_key_operator": OPERATOR,
-            "key_id_voting": VOTING, "script_payout": P2SH, "payouts": None,
-            "inputs_hash": shown(INPUTS_HASH), "sig": ECDSA_SIG,
+            "version": 2,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "mode": 0,
+            "pub_key_operator": OPERATOR,
+            "key_id_voting": VOTING,
+            "script_payout": P2SH,
+            "payouts": None,
+            "inputs_hash": shown(INPUTS_HASH),
+            "sig": ECDSA_SIG,
         },
     ),
     (
-        "ProUpRegTx v3", 3, PROUPREG_V3, ONE_INPUT, ONE_OUTPUT,
+        "ProUpRegTx v3",
+        3,
+        PROUPREG_V3,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 3, "pro_tx_hash": shown(PRO_TX_HASH), "mode": 0, "pub_key_operator": OPERATOR,
-            "key_id_voting": VOTING, "script_payout": None, "payouts": [{"script_payout": PKH, "reward": 10000}],
-            "inputs_hash": shown(INPUTS_HASH), "sig": ECDSA_SIG,
+            "version": 3,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "mode": 0,
+            "pub_key_operator": OPERATOR,
+            "key_id_voting": VOTING,
+            "script_payout": None,
+            "payouts": [{"script_payout": PKH, "reward": 10000}],
+            "inputs_hash": shown(INPUTS_HASH),
+            "sig": ECDSA_SIG,
         },
     ),
     (
-        "ProUpRevTx v1", 4, PROUPREV_V1, ONE_INPUT, ONE_OUTPUT,
-        {"version": 1, "pro_tx_hash": shown(PRO_TX_HASH), "reason": 1, "inputs_hash": shown(INPUTS_HASH), "sig": BLS_SIG},
-    ),
-    (
-        "ProUpRevTx v2", 4, PROUPREV_V2, ONE_INPUT, ONE_OUTPUT,
-        {"version": 2, "pro_tx_hash": shown(PRO_TX_HASH), "reason": 3, "inputs_hash": shown(INPUTS_HASH), "sig": BLS_SIG},
-    ),
-    (
-        "CbTx v1", 5, CBTX_V1, ONE_INPUT, ONE_OUTPUT,
+        "ProUpRevTx v1",
+        4,
+        PROUPREV_V1,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 1, "height": 1000, "merkle_root_mn_list": shown(MN_ROOT), "merkle_root_quorums": None,
-            "best_cl_height_diff": None, "best_cl_signature": None, "credit_pool_balance": None,
+            "version": 1,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "reason": 1,
+            "inputs_hash": shown(INPUTS_HASH),
+            "sig": BLS_SIG,
         },
     ),
     (
-        "CbTx v2", 5, CBTX_V2, ONE_INPUT, ONE_OUTPUT,
+        "ProUpRevTx v2",
+        4,
+        PROUPREV_V2,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 2, "height": 1001, "merkle_root_mn_list": shown(MN_ROOT), "merkle_root_quorums": shown(Q_ROOT),
-            "best_cl_height_diff": None, "best_cl_signature": None, "credit_pool_balance": None,
+            "version": 2,
+            "pro_tx_hash": shown(PRO_TX_HASH),
+            "reason": 3,
+            "inputs_hash": shown(INPUTS_HASH),
+            "sig": BLS_SIG,
         },
     ),
     (
-        "CbTx v3", 5, CBTX_V3, ONE_INPUT, ONE_OUTPUT,
+        "CbTx v1",
+        5,
+        CBTX_V1,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 3, "height": 1002, "merkle_root_mn_list": shown(MN_ROOT), "merkle_root_quorums": shown(Q_ROOT),
-            "best_cl_height_diff": 256, "best_cl_signature": BLS_SIG, "credit_pool_balance": 10000000000,
+            "version": 1,
+            "height": 1000,
+            "merkle_root_mn_list": shown(MN_ROOT),
+            "merkle_root_quorums": None,
+            "best_cl_height_diff": None,
+            "best_cl_signature": None,
+            "credit_pool_balance": None,
         },
     ),
     (
-        "quorum commitment, no inputs or outputs", 6, QC_V1, "00", "00",
+        "CbTx v2",
+        5,
+        CBTX_V2,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
-            "version": 1, "height": 123456,
+            "version": 2,
+            "height": 1001,
+            "merkle_root_mn_list": shown(MN_ROOT),
+            "merkle_root_quorums": shown(Q_ROOT),
+            "best_cl_height_diff": None,
+            "best_cl_signature": None,
+            "credit_pool_balance": None,
+        },
+    ),
+    (
+        "CbTx v3",
+        5,
+        CBTX_V3,
+        ONE_INPUT,
+        ONE_OUTPUT,
+        {
+            "version": 3,
+            "height": 1002,
+            "merkle_root_mn_list": shown(MN_ROOT),
+            "merkle_root_quorums": shown(Q_ROOT),
+            "best_cl_height_diff": 256,
+            "best_cl_signature": BLS_SIG,
+            "credit_pool_balance": 10000000000,
+        },
+    ),
+    (
+        "quorum commitment, no inputs or outputs",
+        6,
+        QC_V1,
+        "00",
+        "00",
+        {
+            "version": 1,
+            "height": 123456,
             "commitment": {
-                "version": 2, "llmq_type": 103, "llmq_type_name": "llmq_test_dip0024",  # src/llmq/params.h
-                "quorum_hash": shown(QUORUM_HASH), "quorum_index": 2,
-                "signers": "0" * 10, "signers_count": 0, "signers_hex": "0000",
-                "valid_members": "0" * 10, "valid_members_count": 0, "valid_members_hex": "0000",
+                "version": 2,
+                "llmq_type": 103,
+                "llmq_type_name": "llmq_test_dip0024",  # src/llmq/params.h
+                "quorum_hash": shown(QUORUM_HASH),
+                "quorum_index": 2,
+                "signers": "0" * 10,
+                "signers_count": 0,
+                "signers_hex": "0000",
+                "valid_members": "0" * 10,
+                "valid_members_count": 0,
+                "valid_members_hex": "0000",
                 "quorum_public_key": "00" * 48,
-                "quorum_vvec_hash": "00" * 32, "quorum_sig": "00" * 96, "members_sig": "00" * 96,
+                "quorum_vvec_hash": "00" * 32,
+                "quorum_sig": "00" * 96,
+                "members_sig": "00" * 96,
             },
         },
     ),
     (
-        "MNHF signal", 7, MNHF_V1, "00", "00",
+        "MNHF signal",
+        7,
+        MNHF_V1,
+        "00",
+        "00",
         {"version": 1, "signal": {"version_bit": 10, "quorum_hash": shown(QUORUM_HASH), "sig": BLS_SIG}},
     ),
     (
-        "asset lock v1", 8, ASSETLOCK_V1, ONE_INPUT, ONE_OUTPUT,
+        "asset lock v1",
+        8,
+        ASSETLOCK_V1,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {
             "version": 1,
             "credit_outputs": [
@@ -467,14 +665,26 @@ PAYLOADS = [
         },
     ),
     (
-        "asset lock v2", 8, ASSETLOCK_V2, ONE_INPUT, ONE_OUTPUT,
+        "asset lock v2",
+        8,
+        ASSETLOCK_V2,
+        ONE_INPUT,
+        ONE_OUTPUT,
         {"version": 2, "credit_outputs": [{"value": 100000000, "script_pub_key": PKH}]},
     ),
     (
-        "asset unlock v1", 9, ASSETUNLOCK_V1, "00", ONE_OUTPUT,
+        "asset unlock v1",
+        9,
+        ASSETUNLOCK_V1,
+        "00",
+        ONE_OUTPUT,
         {
-            "version": 1, "index": 101, "fee": 70000, "requested_height": 1243,
-            "quorum_hash": shown(QUORUM_HASH), "quorum_sig": BLS_SIG,
+            "version": 1,
+            "index": 101,
+            "fee": 70000,
+            "requested_height": 1243,
+            "quorum_hash": shown(QUORUM_HASH),
+            "quorum_sig": BLS_SIG,
         },
     ),
 ]
@@ -495,9 +705,14 @@ CHAIN = [
         "76a914955410003527bf2b360a7a390b9ff14b9106c63288ac835b69acdba709707c5cccdfcc342eacc87d6db0cc676896"
         "a01fe433a0620ae4411f5da2e5444c6a1556c3d45798b9f95567b1625b3f0cbe69936a70e35ca76b381f0a5506de07274e"
         "5e24db8be77234ad8fa023938f750a283b39b1bff17b2ad11f",
-        {"collateral_outpoint": {"hash": "acc1127471fb4417e2ca6420948143c82dfdd3595d5cb4336e19356df4e5715c", "n": 1},
-         "net_info": {"ip": "47.111.181.207", "port": 20001},
-         "inputs_hash": "e40a62a033e41fa0966867ccb06d7dc8ac2e34ccdfcc5c7c7009a7dbac695b83"},
+        {
+            "collateral_outpoint": {
+                "hash": "acc1127471fb4417e2ca6420948143c82dfdd3595d5cb4336e19356df4e5715c",
+                "n": 1,
+            },
+            "net_info": {"ip": "47.111.181.207", "port": 20001},
+            "inputs_hash": "e40a62a033e41fa0966867ccb06d7dc8ac2e34ccdfcc5c7c7009a7dbac695b83",
+        },
     ),
     (
         "f1d23a149955d48ef7bf81ce0a58d4f47ae28399ed3e4ef3c1f90a55a6a9e082",  # ProUpServTx v2
@@ -509,9 +724,13 @@ CHAIN = [
         "1f0026ad5ada35511fc5b9d762b14b22510325ef8b82d21d59567f8e1c3c9e0c955ab99a62829e6317b1943d97f66191b1"
         "c6714146540788e2d26a1007498dce455603f55aebacf1a38131048abf7d5a05d00e9e93c1e91cc8cad239b4301b328f5f"
         "e1bcbae829ccd6a3f461e712873a188224829fc4b5fc01fa0fb29014b947d8f7",
-        {"version": 2, "type": 0, "pro_tx_hash": "3bed128ba5c04b627627cf5d9f1dec0622caef4725d8d9d4c37c65642dce92ff",
-         "net_info": {"ip": "174.34.233.115", "port": 19999},
-         "inputs_hash": "5a950c9e3c1c8e7f56591dd2828bef250351224bb162d7b9c51f5135da5aad26"},
+        {
+            "version": 2,
+            "type": 0,
+            "pro_tx_hash": "3bed128ba5c04b627627cf5d9f1dec0622caef4725d8d9d4c37c65642dce92ff",
+            "net_info": {"ip": "174.34.233.115", "port": 19999},
+            "inputs_hash": "5a950c9e3c1c8e7f56591dd2828bef250351224bb162d7b9c51f5135da5aad26",
+        },
     ),
     (
         "ff5782f5537ef18b919b5ad0a2c605a72d83b4092434dcc8273e2d53ac0d0113",  # ProUpRegTx v2
@@ -524,9 +743,11 @@ CHAIN = [
         "d5421976a914dc82946c9cee9ab3e8fef5a5d641a57bdf1523c088acbe428d911be87c670640d3cf73f1490b327be4b33a"
         "4fac8bcb70ca934199b4774120dc2d1ce8ea4188f04953528e112fd1402ab7434cdc5cc9f245468d952e1fa6d83701f90f"
         "c8e74c10bc32fec5c7e2beda675ce8a3cb859d25d8aa2cff5962ece6",
-        {"pro_tx_hash": "3979cfb79c4562e819aca69ffae2ea84b9b8f29bd89bdc68be67b88c6f31bf99",
-         "pub_key_operator": "a73d8c1e640d29e2257042a39bbbac8d867f69ae252e146884816b98ab0d0526ed4992d9cff22ef04878423f66583382",
-         "inputs_hash": "77b4994193ca70cb8bac4f3ab3e47b320b49f173cfd34006677ce81b918d42be"},
+        {
+            "pro_tx_hash": "3979cfb79c4562e819aca69ffae2ea84b9b8f29bd89bdc68be67b88c6f31bf99",
+            "pub_key_operator": "a73d8c1e640d29e2257042a39bbbac8d867f69ae252e146884816b98ab0d0526ed4992d9cff22ef04878423f66583382",
+            "inputs_hash": "77b4994193ca70cb8bac4f3ab3e47b320b49f173cfd34006677ce81b918d42be",
+        },
     ),
     (
         "6926d964bccfd4418e373f08cf41d3302f9616ee5d9bc40b18aa99fc18a3d4ea",  # ProUpRevTx v1
@@ -538,8 +759,11 @@ CHAIN = [
         "e582ead20421659ed891f9d4953a540616fb4f05279584b3339ed2ba95711ad28b18ee2878c4a904f76ea4d103e1d739f2"
         "2ff7e3b9b3db7d0c4a7e120abb4952c3574a18de34fa29828f9fe3f52bd0b1fac17acd04f7751967d782045ab655053653"
         "438f1dd1e14ba6adeb8351b78c9eb59bf4",
-        {"pro_tx_hash": "1659e06c825212c9b11325760a18f6ea06194ec4efd603f03d8704f23d818a6f", "reason": 1,
-         "inputs_hash": "4ffb1606543a95d4f991d89e652104d2ea82e5da6e82dc3c6aacb8f68c24cf82"},
+        {
+            "pro_tx_hash": "1659e06c825212c9b11325760a18f6ea06194ec4efd603f03d8704f23d818a6f",
+            "reason": 1,
+            "inputs_hash": "4ffb1606543a95d4f991d89e652104d2ea82e5da6e82dc3c6aacb8f68c24cf82",
+        },
     ),
     (
         "c550cae3f65d396a2f517a7220c7851cc3dc065e20141dadf9f19676348730f2",  # CbTx v3, mainnet
@@ -550,10 +774,14 @@ CHAIN = [
         "e2f67e47d5580e70c7e77af8b1a6670669c7424b896ab3d44d349a4988e9a8328d00b22fef542f5c630e4f2a67ad56d30c"
         "f2a3dac55848abcd2bac30bf780318792bcdf32f7729443846c9fdc57050a131cd12c0e54a16f6265e900f459e3b9dd434"
         "21a0bc3f61efd49ce752e440e5131a8d2758a280ad883b8eb902c49ee5b878b30000000000000000",
-        {"version": 3, "height": 1989850,
-         "merkle_root_mn_list": "e273b92901ba88bbf083039dcc69dc8cb2212cd5b0911e1ff6ce61fa6740e054",
-         "merkle_root_quorums": "8d32a8e988499a344dd4b36a894b42c7690667a6b1f87ae7c7700e58d5477ef6",
-         "best_cl_height_diff": 0, "credit_pool_balance": 0},
+        {
+            "version": 3,
+            "height": 1989850,
+            "merkle_root_mn_list": "e273b92901ba88bbf083039dcc69dc8cb2212cd5b0911e1ff6ce61fa6740e054",
+            "merkle_root_quorums": "8d32a8e988499a344dd4b36a894b42c7690667a6b1f87ae7c7700e58d5477ef6",
+            "best_cl_height_diff": 0,
+            "credit_pool_balance": 0,
+        },
     ),
     (
         "82600f79f0f58299995775382af1e813bdbe593b270e4e891baec064307f2a54",  # quorum commitment
@@ -571,10 +799,14 @@ CHAIN = [
         "0300070000000000000082010a27b679cb0c70b6d93f22d1a690c1e99f72fb9fdb4be9987c1000000000000000a12bc6a3"
         "d43e76fd6ab5d48dff11998811747bf51ffe722d9fda93ae892e4b18a716f58045c86459d0dafd38ae1f7f520519002983"
         "fc307e92fa606c3eb5ac8cf6ca03a102889866d58c9207b483e0b975baee63c1202209293ff7393222f812",
-        {"signal": {"version_bit": 10,
-                    "quorum_hash": "00000000000000107c98e94bdb9ffb729fe9c190a6d1223fd9b6700ccb79b627",
-                    "sig": "a12bc6a3d43e76fd6ab5d48dff11998811747bf51ffe722d9fda93ae892e4b18a716f58045c86459d0dafd38ae1f7f52"
-                           "0519002983fc307e92fa606c3eb5ac8cf6ca03a102889866d58c9207b483e0b975baee63c1202209293ff7393222f812"}},
+        {
+            "signal": {
+                "version_bit": 10,
+                "quorum_hash": "00000000000000107c98e94bdb9ffb729fe9c190a6d1223fd9b6700ccb79b627",
+                "sig": "a12bc6a3d43e76fd6ab5d48dff11998811747bf51ffe722d9fda93ae892e4b18a716f58045c86459d0dafd38ae1f7f52"
+                "0519002983fc307e92fa606c3eb5ac8cf6ca03a102889866d58c9207b483e0b975baee63c1202209293ff7393222f812",
+            }
+        },
     ),
     (
         "fdb0e981c3febc6c2c032e6f51e6f063bfc6aaa9bd238985a442c93bd376fd57",  # asset lock
@@ -584,9 +816,13 @@ CHAIN = [
         "90d08d0000000002317dd0be030000002321022ca85dba11c4e5a6da3a00e73a08765319a5d66c2f6434b288494337b0c9"
         "ed2dac6df29c3b00000000026a000000000046010200e1f505000000001976a9147c75beb097957cc09537b615dde9ea68"
         "07719cdf88ac6d11a735000000001976a9147c75beb097957cc09537b615dde9ea6807719cdf88ac",
-        {"version": 1, "credit_outputs": [
-            {"value": 100000000, "script_pub_key": "76a9147c75beb097957cc09537b615dde9ea6807719cdf88ac"},
-            {"value": 900141421, "script_pub_key": "76a9147c75beb097957cc09537b615dde9ea6807719cdf88ac"}]},
+        {
+            "version": 1,
+            "credit_outputs": [
+                {"value": 100000000, "script_pub_key": "76a9147c75beb097957cc09537b615dde9ea6807719cdf88ac"},
+                {"value": 900141421, "script_pub_key": "76a9147c75beb097957cc09537b615dde9ea6807719cdf88ac"},
+            ],
+        },
     ),
     (
         "fb1b419b2b909f2ddb7fabee91d8e1aa7bb8e7114c83712ff20ba1859ec57b30",  # asset unlock
@@ -604,7 +840,9 @@ VECTORS = [("tx", special(t, p, vin, vout)) for _, t, p, vin, vout, _ in PAYLOAD
 ]
 
 
-@pytest.mark.parametrize("name, tx_type, payload, vin, vout, expected", PAYLOADS, ids=[p[0] for p in PAYLOADS])
+@pytest.mark.parametrize(
+    "name, tx_type, payload, vin, vout, expected", PAYLOADS, ids=[p[0] for p in PAYLOADS]
+)
 def test_decode(name, tx_type, payload, vin, vout, expected):
     wire = special(tx_type, payload, vin, vout)
     decoded = decode("tx", bytes.fromhex(wire))
@@ -651,10 +889,21 @@ REPORTED = [
     (
         "bad address length",
         2,
-        "0300" "0000" + PRO_TX_HASH  # version 3, type 0, proTxHash
-        + "01" "01" "00" "01" "01"  # ExtNetInfo v1, 1 purpose, CORE_P2P, 1 entry, service
-        + "01" "10" + "00" * 16 + "270f"  # IPv4 (network 1) with 16 address bytes, port
-        + "00" + INPUTS_HASH + BLS_SIG,  # payout script, inputsHash, sig
+        "0300"
+        "0000"
+        + PRO_TX_HASH  # version 3, type 0, proTxHash
+        + "01"
+        "01"
+        "00"
+        "01"
+        "01"  # ExtNetInfo v1, 1 purpose, CORE_P2P, 1 entry, service
+         + "01"
+        "10"
+        + "00" * 16
+        + "270f"  # IPv4 (network 1) with 16 address bytes, port
+        + "00"
+        + INPUTS_HASH
+        + BLS_SIG,  # payout script, inputsHash, sig
         "BIP155 IPV4 address with length 16 (should be 4)",
     ),
 ]
@@ -732,7 +981,9 @@ def unlock(draw):
 
 @st.composite
 def asset_lock(draw):
-    outputs = st.builds(lambda v, s: {"value": v, "script_pub_key": s}, st.integers(-(2**63), 2**63 - 1), script)
+    outputs = st.builds(
+        lambda v, s: {"value": v, "script_pub_key": s}, st.integers(-(2**63), 2**63 - 1), script
+    )
     return 8, {"version": draw(st.integers(1, 2)), "credit_outputs": draw(st.lists(outputs, max_size=4))}
 
 

@@ -29,20 +29,20 @@ PAIR = Struct(
 
 
 def test_struct_parses_to_a_plain_dict_in_wire_order():
-    obj = PAIR.parse(bytes.fromhex("01" "02" "0a" "0100" "0b" "0200"))
+    obj = PAIR.parse(bytes.fromhex("01020a01000b0200"))
     assert type(obj) is dict and type(obj["items"]) is list and type(obj["items"][0]) is dict
     assert list(obj) == ["n", "n_name", "items"]
     assert obj == {"n": 1, "n_name": "ONE", "items": [{"a": 10, "b": 1}, {"a": 11, "b": 2}]}
 
 
 def test_named_gives_none_for_unknown_numbers():
-    assert PAIR.parse(bytes.fromhex("07" "00"))["n_name"] is None
+    assert PAIR.parse(bytes.fromhex("0700"))["n_name"] is None
 
 
 def test_element_index_in_the_error_path():
     # the second element's ``b`` is cut short
     with pytest.raises(StreamError) as info:
-        PAIR.parse(bytes.fromhex("01" "02" "0a" "0100" "0b" "02"))
+        PAIR.parse(bytes.fromhex("01020a01000b02"))
     assert info.value.path == "(parsing) -> items -> [1] -> b"
     assert str(info.value).startswith("Error in path (parsing) -> items -> [1] -> b\n")
 
@@ -51,7 +51,7 @@ def test_nested_indexes():
     outer = Struct("rows" / VarArray(Struct("cells" / VarArray(Int16ul, min_size=2)), min_size=1))
     with pytest.raises(ConstructError) as info:
         # row 0: one cell; row 1: count 2 but the bytes-left check fails
-        outer.parse(bytes.fromhex("02" "01" "0100" "02" "0100" "00"))
+        outer.parse(bytes.fromhex("0201010002010000"))
     assert info.value.path == "(parsing) -> rows -> [1] -> cells"
 
 
@@ -64,11 +64,15 @@ def test_index_in_build_errors():
 # --- the sliced vectors give what their layouts give ------------------------
 
 inv_entries = st.lists(
-    st.fixed_dictionaries({"type": st.integers(0, 2**32 - 1), "hash": st.binary(min_size=32, max_size=32).map(bytes.hex)}),
+    st.fixed_dictionaries(
+        {"type": st.integers(0, 2**32 - 1), "hash": st.binary(min_size=32, max_size=32).map(bytes.hex)}
+    ),
     max_size=40,
 )
 outpoints = st.lists(
-    st.fixed_dictionaries({"hash": st.binary(min_size=32, max_size=32).map(bytes.hex), "n": st.integers(0, 2**32 - 1)}),
+    st.fixed_dictionaries(
+        {"hash": st.binary(min_size=32, max_size=32).map(bytes.hex), "n": st.integers(0, 2**32 - 1)}
+    ),
     max_size=20,
 )
 hashes = st.lists(st.binary(min_size=32, max_size=32).map(bytes.hex), max_size=20)
@@ -120,7 +124,7 @@ def test_sliced_vector_checks_like_vararray(raw, error):
 
 def test_sliced_array_make_sees_every_row():
     doubled = SlicedArray(Int8ub, "B", lambda rows: [b * 2 for (b,) in rows])
-    assert doubled.parse(bytes.fromhex("03" "01" "02" "7f")) == [2, 4, 254]
+    assert doubled.parse(bytes.fromhex("0301027f")) == [2, 4, 254]
 
 
 # --- build() errors name the command and the field --------------------------
@@ -131,13 +135,33 @@ def test_sliced_array_make_sees_every_row():
     [
         ("inv", {}, "cannot build: missing field 'inv'", "(building) -> inv"),
         ("inv", {"inv": 5}, "cannot build: expected a list, got int", "(building) -> inv"),
-        ("inv", {"inv": [{"type": 1}]}, "cannot build: missing field 'hash'", "(building) -> inv -> [0] -> hash"),
-        ("inv", {"inv": [{"type": 1, "hash": H1_SHOWN}, 7]}, "cannot build: expected a dict, got int", "(building) -> inv -> [1]"),
+        (
+            "inv",
+            {"inv": [{"type": 1}]},
+            "cannot build: missing field 'hash'",
+            "(building) -> inv -> [0] -> hash",
+        ),
+        (
+            "inv",
+            {"inv": [{"type": 1, "hash": H1_SHOWN}, 7]},
+            "cannot build: expected a dict, got int",
+            "(building) -> inv -> [1]",
+        ),
         ("ping", None, "cannot build: missing field 'nonce'", "(building) -> nonce"),
         ("clsig", [], "cannot build: expected a dict, got list", "(building)"),
         ("tx", {"version": 2}, "cannot build: missing field 'type'", "(building) -> tx -> type"),
-        ("qfcommit", {"commitment": {"version": 1}}, "cannot build: missing field 'llmq_type'", "(building) -> commitment -> llmq_type"),
-        ("headers2", {"headers": [{}]}, "cannot build: missing field 'bit_field'", "(building) -> headers -> [0] -> bit_field"),
+        (
+            "qfcommit",
+            {"commitment": {"version": 1}},
+            "cannot build: missing field 'llmq_type'",
+            "(building) -> commitment -> llmq_type",
+        ),
+        (
+            "headers2",
+            {"headers": [{}]},
+            "cannot build: missing field 'bit_field'",
+            "(building) -> headers -> [0] -> bit_field",
+        ),
         ("nosuchcmd", {"unknown": True, "raw": 5}, "cannot build: raw is not hex", "raw"),
     ],
 )
@@ -151,8 +175,20 @@ def test_build_of_a_wrong_dict_raises_decode_error(command, obj, reason, path):
 
 def test_build_error_keeps_a_builtin_error_text():
     # a mistyped value deep in a field: the Struct around it names the field
-    obj = decode("dsq", build("dsq", {"denom": 1, "protx_hash": "00" * 32, "masternode_outpoint": None,
-                                      "time": 0, "ready": 0, "sig": ""}))
+    obj = decode(
+        "dsq",
+        build(
+            "dsq",
+            {
+                "denom": 1,
+                "protx_hash": "00" * 32,
+                "masternode_outpoint": None,
+                "time": 0,
+                "ready": 0,
+                "sig": "",
+            },
+        ),
+    )
     obj["time"] = "soon"
     with pytest.raises(DecodeError) as info:
         build("dsq", obj)

@@ -24,8 +24,6 @@ from .vectors import sha256d_shown as txid
 TRAILING = "trailing bytes|expected end of stream"
 
 
-
-
 PREV_A = "11" * 31 + "aa"  # previous txids, wire order
 PREV_B = "22" * 31 + "bb"
 SIG_A = "47" + "30" * 71  # scriptSig: push 71 bytes (a DER signature's size)
@@ -47,8 +45,7 @@ NORMAL = (
     "02"  # vout: 2 outputs
     "00e1f50500000000"  # vout[0].value: 100000000 duffs (1 DASH)
     "19"  # vout[0].script_pub_key: 25 bytes
-    + PKH
-    + "ffffffffffffffff"  # vout[1].value: i64 -1 (CTxOut::SetNull)
+     + PKH + "ffffffffffffffff"  # vout[1].value: i64 -1 (CTxOut::SetNull)
     "00"  # vout[1].script_pub_key: empty
     "a0860100"  # lock_time: 100000
 )
@@ -69,11 +66,11 @@ GENESIS_COINBASE = (
     "0100"  # version 1
     "0000"  # type 0
     "01"  # vin: 1 input
-    + "00" * 32  # prevout.hash: null
+    + "00"
+    * 32  # prevout.hash: null
     + "ffffffff"  # prevout.n: -1, a coinbase
     "62"  # script_sig: 98 bytes
-    + GENESIS_SCRIPT_SIG
-    + "ffffffff"  # sequence
+     + GENESIS_SCRIPT_SIG + "ffffffff"  # sequence
     "01"  # vout: 1 output
     "00f2052a01000000"  # value: 5000000000 duffs (50 DASH)
     "43"  # script_pub_key: 67 bytes
@@ -88,9 +85,7 @@ LONG_SCRIPT = (
     "00"  # vin: none
     "01"  # vout: 1
     "0000000000000000"  # value 0
-    "fdfd00"  # script_pub_key: CompactSize 253, the 3-byte form
-    + "6a" * 253
-    + "00000000"  # lock_time
+    "fdfd00" + "6a" * 253 + "00000000"  # script_pub_key: CompactSize 253, the 3-byte form  # lock_time
 )
 
 OLD_VERSION_TYPED = (
@@ -143,10 +138,11 @@ UNLOCK_V2 = (
     "00"  # vin: none, as for every asset unlock
     "01"  # vout: 1
     "1027000000000000"  # value 10000
-    "19" + PKH  # script
+    "19"
+    + PKH  # script
     + "00000000"  # lock_time
     "91"  # vExtraPayload: 145 bytes
-    + UNLOCK_PAYLOAD
+     + UNLOCK_PAYLOAD
 )
 # primitives/transaction.h ASSET_UNLOCK_STABLE_TXID_VERSION: the txid hashes
 # the transaction with requestedHeight, quorumHash and quorumSig zeroed.
@@ -177,7 +173,8 @@ CASES = [
         "normal",
         NORMAL,
         tx(
-            2, 0,
+            2,
+            0,
             [txin(PREV_A, 1, SIG_A, 0xFFFFFFFE), txin(PREV_B, 0, "", 0xFFFFFFFF)],
             [{"value": 100000000, "script_pub_key": PKH}, {"value": -1, "script_pub_key": ""}],
             100000,
@@ -188,7 +185,8 @@ CASES = [
         "genesis coinbase",
         GENESIS_COINBASE,
         tx(
-            1, 0,
+            1,
+            0,
             [txin("00" * 32, 0xFFFFFFFF, GENESIS_SCRIPT_SIG, 0xFFFFFFFF)],
             [{"value": 5000000000, "script_pub_key": "41" + GENESIS_PUBKEY + "ac"}],
             0,
@@ -206,7 +204,13 @@ CASES = [
         "malformed payload",
         BAD_PAYLOAD,
         tx(
-            3, 5, [], [], 0, "020010", None,
+            3,
+            5,
+            [],
+            [],
+            0,
+            "020010",
+            None,
             "stream read less than specified amount, expected 4, found 1 in (parsing) -> height at payload offset 3",
             txid=txid(BAD_PAYLOAD),
         ),
@@ -214,13 +218,28 @@ CASES = [
     (
         "unknown type",
         UNKNOWN_TYPE,
-        tx(3, 42, [], [], 0, "beef", None, "no payload layout for special transaction type 42", txid=txid(UNKNOWN_TYPE)),
+        tx(
+            3,
+            42,
+            [],
+            [],
+            0,
+            "beef",
+            None,
+            "no payload layout for special transaction type 42",
+            txid=txid(UNKNOWN_TYPE),
+        ),
     ),
     (
         "asset unlock v2",
         UNLOCK_V2,
         tx(
-            3, 9, [], [{"value": 10000, "script_pub_key": PKH}], 0, UNLOCK_PAYLOAD,
+            3,
+            9,
+            [],
+            [{"value": 10000, "script_pub_key": PKH}],
+            0,
+            UNLOCK_PAYLOAD,
             {
                 "version": 2,
                 "index": 5,
@@ -303,13 +322,13 @@ ERRORS = [
     # (name, payload, reason, path fragment, offset)
     ("trailing byte", NORMAL + "00", TRAILING, "", len(NORMAL) // 2),
     ("empty", "", "stream read less", "version", 0),
-    ("non-canonical input count", "02000000" "fd0100", "non-canonical", "vin", 7),
-    ("hostile input count", "02000000" "fd0001", "needs at least", "vin", 7),  # 256 inputs, no bytes
-    ("input count above MAX_SIZE", "02000000" "feffffffff", "exceeds the limit", "vin", 9),
-    ("hostile output count", "02000000" "00" "ff0000000001000000", "exceeds the limit", "vout", 14),
+    ("non-canonical input count", "02000000fd0100", "non-canonical", "vin", 7),
+    ("hostile input count", "02000000fd0001", "needs at least", "vin", 7),  # 256 inputs, no bytes
+    ("input count above MAX_SIZE", "02000000feffffffff", "exceeds the limit", "vin", 9),
+    ("hostile output count", "0200000000ff0000000001000000", "exceeds the limit", "vout", 14),
     (
         "non-canonical script length",
-        "02000000" "01" + PREV_A + "00000000" "fd0500" + "00" * 5 + "ffffffff" "00" "00000000",
+        "0200000001" + PREV_A + "00000000fd0500" + "00" * 5 + "ffffffff0000000000",
         "non-canonical",
         "vin -> [0] -> script_sig",
         44,
@@ -317,21 +336,21 @@ ERRORS = [
     # an 80-byte scriptSig with 10 bytes left: refused at its length, before reading
     (
         "truncated script",
-        "02000000" "01" + PREV_A + "00000000" "50" + "00" * 10,
+        "0200000001" + PREV_A + "0000000050" + "00" * 10,
         "count 80 needs at least 80 bytes, 10 left",
         "vin -> [0] -> script_sig",
         42,
     ),
     (
         "truncated output",
-        "02000000" "00" "01" "0000000000000000" "20" + "00" * 5,
+        "020000000001000000000000000020" + "00" * 5,
         "count 32 needs at least 32 bytes, 5 left",
         "vout -> [0] -> script_pub_key",
         15,
     ),
-    ("too few bytes for the inputs", "02000000" "01" + "00" * 39, "needs at least 41", "vin", 5),
-    ("hostile payload size", "03000500" "00" "00" "00000000" "feffffff01", "needs at least", "extra_payload_raw", 15),
-    ("missing payload", "03000500" "00" "00" "00000000", "stream read less", "extra_payload_raw", 10),
+    ("too few bytes for the inputs", "0200000001" + "00" * 39, "needs at least 41", "vin", 5),
+    ("hostile payload size", "03000500000000000000feffffff01", "needs at least", "extra_payload_raw", 15),
+    ("missing payload", "03000500000000000000", "stream read less", "extra_payload_raw", 10),
 ]
 
 
@@ -388,7 +407,9 @@ def test_round_trip(obj):
     assert without_derived(decoded["vout"]) == obj["vout"]
     assert decoded["extra_payload_raw"] == obj["extra_payload_raw"]
     # random payload bytes either decode or say why, never both
-    assert (decoded["extra_payload"] is None) != (decoded["extra_payload_error"] is None) or obj["extra_payload_raw"] is None
+    assert (decoded["extra_payload"] is None) != (decoded["extra_payload_error"] is None) or obj[
+        "extra_payload_raw"
+    ] is None
     assert build("tx", decoded) == raw
 
 
@@ -427,7 +448,9 @@ def test_fast_parser_fails_like_the_layout(obj, data):
         if kind == "cut":
             del raw[where:]
         elif kind == "byte" and raw:
-            raw[where] = data.draw(st.sampled_from([0x00, 0x01, 0xFC, 0xFD, 0xFE, 0xFF]) | st.integers(0, 255), label="b")
+            raw[where] = data.draw(
+                st.sampled_from([0x00, 0x01, 0xFC, 0xFD, 0xFE, 0xFF]) | st.integers(0, 255), label="b"
+            )
         else:
             raw[where:where] = data.draw(st.binary(min_size=1, max_size=5), label="bytes")
     fast, layout = parse_both(bytes(raw))
@@ -436,10 +459,10 @@ def test_fast_parser_fails_like_the_layout(obj, data):
 
 def test_fast_parser_fails_like_the_layout_examples():
     cases = [
-        "02000000" "01" + PREV_A + "00000000" "fd0001",  # script of 256 bytes, none given
-        "02000000" "01" + PREV_A + "00000000" "fd0500" + "00" * 5 + "ffffffff" "00" "00000000",  # non-canonical
-        "02000000" "feffffffff",  # input count above MAX_SIZE
-        "0300" "0500" "00" "00" "00000000" "05" "0102",  # special payload of 5 bytes, 2 given
+        "0200000001" + PREV_A + "00000000fd0001",  # script of 256 bytes, none given
+        "0200000001" + PREV_A + "00000000fd0500" + "00" * 5 + "ffffffff0000000000",  # non-canonical
+        "02000000feffffffff",  # input count above MAX_SIZE
+        "03000500000000000000050102",  # special payload of 5 bytes, 2 given
         "020000",  # cut in the type
     ]
     for raw in cases:

@@ -191,6 +191,7 @@ class Case:
     version: int | None
     table: Table
 
+
 # Keys decode() derives from the bytes rather than reads (scripts as asm,
 # type and address, amounts in DASH, ProTx key and payout addresses).  The
 # layout tests here compare what is on the wire; test_script.py and

@@ -1,7 +1,6 @@
 """Fixtures for the format tests."""
 
 import pytest
-
 from formats_helpers import make_records, write_capture
 
 

@@ -20,7 +20,7 @@ def test_verdicts(tmp_path, small_capture):
     path = tmp_path / "a.cap"
     cases = {
         "ok": small_capture,
-        "no footer": small_capture[:last.offset + last.length],  # killed between blocks
+        "no footer": small_capture[: last.offset + last.length],  # killed between blocks
         "torn tail": small_capture[:-30],
         "unreadable": b"GIF89a" + small_capture[6:],
     }
@@ -45,8 +45,9 @@ def test_repair_a_torn_file(tmp_path, small_capture, small_records):
     assert report.torn_tail is not None and not report.damaged and not report.had_footer
     fixed = CaptureReader(out)
     got = list(fixed)
-    assert got == small_records[:len(got)] and len(got) == report.messages + sum(
-        type(r).__name__ == "Gap" for r in got)
+    assert got == small_records[: len(got)] and len(got) == report.messages + sum(
+        type(r).__name__ == "Gap" for r in got
+    )
     assert fixed.metadata == CaptureReader(src).metadata
     assert check_capture(out).verdict == "ok"
 
@@ -59,25 +60,31 @@ def test_repair_refuses_to_overwrite_its_input(tmp_path, small_capture):
 
 def test_formats_imports_no_decoders_capture_or_cli():
     """Data flows one way (docs/DESIGN.md): formats knows bytes, not payloads or BPF."""
-    code = ("import sys, p2pcap.formats; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('bcc', 'construct', 'click') "
-            "or m.startswith(('p2pcap.decoders', 'p2pcap.capture', 'p2pcap.cli'))]; "
-            "print(','.join(bad))")
+    code = (
+        "import sys, p2pcap.formats; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('bcc', 'construct', 'click') "
+        "or m.startswith(('p2pcap.decoders', 'p2pcap.capture', 'p2pcap.cli'))]; "
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
 
 def test_only_compress_imports_zstandard():
     from pathlib import Path
+
     import p2pcap.formats as formats
-    users = [p.name for p in Path(formats.__file__).parent.glob("*.py")
-             if "import zstandard" in p.read_text()]
+
+    users = [
+        p.name for p in Path(formats.__file__).parent.glob("*.py") if "import zstandard" in p.read_text()
+    ]
     assert users == ["compress.py"]
 
 
 def test_doctests():
     import doctest
     import importlib
+
     for name in ("block", "check", "compress", "decoder", "index", "layout", "reader", "writer"):
         module = importlib.import_module(f"p2pcap.formats.{name}")
         result = doctest.testmod(module)
@@ -86,6 +93,7 @@ def test_doctests():
 
 def test_repair_counts_a_block_whose_header_is_damaged_from_the_footer(tmp_path, small_capture):
     from p2pcap.formats.records import GAP_DAMAGED
+
     reader = CaptureReader(path_or(small_capture, tmp_path))
     b = reader.index.blocks[3]
     data = bytearray(small_capture)
@@ -101,13 +109,16 @@ def test_repair_counts_a_block_whose_header_is_damaged_from_the_footer(tmp_path,
 
 def test_repair_refuses_a_newer_minor(tmp_path):
     from test_layout_bytes import FILE
+
     from p2pcap.formats import UnsupportedVersion
+
     newer = FILE[:10] + b"\x01\x00" + FILE[12:]
     import struct
     import zlib
+
     head_len = 41
-    crc = struct.pack("<I", zlib.crc32(newer[:head_len - 4]))
-    newer = newer[:head_len - 4] + crc + newer[head_len:]
+    crc = struct.pack("<I", zlib.crc32(newer[: head_len - 4]))
+    newer = newer[: head_len - 4] + crc + newer[head_len:]
     src = path_or(newer, tmp_path)
     assert CaptureReader(src).version == (1, 1)
     with pytest.raises(UnsupportedVersion, match="newer p2pcap"):

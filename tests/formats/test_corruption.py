@@ -8,8 +8,16 @@ import io
 
 import pytest
 
-from p2pcap.formats import (BadMagic, CaptureReader, CorruptBlock, FormatError, TruncatedCapture,
-                            UnsupportedVersion, check_capture, repair_capture)
+from p2pcap.formats import (
+    BadMagic,
+    CaptureReader,
+    CorruptBlock,
+    FormatError,
+    TruncatedCapture,
+    UnsupportedVersion,
+    check_capture,
+    repair_capture,
+)
 from p2pcap.formats.records import GAP_DAMAGED, Gap
 
 
@@ -18,7 +26,7 @@ def blocks_of(data: bytes):
 
 
 def flip(data: bytes, at: int) -> bytes:
-    return data[:at] + bytes([data[at] ^ 0x40]) + data[at + 1:]
+    return data[:at] + bytes([data[at] ^ 0x40]) + data[at + 1 :]
 
 
 def region(data: bytes, at: int, header_len: int, blocks) -> tuple:
@@ -50,8 +58,7 @@ def test_flip_every_byte(small_capture, small_records):
         seen.add(where)
         if where == "header":
             # a flipped metadata length may claim more bytes than the file has
-            with pytest.raises((BadMagic, UnsupportedVersion, CorruptBlock,
-                                TruncatedCapture)) as info:
+            with pytest.raises((BadMagic, UnsupportedVersion, CorruptBlock, TruncatedCapture)) as info:
                 read_all(bad)
             assert info.value.offset in (0, 8, 12)
             continue
@@ -63,14 +70,14 @@ def test_flip_every_byte(small_capture, small_records):
                 got.append(record)
         err = info.value
         if index is not None:
-            assert got == small_records[:starts[index]], at
+            assert got == small_records[: starts[index]], at
             assert (err.block_index, err.offset) == (index, blocks[index].offset), at
         else:
             assert got == small_records, at
         # With skip_damaged: every other block, and the damage listed.
         reader, got = read_all(bad, skip_damaged=True)
         if index is not None:
-            assert got == small_records[:starts[index]] + small_records[starts[index + 1]:], at
+            assert got == small_records[: starts[index]] + small_records[starts[index + 1] :], at
             assert reader.damaged[0].block_index == index
         else:
             assert got == small_records, at
@@ -84,8 +91,10 @@ def test_damage_message_names_file_block_and_offset(tmp_path, small_capture):
     path.write_bytes(flip(small_capture, b.offset + 52 + 5))
     with pytest.raises(CorruptBlock) as info:
         list(CaptureReader(path))
-    assert str(info.value) == (f"{path}: block 2 at offset {b.offset}: body checksum mismatch "
-                               f"(stored {info.value.what.split('stored ')[1]}")
+    assert str(info.value) == (
+        f"{path}: block 2 at offset {b.offset}: body checksum mismatch "
+        f"(stored {info.value.what.split('stored ')[1]}"
+    )
     assert info.value.path == str(path) and info.value.records == b.records
 
 
@@ -107,7 +116,7 @@ def test_check_and_repair_a_damaged_file(tmp_path, small_capture, small_records)
     start = blocks[0].records
     gap = got[start]
     assert type(gap) is Gap and gap.reason == GAP_DAMAGED and gap.lost_messages == lost
-    assert got[:start] + got[start + 1:] == small_records[:start] + small_records[start + lost:]
+    assert got[:start] + got[start + 1 :] == small_records[:start] + small_records[start + lost :]
 
 
 def test_damaged_footer_falls_back_to_scanning(small_capture, small_records):
@@ -115,13 +124,15 @@ def test_damaged_footer_falls_back_to_scanning(small_capture, small_records):
     reader = CaptureReader(io.BytesIO(flip(small_capture, footer_at)), skip_damaged=True)
     assert reader.index is None and isinstance(reader.footer_error, CorruptBlock)
     assert list(reader.records(commands={"inv"})) == [
-        r for r in small_records if type(r) is Gap or r.command == "inv"]
+        r for r in small_records if type(r) is Gap or r.command == "inv"
+    ]
     assert reader.damaged and reader.damaged[0].what.startswith("footer")
 
 
 def test_hostile_lengths_are_refused():
     """A block header (with a valid CRC) claiming 1 GiB is refused, not allocated."""
     from p2pcap.formats.layout import encode_block_header, encode_file_header
+
     head = encode_file_header({})
     block = encode_block_header(1, b"", 1 << 30, 1, 0, 0, 0)
     reader, got = read_all(head + block + bytes(100), skip_damaged=True)
@@ -131,6 +142,7 @@ def test_hostile_lengths_are_refused():
 def test_any_error_is_a_format_error(small_capture):
     """Random garbage gives our errors only (h11's fuzz rule)."""
     import random
+
     rng = random.Random(5)
     for _ in range(300):
         data = bytearray(small_capture)

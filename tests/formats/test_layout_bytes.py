@@ -13,8 +13,16 @@ import zlib
 
 import pytest
 
-from p2pcap.formats import (BadMagic, CaptureReader, CaptureWriter, CorruptBlock, Gap, Message,
-                            TruncatedCapture, UnsupportedVersion)
+from p2pcap.formats import (
+    BadMagic,
+    CaptureReader,
+    CaptureWriter,
+    CorruptBlock,
+    Gap,
+    Message,
+    TruncatedCapture,
+    UnsupportedVersion,
+)
 from p2pcap.formats.block import BlockBuilder, decode_block
 from p2pcap.formats.layout import encode_file_header, encode_trailer, parse_block_header
 
@@ -66,7 +74,11 @@ BODY = (
     b"\x03\x00\x00\x00\x00\x00\x00\x00"  # lost_messages 3
     b"\x2c\x01\x00\x00\x00\x00\x00\x00"  # lost_bytes 300
     # a second command, then a message cut by a snap length
-    b"\x03" b"\x05\x00\x00\x00" b"\x01\x00" b"\x02" b"tx"  # command ref 1: "tx"
+    b"\x03"
+    b"\x05\x00\x00\x00"
+    b"\x01\x00"
+    b"\x02"
+    b"tx"  # command ref 1: "tx"
     b"\x01"  # kind 1: message
     b"\x1b\x00\x00\x00"  # size 27 = 23 + 4
     b"\xd0\x07\x2a\x36\xfe\x9c\x97\x17"  # ts_ns = TS + 2000
@@ -83,8 +95,7 @@ FRAME = (  # BODY as one zstd frame without compression
     b"\x28\xb5\x2f\xfd"  # zstd magic
     b"\x20"  # frame header descriptor: single segment, 1-byte content size
     b"\xa9"  # content size 169
-    b"\x49\x05\x00"  # block header: last block, type Raw, size 169 (169 << 3 | 1)
-    + BODY
+    b"\x49\x05\x00" + BODY  # block header: last block, type Raw, size 169 (169 << 3 | 1)
 )
 
 BLOCK_HEADER = (
@@ -103,11 +114,20 @@ BLOCK_HEADER = (
 )
 
 RECORDS = [
-    Message(TS, 0x1234, 5, "127.0.0.1:19899", "inbound", "in", "ping", 8,
-            bytes.fromhex("0102030405060708")),
+    Message(TS, 0x1234, 5, "127.0.0.1:19899", "inbound", "in", "ping", 8, bytes.fromhex("0102030405060708")),
     Gap(TS + 1000, 0x1234, 1, 3, 300),
-    Message(TS + 2000, 0x1234, 5, "127.0.0.1:19899", "inbound", "out", "tx", 100,
-            bytes.fromhex("01000000"), flags=1),
+    Message(
+        TS + 2000,
+        0x1234,
+        5,
+        "127.0.0.1:19899",
+        "inbound",
+        "out",
+        "tx",
+        100,
+        bytes.fromhex("01000000"),
+        flags=1,
+    ),
 ]
 
 
@@ -149,7 +169,7 @@ def test_writer_matches_hand_made_file():
             w.write(record)
     data = out.getvalue()
     assert data.startswith(FILE_HEADER)
-    written = data[len(FILE_HEADER):len(FILE_HEADER) + 52]
+    written = data[len(FILE_HEADER) : len(FILE_HEADER) + 52]
     same = list(range(0, 8)) + list(range(12, 44))  # all but body length and the CRCs
     assert [written[i] for i in same] == [BLOCK_HEADER[i] for i in same]
     assert data[-16:] == encode_trailer(w.index.blocks[-1].offset + w.index.blocks[-1].length)
@@ -164,7 +184,7 @@ def test_trailer_bytes():
 
 
 def _with(data: bytes, at: int, new: bytes) -> bytes:
-    return data[:at] + new + data[at + len(new):]
+    return data[:at] + new + data[at + len(new) :]
 
 
 FILE = FILE_HEADER + BLOCK_HEADER + FRAME
@@ -182,7 +202,7 @@ BAD = [
     ("block sync flipped", _with(FILE, 41, b"Q"), CorruptBlock, 41),
     ("block record count flipped", _with(FILE, 41 + 16, b"\x04"), CorruptBlock, 41),
     ("block body byte flipped", _with(FILE, 41 + 52 + 100, b"\xff"), CorruptBlock, 41),
-    ("cut in block header", FILE[:41 + 20], TruncatedCapture, 41),
+    ("cut in block header", FILE[: 41 + 20], TruncatedCapture, 41),
     ("cut in block body", FILE[:-1], TruncatedCapture, 41),
 ]
 
@@ -204,10 +224,9 @@ def test_bad_bytes(what, data, error, offset):
 
 def test_minor_version_and_unknown_kinds_are_accepted():
     """A newer minor may add record kinds and header fields; 1.0 readers skip them."""
-    extra = b"\x09" b"\x03\x00\x00\x00" b"new"  # kind 9, 3 bytes: unknown here
+    extra = b"\x09\x03\x00\x00\x00new"  # kind 9, 3 bytes: unknown here
     body = extra + BODY
-    frame = (b"\x28\xb5\x2f\xfd\x20" + bytes([len(body)])
-             + ((len(body) << 3) | 1).to_bytes(3, "little") + body)
+    frame = b"\x28\xb5\x2f\xfd\x20" + bytes([len(body)]) + ((len(body) << 3) | 1).to_bytes(3, "little") + body
     head = bytearray(BLOCK_HEADER[:48])
     head[6:8] = struct.pack("<H", 56)  # a 56-byte header: 4 bytes of a newer field
     head[8:16] = struct.pack("<II", len(frame), len(body))
@@ -215,8 +234,13 @@ def test_minor_version_and_unknown_kinds_are_accepted():
     head += b"NEW!"
     head += struct.pack("<I", zlib.crc32(head))
     meta = b'{"network":"regtest"}'
-    file_head = (b"\x89P2P\r\n\x1a\n" + b"\x01\x00" + b"\x07\x00"  # version 1.7
-                 + struct.pack("<I", len(meta)) + meta)
+    file_head = (
+        b"\x89P2P\r\n\x1a\n"
+        + b"\x01\x00"
+        + b"\x07\x00"  # version 1.7
+        + struct.pack("<I", len(meta))
+        + meta
+    )
     file_head += struct.pack("<I", zlib.crc32(file_head))
     reader = CaptureReader(io.BytesIO(file_head + bytes(head) + frame))
     assert reader.version == (1, 7)

@@ -6,11 +6,9 @@ import time
 import tracemalloc
 
 import pytest
-
-from p2pcap.formats import CaptureReader, CaptureWriter, Gap, Message, open_capture
-from p2pcap.formats import compress
-
 from formats_helpers import make_records, write_capture
+
+from p2pcap.formats import CaptureReader, CaptureWriter, Gap, Message, compress, open_capture
 
 
 @pytest.fixture
@@ -23,6 +21,7 @@ def count_decompress(monkeypatch):
         return real(frame, size)
 
     import p2pcap.formats.decoder as decoder
+
     monkeypatch.setattr(decoder, "decompress", counting)
     return calls
 
@@ -48,7 +47,7 @@ def test_footer_index_skips_blocks_without_the_command(count_decompress):
 def test_without_footer_the_header_mask_still_skips(count_decompress):
     recs, data = rare_capture()
     footer = CaptureReader(io.BytesIO(data)).index.blocks[-1]
-    reader = CaptureReader(io.BytesIO(data[:footer.offset + footer.length]))  # killed recorder
+    reader = CaptureReader(io.BytesIO(data[: footer.offset + footer.length]))  # killed recorder
     assert reader.index is None
     count_decompress.clear()
     assert [m.ts_ns for m in reader.records(commands={"spork"})] == [2505]
@@ -75,7 +74,7 @@ def test_blocks_and_stats_without_decompressing(count_decompress):
     assert stats.commands["spork"]["in"].messages == 1
     assert stats.messages == 5000
     # without a footer blocks() walks the headers, still without decompressing
-    bare = CaptureReader(io.BytesIO(data[:infos[-1].offset + infos[-1].length]))
+    bare = CaptureReader(io.BytesIO(data[: infos[-1].offset + infos[-1].length]))
     assert [(b.offset, b.records) for b in bare.blocks()] == [(b.offset, b.records) for b in infos]
     assert count_decompress == []
 
@@ -88,8 +87,7 @@ def test_summarize_by_scanning_equals_the_footer():
     idx = reader.index
     assert idx.lost_messages == sum(r.lost_messages for r in recs if type(r) is Gap)
     assert idx.captured_bytes == sum(len(r.payload) for r in recs if type(r) is Message)
-    assert {(p.pid, p.peer_id) for p in idx.peers} == {
-        (r.pid, r.peer_id) for r in recs if type(r) is Message}
+    assert {(p.pid, p.peer_id) for p in idx.peers} == {(r.pid, r.peer_id) for r in recs if type(r) is Message}
 
 
 def test_read_twice_and_gaps_false():
@@ -101,12 +99,24 @@ def test_read_twice_and_gaps_false():
 
 def test_memory_is_bounded(tmp_path):
     """Reading 40x more blocks costs no more memory."""
+
     def peak(n_blocks):
         path = tmp_path / f"{n_blocks}.cap"
         with CaptureWriter(path, {}, block_size=64 << 10, level=1) as w:
             for i in range(n_blocks * 64):
-                w.write(Message(i, 1, i % 50, f"10.0.0.{i % 50}:1", "inbound", "in",
-                                ("inv", "tx")[i % 2], 1000, bytes([i % 256]) * 1000))
+                w.write(
+                    Message(
+                        i,
+                        1,
+                        i % 50,
+                        f"10.0.0.{i % 50}:1",
+                        "inbound",
+                        "in",
+                        ("inv", "tx")[i % 2],
+                        1000,
+                        bytes([i % 256]) * 1000,
+                    )
+                )
         tracemalloc.start()
         with open_capture(path) as reader:
             n = sum(1 for _ in reader)

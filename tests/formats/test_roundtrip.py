@@ -2,24 +2,27 @@
 
 import io
 
+from formats_helpers import make_records, write_capture
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from p2pcap.formats import (END, NEED_DATA, Block, CaptureReader, Decoder, FileHeader, Footer, Gap,
-                            Message)
-
-from formats_helpers import make_records, write_capture
+from p2pcap.formats import END, NEED_DATA, Block, CaptureReader, Decoder, FileHeader, Footer, Gap, Message
 
 u = lambda bits: st.integers(0, (1 << bits) - 1)  # noqa: E731
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
 messages = st.builds(
-    Message, ts_ns=u(64), pid=u(32), peer_id=st.integers(-(1 << 63), (1 << 63) - 1),
-    peer_addr=st.one_of(text, st.sampled_from(["1.2.3.4:9999", "[2001:db8::1]:9999",
-                                               "seed.dash.org"])),
+    Message,
+    ts_ns=u(64),
+    pid=u(32),
+    peer_id=st.integers(-(1 << 63), (1 << 63) - 1),
+    peer_addr=st.one_of(text, st.sampled_from(["1.2.3.4:9999", "[2001:db8::1]:9999", "seed.dash.org"])),
     conn_type=st.sampled_from(["inbound", "outbound-full-relay", "manual", ""]) | text,
     direction=st.sampled_from(["in", "out"]),
     command=st.sampled_from(["inv", "tx", "ping", "qsigshare", ""]) | text,
-    msg_size=u(32), payload=st.binary(max_size=300), flags=u(16))
+    msg_size=u(32),
+    payload=st.binary(max_size=300),
+    flags=u(16),
+)
 gaps = st.builds(Gap, ts_ns=u(64), pid=u(32), reason=u(16), lost_messages=u(64), lost_bytes=u(64))
 records = st.lists(st.one_of(messages, messages, gaps), max_size=40)
 
@@ -36,16 +39,18 @@ def test_round_trip(recs, block_size, threaded):
 
 
 @settings(max_examples=60, deadline=None)
-@given(records, st.sets(st.sampled_from(["inv", "tx", "ping", "qsigshare", ""])),
-       st.booleans(), u(64), u(64))
+@given(records, st.sets(st.sampled_from(["inv", "tx", "ping", "qsigshare", ""])), st.booleans(), u(64), u(64))
 def test_filters_match_a_plain_filter(recs, commands, gaps, a, b):
     since, until = min(a, b), max(a, b)
     data = write_capture(recs, block_size=300)
     for source in (data, data[:-16]):  # with the footer index, and without (scanning)
         reader = CaptureReader(io.BytesIO(source))
         got = list(reader.records(commands=commands, since_ns=since, until_ns=until, gaps=gaps))
-        want = [r for r in recs if since <= r.ts_ns <= until
-                and (r.command in commands if type(r) is Message else gaps)]
+        want = [
+            r
+            for r in recs
+            if since <= r.ts_ns <= until and (r.command in commands if type(r) is Message else gaps)
+        ]
         assert got == want
 
 
@@ -53,7 +58,7 @@ def events(data: bytes, step: int | None):
     """Feed whole or ``step`` bytes at a time (h11's ``tr()``); collect events."""
     dec = Decoder()
     out = []
-    chunks = [data] if step is None else [data[i:i + step] for i in range(0, len(data), step)]
+    chunks = [data] if step is None else [data[i : i + step] for i in range(0, len(data), step)]
     chunks.append(b"")
     for chunk in chunks:
         dec.receive_data(chunk)
@@ -87,7 +92,7 @@ def test_decoder_buffers_at_most_one_block():
         if event is END:
             break
         if event is NEED_DATA:
-            chunk = data[pos:pos + max(dec.need, 64)]
+            chunk = data[pos : pos + max(dec.need, 64)]
             pos += len(chunk)
             dec.receive_data(chunk)
             assert len(dec._buf) - dec._start <= biggest + 64

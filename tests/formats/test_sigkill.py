@@ -34,8 +34,17 @@ while True:
 
 
 def record(i: int) -> Message:
-    return Message(i, 99, i % 7, f"10.1.0.{i % 7}:9999", "inbound", "in", "inv", 37 + i % 50,
-                   bytes([i % 251]) * (37 + i % 50))
+    return Message(
+        i,
+        99,
+        i % 7,
+        f"10.1.0.{i % 7}:9999",
+        "inbound",
+        "in",
+        "inv",
+        37 + i % 50,
+        bytes([i % 251]) * (37 + i % 50),
+    )
 
 
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
@@ -87,8 +96,7 @@ while True:  # the recorder's timer
 def test_sigkill_after_a_quiet_second_loses_nothing(tmp_path):
     """Records older than flush_interval are on disk even when traffic stops."""
     path = tmp_path / "quiet.cap"
-    child = subprocess.Popen([sys.executable, "-c", IDLE_CHILD, str(path)],
-                             stdout=subprocess.PIPE, text=True)
+    child = subprocess.Popen([sys.executable, "-c", IDLE_CHILD, str(path)], stdout=subprocess.PIPE, text=True)
     try:
         assert child.stdout.readline() == "written\n"
         time.sleep(0.6)  # flush_interval 0.2 s plus the timer's period, with margin

@@ -12,20 +12,26 @@ from p2pcap.formats.compress import decompress, stored_frame
 
 def test_one_raw_block_byte_for_byte():
     frame = stored_frame(b"hello")
-    assert b"".join(frame) == bytes.fromhex(
-        "28b52ffd"  # magic 0xFD2FB528, little-endian
-        "a0"  # descriptor: Frame_Content_Size 4 bytes (flag 2), Single_Segment, no checksum
-        "05000000"  # content size 5
-        "290000"  # block header: size 5 << 3 | Raw_Block (0) << 1 | Last_Block
-    ) + b"hello"
+    assert (
+        b"".join(frame)
+        == bytes.fromhex(
+            "28b52ffd"  # magic 0xFD2FB528, little-endian
+            "a0"  # descriptor: Frame_Content_Size 4 bytes (flag 2), Single_Segment, no checksum
+            "05000000"  # content size 5
+            "290000"  # block header: size 5 << 3 | Raw_Block (0) << 1 | Last_Block
+        )
+        + b"hello"
+    )
     assert zstandard.ZstdDecompressor().decompress(b"".join(frame)) == b"hello"
 
 
 def test_blocks_of_128_kib_and_the_last_one_flagged():
     data = bytes(range(256)) * 513  # 131,328 bytes: one full raw block and 256 bytes
     frame = stored_frame(data)
-    assert [bytes(p) for p in frame[:2]] == [bytes.fromhex("28b52ffda0") + len(data).to_bytes(4, "little"),
-                                             bytes.fromhex("000010")]  # 131072 << 3, not last
+    assert [bytes(p) for p in frame[:2]] == [
+        bytes.fromhex("28b52ffda0") + len(data).to_bytes(4, "little"),
+        bytes.fromhex("000010"),
+    ]  # 131072 << 3, not last
     assert bytes(frame[3]) == bytes.fromhex("010800")  # 256 << 3 | 1
     assert zstandard.ZstdDecompressor().decompress(b"".join(frame)) == data
 

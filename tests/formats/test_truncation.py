@@ -9,8 +9,16 @@ import io
 
 import pytest
 
-from p2pcap.formats import (END, NEED_DATA, Block, CaptureReader, Decoder, Truncated,
-                            TruncatedCapture, check_capture)
+from p2pcap.formats import (
+    END,
+    NEED_DATA,
+    Block,
+    CaptureReader,
+    Decoder,
+    Truncated,
+    TruncatedCapture,
+    check_capture,
+)
 
 
 def layout(data: bytes):
@@ -85,7 +93,7 @@ def test_decoder_cut_at_every_offset(small_capture, small_records):
 def test_filtered_read_of_a_torn_file_still_reports_the_tail(small_capture):
     """Skipping a block by its header must not hide that its body is cut."""
     _, ends, _ = layout(small_capture)
-    piece = small_capture[:ends[2][0] + 60]
+    piece = small_capture[: ends[2][0] + 60]
     reader = CaptureReader(io.BytesIO(piece))
     list(reader.records(commands={"no-such-command"}))
     assert isinstance(reader.torn_tail, TruncatedCapture)
@@ -94,9 +102,9 @@ def test_filtered_read_of_a_torn_file_still_reports_the_tail(small_capture):
 def test_check_on_a_torn_file(tmp_path, small_capture):
     _, ends, _ = layout(small_capture)
     path = tmp_path / "torn.cap"
-    path.write_bytes(small_capture[:ends[3][0] - 5])
+    path.write_bytes(small_capture[: ends[3][0] - 5])
     report = check_capture(path)
     assert report.verdict == "torn tail"
     assert len(report.index.blocks) == 3
-    path.write_bytes(small_capture[:ends[3][0]])
+    path.write_bytes(small_capture[: ends[3][0]])
     assert check_capture(path).verdict == "no footer"

@@ -38,8 +38,10 @@ def resident_fraction(path: Path, length: int) -> float:
 
 
 def write(path: Path, stream: bool) -> list:
-    recs = [Message(i, 1, 2, "10.0.0.1:9999", "inbound", "in", "block", 65536, os.urandom(65536))
-            for i in range(6 * STEP // 65536)]
+    recs = [
+        Message(i, 1, 2, "10.0.0.1:9999", "inbound", "in", "block", 65536, os.urandom(65536))
+        for i in range(6 * STEP // 65536)
+    ]
     with CaptureWriter(path, {}, level=1, stream=stream) as w:
         for r in recs:
             w.write(r)

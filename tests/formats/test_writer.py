@@ -5,18 +5,34 @@ import os
 import threading
 
 import pytest
+from formats_helpers import make_records, write_capture
 
 from p2pcap.formats import CaptureReader, CaptureWriter, Gap, Message
 
-from formats_helpers import make_records, write_capture
-
 
 def msg(ts=1, command="inv", payload=b"x" * 37, **kw):
-    fields = dict(pid=1, peer_id=2, peer_addr="1.2.3.4:9999", conn_type="inbound",
-                  direction="in", msg_size=len(payload), flags=0)
+    fields = dict(
+        pid=1,
+        peer_id=2,
+        peer_addr="1.2.3.4:9999",
+        conn_type="inbound",
+        direction="in",
+        msg_size=len(payload),
+        flags=0,
+    )
     fields.update(kw)
-    return Message(ts, fields["pid"], fields["peer_id"], fields["peer_addr"], fields["conn_type"],
-                   fields["direction"], command, fields["msg_size"], payload, fields["flags"])
+    return Message(
+        ts,
+        fields["pid"],
+        fields["peer_id"],
+        fields["peer_addr"],
+        fields["conn_type"],
+        fields["direction"],
+        command,
+        fields["msg_size"],
+        payload,
+        fields["flags"],
+    )
 
 
 class FakeClock:
@@ -102,10 +118,12 @@ def test_real_pipe_both_ends():
     recs = make_records(200)
     r, w = os.pipe()
     with os.fdopen(r, "rb") as rf:
+
         def produce():
             with os.fdopen(w, "wb") as wf, CaptureWriter(wf, {}, block_size=500) as cw:
                 for rec in recs:
                     cw.write(rec)
+
         t = threading.Thread(target=produce)
         t.start()
         reader = CaptureReader(rf)
@@ -204,6 +222,7 @@ def test_peer_sessions_are_stored_once_per_block():
         for r in recs:
             w.write(r)
     from p2pcap.formats.block import BlockBuilder
+
     b = BlockBuilder()
     for r in recs:
         b.add(r)
@@ -233,8 +252,9 @@ def test_stored_frames_and_reused_buffers_through_a_real_file(tmp_path):
 
     recs = make_records(3000, max_payload=3000) + [msg(ts=2, payload=os.urandom(300_000))]
     path = tmp_path / "x.cap"
-    with CaptureWriter(path, {}, block_size=20_000, threaded=True, queue_blocks=2,
-                       compressor=lambda backlog: stored_frame) as w:
+    with CaptureWriter(
+        path, {}, block_size=20_000, threaded=True, queue_blocks=2, compressor=lambda backlog: stored_frame
+    ) as w:
         for r in recs:
             w.write(r)
     assert w.blocks > 100

@@ -68,8 +68,10 @@ def cache_dir() -> Path:
     default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "p2pcap" / "kernels"
     path = Path(os.environ.get("P2PCAP_KERNEL_CACHE", default)).resolve()
     if str(path).startswith(("/var/cache/", "/tmp/")):
-        raise FetchError(f"{path}: the kernel cache cannot be under /var/cache or /tmp "
-                         "(the guest mounts its own file systems there)")
+        raise FetchError(
+            f"{path}: the kernel cache cannot be under /var/cache or /tmp "
+            "(the guest mounts its own file systems there)"
+        )
     return path
 
 
@@ -86,10 +88,14 @@ class Apt:
             f"deb [signed-by={KEYRING}] {SECURITY} {suite}-security main\n"
         )
         self.options = [
-            f"-oDir::Etc::SourceList={sources}", "-oDir::Etc::SourceParts=/nonexistent",
-            f"-oDir::State::Lists={root / 'lists'}", f"-oDir::Cache={root}",
-            "-oDir::State::status=/dev/null", "-oAPT::Architecture=amd64",
-            "-oAPT::Sandbox::User=root", "-oDebug::NoLocking=1",
+            f"-oDir::Etc::SourceList={sources}",
+            "-oDir::Etc::SourceParts=/nonexistent",
+            f"-oDir::State::Lists={root / 'lists'}",
+            f"-oDir::Cache={root}",
+            "-oDir::State::status=/dev/null",
+            "-oAPT::Architecture=amd64",
+            "-oAPT::Sandbox::User=root",
+            "-oDebug::NoLocking=1",
         ]
 
     def run(self, tool: str, *args: str, cwd: Path | None = None) -> str:
@@ -106,7 +112,7 @@ class Apt:
         """Names in the candidate version's Depends (first of each alternative)."""
         out = self.run("apt-cache", "show", "--no-all-versions", package)
         line = next((x for x in out.splitlines() if x.startswith("Depends:")), "Depends:")
-        return [alt.split("|")[0].split("(")[0].strip() for alt in line[len("Depends:"):].split(",")]
+        return [alt.split("|")[0].split("(")[0].strip() for alt in line[len("Depends:") :].split(",")]
 
     def download(self, packages: list[str], into: Path) -> list[Path]:
         into.mkdir(parents=True, exist_ok=True)
@@ -125,8 +131,10 @@ def packages_for(apt: Apt, kernel: Kernel) -> list[str]:
     image = [p for p in apt.depends(f"linux-image-{kernel.flavour}") if p.startswith("linux-image-")]
     headers = [p for p in apt.depends(f"linux-headers-{kernel.flavour}") if p.startswith("linux-headers-")]
     if len(image) != 1 or len(headers) != 1:
-        raise FetchError(f"{kernel.suite}: cannot tell the kernel from linux-image-{kernel.flavour} "
-                         f"({image}) and linux-headers-{kernel.flavour} ({headers})")
+        raise FetchError(
+            f"{kernel.suite}: cannot tell the kernel from linux-image-{kernel.flavour} "
+            f"({image}) and linux-headers-{kernel.flavour} ({headers})"
+        )
     common = [p for p in apt.depends(headers[0]) if re.fullmatch(r"linux-headers-.*-common(-rt)?", p)]
     return [image[0], headers[0], *common]
 

@@ -61,8 +61,11 @@ GUEST_TESTS = [
 GUEST_TIMEOUT_S = 1500
 PANIC = re.compile(r"Kernel panic|Oops:|BUG: |general protection fault")
 # pytest's closing line, with or without -q's missing "=" frame.
-SUMMARY = re.compile(r"^=*\s*(\d+ (?:passed|failed|skipped|error|errors|deselected|xfailed|xpassed)"
-                     r"(?:, \d+ \w+)*) in [\d.]+s", re.M)
+SUMMARY = re.compile(
+    r"^=*\s*(\d+ (?:passed|failed|skipped|error|errors|deselected|xfailed|xpassed)"
+    r"(?:, \d+ \w+)*) in [\d.]+s",
+    re.M,
+)
 
 
 @dataclass
@@ -103,18 +106,36 @@ def boot(root: Path, release: str, out: Path, single_thread: bool, path: str) ->
     Debian's cloud kernel has no 9p at all.
     """
     cmd = [
-        vng(), "--run", str(root / "boot" / f"vmlinuz-{release}"),
-        "--disable-kvm", "--cpus", "2", "--memory", "3G", "--verbose",
-        "--rwdir", str(out), "--cwd", str(REPO),
-        "--exec", " ".join(["bash", str(GUEST), str(REPO), str(out), *GUEST_TESTS]),
+        vng(),
+        "--run",
+        str(root / "boot" / f"vmlinuz-{release}"),
+        "--disable-kvm",
+        "--cpus",
+        "2",
+        "--memory",
+        "3G",
+        "--verbose",
+        "--rwdir",
+        str(out),
+        "--cwd",
+        str(REPO),
+        "--exec",
+        " ".join(["bash", str(GUEST), str(REPO), str(out), *GUEST_TESTS]),
     ]
     if single_thread:
         cmd += ["--qemu-opts=-accel tcg,thread=single"]
     env = {**os.environ, "PATH": path}
     with open(out / "console.log", "wb") as console:
         try:
-            subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=console, stderr=subprocess.STDOUT,
-                           timeout=GUEST_TIMEOUT_S, env=env, cwd=REPO)
+            subprocess.run(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                timeout=GUEST_TIMEOUT_S,
+                env=env,
+                cwd=REPO,
+            )
         except subprocess.TimeoutExpired:
             console.write(f"\nkernels: guest timed out after {GUEST_TIMEOUT_S} s\n".encode())
 
@@ -147,8 +168,10 @@ def run_kernel(result: Result, root: Path, path: str, keep: Path) -> Result:
         if rc_file.exists():
             break
         panicked = PANIC.search(console)
-        result.problem = (f"guest {'panicked: ' + panicked.group(0) if panicked else 'ended without a result'}"
-                          f" (console: {out / 'console.log'})")
+        result.problem = (
+            f"guest {'panicked: ' + panicked.group(0) if panicked else 'ended without a result'}"
+            f" (console: {out / 'console.log'})"
+        )
         if not panicked:
             break
         say(f"kernels: {name} guest panicked, retrying once with single-threaded TCG")
@@ -177,7 +200,9 @@ def run_kernel(result: Result, root: Path, path: str, keep: Path) -> Result:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Run the live tests on every claimed kernel under qemu.")
-    parser.add_argument("--kernels", default=",".join(KERNELS), help="comma-separated, of: " + ", ".join(KERNELS))
+    parser.add_argument(
+        "--kernels", default=",".join(KERNELS), help="comma-separated, of: " + ", ".join(KERNELS)
+    )
     parser.add_argument("--json", type=Path, help="write the results here too")
     parser.add_argument("--jobs", type=int, default=2, help="guests at a time (default 2)")
     args = parser.parse_args()
@@ -202,20 +227,26 @@ def main() -> int:
         say(f"kernels: {result.kernel}: booting {result.release} under qemu (TCG)")
         result = run_kernel(result, root, path, keep)
         verdict = "ok" if result.ok else f"FAILED: {result.problem}"
-        say(f"kernels: {result.kernel} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}")
+        say(
+            f"kernels: {result.kernel} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}"
+        )
         return result
 
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         results = list(pool.map(one, prepared))
     wall = round(time.monotonic() - started)
-    print(f"\nkernel matrix: {wall} s for {len(results)} kernels, {args.jobs} at a time "
-          f"(each row: boot, BCC compiles and the live tests in the guest)")
+    print(
+        f"\nkernel matrix: {wall} s for {len(results)} kernels, {args.jobs} at a time "
+        f"(each row: boot, BCC compiles and the live tests in the guest)"
+    )
     print(f"{'kernel':10s} {'release':24s} {'time':>7s}  {'verifier insns (chunks/in/out)':32s} result")
     for r in results:
         insns = "/".join(f"{v:,}" for v in r.insns.values()) or "-"
-        print(f"{r.kernel:10s} {r.release:24s} {r.seconds:6.0f}s  {insns:32s} "
-              f"{'ok: ' + r.summary if r.ok else 'FAILED: ' + r.problem}")
+        print(
+            f"{r.kernel:10s} {r.release:24s} {r.seconds:6.0f}s  {insns:32s} "
+            f"{'ok: ' + r.summary if r.ok else 'FAILED: ' + r.problem}"
+        )
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in results], indent=1) + "\n")
     failed = [r.kernel for r in results if not r.ok]

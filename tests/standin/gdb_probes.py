@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-_SCRIPT = r'''
+_SCRIPT = r"""
 import gdb, hashlib
 
 class Probe(gdb.Breakpoint):
@@ -44,7 +44,7 @@ class Probe(gdb.Breakpoint):
 
 Probe("inbound_message")
 Probe("outbound_message")
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -71,23 +71,47 @@ def probe_hits(binary: Path, *args: str, timeout: float = 300) -> tuple[list[Hit
         script, node_out = Path(tmp, "probes.py"), Path(tmp, "node.out")
         script.write_text(_SCRIPT)
         # The node's stdout to a file of its own: gdb's thread notices would cut its lines.
-        run = subprocess.run(["gdb", "-q", "-batch", "-nx", "-x", str(script),
-                              "-ex", f"run {shlex.join(args)} > {shlex.quote(str(node_out))}", str(binary)],
-                             capture_output=True, text=True, timeout=timeout)
+        run = subprocess.run(
+            [
+                "gdb",
+                "-q",
+                "-batch",
+                "-nx",
+                "-x",
+                str(script),
+                "-ex",
+                f"run {shlex.join(args)} > {shlex.quote(str(node_out))}",
+                str(binary),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         replayed = node_out.read_text() if node_out.exists() else ""
     hits = []
     for line in run.stdout.splitlines():
         if line.startswith("PROBE\t"):
             f = line.split("\t")[1:]
-            hits.append(Hit(f[0], f[1], int(f[2]), bytes.fromhex(f[3]).decode(),
-                            bytes.fromhex(f[4]).decode(), bytes.fromhex(f[5]).decode(),
-                            int(f[6]), f[7], int(f[8], 16), int(f[9], 16)))
+            hits.append(
+                Hit(
+                    f[0],
+                    f[1],
+                    int(f[2]),
+                    bytes.fromhex(f[3]).decode(),
+                    bytes.fromhex(f[4]).decode(),
+                    bytes.fromhex(f[5]).decode(),
+                    int(f[6]),
+                    f[7],
+                    int(f[8], 16),
+                    int(f[9], 16),
+                )
+            )
     if not replayed.startswith("replayed "):
         raise AssertionError(f"the node did not finish under gdb:\n{run.stdout}\n{run.stderr}")
     return hits, replayed
 
 
-_PC_SCRIPT = r'''
+_PC_SCRIPT = r"""
 import gdb
 hits = []
 
@@ -109,7 +133,7 @@ for pc in PCS:
     At("*%#x" % (base + pc))
 gdb.execute("continue")
 print("PCHITS %d" % len(hits), flush=True)
-'''
+"""
 
 
 def pc_hits(binary: Path, pcs, raise_semaphores, *args: str, timeout: float = 120) -> tuple[int, str]:
@@ -120,10 +144,16 @@ def pc_hits(binary: Path, pcs, raise_semaphores, *args: str, timeout: float = 12
     exe = os.path.realpath(binary)
     with tempfile.TemporaryDirectory() as tmp:
         script, node_out = Path(tmp, "pc.py"), Path(tmp, "node.out")
-        script.write_text(f"EXE = {exe!r}\nPCS = {list(pcs)!r}\nRAISE = {list(raise_semaphores)!r}\n"
-                          f"ARGS = {shlex.join(args) + ' > ' + shlex.quote(str(node_out))!r}\n" + _PC_SCRIPT)
-        run = subprocess.run(["gdb", "-q", "-batch", "-nx", "-x", str(script), exe],
-                             capture_output=True, text=True, timeout=timeout)
+        script.write_text(
+            f"EXE = {exe!r}\nPCS = {list(pcs)!r}\nRAISE = {list(raise_semaphores)!r}\n"
+            f"ARGS = {shlex.join(args) + ' > ' + shlex.quote(str(node_out))!r}\n" + _PC_SCRIPT
+        )
+        run = subprocess.run(
+            ["gdb", "-q", "-batch", "-nx", "-x", str(script), exe],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
         out = node_out.read_text() if node_out.exists() else ""
     for line in run.stdout.splitlines():
         if line.startswith("PCHITS "):

@@ -45,9 +45,18 @@ def version_payload(nonce: int, height: int, protocol: int = 70238) -> bytes:
     """A Dash version message (through the masternode-auth challenge)."""
     ua = b"/Dash Core:22.1.0/"
     addr = struct.pack("<Q", 0xC05) + b"\x00" * 10 + b"\xff\xff\x7f\x00\x00\x01" + struct.pack(">H", 19899)
-    return (struct.pack("<iQq", protocol, 0xC05, 1_700_000_000) + addr + addr
-            + struct.pack("<Q", nonce) + _cs(len(ua)) + ua + struct.pack("<i", height) + b"\x01"
-            + hashlib.sha256(nonce.to_bytes(8, "little")).digest() + b"\x00")
+    return (
+        struct.pack("<iQq", protocol, 0xC05, 1_700_000_000)
+        + addr
+        + addr
+        + struct.pack("<Q", nonce)
+        + _cs(len(ua))
+        + ua
+        + struct.pack("<i", height)
+        + b"\x01"
+        + hashlib.sha256(nonce.to_bytes(8, "little")).digest()
+        + b"\x00"
+    )
 
 
 def _payload(rng: random.Random, command: str, big: int) -> bytes:
@@ -61,8 +70,9 @@ def _payload(rng: random.Random, command: str, big: int) -> bytes:
     return rng.randbytes(rng.randint(0, 600))
 
 
-def churn(peers: int = 40, live: int = 6, messages: int = 8, big: int = 0,
-          seed: int = 1) -> list[tuple[str, int, str, str, str, bytes]]:
+def churn(
+    peers: int = 40, live: int = 6, messages: int = 8, big: int = 0, seed: int = 1
+) -> list[tuple[str, int, str, str, str, bytes]]:
     rng = random.Random(seed)
     lines: list[tuple[str, int, str, str, str, bytes]] = []
     addresses = [f"10.{i // 250}.{i % 250}.{1 + i % 7}:{19999 - i % 3}" for i in range(max(3, peers // 3))]
@@ -72,9 +82,15 @@ def churn(peers: int = 40, live: int = 6, messages: int = 8, big: int = 0,
         if next_id < peers and (len(connected) < live and (not connected or rng.random() < 0.4)):
             peer, next_id = next_id, next_id + 1
             addr, conn = rng.choice(addresses), rng.choice(CONN_TYPES)
-            ours, theirs = version_payload(rng.getrandbits(64), 2000), version_payload(rng.getrandbits(64), 2001)
-            handshake = ([("in", "version", theirs), ("out", "version", ours)] if conn == "inbound"
-                         else [("out", "version", ours), ("in", "version", theirs)])
+            ours, theirs = (
+                version_payload(rng.getrandbits(64), 2000),
+                version_payload(rng.getrandbits(64), 2001),
+            )
+            handshake = (
+                [("in", "version", theirs), ("out", "version", ours)]
+                if conn == "inbound"
+                else [("out", "version", ours), ("in", "version", theirs)]
+            )
             handshake += [("out", "verack", b""), ("in", "verack", b"")]
             for direction, command, payload in handshake:
                 lines.append((direction, peer, addr, conn, command, payload))

@@ -29,7 +29,13 @@ import pytest
 from p2pcap.capture.elfnotes import read_elf_info
 
 from ..capture.live import replayed, start_node, wait_for, write_messages
-from ..capture.semaphores import fired_counts, load_bias, semaphore_addresses, semaphore_values, write_semaphore
+from ..capture.semaphores import (
+    fired_counts,
+    load_bias,
+    semaphore_addresses,
+    semaphore_values,
+    write_semaphore,
+)
 from . import make_churn
 from .gdb_probes import have_gdb, pc_hits, probe_hits
 
@@ -58,21 +64,39 @@ def build(request) -> tuple[str, Path]:
 
 def readelf_probes(binary: Path) -> list[dict]:
     """Every NT_STAPSDT note as binutils' readelf -n prints it."""
-    out = subprocess.run(["readelf", "-n", str(binary)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(["readelf", "-n", str(binary)], capture_output=True, text=True, check=True).stdout
     notes = []
-    for m in re.finditer(r"Provider: (\S+)\s+Name: (\S+)\s+Location: (0x[0-9a-f]+), Base: 0x[0-9a-f]+, "
-                         r"Semaphore: (0x[0-9a-f]+)\s+Arguments: ([^\n]*)", out):
-        notes.append({"probe": f"{m[1]}:{m[2]}", "pc": int(m[3], 16), "semaphore": int(m[4], 16),
-                      "arguments": m[5].split()})
+    for m in re.finditer(
+        r"Provider: (\S+)\s+Name: (\S+)\s+Location: (0x[0-9a-f]+), Base: 0x[0-9a-f]+, "
+        r"Semaphore: (0x[0-9a-f]+)\s+Arguments: ([^\n]*)",
+        out,
+    ):
+        notes.append(
+            {
+                "probe": f"{m[1]}:{m[2]}",
+                "pc": int(m[3], 16),
+                "semaphore": int(m[4], 16),
+                "arguments": m[5].split(),
+            }
+        )
     return notes
 
 
 def expected_hits(messages):
     """(probe, peer, addr, conn, command, size, sha256) of each line that fires."""
-    return [("inbound_message" if d == "in" else "outbound_message", peer, addr, conn, cmd, len(p),
-             hashlib.sha256(p).hexdigest())
-            for d, peer, addr, conn, cmd, p in messages if cmd != make_churn.DISCONNECT]
+    return [
+        (
+            "inbound_message" if d == "in" else "outbound_message",
+            peer,
+            addr,
+            conn,
+            cmd,
+            len(p),
+            hashlib.sha256(p).hexdigest(),
+        )
+        for d, peer, addr, conn, cmd, p in messages
+        if cmd != make_churn.DISCONNECT
+    ]
 
 
 def as_tuple(hit):
@@ -87,8 +111,9 @@ def test_notes_name_both_probes_with_six_arguments(build):
         assert len(note["arguments"]) == 6, note
         assert note["arguments"][0].startswith("-8@"), note  # int64 peer id, signed
         assert all(a.startswith("8@") for a in note["arguments"][1:]), note
-    ours = {(n.provider + ":" + n.name, n.pc, n.semaphore, n.argument_count)
-            for n in read_elf_info(binary).notes}
+    ours = {
+        (n.provider + ":" + n.name, n.pc, n.semaphore, n.argument_count) for n in read_elf_info(binary).notes
+    }
     assert ours == {(n["probe"], n["pc"], n["semaphore"], 6) for n in notes}
 
 
@@ -130,8 +155,16 @@ def big_session(n=30, big_every=5):
         peer = i % 4
         size = (2 << 20) + i * 20011 if i % big_every == 0 else 10 + i
         payload = hashlib.sha256(bytes([i])).digest() * (size // 32) + bytes(size % 32)
-        out.append(("in" if i % 3 else "out", peer, f"10.0.0.{peer}:9999", "inbound",
-                    "block" if size > 1 << 20 else "tx", payload))
+        out.append(
+            (
+                "in" if i % 3 else "out",
+                peer,
+                f"10.0.0.{peer}:9999",
+                "inbound",
+                "block" if size > 1 << 20 else "tx",
+                payload,
+            )
+        )
     return out
 
 
@@ -141,8 +174,12 @@ def test_threads_replay_every_line(request, name, tmp_path):
     messages = big_session()
     msgs = tmp_path / "big.msgs"
     write_messages(msgs, messages)
-    out = subprocess.run([str(binary), "--threads", "3", "--repeat", "2", str(msgs)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(binary), "--threads", "3", "--repeat", "2", str(msgs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert replayed(out) == 2 * len(messages)
     assert int(out.split()[3]) == 2 * sum(len(m[5]) for m in messages)
 
@@ -171,6 +208,7 @@ def test_threads_run_at_once(standin_cxx, tmp_path):
         def names():
             tasks = os.listdir(f"/proc/{node.pid}/task")
             return sorted(Path(f"/proc/{node.pid}/task/{t}/comm").read_text().strip() for t in tasks)
+
         assert wait_for(lambda: names().count("replay.0") == 1 and len(names()) == 4, timeout=10), names()
         assert names()[1:] == ["replay.0", "replay.1", "replay.2"]
         assert replayed(node.stdout.read()) == 12
@@ -181,12 +219,14 @@ def test_threads_run_at_once(standin_cxx, tmp_path):
 
 # --- semaphores -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("name", SEMA_BUILDS)
 def test_nothing_fires_while_the_semaphores_are_0(request, name, tmp_path):
     msgs = tmp_path / "m.msgs"
     write_messages(msgs, MESSAGES)
-    out = subprocess.run([str(request.getfixturevalue(name)), str(msgs)], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [str(request.getfixturevalue(name)), str(msgs)], capture_output=True, text=True, check=True
+    ).stdout
     assert replayed(out) == len(MESSAGES)
     assert fired_counts(out) == (0, 0, len(MESSAGES))
 
@@ -251,9 +291,12 @@ def test_semaphore_addresses_are_the_link_time_ones_plus_the_load_bias(standin_s
         address = semaphore_addresses(node.pid)["net:inbound_message"]
         inode = os.stat(standin_sema).st_ino
         spans = [line.split() for line in Path(f"/proc/{node.pid}/maps").read_text().splitlines()]
-        assert any(int(s[4]) == inode and "w" in s[1]
-                   and int(s[0].split("-")[0], 16) <= address < int(s[0].split("-")[1], 16)
-                   for s in spans)
+        assert any(
+            int(s[4]) == inode
+            and "w" in s[1]
+            and int(s[0].split("-")[0], 16) <= address < int(s[0].split("-")[1], 16)
+            for s in spans
+        )
     finally:
         node.kill()
         node.wait()
@@ -271,6 +314,7 @@ def test_plain_builds_have_no_semaphores_to_read(standin_cxx, tmp_path):
 
 
 # --- peers that come and go -------------------------------------------------
+
 
 def test_churn_never_reuses_an_id():
     lines = make_churn.churn(peers=60, live=5, messages=6, seed=3)
@@ -307,8 +351,11 @@ def test_churn_never_reuses_an_id():
 
 def test_churn_script_writes_the_same_lines(tmp_path):
     out = tmp_path / "churn.msgs"
-    subprocess.run(["python3", str(Path(make_churn.__file__)), str(out), "--peers", "12", "--seed", "5"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["python3", str(Path(make_churn.__file__)), str(out), "--peers", "12", "--seed", "5"],
+        check=True,
+        capture_output=True,
+    )
     expected = tmp_path / "expected.msgs"
     make_churn.write(expected, make_churn.churn(peers=12, seed=5))
     assert out.read_text() == expected.read_text() and out.read_text().count("\t-\t") == 12
@@ -319,9 +366,14 @@ def test_disconnection_lines_fire_nothing(request, name, tmp_path):
     lines = make_churn.churn(peers=30, seed=4)
     msgs = tmp_path / "churn.msgs"
     make_churn.write(msgs, lines)
-    out = subprocess.run([str(request.getfixturevalue(name)), "--threads", "2", str(msgs)]
-                         if name == "standin_cxx" else [str(request.getfixturevalue(name)), str(msgs)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [str(request.getfixturevalue(name)), "--threads", "2", str(msgs)]
+        if name == "standin_cxx"
+        else [str(request.getfixturevalue(name)), str(msgs)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert replayed(out) == sum(1 for line in lines if line[4] != "-")
 
 
