@@ -173,12 +173,15 @@ _DAY_NS = 86_400 * 10**9
 def table_schema(pa, table: str):
     """The Arrow schema of one dataset table, without the partition columns."""
     head = [("schema_version", pa.int32()), ("capture", pa.string())]
+    # ``time`` in microseconds (``ts_ns`` keeps the nanoseconds): Spark reads
+    # no nanosecond timestamps from Parquet.
+    time = ("time", pa.timestamp("us", tz="UTC"))
     if table == "messages":
-        return pa.schema(head + [(f.name, f.type) for f in schema(pa)])
+        return pa.schema(head + [time if f.name == "time" else (f.name, f.type) for f in schema(pa)])
     if table in ("inventory", "objects"):
         fields = head + [
             ("ts_ns", pa.int64()),
-            ("time", pa.timestamp("ns", tz="UTC")),
+            time,
             ("pid", pa.int64()),
             ("peer_id", pa.int64()),
             ("peer_addr", pa.string()),
@@ -273,7 +276,7 @@ class DatasetWriter:
     """
 
     def __init__(self, root, node: str, capture: str, metadata: dict | None = None, *, decode=None,
-                 items=None, compression: str = "zstd"):
+                 items=None, compression: str = "zstd", tables=TABLES):
         pa, pq = _pyarrow()
         self.root = str(root)
         os.makedirs(self.root, exist_ok=True)
@@ -289,6 +292,7 @@ class DatasetWriter:
                 f.write("\n")
         self._tables = {t: _Table(pa, pq, self.root, t, node, capture, metadata, compression) for t in TABLES}
         self._messages, self._inventory, self._objects = (self._tables[t] for t in TABLES)
+        self._keep_messages = "messages" in tables  # else only the inventory and object tables
         self._decode = decode
         self._items = items
         self.messages = 0
@@ -304,8 +308,10 @@ class DatasetWriter:
 
     def write(self, record) -> None:
         ts = record.ts_ns
+        us = ts // 1000
         if type(record) is Gap:
-            self._messages.add(ts, ("gap", ts, ts, record.pid, None, None, None, None, None, None, None, None,
+            if self._keep_messages:
+                self._messages.add(ts, ("gap", ts, us, record.pid, None, None, None, None, None, None, None, None,
                                     None, None, None, record.reason_name, record.lost_messages,
                                     record.lost_bytes))
             self.gaps += 1
@@ -314,7 +320,7 @@ class DatasetWriter:
         if self._decode is not None:
             obj, error = self._decode(record)
             text = None if obj is None else json.dumps(obj, separators=(",", ":"))
-        head = (ts, ts, record.pid, record.peer_id, record.peer_addr, record.conn_type, record.direction,
+        head = (ts, us, record.pid, record.peer_id, record.peer_addr, record.conn_type, record.direction,
                 record.command)
         if self._items is not None:
             inventory, objects = self._items(record, obj)
@@ -322,7 +328,8 @@ class DatasetWriter:
                 self._inventory.add(ts, (*head, inv_type, hash_))
             for inv_type, hash_ in objects:
                 self._objects.add(ts, (*head, inv_type, hash_, record.msg_size))
-        self._messages.add(ts, ("message", ts, ts, record.pid, record.peer_id, record.peer_addr,
+        if self._keep_messages:
+            self._messages.add(ts, ("message", ts, us, record.pid, record.peer_id, record.peer_addr,
                                 record.conn_type, record.direction, record.command, record.msg_size,
                                 record.captured_len, record.flags, record.payload, text, error, None, None,
                                 None), len(record.payload) + (len(text) if text else 0))
