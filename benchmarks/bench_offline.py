@@ -28,6 +28,7 @@ N messages (default 1,000,000) and prints each command's peak RSS on it.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import random
 import shutil
@@ -41,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_format import Traffic  # noqa: E402
 
-from p2pcap.formats import CaptureWriter, Message  # noqa: E402
+from p2pcap.formats import CaptureWriter  # noqa: E402
 
 P2PCAP = [sys.executable, "-m", "p2pcap"]
 DISSECT = ["-d", "tcp.port==9999,bitcoin"]
@@ -85,17 +86,7 @@ def variant(messages, seed: int = 7) -> list:
         m = out[i]
         payload = bytearray(m.payload)
         payload[-1] ^= 0xFF  # the last hash of the inv: a different object announced
-        out[i] = Message(
-            m.ts_ns,
-            m.pid,
-            m.peer_id,
-            m.peer_addr,
-            m.conn_type,
-            m.direction,
-            m.command,
-            m.msg_size,
-            bytes(payload),
-        )
+        out[i] = dataclasses.replace(m, payload=bytes(payload))
     return out
 
 

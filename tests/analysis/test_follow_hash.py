@@ -21,30 +21,10 @@ from p2pcap.decoders.inventory import INV_TYPE_NAMES
 from p2pcap.formats import CaptureWriter, Message
 
 from ..decoders.tables import VECTORS
+from ..decoders.test_announced import RELAYED_TODAY
 from .captures import T0
 
 NUMBER = {name: number for number, name in INV_TYPE_NAMES.items()}
-# The inventory types Core announces objects under today (src/protocol.h
-# GetDataMsg; MSG_ISLOCK retired at 70231 and is kept for old captures).
-RELAYED_TODAY = {
-    "MSG_TX",
-    "MSG_BLOCK",
-    "MSG_FILTERED_BLOCK",
-    "MSG_CMPCT_BLOCK",
-    "MSG_SPORK",
-    "MSG_DSTX",
-    "MSG_GOVERNANCE_OBJECT",
-    "MSG_GOVERNANCE_OBJECT_VOTE",
-    "MSG_QUORUM_FINAL_COMMITMENT",
-    "MSG_QUORUM_CONTRIB",
-    "MSG_QUORUM_COMPLAINT",
-    "MSG_QUORUM_JUSTIFICATION",
-    "MSG_QUORUM_PREMATURE_COMMITMENT",
-    "MSG_QUORUM_RECOVERED_SIG",
-    "MSG_CLSIG",
-    "MSG_ISDLOCK",
-    "MSG_DSQ",
-}
 
 
 def objects() -> dict[str, tuple[str, bytes, str]]:

@@ -13,59 +13,36 @@ defining ``VECTORS`` is left out of ``MODULES``.
 from __future__ import annotations
 
 from dataclasses import replace
+from importlib import import_module
 
-from . import (
-    test_addr,
-    test_announced,
-    test_bitsets,
-    test_blocks,
-    test_chainlocks,
-    test_coinjoin,
-    test_commitment,
-    test_control,
-    test_core_json,
-    test_filters,
-    test_governance,
-    test_headers,
-    test_instantsend,
-    test_inventory,
-    test_llmq,
-    test_masternode,
-    test_mnlist,
-    test_mnlist_real,
-    test_script,
-    test_signing,
-    test_special_tx,
-    test_sporks,
-    test_transaction,
-)
 from .vectors import Case
 
-MODULES = (
-    test_addr,
-    test_announced,
-    test_bitsets,
-    test_blocks,
-    test_chainlocks,
-    test_coinjoin,
-    test_commitment,
-    test_control,
-    test_core_json,
-    test_filters,
-    test_governance,
-    test_headers,
-    test_instantsend,
-    test_inventory,
-    test_llmq,
-    test_masternode,
-    test_mnlist,
-    test_mnlist_real,
-    test_script,
-    test_signing,
-    test_special_tx,
-    test_sporks,
-    test_transaction,
+NAMES = (
+    "test_addr",
+    "test_announced",
+    "test_bitsets",
+    "test_blocks",
+    "test_chainlocks",
+    "test_coinjoin",
+    "test_commitment",
+    "test_control",
+    "test_core_json",
+    "test_filters",
+    "test_governance",
+    "test_headers",
+    "test_instantsend",
+    "test_inventory",
+    "test_llmq",
+    "test_masternode",
+    "test_mnlist",
+    "test_mnlist_real",
+    "test_script",
+    "test_signing",
+    "test_special_tx",
+    "test_sporks",
+    "test_transaction",
 )
+MODULES = tuple(import_module(f".{name}", __package__) for name in NAMES)
 
 
 def short_name(module) -> str:
