@@ -29,7 +29,7 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
     >>> record_to_file("run.cap", pids=[1234], duration=10)  # doctest: +SKIP
     Summary(messages=..., lost_messages=0, ...)
     """
-    from p2pcap.capture import limits, output as outputs, privileges, program, targets
+    from p2pcap.capture import clocksync, limits, output as outputs, privileges, program, targets
     from p2pcap.capture.recorder import Recorder
 
     if duration is not None and duration <= 0:
@@ -55,6 +55,7 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
         "kernel": platform.release(),
         "command_line": sys.argv,
         "start_time_ns": time.time_ns(),
+        "clock": clocksync.read_clock(),  # how far to trust start_time_ns and every ts_ns (docs/FLEET.md)
         "target": target.metadata(),
         "network": target.network,
         "network_source": target.network_source,

@@ -27,7 +27,7 @@ LAYERS = {
     "formats": (ROOT / "formats", {"p2pcap.formats"}, {"zstandard", "zlib_ng", "pyarrow"}),
     "capture": (ROOT / "capture", {"p2pcap.capture", "p2pcap.formats"}, {"bcc"}),
     "analysis": (ROOT / "p2pcap" / "analysis", {"p2pcap.analysis", "p2pcap.formats", "p2pcap.decoders"},
-                 {"orjson", "matplotlib"}),
+                 {"orjson", "matplotlib", "duckdb", "pyspark"}),
     "cli": (ROOT / "p2pcap" / "cli", {"p2pcap"}, {"click", "orjson"}),
 }
 

@@ -33,6 +33,7 @@ from p2pcap.analysis.dataset import (
     resolve_nodes,
 )
 from p2pcap.analysis.engines import _quote, open_engine
+from p2pcap.analysis.stats import clock_text  # noqa: F401  (re-exported for the CLI)
 from p2pcap.errors import ArgumentError
 from p2pcap.units import NS
 
@@ -338,21 +339,34 @@ def propagation(inputs, *, nodes=(), types=(), since=None, until=None, clock_off
     return result
 
 
-def clock_text(clock) -> str:
-    """One line for a capture's ``clock`` entry (capture/clocksync.py), or what is missing."""
-    if not isinstance(clock, dict):
-        return "not recorded (a capture from before p2pcap recorded clock synchronisation)"
-    parts = []
-    sync = clock.get("synchronized")
-    parts.append("synchronised" if sync is True else "NOT synchronised" if sync is False else "sync unknown")
-    if clock.get("source"):
-        parts.append(f"by {clock['source']}")
-    kernel = clock.get("kernel") if isinstance(clock.get("kernel"), dict) else {}
-    if kernel.get("esterror_us") is not None:
-        parts.append(f"estimated error {kernel['esterror_us'] / 1000:g} ms")
-    if kernel.get("maxerror_us") is not None:
-        parts.append(f"max error {kernel['maxerror_us'] / 1000:g} ms")
-    chrony = clock.get("chrony") if isinstance(clock.get("chrony"), dict) else {}
-    if chrony.get("system_offset_s") is not None:
-        parts.append(f"chrony offset {chrony['system_offset_s'] * 1000:+.3f} ms")
-    return ", ".join(parts)
+def plot_delays(result: Propagation, out_path) -> None:
+    """The delay CDF of the nodes that were not first, one line per inv type, as a PNG."""
+    from p2pcap.errors import PathError
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise ArgumentError("plot", "{arg} needs matplotlib: pip install 'p2pcap[plot]'") from None
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for inv_type, points in sorted(result.cdf().items()):
+        ax.plot([ns / _MS for _, ns in points], [p / 100 for p, _ in points], label=inv_type,
+                drawstyle="steps-post")
+    if ax.get_lines():
+        ax.legend(loc="lower right", fontsize="small")
+    ax.set_xlabel("delay after the first node (ms)")
+    ax.set_ylabel("fraction of (object, node) pairs")
+    ax.set_title(f"propagation over {len(result.nodes)} nodes ({result.engine}); "
+                 f"as good as the nodes' clock sync")
+    ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    try:
+        fig.savefig(out_path)
+    except OSError as exc:
+        raise PathError.of(out_path, "cannot write the plot", exc) from None
+    except ValueError as exc:  # matplotlib: a suffix it has no writer for
+        raise PathError(f"{out_path}: cannot write the plot: {exc}", out_path) from None
+    finally:
+        plt.close(fig)

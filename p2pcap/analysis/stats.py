@@ -245,3 +245,27 @@ def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
         raise PathError(f"{out_path}: cannot write the plot: {exc}", out_path) from None
     finally:
         plt.close(fig)
+
+
+def clock_text(clock) -> str:
+    """One line for a capture's ``clock`` entry (capture/clocksync.py), or what is missing.
+
+    >>> clock_text({"synchronized": False, "source": "kernel", "kernel": {"esterror_us": 16000000}})
+    'NOT synchronised, by kernel, estimated error 16000 ms'
+    """
+    if not isinstance(clock, dict):
+        return "not recorded in this capture"
+    parts = []
+    sync = clock.get("synchronized")
+    parts.append("synchronised" if sync is True else "NOT synchronised" if sync is False else "sync unknown")
+    if clock.get("source"):
+        parts.append(f"by {clock['source']}")
+    kernel = clock.get("kernel") if isinstance(clock.get("kernel"), dict) else {}
+    if kernel.get("esterror_us") is not None:
+        parts.append(f"estimated error {kernel['esterror_us'] / 1000:g} ms")
+    if kernel.get("maxerror_us") is not None:
+        parts.append(f"max error {kernel['maxerror_us'] / 1000:g} ms")
+    chrony = clock.get("chrony") if isinstance(clock.get("chrony"), dict) else {}
+    if chrony.get("system_offset_s") is not None:
+        parts.append(f"chrony offset {chrony['system_offset_s'] * 1000:+.3f} ms")
+    return ", ".join(parts)

@@ -212,3 +212,4 @@ from p2pcap.cli.convert import register as _register_convert  # noqa: E402
 _register_convert(main)
 from p2pcap.cli.analyze import register as _register_analyze; _register_analyze(main)  # noqa: E402,E702
 from p2pcap.cli.doctor import register as _register_doctor; _register_doctor(main)  # noqa: E402,E702
+from p2pcap.cli.fleet import register as _register_fleet; _register_fleet(main)  # noqa: E402,E702

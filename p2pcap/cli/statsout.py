@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from p2pcap.analysis.stats import Stats
+from p2pcap.analysis.stats import Stats, clock_text
 from p2pcap.formats import Counts
 from p2pcap.formats.records import GAP_REASONS
 from p2pcap.units import NS, utc_text
@@ -43,6 +43,7 @@ def stats_lines(st: Stats) -> list[str]:
                      f"host {md.get('host', '-')}"))
     if target.get("exe"):
         lines.append(fit(f"target      {target['exe']}"))
+    lines.append(fit(f"clock sync  {clock_text(md.get('clock'))}"))
     lines += [f"first       {utc_text(st.first_ns)}", f"last        {utc_text(st.last_ns)}",
               f"duration    {st.duration_s:.6f} s"]
     i, o = totals["in"], totals["out"]

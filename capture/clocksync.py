@@ -1,0 +1,141 @@
+"""How the recording host's clock is synchronised: the capture header's ``clock`` entry.
+
+Capture times are the host's CLOCK_REALTIME (``formats`` FORMAT.md), so a
+comparison of captures from several hosts (``p2pcap propagation``,
+docs/FLEET.md) is only as good as their clock synchronisation.  This module
+reads what the host says about it, each source only if present, never
+changing anything:
+
+* the kernel's NTP state, ``adjtimex(2)`` with ``modes = 0`` (read only):
+  ``maxerror``/``esterror`` (µs), the ``STA_UNSYNC`` status bit and the clock
+  state (``TIME_ERROR`` = not synchronised).  Always there on Linux;
+* chrony: ``chronyc -c tracking`` (CSV; its fields as in chronyc(1));
+* systemd: ``timedatectl show -p NTPSynchronized --value`` and
+  timesyncd's ``/run/systemd/timesync/synchronized`` flag file.
+
+``read_clock()`` gives a plain dict; nothing here raises: a source that
+cannot be read is left out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import shutil
+import subprocess
+import time
+
+STA_UNSYNC = 0x0040  # include/uapi/linux/timex.h
+TIME_ERROR = 5
+_TIMEOUT = 2.0
+
+
+class _Timeval(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_usec", ctypes.c_long)]
+
+
+class _Timex(ctypes.Structure):
+    """struct timex (include/uapi/linux/timex.h), the fields read; padded to the kernel's size."""
+
+    _fields_ = [
+        ("modes", ctypes.c_uint), ("offset", ctypes.c_long), ("freq", ctypes.c_long),
+        ("maxerror", ctypes.c_long), ("esterror", ctypes.c_long), ("status", ctypes.c_int),
+        ("constant", ctypes.c_long), ("precision", ctypes.c_long), ("tolerance", ctypes.c_long),
+        ("time", _Timeval), ("tick", ctypes.c_long), ("ppsfreq", ctypes.c_long),
+        ("jitter", ctypes.c_long), ("shift", ctypes.c_int), ("stabil", ctypes.c_long),
+        ("jitcnt", ctypes.c_long), ("calcnt", ctypes.c_long), ("errcnt", ctypes.c_long),
+        ("stbcnt", ctypes.c_long), ("tai", ctypes.c_int), ("_padding", ctypes.c_int * 11),
+    ]
+
+
+def kernel_state() -> dict | None:
+    """The kernel's view (``adjtimex`` read only), or None off Linux."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        tx = _Timex()
+        tx.modes = 0
+        state = libc.adjtimex(ctypes.byref(tx))
+    except (OSError, AttributeError):
+        return None
+    if state < 0:
+        return None
+    return {
+        "state": state,
+        "status": tx.status,
+        "unsynchronized": bool(tx.status & STA_UNSYNC) or state == TIME_ERROR,
+        "maxerror_us": tx.maxerror,
+        "esterror_us": tx.esterror,
+        "offset": tx.offset,
+        "freq": tx.freq,
+    }
+
+
+def _run(*cmd: str) -> str | None:
+    if shutil.which(cmd[0]) is None:
+        return None
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=_TIMEOUT, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def chrony_state() -> dict | None:
+    """``chronyc -c tracking``: reference, stratum, offsets (s), leap status; or None."""
+    text = _run("chronyc", "-c", "tracking")
+    if not text:
+        return None
+    fields = text.splitlines()[0].split(",")
+    if len(fields) < 14:
+        return None
+    with contextlib.suppress(ValueError):
+        return {
+            "reference": fields[1],
+            "stratum": int(fields[2]),
+            "system_offset_s": float(fields[4]),  # the system clock's offset from NTP time now
+            "last_offset_s": float(fields[5]),
+            "rms_offset_s": float(fields[6]),
+            "root_delay_s": float(fields[10]),
+            "root_dispersion_s": float(fields[11]),
+            "leap_status": fields[13],
+        }
+    return None
+
+
+def systemd_state() -> dict | None:
+    """``timedatectl``'s NTPSynchronized and timesyncd's flag file; or None."""
+    out = {}
+    value = _run("timedatectl", "show", "-p", "NTPSynchronized", "--value")
+    if value in ("yes", "no"):
+        out["ntp_synchronized"] = value == "yes"
+    if os.path.isdir("/run/systemd/timesync"):
+        out["timesyncd_synchronized"] = os.path.exists("/run/systemd/timesync/synchronized")
+    return out or None
+
+
+def read_clock() -> dict:
+    """The ``clock`` metadata entry: ``synchronized`` (True/False/None), ``source``, and each source read."""
+    entry: dict = {"read_at_ns": time.time_ns()}
+    kernel = kernel_state()
+    chrony = chrony_state()
+    systemd = systemd_state()
+    synchronized = None
+    source = None
+    if chrony is not None:
+        source, synchronized = "chrony", chrony.get("leap_status") != "Not synchronised"
+        entry["chrony"] = chrony
+    if systemd is not None:
+        entry["systemd"] = systemd
+        if synchronized is None and "timesyncd_synchronized" in systemd:
+            source, synchronized = "systemd-timesyncd", systemd["timesyncd_synchronized"]
+        elif synchronized is None and "ntp_synchronized" in systemd:
+            source, synchronized = "timedatectl", systemd["ntp_synchronized"]
+    if kernel is not None:
+        entry["kernel"] = kernel
+        if synchronized is None:
+            source, synchronized = "kernel", not kernel["unsynchronized"]
+    entry["synchronized"] = synchronized
+    entry["source"] = source
+    return entry
