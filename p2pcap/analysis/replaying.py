@@ -84,6 +84,7 @@ def replay(
     gaps: bool = False,
     decoded: bool = False,
     warn=None,
+    with_version: bool = False,
     clock=time.monotonic,
     sleep=time.sleep,
 ) -> int:
@@ -93,7 +94,9 @@ def replay(
     seconds).  ``filt`` (a ``RecordFilter``, the options ``show`` takes)
     selects messages; with ``gaps=True`` gap records are passed on too.
     With ``decoded=True`` the callback gets ``(record, decoded, error)``,
-    decoded with the version its peer-session negotiated.  Returns how many
+    decoded with the version its peer-session negotiated; ``with_version``
+    adds a fourth argument, (that version, how it is known), for gaps None.
+    Returns how many
     messages were passed on.  Damaged blocks are skipped; ``warn(problem)``
     then hears of each (an ``InputProblem``: damaged block, torn tail, no
     footer) after the last record.
@@ -114,7 +117,9 @@ def replay(
             if not decoded:
                 callback(record)
             elif is_gap:
-                callback(record, None, None)
+                callback(record, None, None, *((None,) if with_version else ()))
+            elif with_version:
+                callback(record, *selection.decoded(record), selection.version_info(record))
             else:
                 callback(record, *selection.decoded(record))
             passed += not is_gap

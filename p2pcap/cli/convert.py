@@ -17,15 +17,32 @@ NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
 
 @click.command()
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, type=EXISTING)
-@click.option("-o", "--output", required=True, type=click.Path(path_type=Path, allow_dash=True),
-              help="File to write ('-' for standard output: pcapng, jsonl); a new folder for "
-                   "capturemessages; a folder (new, or a dataset to add to) for a Parquet dataset.")
-@click.option("--format", "fmt", type=click.Choice(["pcapng", "jsonl", "parquet", "capturemessages"]),
-              help="Output format (default: from the output's suffix).")
-@click.option("--node", "nodes", multiple=True, metavar="NAME",
-              help="Dataset only: the node's name (default: the capture's host); once per FILE, in order.")
-@click.option("--network", type=click.Choice(NETWORKS),
-              help="Network magic for pcapng headers (default: the capture's own).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, allow_dash=True),
+    help="File to write ('-' for standard output: pcapng, jsonl); a new folder for "
+    "capturemessages; a folder (new, or a dataset to add to) for a Parquet dataset.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["pcapng", "jsonl", "parquet", "capturemessages"]),
+    help="Output format (default: from the output's suffix).",
+)
+@click.option(
+    "--node",
+    "nodes",
+    multiple=True,
+    metavar="NAME",
+    help="Dataset only: the node's name (default: the capture's host); once per FILE, in order.",
+)
+@click.option(
+    "--network",
+    type=click.Choice(NETWORKS),
+    help="Network magic for pcapng headers (default: the capture's own).",
+)
 @click.option("--no-decode", is_flag=True, help="Leave decoded messages out of jsonl/parquet (faster).")
 @skip_damaged_option
 def export(files, output, fmt, nodes, network, no_decode):
@@ -52,10 +69,18 @@ def export(files, output, fmt, nodes, network, no_decode):
 
 @click.command("import")
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Capture file to write.")
-@click.option("--network", type=click.Choice(NETWORKS),
-              help="Network to record in the metadata (default: from the chain folder's name).")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Capture file to write.",
+)
+@click.option(
+    "--network",
+    type=click.Choice(NETWORKS),
+    help="Network to record in the metadata (default: from the chain folder's name).",
+)
 def import_(folder, output, network):
     """Turn Dash/Bitcoin Core's -capturemessages folder into a capture.
 
@@ -76,17 +101,32 @@ def import_(folder, output, network):
 
 @click.command()
 @click.argument("file", type=EXISTING)
-@click.option("--speed", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="Replay this many times faster than recorded.")
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Replay this many times faster than recorded.",
+)
 @click.option("--no-pacing", is_flag=True, help="Pass everything on at once, without waiting.")
 @click.option("--max-sleep", type=click.FloatRange(min=0), help="Cap any single pause (seconds).")
 @click.option("-x", "--hex", "hex_payload", is_flag=True, help="Add the payload as hex (payload_hex).")
 @click.option("--to", "target", metavar="HOST:PORT", help="Send one peer's inbound messages to this node.")
 @click.option("--network", type=click.Choice(NETWORKS), help="With --to: magic (default: the capture's).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
-              help="With --to: seconds allowed for connecting, the handshake and each send.")
-@click.option("--linger", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="With --to: seconds to keep reading the node's replies at the end.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="With --to: seconds allowed for connecting, the handshake and each send.",
+)
+@click.option(
+    "--linger",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="With --to: seconds to keep reading the node's replies at the end.",
+)
 @filter_options
 def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, timeout, linger, **filters):
     """Re-run a capture with its original pacing: as JSON lines, or into a node.
@@ -106,8 +146,18 @@ def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, time
     from p2pcap.analysis.replaying import replay_to_node
 
     peer_id, pid = _one_peer(filters)
-    summary = replay_to_node(file, target, peer_id, pid=pid, network=network, speed=speed,
-                             pacing=not no_pacing, max_sleep=max_sleep, timeout=timeout, linger=linger)
+    summary = replay_to_node(
+        file,
+        target,
+        peer_id,
+        pid=pid,
+        network=network,
+        speed=speed,
+        pacing=not no_pacing,
+        max_sleep=max_sleep,
+        timeout=timeout,
+        linger=linger,
+    )
     click.echo(summary.line(), err=True)
     finish(summary.problems)
 
@@ -120,8 +170,9 @@ def _one_peer(filters: dict) -> tuple[int, int | None]:
     pids = filters.pop("pids")
     others = sorted(f"--{k.rstrip('s').replace('_', '-')}" for k, v in filters.items() if v)
     if others:
-        raise P2pcapError(f"--to replays one peer's inbound messages as recorded: "
-                          f"{', '.join(others)} do not apply")
+        raise P2pcapError(
+            f"--to replays one peer's inbound messages as recorded: {', '.join(others)} do not apply"
+        )
     pid_text, _, peer_text = peers[0].rpartition(":") if len(peers) == 1 else ("", "", "")
     if len(peers) != 1 or not peer_text.isdigit() or (pid_text and not pid_text.isdigit()) or len(pids) > 1:
         raise P2pcapError("--to needs exactly one --peer N (a peer id, or PID:N; see `p2pcap show`)")
@@ -136,13 +187,23 @@ def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> Non
     renderer = Renderer(json_lines=True, hex_payload=hex_payload)
     stdout = click.get_text_stream("stdout", errors="replace")
 
-    def emit(record, decoded, error) -> None:
-        stdout.write(renderer.render(record, decoded, error) + "\n")
+    def emit(record, decoded, error, version) -> None:
+        stdout.write(renderer.render(record, decoded, error, version) + "\n")
         stdout.flush()  # each line when it is due, not when a buffer fills
 
     problems = []
-    replay(file, emit, speed=speed, pacing=not no_pacing, max_sleep=max_sleep, filt=filt, gaps=True,
-           decoded=True, warn=problems.append)
+    replay(
+        file,
+        emit,
+        speed=speed,
+        pacing=not no_pacing,
+        max_sleep=max_sleep,
+        filt=filt,
+        gaps=True,
+        decoded=True,
+        warn=problems.append,
+        with_version=True,
+    )
     finish(problems)
 
 

@@ -6,11 +6,8 @@ recorder reports zero losses.  Needs root and BCC (see conftest.ebpf).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -18,7 +15,6 @@ from .live import record_standin, show_json, write_messages
 
 pytestmark = pytest.mark.ebpf
 
-DECODER_TESTS = Path(__file__).resolve().parent.parent / "decoders"
 SKELETON_COMMANDS = [
     "version",
     "verack",
@@ -46,21 +42,12 @@ PEERS = [
 
 
 def known_good_payloads() -> dict[str, bytes]:
-    """One hand-assembled payload per command, from the decoder test tables.
+    """One hand-assembled payload per command, from the decoder test tables."""
+    from ..decoders.tables import VECTORS
 
-    Those modules import their shared helpers as ``vectors`` from their own
-    folder (pytest puts it on sys.path when it collects them; so do we).
-    """
     found: dict[str, bytes] = {}
-    if str(DECODER_TESTS) not in sys.path:
-        sys.path.insert(0, str(DECODER_TESTS))
-    for path in sorted(DECODER_TESTS.glob("test_*.py")):
-        spec = importlib.util.spec_from_file_location(f"vectors_{path.stem}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        for command, payload in getattr(module, "VECTORS", []):
-            payload = bytes.fromhex(payload) if isinstance(payload, str) else bytes(payload)
-            found.setdefault(command, payload)
+    for command, payload in VECTORS:
+        found.setdefault(command, payload)
     return found
 
 
