@@ -85,17 +85,20 @@ class SparkEngine:
     name = "spark"
 
     def __init__(self, tables: dict, *, master: str | None = None, session=None):
+        self._own = False
         if session is None:
             try:
                 from pyspark.sql import SparkSession
             except ImportError:
                 raise AnalysisError("the spark engine needs pyspark (and Java): pip install pyspark; "
                                     "see README.md, Spark") from None
+            # Under spark-submit (or in a notebook) a session exists: use it, leave it running.
+            session = SparkSession.getActiveSession()
+        if session is None:
             builder = SparkSession.builder.appName("p2pcap propagation")
             if master:
                 builder = builder.master(master)
-            builder = builder.config("spark.sql.sources.partitionColumnTypeInference.enabled", "false") \
-                .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false") \
+            builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false") \
                 .config("spark.ui.showConsoleProgress", "false")
             if not master or master.startswith("local"):
                 # One machine: a few shuffle partitions, not the cluster default of 200.
@@ -107,9 +110,7 @@ class SparkEngine:
                                     f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}") from None
             session.sparkContext.setLogLevel("ERROR")
             self._own = True
-        else:
-            session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
-            self._own = False
+        session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         self.spark = session
         self._views = []
         self._cached = []
