@@ -91,20 +91,39 @@ def variant(messages, seed: int = 7) -> list:
 
 
 def run(cmd: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, output lines, peak RSS in KiB) of one command."""
+    """(wall seconds, output lines) of one command."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     lines = 0
     for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
         lines += chunk.count(b"\n")
     err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
+    _pid, status, _usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
     code = os.waitstatus_to_exitcode(status)
     proc.returncode = code
     if code not in (0, 1):  # diff exits 1 when the captures differ
         raise SystemExit(f"{' '.join(cmd)} failed ({code}): {err.decode(errors='replace')[-500:]}")
-    return elapsed, lines, usage.ru_maxrss
+    return elapsed, lines
+
+
+# A fork starts with its parent's resident memory, which ru_maxrss counts: the
+# peak of a command is measured from a small launcher process, not from here.
+_LAUNCH = (
+    "import os, subprocess, sys; "
+    "p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); "
+    "_, status, usage = os.wait4(p.pid, 0); print(usage.ru_maxrss, os.waitstatus_to_exitcode(status))"
+)
+
+
+def peak_rss(cmd: list[str]) -> tuple[float, int]:
+    """(wall seconds, peak RSS in KiB) of ``cmd``, measured from a small launcher."""
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _LAUNCH, *cmd], capture_output=True, text=True, check=True)
+    rss, code = map(int, out.stdout.split())
+    if code not in (0, 1):
+        raise SystemExit(f"{' '.join(cmd)} failed ({code})")
+    return time.perf_counter() - start, rss
 
 
 def main(argv=None) -> None:
@@ -145,7 +164,7 @@ def main(argv=None) -> None:
         lines: dict[str, int] = {}
         for _ in range(args.rounds):
             for name, cmd in commands.items():  # p2pcap and tshark alternate inside a round
-                t, n, _rss = run(cmd)
+                t, n = run(cmd)
                 times[name].append(t)
                 lines[name] = n
         med = {name: statistics.median(ts) for name, ts in times.items()}
@@ -205,7 +224,7 @@ def main(argv=None) -> None:
                 "export jsonl": [*P2PCAP, "export", str(big), "-o", str(tmp / "x.jsonl")],
                 "diff A A'": [*P2PCAP, "diff", str(big), str(big_b)],
             }.items():
-                t, _n, rss = run(cmd)
+                t, rss = peak_rss(cmd)
                 print(f"  {name:28} {rss / 1024:>7.0f} MiB  {t:>7.1f} s")
 
 
