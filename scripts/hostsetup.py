@@ -17,8 +17,9 @@ Steps, each skipped when already done:
    runtime: BCC's Python bindings, the kernel headers BCC compiles against,
    python3-venv, and gcc + python3-dev (p2pcap's dependency dash-hash is a C
    extension published only as source); with ``--test`` also what the tests
-   use: make, systemtap-sdt-dev (``<sys/sdt.h>`` for the stand-in node) and
-   tshark (reads ``p2pcap export`` pcapng files).
+   use: make, systemtap-sdt-dev (``<sys/sdt.h>`` for the stand-in node),
+   tshark (reads ``p2pcap export`` pcapng files) and a Java runtime
+   (default-jre-headless, for the Spark tests).
 2. for a kernel with no headers package of its own (a custom build), links
    ``/lib/modules/$(uname -r)/{build,source}`` to the closest installed
    distribution headers, as a stand-in; a real build folder is never touched.
@@ -68,8 +69,11 @@ HOSTS: dict[tuple[str, str], Host] = {
 RUNTIME = ("python3-bpfcc", "python3-venv", "gcc", "python3-dev")
 # make and <sys/sdt.h> build the stand-in nodes (g++ the C++ ones); tshark
 # reads `p2pcap export` pcapng files; gdb reads the stand-ins' probe
-# arguments independently of p2pcap (tests/standin).
-TEST = ("make", "systemtap-sdt-dev", "g++", "gdb", "tshark")
+# arguments independently of p2pcap (tests/standin); Java runs pyspark's
+# local-mode Spark for `propagation --engine spark`
+# (tests/analysis/test_propagation_spark.py): default-jre-headless is
+# Debian's (and Ubuntu's) current OpenJDK, 17 on Debian 12, 21 on Debian 13.
+TEST = ("make", "systemtap-sdt-dev", "g++", "gdb", "tshark", "default-jre-headless")
 # The kernel matrix (tests/kernels): qemu boots Debian's kernels under TCG
 # through virtme-ng, which builds each guest's initramfs with busybox and
 # refreshes module lists with depmod (kmod); debootstrap makes the Debian 13

@@ -58,7 +58,8 @@ VERSION_ID=40
 PRETTY_NAME="Fedora Linux 40 (Server Edition)"
 """
 
-BASE = {"python3-bpfcc", "python3-venv", "gcc", "python3-dev", "make", "systemtap-sdt-dev", "g++", "gdb", "tshark"}
+BASE = {"python3-bpfcc", "python3-venv", "gcc", "python3-dev", "make", "systemtap-sdt-dev", "g++", "gdb", "tshark",
+        "default-jre-headless"}
 DEBIAN_METAS = {"linux-headers-amd64", "linux-headers-cloud-amd64", "linux-headers-rt-amd64"}
 
 
@@ -189,7 +190,17 @@ def test_test_packages_only_with_test():
     full = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", BASE | {"linux-headers-6.1.0-57-amd64"}, set(),
                           test=True)
     extra = set(step(full, "install").packages) - set(step(runtime, "install").packages)
-    assert extra == {"tshark", "systemtap-sdt-dev", "make", "g++", "gdb"}
+    assert extra == {"tshark", "systemtap-sdt-dev", "make", "g++", "gdb", "default-jre-headless"}
+
+
+def test_java_is_a_test_package_not_a_runtime_one():
+    # Spark (propagation --engine spark) is tested, never needed to record or show.
+    assert "default-jre-headless" in hostsetup.TEST and not any("jre" in p for p in hostsetup.RUNTIME)
+    known = BASE | {"linux-headers-6.1.0-57-amd64"}
+    runtime = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set())
+    assert "default-jre-headless" not in step(runtime, "install").packages
+    missing_java = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known - {"default-jre-headless"}, set(), test=True)
+    assert step(missing_java, "unknown").packages == ("default-jre-headless",)
 
 
 def test_kernel_matrix_packages_only_with_kernels():
