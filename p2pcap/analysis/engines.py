@@ -100,15 +100,16 @@ class SparkEngine:
                 builder = builder.master(master)
             builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false") \
                 .config("spark.ui.showConsoleProgress", "false")
-            if not master or master.startswith("local"):
-                # One machine: a few shuffle partitions, not the cluster default of 200.
-                builder = builder.config("spark.sql.shuffle.partitions", "4")
             try:
                 session = builder.getOrCreate()
             except Exception as exc:  # py4j and the JVM raise many kinds: one line, ours
                 raise AnalysisError(f"cannot start Spark ({master or 'local'}): "
                                     f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}") from None
             session.sparkContext.setLogLevel("ERROR")
+            if session.sparkContext.master.startswith("local"):
+                # One machine: a few shuffle partitions, not the cluster default of 200
+                # (under spark-submit its own --master and --conf hold).
+                session.conf.set("spark.sql.shuffle.partitions", "4")
             self._own = True
         session.conf.set("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
         self.spark = session
