@@ -352,7 +352,7 @@ class DatasetWriter:
             with contextlib.suppress(OSError):
                 os.unlink(path)
 
-    def __enter__(self) -> "DatasetWriter":
+    def __enter__(self) -> DatasetWriter:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:

@@ -28,7 +28,6 @@ from pathlib import Path
 
 from p2pcap.analysis.dataset import (
     export_dataset,
-    is_dataset,
     open_dataset,
     resolve_nodes,
 )
@@ -204,7 +203,7 @@ class Propagation:
     def objects(self):
         """Every object with each node's delay, earliest first (streamed from the engine)."""
         current = None
-        for inv_type, hash_, node, t, peer, delay, rank in self._engine.stream(_SQL_OBJECTS):
+        for inv_type, hash_, node, t, peer, delay, _rank in self._engine.stream(_SQL_OBJECTS):
             if current is None or (current.inv_type, current.hash) != (inv_type, hash_):
                 if current is not None:
                     yield current
