@@ -301,3 +301,19 @@ def test_bad_offset_and_unknown_node_are_one_line(dataset):
         run = subprocess.run(p2pcap_cmd("propagation", str(dataset), *args), capture_output=True, text=True)
         assert run.returncode == 1
         assert len(run.stderr.strip().splitlines()) == 1 and text in run.stderr, run.stderr
+
+
+def test_each_capture_records_its_clock_and_stats_shows_it(caps):
+    from p2pcap.analysis.stats import clock_text
+
+    with open_capture(caps["a"]) as reader:
+        clock = reader.metadata["clock"]
+    # adjtimex always answers on Linux (capture/clocksync.py)
+    assert isinstance(clock["kernel"]["maxerror_us"], int) and clock["synchronized"] in (True, False)
+    assert clock["source"] in ("chrony", "systemd-timesyncd", "timedatectl", "kernel")
+    out = subprocess.run(p2pcap_cmd("stats", str(caps["a"])), capture_output=True, text=True, check=True).stdout
+    (line,) = [x for x in out.splitlines() if x.startswith("clock sync")]
+    assert line.removeprefix("clock sync").strip().rstrip("…") in clock_text(clock)
+    shown = json.loads(subprocess.run(p2pcap_cmd("stats", str(caps["a"]), "--json"), capture_output=True,
+                                      text=True, check=True).stdout)
+    assert shown["metadata"]["clock"] == clock
