@@ -49,8 +49,11 @@ def node_stream(base, node: int, seed: int):
         if rng.random() < 0.02:
             continue
         ts = m.ts_ns + lag + int(rng.random() * 400_000_000)
-        out.append(Message(ts, m.pid, m.peer_id, m.peer_addr, m.conn_type, m.direction, m.command,
-                           m.msg_size, m.payload))
+        out.append(
+            Message(
+                ts, m.pid, m.peer_id, m.peer_addr, m.conn_type, m.direction, m.command, m.msg_size, m.payload
+            )
+        )
     out.sort(key=lambda m: m.ts_ns)
     return out
 
@@ -75,7 +78,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10)
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages per node")
-    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep the files (default: a temporary folder)")
+    parser.add_argument(
+        "--keep", metavar="DIR", help="work in DIR and keep the files (default: a temporary folder)"
+    )
     parser.add_argument("--skip-decoded", action="store_true", help="only the --no-decode export")
     args = parser.parse_args(argv)
     ctx = tempfile.TemporaryDirectory() if not args.keep else None
@@ -93,8 +98,10 @@ def main(argv=None) -> None:
         caps.append(path)
     del base
     size = sum(p.stat().st_size for p in caps)
-    print(f"{args.nodes} nodes x {args.messages:,} messages generated in {time.perf_counter() - t:.0f} s "
-          f"({size / 1e6:.0f} MB of captures)\n")
+    print(
+        f"{args.nodes} nodes x {args.messages:,} messages generated in {time.perf_counter() - t:.0f} s "
+        f"({size / 1e6:.0f} MB of captures)\n"
+    )
     nodes = [a for n in range(args.nodes) for a in ("--node", f"n{n}")]
     rows = []
     exports = [("export --no-decode", ["--no-decode"], tmp / "fleet-nodecode")]
@@ -103,8 +110,9 @@ def main(argv=None) -> None:
     for name, extra, out in exports:
         if out.exists():
             subprocess.run(["rm", "-rf", str(out)], check=True)
-        secs, _, rss = run([*P2PCAP, "export", *map(str, caps), *nodes, *extra, "--format", "parquet",
-                            "-o", str(out)])
+        secs, _, rss = run(
+            [*P2PCAP, "export", *map(str, caps), *nodes, *extra, "--format", "parquet", "-o", str(out)]
+        )
         du = sum(f.stat().st_size for f in out.rglob("*.parquet"))
         rows.append((name, secs, rss, f"{du / 1e6:.0f} MB dataset"))
     ds = exports[0][2]

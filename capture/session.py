@@ -11,15 +11,30 @@ from importlib.metadata import version as package_version
 
 from p2pcap.capture.compression import STORED
 from p2pcap.errors import ArgumentError, P2pcapError
-from p2pcap.units import split_commas
 from p2pcap.formats.compress import DEFAULT_LEVEL
+from p2pcap.units import split_commas
 
 MAX_COMMAND = 12  # CMessageHeader::COMMAND_SIZE
 
 
-def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snaplen=None, types=(),
-                   peers=(), direction=None, buffer_size=None, rotate_size=None, rotate_time=None,
-                   on_listening=None, on_status=None, on_note=None):
+def record_to_file(
+    output,
+    *,
+    pids=(),
+    exe=None,
+    duration=None,
+    count=None,
+    snaplen=None,
+    types=(),
+    peers=(),
+    direction=None,
+    buffer_size=None,
+    rotate_size=None,
+    rotate_time=None,
+    on_listening=None,
+    on_status=None,
+    on_note=None,
+):
     """Record until SIGINT/SIGTERM, --duration, --count or the target's exit.
 
     ``output`` is a path, a strftime pattern (with rotation) or ``"-"`` for
@@ -29,7 +44,8 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
     >>> record_to_file("run.cap", pids=[1234], duration=10)  # doctest: +SKIP
     Summary(messages=..., lost_messages=0, ...)
     """
-    from p2pcap.capture import clocksync, limits, output as outputs, privileges, program, targets
+    from p2pcap.capture import clocksync, limits, privileges, program, targets
+    from p2pcap.capture import output as outputs
     from p2pcap.capture.recorder import Recorder
 
     if duration is not None and duration <= 0:
@@ -79,17 +95,33 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
             as_user = user.name or f"uid {user.uid}"
         elif user is not None:
             on_file = lambda path: outputs.give_to(path, user.uid, user.gid)  # noqa: E731
-        out = outputs.Output(output, metadata, rotate_size=rotate_size, rotate_time=rotate_time,
-                             on_file=on_file, as_user=as_user)
-        recorder = Recorder(bpf, out, opts, pids=target.pids, max_count=count, duration=duration,
-                            on_status=on_status, on_note=on_note)
+        out = outputs.Output(
+            output,
+            metadata,
+            rotate_size=rotate_size,
+            rotate_time=rotate_time,
+            on_file=on_file,
+            as_user=as_user,
+        )
+        recorder = Recorder(
+            bpf,
+            out,
+            opts,
+            pids=target.pids,
+            max_count=count,
+            duration=duration,
+            on_status=on_status,
+            on_note=on_note,
+        )
 
         def listening():
             if on_listening:
                 semaphores = target.semaphore_note()
-                on_listening(f"listening on net:inbound_message, net:outbound_message of "
-                             f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
-                             f"network {target.network}" + (f"; {semaphores}" if semaphores else ""))
+                on_listening(
+                    f"listening on net:inbound_message, net:outbound_message of "
+                    f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
+                    f"network {target.network}" + (f"; {semaphores}" if semaphores else "")
+                )
 
         try:
             summary = recorder.run(on_listening=listening)
@@ -99,10 +131,15 @@ def record_to_file(output, *, pids=(), exe=None, duration=None, count=None, snap
             raise
         out.close()
         if on_note and out.lowest_level is not None and out.lowest_level < DEFAULT_LEVEL:
-            how = ("gave way to storing blocks uncompressed" if out.lowest_level == STORED
-                   else f"went down to zstd level {out.lowest_level}")
-            on_note(f"compression {how} to keep up; "
-                    f"{out.bytes_written} bytes written for {out.payload_bytes} payload bytes")
+            how = (
+                "gave way to storing blocks uncompressed"
+                if out.lowest_level == STORED
+                else f"went down to zstd level {out.lowest_level}"
+            )
+            on_note(
+                f"compression {how} to keep up; "
+                f"{out.bytes_written} bytes written for {out.payload_bytes} payload bytes"
+            )
         summary.bytes_written = out.bytes_written
         summary.files = list(out.files)
         summary.messages = out.messages
@@ -120,6 +157,7 @@ def _commands(types) -> tuple[str, ...]:
     for command in commands:
         raw = command.encode("utf-8", "surrogateescape")
         if len(raw) > MAX_COMMAND or not command.isascii() or not command.isprintable():
-            raise ArgumentError("types", f"a command is at most {MAX_COMMAND} printable ASCII characters",
-                                value=command)
+            raise ArgumentError(
+                "types", f"a command is at most {MAX_COMMAND} printable ASCII characters", value=command
+            )
     return commands

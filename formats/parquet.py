@@ -32,17 +32,47 @@ BYTES_PER_GROUP = 64 << 20
 METADATA_KEY = b"p2pcap.metadata"
 
 COLUMNS = (
-    "kind", "ts_ns", "time", "pid", "peer_id", "peer_addr", "conn_type", "direction", "command",
-    "msg_size", "captured_len", "flags", "payload", "decoded", "decode_error",
-    "gap_reason", "lost_messages", "lost_bytes",
+    "kind",
+    "ts_ns",
+    "time",
+    "pid",
+    "peer_id",
+    "peer_addr",
+    "conn_type",
+    "direction",
+    "command",
+    "msg_size",
+    "captured_len",
+    "flags",
+    "payload",
+    "decoded",
+    "decode_error",
+    "gap_reason",
+    "lost_messages",
+    "lost_bytes",
 )
 
 
 # The order ``write`` builds a row in.
 _ROW_ORDER = (
-    "ts_ns", "time", "pid", "kind", "peer_id", "peer_addr", "conn_type", "direction", "command",
-    "msg_size", "captured_len", "flags", "payload", "decoded", "decode_error",
-    "gap_reason", "lost_messages", "lost_bytes",
+    "ts_ns",
+    "time",
+    "pid",
+    "kind",
+    "peer_id",
+    "peer_addr",
+    "conn_type",
+    "direction",
+    "command",
+    "msg_size",
+    "captured_len",
+    "flags",
+    "payload",
+    "decoded",
+    "decode_error",
+    "gap_reason",
+    "lost_messages",
+    "lost_bytes",
 )
 
 
@@ -57,26 +87,28 @@ def _pyarrow():
 
 def schema(pa):
     """The Arrow schema of an export (``pa`` is the pyarrow module)."""
-    return pa.schema([
-        ("kind", pa.string()),
-        ("ts_ns", pa.int64()),
-        ("time", pa.timestamp("ns", tz="UTC")),
-        ("pid", pa.int64()),
-        ("peer_id", pa.int64()),
-        ("peer_addr", pa.string()),
-        ("conn_type", pa.string()),
-        ("direction", pa.string()),
-        ("command", pa.string()),
-        ("msg_size", pa.int64()),
-        ("captured_len", pa.int64()),
-        ("flags", pa.int64()),
-        ("payload", pa.binary()),
-        ("decoded", pa.string()),
-        ("decode_error", pa.string()),
-        ("gap_reason", pa.string()),
-        ("lost_messages", pa.int64()),
-        ("lost_bytes", pa.int64()),
-    ])
+    return pa.schema(
+        [
+            ("kind", pa.string()),
+            ("ts_ns", pa.int64()),
+            ("time", pa.timestamp("ns", tz="UTC")),
+            ("pid", pa.int64()),
+            ("peer_id", pa.int64()),
+            ("peer_addr", pa.string()),
+            ("conn_type", pa.string()),
+            ("direction", pa.string()),
+            ("command", pa.string()),
+            ("msg_size", pa.int64()),
+            ("captured_len", pa.int64()),
+            ("flags", pa.int64()),
+            ("payload", pa.binary()),
+            ("decoded", pa.string()),
+            ("decode_error", pa.string()),
+            ("gap_reason", pa.string()),
+            ("lost_messages", pa.int64()),
+            ("lost_bytes", pa.int64()),
+        ]
+    )
 
 
 class ParquetWriter:
@@ -87,11 +119,11 @@ class ParquetWriter:
     the file is valid only once its footer is written.
     """
 
-    def __init__(self, target, metadata: dict | None = None, *, decode=None,
-                 compression: str = "zstd"):
+    def __init__(self, target, metadata: dict | None = None, *, decode=None, compression: str = "zstd"):
         self._pa, pq = _pyarrow()
         self._schema = schema(self._pa).with_metadata(
-            {METADATA_KEY: json.dumps(metadata or {}, default=str).encode()})
+            {METADATA_KEY: json.dumps(metadata or {}, default=str).encode()}
+        )
         self._writer = pq.ParquetWriter(target, self._schema, compression=compression)
         self._decode = decode
         self._columns = {name: [] for name in COLUMNS}
@@ -103,17 +135,52 @@ class ParquetWriter:
 
     def write(self, record) -> None:
         if type(record) is Gap:
-            row = (record.ts_ns, record.ts_ns, record.pid, "gap", None, None, None, None, None, None,
-                   None, None, None, None, None, record.reason_name, record.lost_messages, record.lost_bytes)
+            row = (
+                record.ts_ns,
+                record.ts_ns,
+                record.pid,
+                "gap",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                record.reason_name,
+                record.lost_messages,
+                record.lost_bytes,
+            )
             self.gaps += 1
         else:
             decoded = error = None
             if self._decode is not None:  # before any column grows: it may raise
                 obj, error = self._decode(record)
                 decoded = None if obj is None else json.dumps(obj, separators=(",", ":"))
-            row = (record.ts_ns, record.ts_ns, record.pid, "message", record.peer_id, record.peer_addr,
-                   record.conn_type, record.direction, record.command, record.msg_size, record.captured_len,
-                   record.flags, record.payload, decoded, error, None, None, None)
+            row = (
+                record.ts_ns,
+                record.ts_ns,
+                record.pid,
+                "message",
+                record.peer_id,
+                record.peer_addr,
+                record.conn_type,
+                record.direction,
+                record.command,
+                record.msg_size,
+                record.captured_len,
+                record.flags,
+                record.payload,
+                decoded,
+                error,
+                None,
+                None,
+                None,
+            )
             self._bytes += len(record.payload) + (len(decoded) if decoded else 0)
             self.messages += 1
         for values, value in zip(self._lists, row):
@@ -137,7 +204,7 @@ class ParquetWriter:
         finally:
             self._writer.close()
 
-    def __enter__(self) -> "ParquetWriter":
+    def __enter__(self) -> ParquetWriter:
         return self
 
     def __exit__(self, exc_type, *exc) -> None:
@@ -212,9 +279,12 @@ class _Table:
         self._folder = os.path.join(root, table, f"node={node}")
         self._capture = capture
         info = {"table": table, "node": node, "capture": capture, "schema_version": SCHEMA_VERSION}
-        self.schema = table_schema(pa, table).with_metadata({
-            METADATA_KEY: json.dumps(metadata or {}, default=str).encode(),
-            DATASET_KEY: json.dumps(info).encode()})
+        self.schema = table_schema(pa, table).with_metadata(
+            {
+                METADATA_KEY: json.dumps(metadata or {}, default=str).encode(),
+                DATASET_KEY: json.dumps(info).encode(),
+            }
+        )
         self._names = self.schema.names
         self._compression = compression
         self._days: dict[int, list] = {}  # day number -> [columns, rows, bytes]
@@ -247,11 +317,13 @@ class _Table:
             path = os.path.join(folder, f"{self._capture}.parquet")
             if os.path.exists(path):
                 raise P2pcapError(f"{path}: already in the dataset (this capture was exported to it before)")
-            writer = self._writers[day] = self._pq.ParquetWriter(path, self.schema,
-                                                                 compression=self._compression)
+            writer = self._writers[day] = self._pq.ParquetWriter(
+                path, self.schema, compression=self._compression
+            )
             self.paths.append(path)
         batch = self._pa.RecordBatch.from_arrays(
-            [self._pa.array(v, type=f.type) for v, f in zip(columns, self.schema)], schema=self.schema)
+            [self._pa.array(v, type=f.type) for v, f in zip(columns, self.schema)], schema=self.schema
+        )
         writer.write_batch(batch)
         self._days[day] = [[[] for _ in self._names], 0, 0]
 
@@ -275,15 +347,26 @@ class DatasetWriter:
     no ``decode`` was given: ``items`` decodes what it needs).
     """
 
-    def __init__(self, root, node: str, capture: str, metadata: dict | None = None, *, decode=None,
-                 items=None, compression: str = "zstd", tables=TABLES):
+    def __init__(
+        self,
+        root,
+        node: str,
+        capture: str,
+        metadata: dict | None = None,
+        *,
+        decode=None,
+        items=None,
+        compression: str = "zstd",
+        tables=TABLES,
+    ):
         pa, pq = _pyarrow()
         self.root = str(root)
         os.makedirs(self.root, exist_ok=True)
         import glob
 
-        for path in glob.glob(os.path.join(glob.escape(self.root), "*", "node=*", "date=*",
-                                           glob.escape(capture) + ".parquet")):
+        for path in glob.glob(
+            os.path.join(glob.escape(self.root), "*", "node=*", "date=*", glob.escape(capture) + ".parquet")
+        ):
             raise P2pcapError(f"{path}: already in the dataset (this capture was exported to it before)")
         marker = os.path.join(self.root, MARKER)
         if not os.path.exists(marker):
@@ -311,17 +394,45 @@ class DatasetWriter:
         us = ts // 1000
         if type(record) is Gap:
             if self._keep_messages:
-                self._messages.add(ts, ("gap", ts, us, record.pid, None, None, None, None, None, None, None, None,
-                                    None, None, None, record.reason_name, record.lost_messages,
-                                    record.lost_bytes))
+                self._messages.add(
+                    ts,
+                    (
+                        "gap",
+                        ts,
+                        us,
+                        record.pid,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        None,
+                        record.reason_name,
+                        record.lost_messages,
+                        record.lost_bytes,
+                    ),
+                )
             self.gaps += 1
             return
         obj = error = text = None
         if self._decode is not None:
             obj, error = self._decode(record)
             text = None if obj is None else json.dumps(obj, separators=(",", ":"))
-        head = (ts, us, record.pid, record.peer_id, record.peer_addr, record.conn_type, record.direction,
-                record.command)
+        head = (
+            ts,
+            us,
+            record.pid,
+            record.peer_id,
+            record.peer_addr,
+            record.conn_type,
+            record.direction,
+            record.command,
+        )
         if self._items is not None:
             inventory, objects = self._items(record, obj)
             for inv_type, hash_ in inventory:
@@ -329,10 +440,30 @@ class DatasetWriter:
             for inv_type, hash_ in objects:
                 self._objects.add(ts, (*head, inv_type, hash_, record.msg_size))
         if self._keep_messages:
-            self._messages.add(ts, ("message", ts, us, record.pid, record.peer_id, record.peer_addr,
-                                record.conn_type, record.direction, record.command, record.msg_size,
-                                record.captured_len, record.flags, record.payload, text, error, None, None,
-                                None), len(record.payload) + (len(text) if text else 0))
+            self._messages.add(
+                ts,
+                (
+                    "message",
+                    ts,
+                    us,
+                    record.pid,
+                    record.peer_id,
+                    record.peer_addr,
+                    record.conn_type,
+                    record.direction,
+                    record.command,
+                    record.msg_size,
+                    record.captured_len,
+                    record.flags,
+                    record.payload,
+                    text,
+                    error,
+                    None,
+                    None,
+                    None,
+                ),
+                len(record.payload) + (len(text) if text else 0),
+            )
         self.messages += 1
 
     def close(self) -> None:

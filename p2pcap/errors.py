@@ -15,7 +15,8 @@ This module imports nothing, so every layer can raise under one base::
     │   ├── ProbeError                  a target's USDT probes cannot be read or attached
     │   └── NotAnElf                    a target binary is not an ELF file
     └── AnalysisError               p2pcap.analysis: a capture cannot answer the question
-        └── ReplayError                 sending a capture to a node failed
+        ├── ReplayError                 sending a capture to a node failed
+        └── DatasetError                a Parquet dataset folder is not one p2pcap wrote
 
 The CLI prints any ``P2pcapError`` as one line and exits 1; anything else is
 a bug and keeps its traceback.  An ``ArgumentError`` names the argument by

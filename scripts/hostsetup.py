@@ -37,9 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 UNTESTED_ENV = "P2PCAP_UNTESTED_HOST"
-BY_HAND = ("install by hand BCC's Python bindings (python3-bpfcc or your distribution's "
-           "python3-bcc), the kernel headers for the running kernel "
-           "(/lib/modules/$(uname -r)/build), and mount tracefs at /sys/kernel/tracing")
+BY_HAND = (
+    "install by hand BCC's Python bindings (python3-bpfcc or your distribution's "
+    "python3-bcc), the kernel headers for the running kernel "
+    "(/lib/modules/$(uname -r)/build), and mount tracefs at /sys/kernel/tracing"
+)
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,22 @@ class Host:
         return self.refusal is None
 
 
-_UBUNTU_WHY = ("cannot be exercised by this project's tests yet (no Ubuntu packages are "
-               "reachable from CI)")
+_UBUNTU_WHY = "cannot be exercised by this project's tests yet (no Ubuntu packages are reachable from CI)"
 
 # The one table of hosts: (os-release ID, VERSION_ID) -> supported, or why not.
 HOSTS: dict[tuple[str, str], Host] = {
     ("debian", "12"): Host("Debian 12 (bookworm)", "debian"),
     ("debian", "13"): Host("Debian 13 (trixie)", "debian"),
-    ("ubuntu", "22.04"): Host("Ubuntu 22.04 (jammy)", "ubuntu",
-                              f"its userland (BCC 0.18, Python 3.10) and its kernels {_UBUNTU_WHY}"),
-    ("ubuntu", "24.04"): Host("Ubuntu 24.04 (noble)", "ubuntu",
-                              f"its userland (Python 3.12 and its BCC) and its kernels {_UBUNTU_WHY}"),
+    ("ubuntu", "22.04"): Host(
+        "Ubuntu 22.04 (jammy)",
+        "ubuntu",
+        f"its userland (BCC 0.18, Python 3.10) and its kernels {_UBUNTU_WHY}",
+    ),
+    ("ubuntu", "24.04"): Host(
+        "Ubuntu 24.04 (noble)",
+        "ubuntu",
+        f"its userland (Python 3.12 and its BCC) and its kernels {_UBUNTU_WHY}",
+    ),
 }
 
 RUNTIME = ("python3-bpfcc", "python3-venv", "gcc", "python3-dev")
@@ -130,8 +137,7 @@ def _flavour_meta(uname_r: str, arch: str) -> str | None:
     return None
 
 
-def headers_packages(host: Host, uname_r: str, known, installed, arch: str = "amd64"
-                     ) -> tuple[str, bool]:
+def headers_packages(host: Host, uname_r: str, known, installed, arch: str = "amd64") -> tuple[str, bool]:
     """(headers package to have, whether the kernel needs stand-in links).
 
     The kernel's own ``linux-headers-$(uname -r)`` when apt knows it;
@@ -150,8 +156,17 @@ def headers_packages(host: Host, uname_r: str, known, installed, arch: str = "am
     return meta, True
 
 
-def plan(os_release: str, uname_r: str, known, installed, *, test: bool = False,
-         untested_ok: bool = False, arch: str = "amd64", kernels: bool = False) -> list[Step]:
+def plan(
+    os_release: str,
+    uname_r: str,
+    known,
+    installed,
+    *,
+    test: bool = False,
+    untested_ok: bool = False,
+    arch: str = "amd64",
+    kernels: bool = False,
+) -> list[Step]:
     """The set-up steps for a host, from its answers.
 
     os_release: the text of /etc/os-release; uname_r: ``uname -r``;
@@ -162,33 +177,63 @@ def plan(os_release: str, uname_r: str, known, installed, *, test: bool = False,
     """
     host, name = host_of(os_release)
     if host is None:
-        return [Step("refuse", f"{name} is not a host this set-up knows "
-                               f"(supported: {', '.join(h.name for h in HOSTS.values() if h.supported)}); "
-                               f"{BY_HAND}")]
+        return [
+            Step(
+                "refuse",
+                f"{name} is not a host this set-up knows "
+                f"(supported: {', '.join(h.name for h in HOSTS.values() if h.supported)}); "
+                f"{BY_HAND}",
+            )
+        ]
     steps = []
     if not host.supported:
         if not untested_ok:
-            return [Step("refuse", f"{host.name} is not supported: {host.refusal}; "
-                                   f"{UNTESTED_ENV}=1 sets it up anyway, untested")]
-        steps.append(Step("note", f"{host.name} is UNTESTED ({UNTESTED_ENV}=1): {host.refusal}; "
-                                  f"going on with its package names"))
+            return [
+                Step(
+                    "refuse",
+                    f"{host.name} is not supported: {host.refusal}; "
+                    f"{UNTESTED_ENV}=1 sets it up anyway, untested",
+                )
+            ]
+        steps.append(
+            Step(
+                "note",
+                f"{host.name} is UNTESTED ({UNTESTED_ENV}=1): {host.refusal}; "
+                f"going on with its package names",
+            )
+        )
     headers, standin = headers_packages(host, uname_r, known, installed, arch)
-    wanted = [*RUNTIME[:1], headers, *RUNTIME[1:], *(TEST if test or kernels else ()),
-              *(KERNEL_MATRIX if kernels else ())]
+    wanted = [
+        *RUNTIME[:1],
+        headers,
+        *RUNTIME[1:],
+        *(TEST if test or kernels else ()),
+        *(KERNEL_MATRIX if kernels else ()),
+    ]
     unknown = tuple(p for p in wanted if p not in known and p not in installed)
     missing = tuple(p for p in wanted if p not in installed and p not in unknown)
     what = "runtime, test and kernel-matrix" if kernels else "runtime and test" if test else "runtime"
     if unknown:
-        steps.append(Step("unknown", f"apt knows no package {', '.join(unknown)} on {host.name}: "
-                                     f"nothing installed (check /etc/apt/sources.list)", unknown))
+        steps.append(
+            Step(
+                "unknown",
+                f"apt knows no package {', '.join(unknown)} on {host.name}: "
+                f"nothing installed (check /etc/apt/sources.list)",
+                unknown,
+            )
+        )
     elif missing:
         steps.append(Step("install", f"installing {what} packages: {' '.join(missing)}", missing))
     else:
         steps.append(Step("done", f"{what} packages present ({' '.join(wanted)})"))
     if standin:
-        steps.append(Step("standin-headers",
-                          f"kernel {uname_r} has no headers package of its own: its headers will be "
-                          f"a stand-in from {headers}"))
+        steps.append(
+            Step(
+                "standin-headers",
+                f"kernel {uname_r} has no headers package of its own: its headers will be "
+                f"a stand-in from {headers}",
+            )
+        )
     steps.append(Step("tracefs", "tracefs at /sys/kernel/tracing"))
     return steps
 
@@ -225,8 +270,9 @@ def header_pairs(src_names) -> list[tuple[str, str]]:
     return pairs
 
 
-def headers_link(uname_r: str, src_names, existing: str | None = None, reachable: bool = False
-                 ) -> tuple[str, str, tuple[str, str] | None]:
+def headers_link(
+    uname_r: str, src_names, existing: str | None = None, reachable: bool = False
+) -> tuple[str, str, tuple[str, str] | None]:
     """Decide the stand-in links for a kernel without headers of its own.
 
     src_names: folder names under /usr/src; existing: what
@@ -238,27 +284,53 @@ def headers_link(uname_r: str, src_names, existing: str | None = None, reachable
     moddir = f"/lib/modules/{uname_r}"
     if existing is not None:
         if reachable:
-            return "done", (f"stand-in kernel headers for {uname_r} (a kernel with no headers "
-                            f"package) already in place: {moddir}/build -> {existing}"), None
+            return (
+                "done",
+                (
+                    f"stand-in kernel headers for {uname_r} (a kernel with no headers "
+                    f"package) already in place: {moddir}/build -> {existing}"
+                ),
+                None,
+            )
         if not existing.startswith("/usr/src/linux-headers-"):
-            return "fail", (f"{moddir}/build exists ({existing}) but holds no "
-                            f"include/linux/kconfig.h; left untouched: fix it by hand"), None
+            return (
+                "fail",
+                (
+                    f"{moddir}/build exists ({existing}) but holds no "
+                    f"include/linux/kconfig.h; left untouched: fix it by hand"
+                ),
+                None,
+            )
     pairs = header_pairs(src_names)
     if not pairs:
-        return "fail", (f"no distribution kernel headers under /usr/src to stand in for "
-                        f"kernel {uname_r}"), None
+        return (
+            "fail",
+            (f"no distribution kernel headers under /usr/src to stand in for kernel {uname_r}"),
+            None,
+        )
     running = _version(uname_r)
-    build, source = min(pairs, key=lambda p: (abs((_version(p[0])[0] - running[0]) * 1000
-                                                  + _version(p[0])[1] - running[1]),
-                                              tuple(-v for v in _version(p[0])), p[0]))
+    build, source = min(
+        pairs,
+        key=lambda p: (
+            abs((_version(p[0])[0] - running[0]) * 1000 + _version(p[0])[1] - running[1]),
+            tuple(-v for v in _version(p[0])),
+            p[0],
+        ),
+    )
     paths = (f"/usr/src/{build}", f"/usr/src/{source}")
-    return "link", (f"stand-in kernel headers: kernel {uname_r} has no headers package, so "
-                    f"{moddir}/build -> {paths[0]} and source -> {paths[1]} "
-                    f"(the closest installed, version {'.'.join(map(str, _version(build)))})"
-                    ), paths
+    return (
+        "link",
+        (
+            f"stand-in kernel headers: kernel {uname_r} has no headers package, so "
+            f"{moddir}/build -> {paths[0]} and source -> {paths[1]} "
+            f"(the closest installed, version {'.'.join(map(str, _version(build)))})"
+        ),
+        paths,
+    )
 
 
 # ---- this machine --------------------------------------------------------
+
 
 def say(message: str, *, err: bool = False) -> None:
     print(f"setup: {message}", file=sys.stderr if err else sys.stdout, flush=True)
@@ -271,8 +343,7 @@ def _run(*cmd: str) -> subprocess.CompletedProcess:
 
 def installed_packages() -> set[str]:
     proc = _run("dpkg-query", "-W", "-f", "${Package} ${db:Status-Status}\n")
-    return {line.split()[0].split(":")[0] for line in proc.stdout.splitlines()
-            if line.endswith(" installed")}
+    return {line.split()[0].split(":")[0] for line in proc.stdout.splitlines() if line.endswith(" installed")}
 
 
 def known_packages(names) -> set[str]:
@@ -298,8 +369,14 @@ def _apt_lists_present() -> bool:
 
 
 def _candidates(uname_r: str, arch: str) -> list[str]:
-    return [*RUNTIME, *TEST, *KERNEL_MATRIX, f"linux-headers-{uname_r}", "linux-headers-generic",
-            *(f"linux-headers-{f}{arch}" for f in ("", "cloud-", "rt-"))]
+    return [
+        *RUNTIME,
+        *TEST,
+        *KERNEL_MATRIX,
+        f"linux-headers-{uname_r}",
+        "linux-headers-generic",
+        *(f"linux-headers-{f}{arch}" for f in ("", "cloud-", "rt-")),
+    ]
 
 
 def _apply_standin_links(uname_r: str) -> bool:
@@ -330,8 +407,10 @@ def main(argv=None) -> int:
     test = "--test" in args
     kernels = "--kernels" in args
     if os.geteuid() != 0:
-        say("not root: skipping system packages, kernel-header links and tracefs (recording "
-            "needs them; run 'sudo make setup')")
+        say(
+            "not root: skipping system packages, kernel-header links and tracefs (recording "
+            "needs them; run 'sudo make setup')"
+        )
         return 0
     try:
         os_release = Path("/etc/os-release").read_text()
@@ -342,8 +421,16 @@ def main(argv=None) -> int:
     untested_ok = os.environ.get(UNTESTED_ENV) == "1"
 
     def make_plan():
-        return plan(os_release, uname_r, known_packages(_candidates(uname_r, arch)),
-                    installed_packages(), test=test, untested_ok=untested_ok, arch=arch, kernels=kernels)
+        return plan(
+            os_release,
+            uname_r,
+            known_packages(_candidates(uname_r, arch)),
+            installed_packages(),
+            test=test,
+            untested_ok=untested_ok,
+            arch=arch,
+            kernels=kernels,
+        )
 
     steps = make_plan()
     if steps[0].kind == "refuse":
@@ -362,9 +449,11 @@ def main(argv=None) -> int:
             return 1
         if step.kind == "install":
             say(step.message)
-            proc = subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                                   *step.packages], stdout=subprocess.DEVNULL,
-                                  env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+            proc = subprocess.run(
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *step.packages],
+                stdout=subprocess.DEVNULL,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+            )
             if proc.returncode != 0:
                 say(f"apt-get install {' '.join(step.packages)} failed", err=True)
                 return 1

@@ -58,8 +58,18 @@ VERSION_ID=40
 PRETTY_NAME="Fedora Linux 40 (Server Edition)"
 """
 
-BASE = {"python3-bpfcc", "python3-venv", "gcc", "python3-dev", "make", "systemtap-sdt-dev", "g++", "gdb", "tshark",
-        "default-jre-headless"}
+BASE = {
+    "python3-bpfcc",
+    "python3-venv",
+    "gcc",
+    "python3-dev",
+    "make",
+    "systemtap-sdt-dev",
+    "g++",
+    "gdb",
+    "tshark",
+    "default-jre-headless",
+}
 DEBIAN_METAS = {"linux-headers-amd64", "linux-headers-cloud-amd64", "linux-headers-rt-amd64"}
 
 
@@ -76,8 +86,13 @@ def test_debian_12_stock_kernel_gets_its_own_headers():
     known = BASE | DEBIAN_METAS | {"linux-headers-6.1.0-57-amd64"}
     steps = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set())
     install = step(steps, "install")
-    assert install.packages == ("python3-bpfcc", "linux-headers-6.1.0-57-amd64", "python3-venv",
-                                "gcc", "python3-dev")
+    assert install.packages == (
+        "python3-bpfcc",
+        "linux-headers-6.1.0-57-amd64",
+        "python3-venv",
+        "gcc",
+        "python3-dev",
+    )
     assert "standin-headers" not in kinds(steps)
     assert kinds(steps)[-1] == "tracefs"
 
@@ -109,11 +124,20 @@ def test_debian_12_this_vms_custom_kernel_gets_announced_standin_links():
 
 
 def test_standin_links_point_at_the_closest_debian_headers_with_their_common_half():
-    names = ["linux-headers-6.1.0-57-cloud-amd64", "linux-headers-6.1.0-57-common", "linux-kbuild-6.1",
-             "linux-headers-6.12.57+deb13-amd64", "linux-headers-6.12.57+deb13-common", "python3.11"]
+    names = [
+        "linux-headers-6.1.0-57-cloud-amd64",
+        "linux-headers-6.1.0-57-common",
+        "linux-kbuild-6.1",
+        "linux-headers-6.12.57+deb13-amd64",
+        "linux-headers-6.12.57+deb13-common",
+        "python3.11",
+    ]
     kind, message, paths = hostsetup.headers_link("6.18.44-fc-v973", names)
     assert kind == "link"
-    assert paths == ("/usr/src/linux-headers-6.12.57+deb13-amd64", "/usr/src/linux-headers-6.12.57+deb13-common")
+    assert paths == (
+        "/usr/src/linux-headers-6.12.57+deb13-amd64",
+        "/usr/src/linux-headers-6.12.57+deb13-common",
+    )
     assert len(message.splitlines()) == 1 and "stand-in" in message and "no headers package" in message
     kind, _, paths = hostsetup.headers_link("6.2.0-x", names)
     assert paths == ("/usr/src/linux-headers-6.1.0-57-cloud-amd64", "/usr/src/linux-headers-6.1.0-57-common")
@@ -123,12 +147,14 @@ def test_standin_links_never_replace_a_real_build_folder():
     names = ["linux-headers-6.1.0-57-cloud-amd64", "linux-headers-6.1.0-57-common"]
     kind, message, paths = hostsetup.headers_link("6.18.44-fc-v973", names, existing="a folder")
     assert kind == "fail" and paths is None and "untouched" in message
-    kind, _, paths = hostsetup.headers_link("6.18.44-fc-v973", names, existing="/home/me/linux",
-                                            reachable=True)
+    kind, _, paths = hostsetup.headers_link(
+        "6.18.44-fc-v973", names, existing="/home/me/linux", reachable=True
+    )
     assert kind == "done" and paths is None
     # a broken stand-in link (its headers were removed) is replaced
     kind, _, paths = hostsetup.headers_link(
-        "6.18.44-fc-v973", names, existing="/usr/src/linux-headers-6.1.0-50-cloud-amd64")
+        "6.18.44-fc-v973", names, existing="/usr/src/linux-headers-6.1.0-50-cloud-amd64"
+    )
     assert kind == "link" and paths[0] == "/usr/src/linux-headers-6.1.0-57-cloud-amd64"
 
 
@@ -138,8 +164,13 @@ def test_standin_links_without_any_headers_say_so():
 
 
 def test_rt_and_ubuntu_header_halves_pair_up():
-    pairs = hostsetup.header_pairs(["linux-headers-6.1.0-57-rt-amd64", "linux-headers-6.1.0-57-common",
-                                    "linux-headers-6.1.0-57-common-rt"])
+    pairs = hostsetup.header_pairs(
+        [
+            "linux-headers-6.1.0-57-rt-amd64",
+            "linux-headers-6.1.0-57-common",
+            "linux-headers-6.1.0-57-common-rt",
+        ]
+    )
     assert pairs == [("linux-headers-6.1.0-57-rt-amd64", "linux-headers-6.1.0-57-common-rt")]
     pairs = hostsetup.header_pairs(["linux-headers-6.8.0-45", "linux-headers-6.8.0-45-generic"])
     assert pairs == [("linux-headers-6.8.0-45-generic", "linux-headers-6.8.0-45")]
@@ -147,16 +178,18 @@ def test_rt_and_ubuntu_header_halves_pair_up():
 
 def test_debian_13_uses_the_same_names_and_its_own_kernel_package():
     own = "linux-headers-6.12.118+deb13-amd64"
-    steps = hostsetup.plan(DEBIAN_13, "6.12.118+deb13-amd64", BASE | DEBIAN_METAS | {own}, {"gcc"},
-                           test=True)
+    steps = hostsetup.plan(DEBIAN_13, "6.12.118+deb13-amd64", BASE | DEBIAN_METAS | {own}, {"gcc"}, test=True)
     assert kinds(steps) == ["install", "tracefs"]
     assert set(step(steps, "install").packages) == (BASE - {"gcc"}) | {own}
 
 
-@pytest.mark.parametrize("os_release, release, why", [
-    (UBUNTU_2204, "5.15.0-119-generic", "BCC 0.18, Python 3.10"),
-    (UBUNTU_2404, "6.8.0-45-generic", "Python 3.12"),
-])
+@pytest.mark.parametrize(
+    "os_release, release, why",
+    [
+        (UBUNTU_2204, "5.15.0-119-generic", "BCC 0.18, Python 3.10"),
+        (UBUNTU_2404, "6.8.0-45-generic", "Python 3.12"),
+    ],
+)
 def test_ubuntu_is_refused_in_one_line_unless_overridden(os_release, release, why):
     known = BASE | {f"linux-headers-{release}", "linux-headers-generic"}
     (refusal,) = hostsetup.plan(os_release, release, known, set())
@@ -187,8 +220,9 @@ def test_a_package_apt_does_not_know_is_named_and_nothing_is_installed():
 
 def test_test_packages_only_with_test():
     runtime = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", BASE | {"linux-headers-6.1.0-57-amd64"}, set())
-    full = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", BASE | {"linux-headers-6.1.0-57-amd64"}, set(),
-                          test=True)
+    full = hostsetup.plan(
+        DEBIAN_12, "6.1.0-57-amd64", BASE | {"linux-headers-6.1.0-57-amd64"}, set(), test=True
+    )
     extra = set(step(full, "install").packages) - set(step(runtime, "install").packages)
     assert extra == {"tshark", "systemtap-sdt-dev", "make", "g++", "gdb", "default-jre-headless"}
 
@@ -199,12 +233,20 @@ def test_java_is_a_test_package_not_a_runtime_one():
     known = BASE | {"linux-headers-6.1.0-57-amd64"}
     runtime = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set())
     assert "default-jre-headless" not in step(runtime, "install").packages
-    missing_java = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known - {"default-jre-headless"}, set(), test=True)
+    missing_java = hostsetup.plan(
+        DEBIAN_12, "6.1.0-57-amd64", known - {"default-jre-headless"}, set(), test=True
+    )
     assert step(missing_java, "unknown").packages == ("default-jre-headless",)
 
 
 def test_kernel_matrix_packages_only_with_kernels():
-    known = BASE | {"linux-headers-6.1.0-57-amd64", "qemu-system-x86", "kmod", "busybox-static", "debootstrap"}
+    known = BASE | {
+        "linux-headers-6.1.0-57-amd64",
+        "qemu-system-x86",
+        "kmod",
+        "busybox-static",
+        "debootstrap",
+    }
     tests = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), test=True)
     matrix = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), kernels=True)
     extra = set(step(matrix, "install").packages) - set(step(tests, "install").packages)
@@ -234,7 +276,7 @@ linux-headers-generic:
 
 
 def test_os_release_parsing_takes_quotes_and_comments():
-    fields = hostsetup.parse_os_release('# comment\nID="debian"\nVERSION_ID=\'12\'\nBROKEN\n')
+    fields = hostsetup.parse_os_release("# comment\nID=\"debian\"\nVERSION_ID='12'\nBROKEN\n")
     assert fields == {"ID": "debian", "VERSION_ID": "12"}
 
 
@@ -251,7 +293,6 @@ def test_setup_as_non_root_says_what_it_skips(tmp_path):
     else:
         cmd = ["/usr/bin/python3", "-"]
     # the script is fed on stdin: the clone may not be readable by that user
-    proc = subprocess.run(cmd, input=SCRIPT.read_text(), capture_output=True, text=True, timeout=30,
-                          cwd="/")
+    proc = subprocess.run(cmd, input=SCRIPT.read_text(), capture_output=True, text=True, timeout=30, cwd="/")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("setup: not root: skipping system packages")

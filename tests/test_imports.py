@@ -26,8 +26,11 @@ LAYERS = {
     "decoders": (ROOT / "decoders", {"p2pcap.decoders"}, {"construct", "dash_hash"}),
     "formats": (ROOT / "formats", {"p2pcap.formats"}, {"zstandard", "zlib_ng", "pyarrow"}),
     "capture": (ROOT / "capture", {"p2pcap.capture", "p2pcap.formats"}, {"bcc"}),
-    "analysis": (ROOT / "p2pcap" / "analysis", {"p2pcap.analysis", "p2pcap.formats", "p2pcap.decoders"},
-                 {"orjson", "matplotlib", "duckdb", "pyspark"}),
+    "analysis": (
+        ROOT / "p2pcap" / "analysis",
+        {"p2pcap.analysis", "p2pcap.formats", "p2pcap.decoders"},
+        {"orjson", "matplotlib", "duckdb", "pyspark"},
+    ),
     "cli": (ROOT / "p2pcap" / "cli", {"p2pcap"}, {"click", "orjson"}),
 }
 
@@ -51,8 +54,13 @@ def imports_of(path: Path, package: str) -> set[str]:
 
 def layer_modules(layer: str):
     folder, _, _ = LAYERS[layer]
-    package = {"decoders": "p2pcap.decoders", "formats": "p2pcap.formats", "capture": "p2pcap.capture",
-               "analysis": "p2pcap.analysis", "cli": "p2pcap.cli"}[layer]
+    package = {
+        "decoders": "p2pcap.decoders",
+        "formats": "p2pcap.formats",
+        "capture": "p2pcap.capture",
+        "analysis": "p2pcap.analysis",
+        "cli": "p2pcap.cli",
+    }[layer]
     for path in sorted(folder.glob("*.py")):
         yield path, package
 
@@ -82,14 +90,22 @@ def test_the_allow_list_reads_the_layers():
     seen = imports_of(ROOT / "p2pcap" / "cli" / "__init__.py", "p2pcap.cli")
     assert "click" in seen and "p2pcap.errors" in seen
     assert "p2pcap.decoders.primitives" in imports_of(ROOT / "decoders" / "mnlist.py", "p2pcap.decoders")
-    assert not allowed("click", *LAYERS["analysis"][1:]) and not allowed("p2pcap.decoders", *LAYERS["capture"][1:])
+    assert not allowed("click", *LAYERS["analysis"][1:]) and not allowed(
+        "p2pcap.decoders", *LAYERS["capture"][1:]
+    )
 
 
 def test_only_the_cli_imports_click():
-    users = sorted(str(p.relative_to(ROOT)) for p in ROOT.glob("[!.]*/**/*.py")
-                   if "tests" not in p.parts and "build" not in p.parts and "benchmarks" not in p.parts
-                   and not p.is_relative_to(ROOT / "p2pcap" / "cli") and not p.parent.is_symlink()
-                   and "click" in {n.split(".")[0] for n in imports_of(p, "x")})
+    users = sorted(
+        str(p.relative_to(ROOT))
+        for p in ROOT.glob("[!.]*/**/*.py")
+        if "tests" not in p.parts
+        and "build" not in p.parts
+        and "benchmarks" not in p.parts
+        and not p.is_relative_to(ROOT / "p2pcap" / "cli")
+        and not p.parent.is_symlink()
+        and "click" in {n.split(".")[0] for n in imports_of(p, "x")}
+    )
     assert users == []
 
 
@@ -101,8 +117,9 @@ PROBE = (
 
 
 def loaded(module: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(module=module)],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(module=module)], capture_output=True, text=True, check=True
+    ).stdout
     return set(json.loads(out))
 
 
@@ -134,11 +151,14 @@ def test_show_path_needs_no_bcc():
 def test_a_mapped_folder_refuses_its_bare_name(folder):
     # From the repository root ``import formats`` finds the folder itself; it
     # would be a second copy of p2pcap.formats whose classes are not p2pcap's.
-    proc = subprocess.run([sys.executable, "-c", f"import {folder}"], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", f"import {folder}"], cwd=ROOT, capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines()[-1] == (
         f"ImportError: '{folder}' is p2pcap.{folder}: import it by that name "
-        f"(the bare name would load a second copy of the package)")
+        f"(the bare name would load a second copy of the package)"
+    )
 
 
 def test_python_m_p2pcap_runs_from_a_plain_checkout(tmp_path):
@@ -146,13 +166,19 @@ def test_python_m_p2pcap_runs_from_a_plain_checkout(tmp_path):
     # must run, with capture/, decoders/ and formats/ reached through p2pcap/.
     copy = tmp_path / "checkout"
     for name in ("p2pcap", "capture", "decoders", "formats"):
-        shutil.copytree(ROOT / name, copy / name, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__"))
-    probe = ("import p2pcap, p2pcap.formats, p2pcap.cli; "
-             "print(p2pcap.__file__); print(p2pcap.formats.__file__)")
+        shutil.copytree(ROOT / name, copy / name, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    probe = (
+        "import p2pcap, p2pcap.formats, p2pcap.cli; print(p2pcap.__file__); print(p2pcap.formats.__file__)"
+    )
     proc = subprocess.run([sys.executable, "-c", probe], cwd=copy, capture_output=True, text=True, check=True)
-    assert proc.stdout.split() == [str(copy / "p2pcap" / "__init__.py"),
-                                   str(copy / "p2pcap" / "formats" / "__init__.py")]
-    run = subprocess.run([sys.executable, "-m", "p2pcap", "show", str(ROOT / "samples" / "regtest-session.cap"),
-                          "-c", "2"], cwd=copy, capture_output=True, text=True)
+    assert proc.stdout.split() == [
+        str(copy / "p2pcap" / "__init__.py"),
+        str(copy / "p2pcap" / "formats" / "__init__.py"),
+    ]
+    run = subprocess.run(
+        [sys.executable, "-m", "p2pcap", "show", str(ROOT / "samples" / "regtest-session.cap"), "-c", "2"],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and len(run.stdout.splitlines()) == 3, run.stderr

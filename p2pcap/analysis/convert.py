@@ -21,10 +21,9 @@ from pathlib import Path
 
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import InputProblem, capture_network, check_output, writing
+from p2pcap.errors import ArgumentError
 from p2pcap.formats import CaptureWriter
 from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
-
-from p2pcap.errors import ArgumentError
 
 FORMATS = ("pcapng", "jsonl", "parquet", "capturemessages")
 _SUFFIXES = {".pcapng": "pcapng", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -66,14 +65,18 @@ def wants_dataset(paths, output, fmt: str | None) -> bool:
         return False
     if fmt is None and guess_format(output) not in (None, "parquet"):
         return False
-    if fmt is None and guess_format(output) is None and not (len(paths) > 1 or out.is_dir()
-                                                              or str(output).endswith("/")):
+    if (
+        fmt is None
+        and guess_format(output) is None
+        and not (len(paths) > 1 or out.is_dir() or str(output).endswith("/"))
+    ):
         return False  # no format and no hint: export_capture names the problem
     return len(paths) > 1 or out.is_dir() or out.suffix.lower() != ".parquet"
 
 
-def export_captures(paths, output, fmt: str | None = None, *, network: str | None = None,
-                    decode: bool = True, nodes=()):
+def export_captures(
+    paths, output, fmt: str | None = None, *, network: str | None = None, decode: bool = True, nodes=()
+):
     """``export``: one capture to one file (``export_capture``), or captures
     into a dataset folder (``dataset.export_dataset``) as ``wants_dataset`` says."""
     paths = list(paths)
@@ -83,15 +86,18 @@ def export_captures(paths, output, fmt: str | None = None, *, network: str | Non
         check_output(paths, output)
         return export_dataset(paths, output, nodes=nodes, decode=decode)
     if len(paths) > 1:
-        raise ArgumentError("output", f"several captures go only into a Parquet dataset folder "
-                                      f"(--format parquet -o DIR), not {output}")
+        raise ArgumentError(
+            "output",
+            f"several captures go only into a Parquet dataset folder (--format parquet -o DIR), not {output}",
+        )
     if nodes:
         raise ArgumentError("node", "{arg} names a node in a Parquet dataset (--format parquet -o DIR)")
     return export_capture(paths[0], output, fmt, network=network, decode=decode)
 
 
-def export_capture(path, output, fmt: str | None = None, *, network: str | None = None,
-                   decode: bool = True) -> ConvertSummary:
+def export_capture(
+    path, output, fmt: str | None = None, *, network: str | None = None, decode: bool = True
+) -> ConvertSummary:
     """Write every record of capture ``path`` to ``output`` in ``fmt``.
 
     ``output`` ``-`` is standard output (pcapng and jsonl).  ``fmt`` defaults
@@ -102,8 +108,9 @@ def export_capture(path, output, fmt: str | None = None, *, network: str | None 
     """
     fmt = fmt or guess_format(output)
     if fmt is None:
-        raise ArgumentError("format", f"{output}: cannot tell the format from the name: give {{arg}} "
-                            f"({', '.join(FORMATS)})")
+        raise ArgumentError(
+            "format", f"{output}: cannot tell the format from the name: give {{arg}} ({', '.join(FORMATS)})"
+        )
     if fmt not in FORMATS:
         raise ArgumentError("format", f"expected one of {', '.join(FORMATS)}", value=fmt)
     to_stdout = str(output) == "-"
@@ -124,13 +131,16 @@ def export_capture(path, output, fmt: str | None = None, *, network: str | None 
         summary.problems += p.problems()
     summary.messages, summary.gaps = writer.messages, getattr(writer, "gaps", 0)
     if getattr(writer, "cut", 0):
-        summary.notes.append(f"{_count(writer.cut, 'message')} over 256 KiB cut to fit Wireshark "
-                             f"(header, length and checksum kept whole)")
+        summary.notes.append(
+            f"{_count(writer.cut, 'message')} over 256 KiB cut to fit Wireshark "
+            f"(header, length and checksum kept whole)"
+        )
     if getattr(writer, "partial", 0):
         summary.notes.append(f"{_count(writer.partial, 'message')} captured only in part")
     if getattr(writer, "gaps_skipped", 0):
-        summary.notes.append(f"{_count(writer.gaps_skipped, 'gap record')} not written "
-                             f"(the format has no place for them)")
+        summary.notes.append(
+            f"{_count(writer.gaps_skipped, 'gap record')} not written (the format has no place for them)"
+        )
     return summary
 
 
@@ -151,9 +161,12 @@ def _write_all(p, output, fmt, summary, decoder, to_stdout):
         from p2pcap.formats.pcapng import PcapngWriter
 
         with _binary_out(output, to_stdout) as f:
-            writer = PcapngWriter(f, magic=network_magic(summary.network),
-                                  comment=_shb_comment(p.reader, summary.network),
-                                  application=f"p2pcap {package_version('p2pcap')}")
+            writer = PcapngWriter(
+                f,
+                magic=network_magic(summary.network),
+                comment=_shb_comment(p.reader, summary.network),
+                application=f"p2pcap {package_version('p2pcap')}",
+            )
             for record in p:
                 writer.write(record)
         return writer
@@ -184,14 +197,20 @@ def _shb_comment(reader, network: str) -> str:
     meta = reader.metadata
     source = reader.path or "capture"
     host = meta.get("host")
-    return f"exported by p2pcap from {source}" + (f" (recorded on {host})" if host else "") + \
-        f"; network {network}"
+    return (
+        f"exported by p2pcap from {source}"
+        + (f" (recorded on {host})" if host else "")
+        + f"; network {network}"
+    )
 
 
 def _check_empty_folder(path: Path) -> None:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise ArgumentError("output", f"{path}: exists and is not an empty folder "
-                                      f"(msgs_*.dat files are appended to; give a new folder)")
+        raise ArgumentError(
+            "output",
+            f"{path}: exists and is not an empty folder "
+            f"(msgs_*.dat files are appended to; give a new folder)",
+        )
 
 
 @contextlib.contextmanager
@@ -280,7 +299,9 @@ def import_capturemessages(folder, output, *, network: str | None = None) -> Con
             for msg in messages:
                 writer.write(msg)
         summary.messages = writer.messages
-    summary.problems += [InputProblem(str(folder), f"{err} (records before it were imported)") for err in torn]
+    summary.problems += [
+        InputProblem(str(folder), f"{err} (records before it were imported)") for err in torn
+    ]
     summary.notes.append(f"{len(peers)} peers, network {net}")
     if net == "unknown":
         summary.notes.append("give --network to record it")

@@ -20,10 +20,24 @@ ENGINES = ("duckdb", "spark")
 
 # The columns propagation reads, and their types in an empty view.
 COLUMNS = {
-    "inventory": (("node", "STRING"), ("peer_addr", "STRING"), ("direction", "STRING"),
-                  ("command", "STRING"), ("inv_type", "STRING"), ("hash", "STRING"), ("ts_ns", "BIGINT")),
-    "objects": (("node", "STRING"), ("peer_addr", "STRING"), ("direction", "STRING"),
-                ("command", "STRING"), ("inv_type", "STRING"), ("hash", "STRING"), ("ts_ns", "BIGINT")),
+    "inventory": (
+        ("node", "STRING"),
+        ("peer_addr", "STRING"),
+        ("direction", "STRING"),
+        ("command", "STRING"),
+        ("inv_type", "STRING"),
+        ("hash", "STRING"),
+        ("ts_ns", "BIGINT"),
+    ),
+    "objects": (
+        ("node", "STRING"),
+        ("peer_addr", "STRING"),
+        ("direction", "STRING"),
+        ("command", "STRING"),
+        ("inv_type", "STRING"),
+        ("hash", "STRING"),
+        ("ts_ns", "BIGINT"),
+    ),
 }
 
 
@@ -52,8 +66,10 @@ class DuckDBEngine:
         for table, files in tables.items():
             if files:
                 listed = ", ".join(_quote(f) for f in files)
-                source = (f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
-                          f"hive_types = {{'node': 'VARCHAR', 'date': 'VARCHAR'}}, union_by_name = false)")
+                source = (
+                    f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true, "
+                    f"hive_types = {{'node': 'VARCHAR', 'date': 'VARCHAR'}}, union_by_name = false)"
+                )
             else:
                 source = _empty_view(table)
             self.con.execute(f"CREATE VIEW {table} AS {source}")
@@ -90,21 +106,27 @@ class SparkEngine:
             try:
                 from pyspark.sql import SparkSession
             except ImportError:
-                raise AnalysisError("the spark engine needs pyspark (and Java): pip install pyspark; "
-                                    "see README.md, Spark") from None
+                raise AnalysisError(
+                    "the spark engine needs pyspark (and Java): pip install pyspark; see README.md, Spark"
+                ) from None
             # Under spark-submit (or in a notebook) a session exists: use it, leave it running.
             session = SparkSession.getActiveSession()
         if session is None:
             builder = SparkSession.builder.appName("p2pcap propagation")
             if master:
                 builder = builder.master(master)
-            builder = builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false") \
+            builder = (
+                builder.config("spark.sql.session.timeZone", "UTC")
+                .config("spark.ui.enabled", "false")
                 .config("spark.ui.showConsoleProgress", "false")
+            )
             try:
                 session = builder.getOrCreate()
             except Exception as exc:  # py4j and the JVM raise many kinds: one line, ours
-                raise AnalysisError(f"cannot start Spark ({master or 'local'}): "
-                                    f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}") from None
+                raise AnalysisError(
+                    f"cannot start Spark ({master or 'local'}): "
+                    f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc!r}"
+                ) from None
             session.sparkContext.setLogLevel("ERROR")
             if session.sparkContext.master.startswith("local"):
                 # One machine: a few shuffle partitions, not the cluster default of 200

@@ -42,8 +42,10 @@ _MS = NS // 1000
 _OFFSET = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]{0,63})=([+-]?\d+(?:\.\d+)?)(?:ms)?$")
 _TYPE = re.compile(r"^(MSG_[A-Z0-9_]+|\d+)$")
 
-CLOCK_NOTE = ("delays are only as good as the nodes' clock synchronisation (see each node's clock "
-              "below; --clock-offset NODE=+MS corrects a known offset)")
+CLOCK_NOTE = (
+    "delays are only as good as the nodes' clock synchronisation (see each node's clock "
+    "below; --clock-offset NODE=+MS corrects a known offset)"
+)
 
 
 def parse_clock_offset(text: str) -> tuple[str, int]:
@@ -54,8 +56,11 @@ def parse_clock_offset(text: str) -> tuple[str, int]:
     """
     m = _OFFSET.match(text.strip())
     if not m:
-        raise ArgumentError("clock_offset", "expected NODE=+MS or NODE=-MS (the node's clock runs that many "
-                            "milliseconds ahead or behind)", value=text)
+        raise ArgumentError(
+            "clock_offset",
+            "expected NODE=+MS or NODE=-MS (the node's clock runs that many milliseconds ahead or behind)",
+            value=text,
+        )
     return m.group(1), round(float(m.group(2)) * _MS)
 
 
@@ -78,8 +83,10 @@ def _events_sql(types, offsets: dict) -> str:
     if types:
         where_type = " AND inv_type IN (" + ", ".join(_quote(t) for t in sorted(types)) + ")"
     cols = f"node, COALESCE(peer_addr, '') AS peer_addr, inv_type, hash, ts_ns - {offset} AS t"
-    return (f"SELECT {cols} FROM inventory WHERE direction = 'in' AND command = 'inv'{where_type} "
-            f"UNION ALL SELECT {cols} FROM objects WHERE direction = 'in'{where_type}")
+    return (
+        f"SELECT {cols} FROM inventory WHERE direction = 'in' AND command = 'inv'{where_type} "
+        f"UNION ALL SELECT {cols} FROM objects WHERE direction = 'in'{where_type}"
+    )
 
 
 # (node, object) -> when the node first heard of it, from which peer; its
@@ -149,7 +156,9 @@ ORDER BY inv_type, p
 
 
 def _percentile_sql() -> str:
-    return ",\n       ".join(f"MIN(CASE WHEN r * 100 >= {p} * n THEN delay_ns END) AS p{p}" for p in PERCENTILES)
+    return ",\n       ".join(
+        f"MIN(CASE WHEN r * 100 >= {p} * n THEN delay_ns END) AS p{p}" for p in PERCENTILES
+    )
 
 
 @dataclass
@@ -270,8 +279,9 @@ def gather_inputs(inputs, nodes=(), temp_dir=None):
         root = Path(temp.name) / "dataset"
         try:
             for path, name in zip(captures, given):
-                summary = export_dataset([path], root, nodes=[name] if name else (), decode=False,
-                                         tables=("inventory", "objects"))
+                summary = export_dataset(
+                    [path], root, nodes=[name] if name else (), decode=False, tables=("inventory", "objects")
+                )
                 problems += summary.problems
                 node = summary.nodes[0]
                 if node not in names:
@@ -287,8 +297,18 @@ def gather_inputs(inputs, nodes=(), temp_dir=None):
     return tables, clocks, names, problems, temp
 
 
-def propagation(inputs, *, nodes=(), types=(), since=None, until=None, clock_offsets=None,
-                engine: str = "duckdb", master: str | None = None, spark_session=None) -> Propagation:
+def propagation(
+    inputs,
+    *,
+    nodes=(),
+    types=(),
+    since=None,
+    until=None,
+    clock_offsets=None,
+    engine: str = "duckdb",
+    master: str | None = None,
+    spark_session=None,
+) -> Propagation:
     """Propagation across the nodes of ``inputs`` (captures and/or dataset folders).
 
     ``types``: inv type names (``MSG_ISDLOCK``) to keep; ``since``/``until``:
@@ -298,14 +318,19 @@ def propagation(inputs, *, nodes=(), types=(), since=None, until=None, clock_off
     """
     for t in types:
         if not _TYPE.match(t):
-            raise ArgumentError("types", "expected inv type names such as MSG_TX, MSG_ISDLOCK, MSG_CLSIG "
-                                "(or a type number)", value=t)
+            raise ArgumentError(
+                "types",
+                "expected inv type names such as MSG_TX, MSG_ISDLOCK, MSG_CLSIG (or a type number)",
+                value=t,
+            )
     tables, clocks, names, problems, temp = gather_inputs(inputs, nodes)
     offsets = dict(clock_offsets or {})
     for node in offsets:
         if node not in names:
             temp and temp.cleanup()
-            raise ArgumentError("clock_offset", f"no node {node!r} in the inputs ({', '.join(names) or 'none'})")
+            raise ArgumentError(
+                "clock_offset", f"no node {node!r} in the inputs ({', '.join(names) or 'none'})"
+            )
     try:
         eng = open_engine(engine, tables, master=master, spark_session=spark_session)
     except BaseException:
@@ -321,17 +346,28 @@ def propagation(inputs, *, nodes=(), types=(), since=None, until=None, clock_off
                 first = eng.rows(f"SELECT MIN(t) FROM ({events}) ev")[0][0]
             since_ns = since.resolve(first) if since is not None else None
             until_ns = until.resolve(first) if until is not None else None
-        eng.materialize("heard", _SQL_HEARD.format(events=events, window=_since_until_sql(since_ns, until_ns)))
+        eng.materialize(
+            "heard", _SQL_HEARD.format(events=events, window=_since_until_sql(since_ns, until_ns))
+        )
         result.types = {t: int(n) for t, n in eng.rows(_SQL_TYPES)}
         peers: dict = {}
         for inv_type, node, peer, times in eng.rows(_SQL_PEERS.format(top=TOP_PEERS)):
             peers.setdefault((inv_type, node), []).append((peer, int(times)))
         for row in eng.rows(_SQL_STATS.format(percentiles=_percentile_sql())):
             inv_type, node, heard, first = row[:4]
-            pct = {p: int(v) for p, v in zip(PERCENTILES, row[4:4 + len(PERCENTILES)])}
-            result.stats.append(NodeStats(inv_type, node, int(heard), int(first),
-                                          result.types[inv_type] - int(heard), pct, int(row[-1]),
-                                          peers.get((inv_type, node), [])))
+            pct = {p: int(v) for p, v in zip(PERCENTILES, row[4 : 4 + len(PERCENTILES)])}
+            result.stats.append(
+                NodeStats(
+                    inv_type,
+                    node,
+                    int(heard),
+                    int(first),
+                    result.types[inv_type] - int(heard),
+                    pct,
+                    int(row[-1]),
+                    peers.get((inv_type, node), []),
+                )
+            )
     except BaseException:
         result.close()
         raise
@@ -351,14 +387,19 @@ def plot_delays(result: Propagation, out_path) -> None:
         raise ArgumentError("plot", "{arg} needs matplotlib: pip install 'p2pcap[plot]'") from None
     fig, ax = plt.subplots(figsize=(9, 5))
     for inv_type, points in sorted(result.cdf().items()):
-        ax.plot([ns / _MS for _, ns in points], [p / 100 for p, _ in points], label=inv_type,
-                drawstyle="steps-post")
+        ax.plot(
+            [ns / _MS for _, ns in points],
+            [p / 100 for p, _ in points],
+            label=inv_type,
+            drawstyle="steps-post",
+        )
     if ax.get_lines():
         ax.legend(loc="lower right", fontsize="small")
     ax.set_xlabel("delay after the first node (ms)")
     ax.set_ylabel("fraction of (object, node) pairs")
-    ax.set_title(f"propagation over {len(result.nodes)} nodes ({result.engine}); "
-                 f"as good as the nodes' clock sync")
+    ax.set_title(
+        f"propagation over {len(result.nodes)} nodes ({result.engine}); as good as the nodes' clock sync"
+    )
     ax.grid(True, alpha=0.3)
     fig.tight_layout()
     try:

@@ -14,10 +14,9 @@ import heapq
 import os
 from dataclasses import dataclass, field
 
+from p2pcap.analysis.source import input_name, input_problems, open_input
 from p2pcap.formats import CaptureIndex, Counts
 from p2pcap.formats.records import DIRECTIONS, GAP_REASONS, Message
-
-from p2pcap.analysis.source import input_name, input_problems, open_input
 from p2pcap.units import NS, utc_text
 
 MAX_BUCKETS = 400  # timeline resolution for --plot
@@ -125,9 +124,16 @@ def _bin_width(index) -> int:
 
 
 def _without_payload(msg: Message) -> dict:
-    return {"ts_ns": msg.ts_ns, "pid": msg.pid, "peer_id": msg.peer_id, "peer_addr": msg.peer_addr,
-            "direction": msg.direction, "command": msg.command, "msg_size": msg.msg_size,
-            "captured_len": msg.captured_len}
+    return {
+        "ts_ns": msg.ts_ns,
+        "pid": msg.pid,
+        "peer_id": msg.peer_id,
+        "peer_addr": msg.peer_addr,
+        "direction": msg.direction,
+        "command": msg.command,
+        "msg_size": msg.msg_size,
+        "captured_len": msg.captured_len,
+    }
 
 
 def capture_stats(path, *, biggest: int = 0, timeline: bool = False, scan: bool = False) -> Stats:
@@ -177,21 +183,52 @@ def stats_json(st: Stats) -> dict:
         "bytes": idx.msg_bytes,
         "captured_bytes": idx.captured_bytes,
         "rates": {"messages_per_s": st.rate(idx.messages), "bytes_per_s": st.rate(idx.msg_bytes)},
-        "directions": {d: {"messages": c.messages, "bytes": c.bytes, "captured": c.captured,
-                           "messages_per_s": st.rate(c.messages)} for d, c in totals.items()},
+        "directions": {
+            d: {
+                "messages": c.messages,
+                "bytes": c.bytes,
+                "captured": c.captured,
+                "messages_per_s": st.rate(c.messages),
+            }
+            for d, c in totals.items()
+        },
         "commands": {
-            name: {**{d: {"messages": c.messages, "bytes": c.bytes, "captured": c.captured}
-                      for d, c in sorted(dirs.items())},
-                   "messages_per_s": st.rate(sum(c.messages for c in dirs.values()))}
-            for name, dirs in sorted(idx.commands.items())},
-        "peers": [{"pid": p.pid, "peer_id": p.peer_id, "addr": p.addr, "conn_type": p.conn_type,
-                   "first_ns": p.first_ns, "last_ns": p.last_ns,
-                   "messages_in": p.messages_in, "messages_out": p.messages_out,
-                   "bytes_in": p.bytes_in, "bytes_out": p.bytes_out} for p in idx.peers],
-        "losses": [{"pid": x.pid, "reason": GAP_REASONS.get(x.reason, f"reason-{x.reason}"),
-                    "gap_records": x.records, "lost_messages": x.lost_messages,
-                    "lost_bytes": x.lost_bytes, "first_ns": x.first_ns, "last_ns": x.last_ns}
-                   for x in idx.losses],
+            name: {
+                **{
+                    d: {"messages": c.messages, "bytes": c.bytes, "captured": c.captured}
+                    for d, c in sorted(dirs.items())
+                },
+                "messages_per_s": st.rate(sum(c.messages for c in dirs.values())),
+            }
+            for name, dirs in sorted(idx.commands.items())
+        },
+        "peers": [
+            {
+                "pid": p.pid,
+                "peer_id": p.peer_id,
+                "addr": p.addr,
+                "conn_type": p.conn_type,
+                "first_ns": p.first_ns,
+                "last_ns": p.last_ns,
+                "messages_in": p.messages_in,
+                "messages_out": p.messages_out,
+                "bytes_in": p.bytes_in,
+                "bytes_out": p.bytes_out,
+            }
+            for p in idx.peers
+        ],
+        "losses": [
+            {
+                "pid": x.pid,
+                "reason": GAP_REASONS.get(x.reason, f"reason-{x.reason}"),
+                "gap_records": x.records,
+                "lost_messages": x.lost_messages,
+                "lost_bytes": x.lost_bytes,
+                "first_ns": x.first_ns,
+                "last_ns": x.last_ns,
+            }
+            for x in idx.losses
+        ],
         "lost_messages": idx.lost_messages,
         "lost_bytes": idx.lost_bytes,
         "gap_records": idx.gap_records,
@@ -225,10 +262,16 @@ def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
         xs = [(k - lo) * tl.width_ns / NS for k in range(lo, hi + 1)]
         per_s = NS / tl.width_ns
         for command in shown:
-            ax.plot(xs, [tl.buckets.get(k, {}).get(command, 0) * per_s for k in range(lo, hi + 1)],
-                    label=command, drawstyle="steps-post")
-        rest = [sum(n for c, n in tl.buckets.get(k, {}).items() if c not in shown) * per_s
-                for k in range(lo, hi + 1)]
+            ax.plot(
+                xs,
+                [tl.buckets.get(k, {}).get(command, 0) * per_s for k in range(lo, hi + 1)],
+                label=command,
+                drawstyle="steps-post",
+            )
+        rest = [
+            sum(n for c, n in tl.buckets.get(k, {}).items() if c not in shown) * per_s
+            for k in range(lo, hi + 1)
+        ]
         if any(rest):
             ax.plot(xs, rest, label="other", drawstyle="steps-post", color="black")
         ax.legend(loc="upper right", fontsize="small")

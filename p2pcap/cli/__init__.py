@@ -61,22 +61,54 @@ def main():
 
 
 @main.command()
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, allow_dash=True),
-              help="Capture file to write; '-' for stdout; a strftime pattern with rotation.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="Capture file to write; '-' for stdout; a strftime pattern with rotation.",
+)
 @click.option("--pid", "pids", type=int, multiple=True, help="Record this process (repeatable).")
-@click.option("--exe", type=click.Path(dir_okay=False),
-              help="Record every process of this binary, also ones started later.")
+@click.option(
+    "--exe",
+    type=click.Path(dir_okay=False),
+    help="Record every process of this binary, also ones started later.",
+)
 @click.option("--duration", type=DURATION, metavar="TIME", help="Stop after this long (30, 30s, 10m, 1h).")
 @click.option("--count", type=click.IntRange(min=1), help="Stop after this many messages.")
-@click.option("--snaplen", type=click.IntRange(min=0), help="Keep at most this many payload bytes per message.")
-@click.option("--type", "types", multiple=True, help="Only these commands (kernel-side; repeatable or comma list).")
+@click.option(
+    "--snaplen", type=click.IntRange(min=0), help="Keep at most this many payload bytes per message."
+)
+@click.option(
+    "--type", "types", multiple=True, help="Only these commands (kernel-side; repeatable or comma list)."
+)
 @click.option("--peer", "peers", type=int, multiple=True, help="Only this peer id (kernel-side; repeatable).")
-@click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages (kernel-side).")
-@click.option("--rotate-size", type=SIZE, metavar="SIZE", help="Start a new file after this many bytes (100M, 1G).")
-@click.option("--rotate-time", type=DURATION, metavar="TIME", help="Start a new file after this long (10m, 1h).")
-@click.option("--buffer-size", type=SIZE, metavar="SIZE", help="Ring buffer size, a power of two (default 64M).")
-def record(output, pids, exe, duration, count, snaplen, types, peers, direction, rotate_size,
-           rotate_time, buffer_size):
+@click.option(
+    "--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages (kernel-side)."
+)
+@click.option(
+    "--rotate-size", type=SIZE, metavar="SIZE", help="Start a new file after this many bytes (100M, 1G)."
+)
+@click.option(
+    "--rotate-time", type=DURATION, metavar="TIME", help="Start a new file after this long (10m, 1h)."
+)
+@click.option(
+    "--buffer-size", type=SIZE, metavar="SIZE", help="Ring buffer size, a power of two (default 64M)."
+)
+def record(
+    output,
+    pids,
+    exe,
+    duration,
+    count,
+    snaplen,
+    types,
+    peers,
+    direction,
+    rotate_size,
+    rotate_time,
+    buffer_size,
+):
     """Record messages from a running node's net:* tracepoints (needs root).
 
     Without --pid or --exe, records the one running dashd.  Files rotate
@@ -92,9 +124,18 @@ def record(output, pids, exe, duration, count, snaplen, types, peers, direction,
 
     status = _StatusLine() if sys.stderr.isatty() else None
     summary = record_to_file(
-        output, pids=list(pids), exe=exe, count=count, snaplen=snaplen, types=types, peers=peers,
+        output,
+        pids=list(pids),
+        exe=exe,
+        count=count,
+        snaplen=snaplen,
+        types=types,
+        peers=peers,
         direction=direction,
-        duration=duration, buffer_size=buffer_size, rotate_size=rotate_size, rotate_time=rotate_time,
+        duration=duration,
+        buffer_size=buffer_size,
+        rotate_size=rotate_size,
+        rotate_time=rotate_time,
         on_listening=lambda text: click.echo(text, err=True),
         on_status=status.show if status else None,
         on_note=status.note if status else lambda text: click.echo(f"p2pcap: {text}", err=True),
@@ -126,12 +167,14 @@ class _StatusLine:
             self.shown = False
 
 
-from p2pcap.cli.params import filter_options as _filter_options, pop_filter as _pop_filter  # noqa: E402
+from p2pcap.cli.params import filter_options as _filter_options  # noqa: E402
+from p2pcap.cli.params import pop_filter as _pop_filter
 
 
 @main.command()
-@click.argument("file", required=False,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
+)
 @_filter_options
 @click.option("-c", "--limit", type=click.IntRange(min=0), help="Stop after this many messages.")
 @click.option("--json", "json_lines", is_flag=True, help="One JSON object per line.")
@@ -140,9 +183,13 @@ from p2pcap.cli.params import filter_options as _filter_options, pop_filter as _
 @click.option("-f", "--follow", is_flag=True, help="Keep reading a capture that is still being written.")
 @skip_damaged_option
 @click.option("-n", "--no-decode", is_flag=True, help="Metadata only: leave payloads undecoded (fast).")
-@click.option("--protocol-version", type=click.IntRange(min=1), metavar="N",
-              help="Decode peers whose version handshake is not in the capture with this protocol "
-                   "version (default: the newest known).")
+@click.option(
+    "--protocol-version",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Decode peers whose version handshake is not in the capture with this protocol "
+    "version (default: the newest known).",
+)
 def show(file, limit, json_lines, hex_payload, verbose, follow, no_decode, protocol_version, **filters):
     """List and decode the messages of a capture (FILE, or - / nothing for stdin).
 
@@ -160,10 +207,19 @@ def show(file, limit, json_lines, hex_payload, verbose, follow, no_decode, proto
     problems = []
     try:
         show_capture(
-            file, _pop_filter(filters), limit=limit, json_lines=json_lines, hex_payload=hex_payload,
-            verbose=verbose, follow=follow, color=color, decode=not no_decode,
-            protocol_version=protocol_version, out=lambda text: stdout.write(text + "\n"),
-            flush=stdout.flush, warn=problems.append,
+            file,
+            _pop_filter(filters),
+            limit=limit,
+            json_lines=json_lines,
+            hex_payload=hex_payload,
+            verbose=verbose,
+            follow=follow,
+            color=color,
+            decode=not no_decode,
+            protocol_version=protocol_version,
+            out=lambda text: stdout.write(text + "\n"),
+            flush=stdout.flush,
+            warn=problems.append,
         )
     except KeyboardInterrupt:
         if not follow:
@@ -207,9 +263,9 @@ def repair(file, output):
     click.echo(str(report))
 
 
-from p2pcap.cli.convert import register as _register_convert  # noqa: E402
+# The commands of the other modules, added after the group exists (they
+# import nothing heavy: each command imports what it runs when it runs).
+from p2pcap.cli import analyze, convert, doctor, fleet  # noqa: E402
 
-_register_convert(main)
-from p2pcap.cli.analyze import register as _register_analyze; _register_analyze(main)  # noqa: E402,E702
-from p2pcap.cli.doctor import register as _register_doctor; _register_doctor(main)  # noqa: E402,E702
-from p2pcap.cli.fleet import register as _register_fleet; _register_fleet(main)  # noqa: E402,E702
+for _module in (convert, analyze, doctor, fleet):
+    _module.register(main)

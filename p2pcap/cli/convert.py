@@ -8,8 +8,8 @@ from pathlib import Path
 import click
 
 from p2pcap.cli.common import finish, skip_damaged_option
-from p2pcap.units import split_commas
 from p2pcap.cli.params import filter_options, pop_filter
+from p2pcap.units import split_commas
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
@@ -181,8 +181,8 @@ def _one_peer(filters: dict) -> tuple[int, int | None]:
 
 
 def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> None:
-    from p2pcap.cli.render import Renderer
     from p2pcap.analysis.replaying import replay
+    from p2pcap.cli.render import Renderer
 
     renderer = Renderer(json_lines=True, hex_payload=hex_payload)
     stdout = click.get_text_stream("stdout", errors="replace")

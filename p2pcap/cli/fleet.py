@@ -38,24 +38,36 @@ def summary_lines(result) -> list[str]:
     from p2pcap.analysis.propagation import CLOCK_NOTE, clock_text
     from p2pcap.cli.render import fit
 
-    lines = [f"{len(result.nodes)} nodes ({', '.join(result.nodes)}), engine {result.engine}; "
-             f"{sum(result.types.values())} objects"]
+    lines = [
+        f"{len(result.nodes)} nodes ({', '.join(result.nodes)}), engine {result.engine}; "
+        f"{sum(result.types.values())} objects"
+    ]
     lines += ["note: " + CLOCK_NOTE.split(" (")[0], "      (" + CLOCK_NOTE.split(" (", 1)[1]]
     if result.offsets_ns:
-        lines.append("clock offsets corrected: " + ", ".join(
-            f"{n} {ns / 1e6:+g} ms" for n, ns in sorted(result.offsets_ns.items())))
+        lines.append(
+            "clock offsets corrected: "
+            + ", ".join(f"{n} {ns / 1e6:+g} ms" for n, ns in sorted(result.offsets_ns.items()))
+        )
     width = max([8, *(len(n) for n in result.nodes)])
     current = None
     for s in result.stats:
         if s.inv_type != current:
             current = s.inv_type
-            lines += ["", f"{s.inv_type}: {result.types.get(s.inv_type, 0)} objects",
-                      f"  {'node':{width}} {'heard':>7} {'first':>6} {'missing':>7} {'p50 ms':>9} "
-                      f"{'p90 ms':>9} {'p99 ms':>9} {'max ms':>9}  peers first most often"]
+            lines += [
+                "",
+                f"{s.inv_type}: {result.types.get(s.inv_type, 0)} objects",
+                f"  {'node':{width}} {'heard':>7} {'first':>6} {'missing':>7} {'p50 ms':>9} "
+                f"{'p90 ms':>9} {'p99 ms':>9} {'max ms':>9}  peers first most often",
+            ]
         peers = ", ".join(f"{p or '-'} ({n})" for p, n in s.top_peers)
         pct = s.percentiles_ns
-        lines.append(fit(f"  {s.node:{width}} {s.heard:>7} {s.first:>6} {s.missing:>7} {_ms(pct[50]):>9} "
-                         f"{_ms(pct[90]):>9} {_ms(pct[99]):>9} {_ms(s.max_ns):>9}  {peers}", 110))
+        lines.append(
+            fit(
+                f"  {s.node:{width}} {s.heard:>7} {s.first:>6} {s.missing:>7} {_ms(pct[50]):>9} "
+                f"{_ms(pct[90]):>9} {_ms(pct[99]):>9} {_ms(s.max_ns):>9}  {peers}",
+                110,
+            )
+        )
     if not result.stats:
         lines += ["", "no inbound inventory or object messages in the inputs"]
     lines += ["", "clocks:"]
@@ -73,20 +85,53 @@ def summary_lines(result) -> list[str]:
 
 @click.command()
 @click.argument("inputs", metavar="CAP-OR-DATASET...", nargs=-1, required=True, type=INPUT)
-@click.option("--node", "nodes", multiple=True, metavar="NAME",
-              help="Name of each capture FILE given (default: its host), once per capture, in order.")
-@click.option("--type", "types", multiple=True, metavar="MSG_...",
-              help="Only these inv types, e.g. MSG_ISDLOCK,MSG_CLSIG (repeatable or comma list).")
-@click.option("--since", type=TIME, metavar="TIME", help="From this time (as in show; +10s is after the first event).")
+@click.option(
+    "--node",
+    "nodes",
+    multiple=True,
+    metavar="NAME",
+    help="Name of each capture FILE given (default: its host), once per capture, in order.",
+)
+@click.option(
+    "--type",
+    "types",
+    multiple=True,
+    metavar="MSG_...",
+    help="Only these inv types, e.g. MSG_ISDLOCK,MSG_CLSIG (repeatable or comma list).",
+)
+@click.option(
+    "--since", type=TIME, metavar="TIME", help="From this time (as in show; +10s is after the first event)."
+)
 @click.option("--until", type=TIME, metavar="TIME", help="Up to this time (same forms as --since).")
-@click.option("--clock-offset", "clock_offsets", multiple=True, metavar="NODE=±MS", callback=_offsets,
-              help="NODE's clock runs MS ms ahead (+) or behind (-): its times are corrected (repeatable).")
-@click.option("--engine", type=click.Choice(["duckdb", "spark"]), default="duckdb", show_default=True,
-              help="SQL engine: DuckDB in-process, or Apache Spark (pyspark and Java; --master).")
-@click.option("--master", metavar="URL", help="Spark master (local[4], spark://host:7077, yarn); default local.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per object (hash, inv_type, first_node, delay_ms).")
-@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path),
-              help="Draw the delay CDF per inv type into this PNG (needs matplotlib).")
+@click.option(
+    "--clock-offset",
+    "clock_offsets",
+    multiple=True,
+    metavar="NODE=±MS",
+    callback=_offsets,
+    help="NODE's clock runs MS ms ahead (+) or behind (-): its times are corrected (repeatable).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark"]),
+    default="duckdb",
+    show_default=True,
+    help="SQL engine: DuckDB in-process, or Apache Spark (pyspark and Java; --master).",
+)
+@click.option(
+    "--master", metavar="URL", help="Spark master (local[4], spark://host:7077, yarn); default local."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON object per object (hash, inv_type, first_node, delay_ms).",
+)
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Draw the delay CDF per inv type into this PNG (needs matplotlib).",
+)
 def propagation(inputs, nodes, types, since, until, clock_offsets, engine, master, as_json, plot):
     """How fast inventory crosses a fleet: per object the first node and each
     node's delay; per inv type and node p50/p90/p99 and who announced first.
@@ -102,8 +147,16 @@ def propagation(inputs, nodes, types, since, until, clock_offsets, engine, maste
     from p2pcap.analysis.propagation import plot_delays
     from p2pcap.analysis.propagation import propagation as run
 
-    with run(inputs, nodes=nodes, types=tuple(split_commas(types)), since=since, until=until,
-             clock_offsets=clock_offsets, engine=engine, master=master) as result:
+    with run(
+        inputs,
+        nodes=nodes,
+        types=tuple(split_commas(types)),
+        since=since,
+        until=until,
+        clock_offsets=clock_offsets,
+        engine=engine,
+        master=master,
+    ) as result:
         if plot is not None:
             plot_delays(result, plot)
         stdout = click.get_text_stream("stdout")

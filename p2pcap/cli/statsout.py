@@ -39,48 +39,74 @@ def stats_lines(st: Stats) -> list[str]:
     lines = [fit(f"file        {st.file} ({size}{source})")]
     target = md.get("target") if isinstance(md.get("target"), dict) else {}
     pids = sorted({p.pid for p in idx.peers})
-    lines.append(fit(f"network     {md.get('network', '-')}   pid {', '.join(map(str, pids)) or '-'}   "
-                     f"host {md.get('host', '-')}"))
+    lines.append(
+        fit(
+            f"network     {md.get('network', '-')}   pid {', '.join(map(str, pids)) or '-'}   "
+            f"host {md.get('host', '-')}"
+        )
+    )
     if target.get("exe"):
         lines.append(fit(f"target      {target['exe']}"))
     lines.append(fit(f"clock sync  {clock_text(md.get('clock'))}"))
-    lines += [f"first       {utc_text(st.first_ns)}", f"last        {utc_text(st.last_ns)}",
-              f"duration    {st.duration_s:.6f} s"]
+    lines += [
+        f"first       {utc_text(st.first_ns)}",
+        f"last        {utc_text(st.last_ns)}",
+        f"duration    {st.duration_s:.6f} s",
+    ]
     i, o = totals["in"], totals["out"]
-    lines.append(fit(f"messages    {idx.messages} (in {i.messages}, out {o.messages}), "
-                     f"{human(idx.msg_bytes)} (in {human(i.bytes)}, out {human(o.bytes)})"))
+    lines.append(
+        fit(
+            f"messages    {idx.messages} (in {i.messages}, out {o.messages}), "
+            f"{human(idx.msg_bytes)} (in {human(i.bytes)}, out {human(o.bytes)})"
+        )
+    )
     if idx.captured_bytes != idx.msg_bytes:
         lines.append(f"captured    {human(idx.captured_bytes)} of payload (snap length or faults)")
     lines.append(f"rate        {_rate(st.rate(idx.messages))} msg/s, {human(st.rate(idx.msg_bytes))}/s")
     if idx.gap_records:
-        lines.append(f"lost        {idx.lost_messages} messages, {human(idx.lost_bytes)} "
-                     f"({idx.gap_records} gap record{'s' if idx.gap_records != 1 else ''})")
+        lines.append(
+            f"lost        {idx.lost_messages} messages, {human(idx.lost_bytes)} "
+            f"({idx.gap_records} gap record{'s' if idx.gap_records != 1 else ''})"
+        )
         for x in idx.losses:
-            lines.append(fit(f"            {GAP_REASONS.get(x.reason, x.reason)}: {x.lost_messages} "
-                             f"messages, {human(x.lost_bytes)}, pid {x.pid}, from {clock(x.first_ns)}"
-                             + (f" for {(x.last_ns - x.first_ns) / NS:.1f} s" if x.last_ns > x.first_ns else "")))
+            lines.append(
+                fit(
+                    f"            {GAP_REASONS.get(x.reason, x.reason)}: {x.lost_messages} "
+                    f"messages, {human(x.lost_bytes)}, pid {x.pid}, from {clock(x.first_ns)}"
+                    + (f" for {(x.last_ns - x.first_ns) / NS:.1f} s" if x.last_ns > x.first_ns else "")
+                )
+            )
     else:
         lines.append("lost        none")
     if st.torn_tail:
         lines.append(fit(f"torn tail   {st.torn_tail}"))
     for d in st.damaged:
         lines.append(fit(f"damaged     {d}"))
-    lines += ["", f"{'command':14} {'in':>8} {'bytes':>10} {'out':>8} {'bytes':>10} {'msg/s':>9} {'share':>7}"]
+    lines += [
+        "",
+        f"{'command':14} {'in':>8} {'bytes':>10} {'out':>8} {'bytes':>10} {'msg/s':>9} {'share':>7}",
+    ]
     for name, dirs in sorted(idx.commands.items(), key=lambda kv: -sum(c.messages for c in kv[1].values())):
         ci, co = dirs.get("in", Counts()), dirs.get("out", Counts())
         n = ci.messages + co.messages
         share = f"{100 * n / idx.messages:.1f}%" if idx.messages else "-"
-        lines.append(f"{name:14} {ci.messages:>8} {human(ci.bytes):>10} {co.messages:>8} "
-                     f"{human(co.bytes):>10} {_rate(st.rate(n)):>9} {share:>7}")
-    lines.append(f"{'total':14} {i.messages:>8} {human(i.bytes):>10} {o.messages:>8} "
-                 f"{human(o.bytes):>10} {_rate(st.rate(idx.messages)):>9}")
+        lines.append(
+            f"{name:14} {ci.messages:>8} {human(ci.bytes):>10} {co.messages:>8} "
+            f"{human(co.bytes):>10} {_rate(st.rate(n)):>9} {share:>7}"
+        )
+    lines.append(
+        f"{'total':14} {i.messages:>8} {human(i.bytes):>10} {o.messages:>8} "
+        f"{human(o.bytes):>10} {_rate(st.rate(idx.messages)):>9}"
+    )
     lines += ["", *peer_lines(idx.peers)]
     if st.biggest:
         lines += ["", f"biggest     {'time (UTC)':15} {'dir':3} {'peer':>5} {'command':12} {'size':>10}"]
         for m in st.biggest:
             size = human(m["msg_size"]) + ("" if m["captured_len"] == m["msg_size"] else " (cut)")
-            lines.append(f"            {clock(m['ts_ns'])} {m['direction']:3} {m['peer_id']:>5} "
-                         f"{m['command']:12} {size:>10}")
+            lines.append(
+                f"            {clock(m['ts_ns'])} {m['direction']:3} {m['peer_id']:>5} "
+                f"{m['command']:12} {size:>10}"
+            )
     return lines
 
 
@@ -95,8 +121,10 @@ def peer_lines(peers) -> list[str]:
     aw = max(12, 80 - fixed)
     lines = [f"{'peer':>{w}} {'address':{aw}} {'conn type':20} {'in':>7} {'out':>7} {'bytes':>9}"]
     for label, p in zip(labels, peers):
-        lines.append(f"{label:>{w}} {fit(p.addr, aw):{aw}} {fit(p.conn_type, 20):20} {p.messages_in:>7} "
-                     f"{p.messages_out:>7} {human(p.bytes_in + p.bytes_out):>9}")
+        lines.append(
+            f"{label:>{w}} {fit(p.addr, aw):{aw}} {fit(p.conn_type, 20):20} {p.messages_in:>7} "
+            f"{p.messages_out:>7} {human(p.bytes_in + p.bytes_out):>9}"
+        )
     return lines
 
 

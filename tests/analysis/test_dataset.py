@@ -16,8 +16,10 @@ from p2pcap.formats import open_capture
 from ..conftest import p2pcap_cmd
 from .test_propagation import dataset_of, expected_lines, fleet, propagation_json, python_answer
 
-INVENTORY_COLUMNS = "node, date, schema_version, capture, ts_ns, peer_id, peer_addr, conn_type, direction, " \
-                    "command, inv_type, hash"
+INVENTORY_COLUMNS = (
+    "node, date, schema_version, capture, ts_ns, peer_id, peer_addr, conn_type, direction, "
+    "command, inv_type, hash"
+)
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +45,12 @@ def pyarrow_rows(root, table: str, columns: str) -> list[tuple]:
 def duckdb_rows(root, table: str, columns: str) -> list[tuple]:
     import duckdb
 
-    return sorted(duckdb.sql(
-        f"SELECT {columns} FROM read_parquet('{root}/{table}/*/*/*.parquet', hive_partitioning = true, "
-        f"hive_types = {{'node': 'VARCHAR', 'date': 'VARCHAR'}})").fetchall())
+    return sorted(
+        duckdb.sql(
+            f"SELECT {columns} FROM read_parquet('{root}/{table}/*/*/*.parquet', hive_partitioning = true, "
+            f"hive_types = {{'node': 'VARCHAR', 'date': 'VARCHAR'}})"
+        ).fetchall()
+    )
 
 
 def test_the_commands_decoded_for_items_are_announces(tmp_path):
@@ -88,8 +93,11 @@ def test_pyarrow_and_duckdb_read_the_same_rows(dataset):
 def test_appending_a_fourth_capture(dataset, caps, tmp_path):
     grown = tmp_path / "ds"
     shutil.copytree(dataset, grown)
-    run = subprocess.run(p2pcap_cmd("export", str(caps["d"]), "--node", "d", "--format", "parquet",
-                                    "-o", str(grown)), capture_output=True, text=True)
+    run = subprocess.run(
+        p2pcap_cmd("export", str(caps["d"]), "--node", "d", "--format", "parquet", "-o", str(grown)),
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0, run.stderr
     assert "1 capture, 1 node (d)" in run.stderr
     assert sorted(p.name for p in (grown / "inventory").iterdir()) == ["node=a", "node=b", "node=c", "node=d"]
@@ -97,8 +105,9 @@ def test_appending_a_fourth_capture(dataset, caps, tmp_path):
     before = pyarrow_rows(dataset, "inventory", INVENTORY_COLUMNS)
     after = pyarrow_rows(grown, "inventory", INVENTORY_COLUMNS)
     assert [r for r in after if r[0] != "d"] == before
-    again = subprocess.run(p2pcap_cmd("export", str(caps["d"]), "--node", "d", "-o", str(grown)),
-                           capture_output=True, text=True)
+    again = subprocess.run(
+        p2pcap_cmd("export", str(caps["d"]), "--node", "d", "-o", str(grown)), capture_output=True, text=True
+    )
     assert again.returncode == 1
     assert len(again.stderr.strip().splitlines()) == 1 and "already in the dataset" in again.stderr
     assert pyarrow_rows(grown, "inventory", INVENTORY_COLUMNS) == after
@@ -150,20 +159,30 @@ def test_a_foreign_or_malformed_file_is_one_line(dataset, caps, tmp_path, what):
 def test_a_folder_that_is_no_dataset(tmp_path, caps):
     (tmp_path / "x").mkdir()
     (tmp_path / "x" / "f.txt").write_text("")
-    for cmd in (["propagation", str(tmp_path / "x")],
-                ["export", str(caps["a"]), "--format", "parquet", "-o", str(tmp_path / "x")]):
+    for cmd in (
+        ["propagation", str(tmp_path / "x")],
+        ["export", str(caps["a"]), "--format", "parquet", "-o", str(tmp_path / "x")],
+    ):
         run = subprocess.run(p2pcap_cmd(*cmd), capture_output=True, text=True)
         assert run.returncode == 1
         assert len(run.stderr.strip().splitlines()) == 1 and "not a p2pcap dataset" in run.stderr
 
 
 def test_node_names_must_match_the_captures(caps, tmp_path):
-    for args, text in ((["--node", "a", "--node", "b"], "2 names for 3 captures: give --node once per capture"),
-                       (["--node", "a/b", "--node", "x", "--node", "y"], "--node 'a/b': a node name is")):
-        run = subprocess.run(p2pcap_cmd("export", *(str(caps[n]) for n in "abc"), *args,
-                                        "-o", str(tmp_path / "ds")), capture_output=True, text=True)
+    for args, text in (
+        (["--node", "a", "--node", "b"], "2 names for 3 captures: give --node once per capture"),
+        (["--node", "a/b", "--node", "x", "--node", "y"], "--node 'a/b': a node name is"),
+    ):
+        run = subprocess.run(
+            p2pcap_cmd("export", *(str(caps[n]) for n in "abc"), *args, "-o", str(tmp_path / "ds")),
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 1
         assert len(run.stderr.strip().splitlines()) == 1 and text in run.stderr, run.stderr
-    run = subprocess.run(p2pcap_cmd("export", str(caps["a"]), str(caps["b"]), "-o", str(tmp_path / "x.jsonl")),
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        p2pcap_cmd("export", str(caps["a"]), str(caps["b"]), "-o", str(tmp_path / "x.jsonl")),
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and "several captures go only into a Parquet dataset" in run.stderr

@@ -130,9 +130,17 @@ def dataset_of(tmp_path_factory, caps, nodes=("a", "b", "c")):
     """A dataset of the first three nodes, exported once."""
     if "dataset" not in _cached:
         out = tmp_path_factory.mktemp("fleet-dataset") / "ds"
-        run = subprocess.run(p2pcap_cmd("export", *(str(caps[n]) for n in nodes),
-                                        *(a for n in nodes for a in ("--node", n)), "-o", str(out)),
-                             capture_output=True, text=True)
+        run = subprocess.run(
+            p2pcap_cmd(
+                "export",
+                *(str(caps[n]) for n in nodes),
+                *(a for n in nodes for a in ("--node", n)),
+                "-o",
+                str(out),
+            ),
+            capture_output=True,
+            text=True,
+        )
         assert run.returncode == 0, run.stderr
         _cached["dataset"] = out
     return _cached["dataset"]
@@ -162,9 +170,16 @@ def expected_lines(heard: dict) -> list[dict]:
     for (inv_type, h), seen in heard.items():
         t0 = min(t for t, _ in seen.values())
         first = min(seen, key=lambda n: (seen[n][0], n))
-        out.append({"hash": h, "inv_type": inv_type, "first_node": first, "first_ns": t0,
-                    "delay_ms": {n: (t - t0) / 1e6 for n, (t, _) in seen.items()},
-                    "first_peer": {n: p for n, (_, p) in seen.items()}})
+        out.append(
+            {
+                "hash": h,
+                "inv_type": inv_type,
+                "first_node": first,
+                "first_ns": t0,
+                "delay_ms": {n: (t - t0) / 1e6 for n, (t, _) in seen.items()},
+                "first_peer": {n: p for n, (_, p) in seen.items()},
+            }
+        )
     return sorted(out, key=lambda o: (o["first_ns"], o["inv_type"], o["hash"]))
 
 
@@ -262,7 +277,8 @@ def test_type_filter_and_clock_offset(caps, dataset):
     # item 1: b was first by 2 slots (100 ms); 150 ms back makes it first by more
     h = item_hashes()[1]
     assert shifted[[o["hash"] for o in shifted].index(h)]["delay_ms"]["a"] == pytest.approx(
-        plain[h]["delay_ms"]["a"] + 150, abs=1e-6)
+        plain[h]["delay_ms"]["a"] + 150, abs=1e-6
+    )
 
 
 def test_since_until_cut_the_events(caps, dataset):
@@ -282,8 +298,9 @@ def test_since_until_cut_the_events(caps, dataset):
 
 def test_table_and_plot(dataset, tmp_path):
     png = tmp_path / "cdf.png"
-    run = subprocess.run(p2pcap_cmd("propagation", str(dataset), "--plot", str(png)),
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        p2pcap_cmd("propagation", str(dataset), "--plot", str(png)), capture_output=True, text=True
+    )
     assert run.returncode == 0, run.stderr
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = run.stdout
@@ -295,9 +312,11 @@ def test_table_and_plot(dataset, tmp_path):
 
 
 def test_bad_offset_and_unknown_node_are_one_line(dataset):
-    for args, text in ((["--clock-offset", "b=fast"], "--clock-offset 'b=fast': expected NODE=+MS"),
-                       (["--clock-offset", "zz=+1"], "--clock-offset: no node 'zz' in the inputs"),
-                       (["--type", "tx"], "--type 'tx': expected inv type names")):
+    for args, text in (
+        (["--clock-offset", "b=fast"], "--clock-offset 'b=fast': expected NODE=+MS"),
+        (["--clock-offset", "zz=+1"], "--clock-offset: no node 'zz' in the inputs"),
+        (["--type", "tx"], "--type 'tx': expected inv type names"),
+    ):
         run = subprocess.run(p2pcap_cmd("propagation", str(dataset), *args), capture_output=True, text=True)
         assert run.returncode == 1
         assert len(run.stderr.strip().splitlines()) == 1 and text in run.stderr, run.stderr
@@ -311,9 +330,14 @@ def test_each_capture_records_its_clock_and_stats_shows_it(caps):
     # adjtimex always answers on Linux (capture/clocksync.py)
     assert isinstance(clock["kernel"]["maxerror_us"], int) and clock["synchronized"] in (True, False)
     assert clock["source"] in ("chrony", "systemd-timesyncd", "timedatectl", "kernel")
-    out = subprocess.run(p2pcap_cmd("stats", str(caps["a"])), capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        p2pcap_cmd("stats", str(caps["a"])), capture_output=True, text=True, check=True
+    ).stdout
     (line,) = [x for x in out.splitlines() if x.startswith("clock sync")]
     assert line.removeprefix("clock sync").strip().rstrip("…") in clock_text(clock)
-    shown = json.loads(subprocess.run(p2pcap_cmd("stats", str(caps["a"]), "--json"), capture_output=True,
-                                      text=True, check=True).stdout)
+    shown = json.loads(
+        subprocess.run(
+            p2pcap_cmd("stats", str(caps["a"]), "--json"), capture_output=True, text=True, check=True
+        ).stdout
+    )
     assert shown["metadata"]["clock"] == clock

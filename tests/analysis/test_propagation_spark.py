@@ -47,11 +47,16 @@ def spark():
         pytest.skip(missing)
     from pyspark.sql import SparkSession
 
-    session = (SparkSession.builder.master("local[2]").appName("p2pcap tests")
-               .config("spark.sql.shuffle.partitions", "4").config("spark.ui.enabled", "false")
-               .config("spark.ui.showConsoleProgress", "false")
-               .config("spark.sql.session.timeZone", "UTC")
-               .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false").getOrCreate())
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("p2pcap tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.sources.partitionColumnTypeInference.enabled", "false")
+        .getOrCreate()
+    )
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
@@ -82,7 +87,8 @@ def test_spark_and_duckdb_give_the_same_answer(spark, dataset, caps):
     check_against_design(on_spark[0], ("a", "b", "c"))
     # one row per (type, node): c missed one MSG_TX and one MSG_ISDLOCK, not a whole type
     assert [(s.inv_type, s.node) for s in on_spark[1]] == [
-        (t, n) for t in ("MSG_BLOCK", "MSG_CLSIG", "MSG_ISDLOCK", "MSG_TX") for n in "abc"]
+        (t, n) for t in ("MSG_BLOCK", "MSG_CLSIG", "MSG_ISDLOCK", "MSG_TX") for n in "abc"
+    ]
 
 
 def test_filters_and_offsets_agree(spark, dataset):
@@ -91,8 +97,7 @@ def test_filters_and_offsets_agree(spark, dataset):
 
 
 def test_spark_reads_the_same_rows(spark, dataset):
-    frame = (spark.read.option("basePath", str(dataset / "inventory"))
-             .parquet(str(dataset / "inventory")))
+    frame = spark.read.option("basePath", str(dataset / "inventory")).parquet(str(dataset / "inventory"))
     names = [c.strip() for c in INVENTORY_COLUMNS.split(",")]
     rows = sorted(tuple(r) for r in frame.select(*names).collect())
     assert rows == pyarrow_rows(dataset, "inventory", INVENTORY_COLUMNS)
