@@ -53,27 +53,8 @@ COLUMNS = (
 )
 
 
-# The order ``write`` builds a row in.
-_ROW_ORDER = (
-    "ts_ns",
-    "time",
-    "pid",
-    "kind",
-    "peer_id",
-    "peer_addr",
-    "conn_type",
-    "direction",
-    "command",
-    "msg_size",
-    "captured_len",
-    "flags",
-    "payload",
-    "decoded",
-    "decode_error",
-    "gap_reason",
-    "lost_messages",
-    "lost_bytes",
-)
+# The order ``write`` builds a row in: the columns, with ``kind`` after the time and pid.
+_ROW_ORDER = (*COLUMNS[1:4], "kind", *COLUMNS[4:])
 
 
 def _pyarrow():

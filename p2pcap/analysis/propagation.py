@@ -26,6 +26,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from p2pcap.analysis import plotting
 from p2pcap.analysis.dataset import (
     export_dataset,
     open_dataset,
@@ -376,15 +377,7 @@ def propagation(
 
 def plot_delays(result: Propagation, out_path) -> None:
     """The delay CDF of the nodes that were not first, one line per inv type, as a PNG."""
-    from p2pcap.errors import PathError
-
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ArgumentError("plot", "{arg} needs matplotlib: pip install 'p2pcap[plot]'") from None
+    plt = plotting.pyplot()
     fig, ax = plt.subplots(figsize=(9, 5))
     for inv_type, points in sorted(result.cdf().items()):
         ax.plot(
@@ -401,12 +394,4 @@ def plot_delays(result: Propagation, out_path) -> None:
         f"propagation over {len(result.nodes)} nodes ({result.engine}); as good as the nodes' clock sync"
     )
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    try:
-        fig.savefig(out_path)
-    except OSError as exc:
-        raise PathError.of(out_path, "cannot write the plot", exc) from None
-    except ValueError as exc:  # matplotlib: a suffix it has no writer for
-        raise PathError(f"{out_path}: cannot write the plot: {exc}", out_path) from None
-    finally:
-        plt.close(fig)
+    plotting.save(plt, fig, out_path)

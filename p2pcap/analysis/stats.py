@@ -14,6 +14,7 @@ import heapq
 import os
 from dataclasses import dataclass, field
 
+from p2pcap.analysis import plotting
 from p2pcap.analysis.source import input_name, input_problems, open_input
 from p2pcap.formats import CaptureIndex, Counts
 from p2pcap.formats.records import DIRECTIONS, GAP_REASONS, Message
@@ -241,15 +242,7 @@ def stats_json(st: Stats) -> dict:
 # -- text ---------------------------------------------------------------------
 def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
     """Messages/s per command over time as a PNG (or whatever matplotlib infers from the name)."""
-    from p2pcap.errors import ArgumentError, PathError
-
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ArgumentError("plot", "{arg} needs matplotlib: pip install 'p2pcap[plot]'") from None
+    plt = plotting.pyplot()
     tl = st.timeline
     fig, ax = plt.subplots(figsize=(10, 5))
     if tl is not None and tl.buckets:
@@ -279,15 +272,7 @@ def plot_rates(st: Stats, out_path, *, top: int = 8) -> None:
     ax.set_ylabel("messages/s")
     ax.set_title(f"{os.path.basename(st.file)}: messages per second by command")
     ax.grid(True, alpha=0.3)
-    fig.tight_layout()
-    try:
-        fig.savefig(out_path)
-    except OSError as exc:
-        raise PathError.of(out_path, "cannot write the plot", exc) from None
-    except ValueError as exc:  # matplotlib: a suffix it has no writer for
-        raise PathError(f"{out_path}: cannot write the plot: {exc}", out_path) from None
-    finally:
-        plt.close(fig)
+    plotting.save(plt, fig, out_path)
 
 
 def clock_text(clock) -> str:
