@@ -14,22 +14,12 @@ from p2pcap.analysis.dataset import INVENTORY_COMMANDS, OBJECT_COMMANDS
 from p2pcap.formats import open_capture
 
 from ..conftest import p2pcap_cmd
-from .test_propagation import dataset_of, expected_lines, fleet, propagation_json, python_answer
+from .test_propagation import expected_lines, propagation_json, python_answer
 
 INVENTORY_COLUMNS = (
     "node, date, schema_version, capture, ts_ns, peer_id, peer_addr, conn_type, direction, "
     "command, inv_type, hash"
 )
-
-
-@pytest.fixture(scope="module")
-def caps(ebpf, standin, tmp_path_factory):
-    return fleet(tmp_path_factory, standin)
-
-
-@pytest.fixture(scope="module")
-def dataset(caps, tmp_path_factory):
-    return dataset_of(tmp_path_factory, caps)
 
 
 def pyarrow_rows(root, table: str, columns: str) -> list[tuple]:

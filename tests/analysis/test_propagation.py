@@ -214,16 +214,6 @@ def propagation_json(*args) -> list[dict]:
     return [json.loads(line) for line in run.stdout.splitlines()]
 
 
-@pytest.fixture(scope="module")
-def caps(ebpf, standin, tmp_path_factory):
-    return fleet(tmp_path_factory, standin)
-
-
-@pytest.fixture(scope="module")
-def dataset(caps, tmp_path_factory):
-    return dataset_of(tmp_path_factory, caps)
-
-
 def test_the_design_is_what_the_test_says():
     # items 0..5 each have exactly one first node among a, b, c and among a..d
     for nodes in (("a", "b", "c"), NODES):

@@ -19,9 +19,7 @@ from ..conftest import p2pcap_cmd
 from .test_dataset import INVENTORY_COLUMNS, pyarrow_rows
 from .test_propagation import (
     check_against_design,
-    dataset_of,
     expected_lines,
-    fleet,
     python_answer,
 )
 
@@ -60,16 +58,6 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
-
-
-@pytest.fixture(scope="module")
-def caps(ebpf, standin, tmp_path_factory):
-    return fleet(tmp_path_factory, standin)
-
-
-@pytest.fixture(scope="module")
-def dataset(caps, tmp_path_factory):
-    return dataset_of(tmp_path_factory, caps)
 
 
 def answer(dataset, **options):
