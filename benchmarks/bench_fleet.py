@@ -9,7 +9,8 @@ every node sees, each node with its own delay (a per-node lag plus up to
 400 ms of jitter per message, re-sorted by time) and 2% of the messages
 missing, so the same objects reach every node at different times.  Each
 node's capture is written with the real writer; then, each as a subprocess
-timed end to end with its peak RSS (``wait4``):
+timed end to end with its peak RSS (``wait4`` in a small launcher: a fork
+of this process would count the generator's memory):
 
 * ``p2pcap export n0.cap ... --node n0 ... -o fleet/`` (the dataset,
   messages with ``decoded``: the full export), and the same with
@@ -24,7 +25,6 @@ beyond its memory limit).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import subprocess
 import sys
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_offline import OfflineMix
+from bench_offline import OfflineMix, peak_rss
 
 from p2pcap.formats import CaptureWriter, Message
 
@@ -58,22 +58,6 @@ def node_stream(base, node: int, seed: int):
     return out
 
 
-def run(cmd: list[str]) -> tuple[float, int, int]:
-    """(wall seconds, stdout lines, peak RSS in KiB) of one command."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    lines = 0
-    for chunk in iter(lambda: proc.stdout.read(1 << 20), b""):
-        lines += chunk.count(b"\n")
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    code = os.waitstatus_to_exitcode(status)
-    if code != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({code}): {err.decode(errors='replace')[-800:]}")
-    return elapsed, lines, usage.ru_maxrss
-
-
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=10)
@@ -87,7 +71,9 @@ def main(argv=None) -> None:
     tmp = Path(args.keep or ctx.name)
     tmp.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    base = list(OfflineMix(1).messages(args.messages))
+    # Generated only when a capture is missing: a kept folder (--keep) is reused.
+    missing = any(not (tmp / f"n{n}.cap").exists() for n in range(args.nodes))
+    base = list(OfflineMix(1).messages(args.messages)) if missing else []
     caps = []
     for n in range(args.nodes):
         path = tmp / f"n{n}.cap"
@@ -110,16 +96,16 @@ def main(argv=None) -> None:
     for name, extra, out in exports:
         if out.exists():
             subprocess.run(["rm", "-rf", str(out)], check=True)
-        secs, _, rss = run(
+        secs, rss = peak_rss(
             [*P2PCAP, "export", *map(str, caps), *nodes, *extra, "--format", "parquet", "-o", str(out)]
         )
         du = sum(f.stat().st_size for f in out.rglob("*.parquet"))
         rows.append((name, secs, rss, f"{du / 1e6:.0f} MB dataset"))
     ds = exports[0][2]
-    secs, lines, rss = run([*P2PCAP, "propagation", str(ds)])
-    rows.append(("propagation (table)", secs, rss, f"{lines} lines"))
-    secs, lines, rss = run([*P2PCAP, "propagation", str(ds), "--json"])
-    rows.append(("propagation --json", secs, rss, f"{lines:,} objects"))
+    secs, rss = peak_rss([*P2PCAP, "propagation", str(ds)])
+    rows.append(("propagation (table)", secs, rss, ""))
+    secs, rss = peak_rss([*P2PCAP, "propagation", str(ds), "--json"])
+    rows.append(("propagation --json", secs, rss, ""))
     print(f"{'command':24} {'wall s':>8} {'peak RSS':>10}  notes")
     for name, secs, rss, note in rows:
         print(f"{name:24} {secs:>8.1f} {rss / 1024:>7.0f} MB  {note}")
