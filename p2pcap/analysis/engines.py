@@ -18,27 +18,18 @@ from p2pcap.errors import ArgumentError
 
 ENGINES = ("duckdb", "spark")
 
-# The columns propagation reads, and their types in an empty view.
-COLUMNS = {
-    "inventory": (
-        ("node", "STRING"),
-        ("peer_addr", "STRING"),
-        ("direction", "STRING"),
-        ("command", "STRING"),
-        ("inv_type", "STRING"),
-        ("hash", "STRING"),
-        ("ts_ns", "BIGINT"),
-    ),
-    "objects": (
-        ("node", "STRING"),
-        ("peer_addr", "STRING"),
-        ("direction", "STRING"),
-        ("command", "STRING"),
-        ("inv_type", "STRING"),
-        ("hash", "STRING"),
-        ("ts_ns", "BIGINT"),
-    ),
-}
+# The columns propagation reads, and their types in an empty view: the same
+# in the inventory and the objects table.
+_READ = (
+    ("node", "STRING"),
+    ("peer_addr", "STRING"),
+    ("direction", "STRING"),
+    ("command", "STRING"),
+    ("inv_type", "STRING"),
+    ("hash", "STRING"),
+    ("ts_ns", "BIGINT"),
+)
+COLUMNS = {"inventory": _READ, "objects": _READ}
 
 
 def _quote(text: str) -> str:
