@@ -53,6 +53,13 @@ COLUMNS = (
 )
 
 
+def _gap_columns(gap) -> tuple:
+    """A gap row's columns after kind, time and pid: no message fields, then the loss."""
+    return (*_NO_MESSAGE, gap.reason_name, gap.lost_messages, gap.lost_bytes)
+
+
+_NO_MESSAGE = (None,) * 11  # peer_id .. decode_error
+
 # The order ``write`` builds a row in: the columns, with ``kind`` after the time and pid.
 _ROW_ORDER = (*COLUMNS[1:4], "kind", *COLUMNS[4:])
 
@@ -116,26 +123,7 @@ class ParquetWriter:
 
     def write(self, record) -> None:
         if type(record) is Gap:
-            row = (
-                record.ts_ns,
-                record.ts_ns,
-                record.pid,
-                "gap",
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                record.reason_name,
-                record.lost_messages,
-                record.lost_bytes,
-            )
+            row = (record.ts_ns, record.ts_ns, record.pid, "gap", *_gap_columns(record))
             self.gaps += 1
         else:
             decoded = error = None
@@ -377,26 +365,7 @@ class DatasetWriter:
             if self._keep_messages:
                 self._messages.add(
                     ts,
-                    (
-                        "gap",
-                        ts,
-                        us,
-                        record.pid,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        None,
-                        record.reason_name,
-                        record.lost_messages,
-                        record.lost_bytes,
-                    ),
+                    ("gap", ts, us, record.pid, *_gap_columns(record)),
                 )
             self.gaps += 1
             return
