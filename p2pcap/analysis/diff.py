@@ -141,9 +141,7 @@ class Normalizer:
 
             con = definition(command)
             names = set() if con is None else field_names(con)
-            known = (
-                names is not None and not (names & self.names) and not any(p[0] in names for p in self.paths)
-            )
+            known = not (names & self.names) and not any(p[0] in names for p in self.paths)
             self._raw[command] = known
         return known
 
@@ -159,14 +157,15 @@ class Normalizer:
         return json.dumps(self.strip(decoded), separators=(",", ":"), ensure_ascii=False)
 
 
-def field_names(con) -> set[str] | None:
-    """Every field name a construct can put in a decoded dict, or None when unsure.
+def field_names(con) -> set[str]:
+    """Every field name a construct can put in a decoded dict.
 
     Walks the construct tree (``Struct`` fields, wrappers' ``subcon``,
-    ``If``/``Switch`` branches, ``Identified``'s hash key).  A construct
-    that computes its parts at parse time, out of reach of the walk, makes
-    it unsure only if it is a plain function; decoders' own classes keep
-    their parts as attributes, which the walk follows.
+    ``If``/``Switch`` branches, ``Identified``'s hash key, any construct
+    held as an attribute).  A class that builds a dict in code hides those
+    keys from the walk: the decoders' own (the fast transaction parser, the
+    BIP152 index lists) build only keys that are also declared in their
+    layouts, or none that diff ignores by default.
     """
     names: set[str] = set()
     seen: set[int] = set()
@@ -221,27 +220,23 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
                 s = by_key[key] = Session(*key, rec.ts_ns)
                 side.sessions.append(s)
             if norm.raw_comparable(rec.command):
-                s.fps.append(raw_fingerprint(rec))
-                s.ords.append(side.messages)
-                side.messages += 1
-                k = (rec.command, rec.direction)
-                side.counts[k] = side.counts.get(k, 0) + 1
-                continue
-            ck = (
-                rec.direction,
-                rec.command,
-                sel.version_for(rec),
-                rec.payload
-                if len(rec.payload) <= 64
-                else hashlib.blake2b(rec.payload, digest_size=16).digest(),
-            )
-            fp = cache.get(ck)
-            if fp is None:
-                decoded, error = sel.decoded(rec)
-                fp = fingerprint(rec, norm.text(rec, decoded, error))
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[ck] = fp
+                fp = raw_fingerprint(rec)
+            else:
+                ck = (
+                    rec.direction,
+                    rec.command,
+                    sel.version_for(rec),
+                    rec.payload
+                    if len(rec.payload) <= 64
+                    else hashlib.blake2b(rec.payload, digest_size=16).digest(),
+                )
+                fp = cache.get(ck)
+                if fp is None:
+                    decoded, error = sel.decoded(rec)
+                    fp = fingerprint(rec, norm.text(rec, decoded, error))
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    cache[ck] = fp
             s.fps.append(fp)
             s.ords.append(side.messages)
             side.messages += 1
