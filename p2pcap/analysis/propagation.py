@@ -33,7 +33,6 @@ from p2pcap.analysis.dataset import (
     resolve_nodes,
 )
 from p2pcap.analysis.engines import _quote, open_engine
-from p2pcap.analysis.stats import clock_text  # noqa: F401  (re-exported for the CLI)
 from p2pcap.errors import ArgumentError
 from p2pcap.units import NS
 

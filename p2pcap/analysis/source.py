@@ -19,10 +19,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from p2pcap.analysis.timespec import iso
 from p2pcap.errors import ArgumentError, P2pcapError, PathError
 from p2pcap.formats import CaptureWriter, open_capture
 from p2pcap.formats.v1 import NETWORKS, canonical_network
+from p2pcap.units import iso
 
 
 def is_stdio(path) -> bool:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from p2pcap.errors import ArgumentError
-from p2pcap.units import NS, iso, parse_duration_ns, scaled  # noqa: F401  (iso: re-exported)
+from p2pcap.units import NS, parse_duration_ns, scaled
 
 DAY_NS = 86_400 * NS
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?$")

@@ -35,7 +35,8 @@ def _ms(ns) -> str:
 
 def summary_lines(result) -> list[str]:
     """The per-type, per-node table, then the nodes' clocks."""
-    from p2pcap.analysis.propagation import CLOCK_NOTE, clock_text
+    from p2pcap.analysis.propagation import CLOCK_NOTE
+    from p2pcap.analysis.stats import clock_text
     from p2pcap.cli.render import fit
 
     lines = [
