@@ -16,16 +16,11 @@ def warn(line) -> None:
     click.echo(f"p2pcap: {line}", err=True)
 
 
-def report_problems(problems) -> bool:
-    """Print each input problem; True when there was any."""
+def finish(problems, *, status: int = 1) -> None:
+    """Print each input problem on stderr and, if there were any, end the command with ``status``."""
     for problem in problems:
         warn(problem)
-    return bool(problems)
-
-
-def finish(problems, *, status: int = 1) -> None:
-    """Report ``problems`` and, if there were any, end the command with ``status``."""
-    if report_problems(problems):
+    if problems:
         click.get_current_context().exit(status)
 
 
