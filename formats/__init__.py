@@ -27,14 +27,39 @@ from p2pcap.folders import require_name
 require_name(__name__, "p2pcap.formats")
 
 
-from .check import CheckReport, RepairReport, check_capture, repair_capture
 from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated
 from .errors import BadMagic, CorruptBlock, FormatError, TruncatedCapture, UnsupportedVersion
 from .index import BlockInfo, CaptureIndex, Counts, Loss, PeerSession
 from .layout import FORMAT_MAJOR, FORMAT_MINOR, FileHeader
 from .reader import CaptureReader, open_capture
 from .records import Gap, Message
-from .writer import DEFAULT_BLOCK_SIZE, CaptureWriter
+
+# Writing and checking load on first use (PEP 562): a reader command such as
+# `show` starts without them.
+_LAZY = {
+    "CheckReport": "check",
+    "RepairReport": "check",
+    "check_capture": "check",
+    "repair_capture": "check",
+    "DEFAULT_BLOCK_SIZE": "writer",
+    "CaptureWriter": "writer",
+}
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "BadMagic",

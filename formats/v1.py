@@ -17,7 +17,6 @@ Layout, from dashpay/dash src/protocol.h ``CMessageHeader``::
 
 from __future__ import annotations
 
-import hashlib
 import struct
 
 from p2pcap.errors import ArgumentError
@@ -64,6 +63,8 @@ def network_magic(name: str) -> bytes:
 def checksum(payload: bytes) -> bytes:
     """SHA256d(payload)[0:4]; b'' gives 5d f6 e0 e2 (dashpay/dash src/net.cpp,
     ``V1TransportSerializer::prepareForTransport``)."""
+    import hashlib  # not at import: OpenSSL's load is a share of a reader's start-up
+
     return hashlib.sha256(hashlib.sha256(payload).digest()).digest()[:4]
 
 

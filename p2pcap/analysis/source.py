@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from p2pcap.errors import ArgumentError, P2pcapError, PathError
-from p2pcap.formats import CaptureWriter, open_capture
+from p2pcap.formats import open_capture
 from p2pcap.formats.v1 import NETWORKS, canonical_network
 from p2pcap.units import iso
 
@@ -80,8 +80,10 @@ def input_name(path) -> str:
     return "<stdin>" if is_stdio(path) else str(path)
 
 
-def open_writer(path, metadata: dict, **options) -> CaptureWriter:
+def open_writer(path, metadata: dict, **options):
     """A writer on a path, or on stdout for ``-``."""
+    from p2pcap.formats import CaptureWriter  # writers load only where one is opened
+
     if is_stdio(path):
         return CaptureWriter(sys.stdout.buffer, metadata, **options)
     try:
