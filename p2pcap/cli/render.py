@@ -16,7 +16,8 @@ import time
 import orjson
 
 from p2pcap.analysis.summary import summarize
-from p2pcap.formats.jsonl import gap_object, message_object
+from p2pcap.formats.accelerators import general_only
+from p2pcap.formats.jsonl import NOT_DECODED, gap_object, message_object
 from p2pcap.formats.records import Gap, Message
 from p2pcap.units import iso
 
@@ -62,6 +63,8 @@ class Renderer:
         self.hex_payload = hex_payload
         self.color = color
         self.verbose = verbose
+        # JSON lines from parts (MessageLines), unless the general path is asked for.
+        self._lines = None if general_only() else MessageLines(hex_payload)
 
     def header(self) -> str | None:
         if self.json_lines:
@@ -73,6 +76,10 @@ class Renderer:
         if type(record) is Gap:
             return self._gap(record)
         if self.json_lines:
+            if self._lines is not None:
+                line = self._lines.line(record, decoded, error, version)
+                if line is not None:
+                    return line
             return json_line(
                 message_object(
                     record,
@@ -125,6 +132,81 @@ class Renderer:
 
             row = click.style(row, fg="yellow", bold=True)
         return row
+
+
+class MessageLines:
+    """``show --json``'s message lines, put together from parts.
+
+    A line is ``json_line(message_object(msg, ..., kind=False))``, byte for
+    byte, without building the dict: the part naming the peer-session and
+    command is serialised once per peer-session and command, the numbers
+    are formatted in place, and only the decoded payload goes through
+    orjson.  ``line`` returns None for a message whose parts orjson refuses
+    (an integer beyond 64 bits, a string with stray surrogates): the caller
+    then takes the general path, whose stdlib fallback decides what is
+    printed.  ``tests/analysis/test_fast_output.py`` holds the two to the
+    same bytes.
+
+    >>> msg = Message(1_700_000_000_000_000_001, 1, 3, "x:1", "inbound", "in", "ping", 8, bytes(8))
+    >>> MessageLines(False).line(msg, {"nonce": 0}, None, (70238, "assumed")) == json_line(
+    ...     message_object(msg, iso(msg.ts_ns), decoded={"nonce": 0}, version=(70238, "assumed"), kind=False))
+    True
+    """
+
+    def __init__(self, payload_hex: bool):
+        self.payload_hex = payload_hex
+        self._middles: dict = {}
+
+    def _middle(self, key) -> str | None:
+        pid, peer_id, addr, conn_type, direction, command = key
+        try:
+            text = orjson.dumps(
+                {
+                    "pid": pid,
+                    "peer_id": peer_id,
+                    "peer_addr": addr,
+                    "conn_type": conn_type,
+                    "direction": direction,
+                    "command": command,
+                }
+            ).decode()
+        except orjson.JSONEncodeError:
+            text = None
+        if len(self._middles) >= 4096:  # a capture of many peer-sessions: bounded all the same
+            self._middles.clear()
+        self._middles[key] = text
+        return text
+
+    def line(self, msg: Message, decoded=NOT_DECODED, error=None, version=None) -> str | None:
+        key = (msg.pid, msg.peer_id, msg.peer_addr, msg.conn_type, msg.direction, msg.command)
+        middle = self._middles.get(key, False)
+        if middle is False:
+            middle = self._middle(key)
+        if middle is None:
+            return None
+        ts = msg.ts_ns
+        parts = [
+            f'{{"ts_ns":{ts},"time":"{iso(ts)}",{middle[1:-1]},"msg_size":{msg.msg_size},'
+            f'"captured_len":{len(msg.payload)},"flags":{msg.flags}'
+        ]
+        if version is not None:
+            number, source = version
+            if type(number) is not int or source not in _VERSION_SOURCES:
+                return None
+            parts.append(f',"protocol_version":{number},"protocol_version_source":"{source}"')
+        if decoded is not NOT_DECODED:
+            try:
+                parts.append(f',"decoded":{orjson.dumps(decoded, option=orjson.OPT_NON_STR_KEYS).decode()}')
+                parts.append(',"error":null' if error is None else f',"error":{orjson.dumps(error).decode()}')
+            except orjson.JSONEncodeError:
+                return None
+        if self.payload_hex:
+            parts.append(f',"payload_hex":"{msg.payload.hex()}"')
+        parts.append("}")
+        return "".join(parts)
+
+
+_VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
 
 
 def json_line(obj: dict) -> str:
