@@ -21,7 +21,7 @@ PREFIX ?= /usr/local
 LIBDIR ?= $(PREFIX)/lib/p2pcap
 BINDIR ?= $(PREFIX)/bin
 # What `pip install` builds from (pyproject.toml's package folders).
-DIST_FILES := pyproject.toml README.md p2pcap capture decoders formats
+DIST_FILES := pyproject.toml setup.py README.md p2pcap capture decoders formats
 
 .PHONY: setup host host-test venv standin demo test lint bench kernel-matrix install uninstall clean
 
@@ -41,7 +41,7 @@ host-test:
 
 # Debian's python3 with system site packages: BCC's bindings (python3-bpfcc)
 # exist only for that interpreter.
-$(VENV)/.stamp: pyproject.toml | host
+$(VENV)/.stamp: pyproject.toml setup.py formats/_listing.c | host
 	@echo "setup: creating $(VENV) from $(PYTHON_SYSTEM) (with system site packages, for BCC)"
 	@test -x $(PY) || $(PYTHON_SYSTEM) -m venv --system-site-packages $(VENV)
 	@echo "setup: installing p2pcap (editable) and its test dependencies into $(VENV)"

@@ -104,10 +104,11 @@ class Block:
         except CorruptBlock as e:
             raise _locate(e, self.header, self.index) from None
 
-    def records(self, **filters) -> list:
-        """The block's Message and Gap records (``decode_block`` filters apply)."""
+    def records(self, raw=None, **filters) -> list:
+        """The block's Message and Gap records (``decode_block`` filters apply);
+        ``raw`` is the decompressed body, when the caller has it already."""
         try:
-            return decode_block(self.raw(), self.header.records, **filters)
+            return decode_block(self.raw() if raw is None else raw, self.header.records, **filters)
         except CorruptBlock as e:
             raise _locate(e, self.header, self.index) from None
 

@@ -16,6 +16,7 @@ record before it was yielded, or with ``skip_damaged=True`` is noted in
 from __future__ import annotations
 
 import os
+import queue
 import threading
 
 from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated, parse_footer
@@ -105,6 +106,51 @@ class CaptureReader:
         time.  Gaps are kept (a filtered view still reports losses) unless
         ``gaps=False``.
         """
+        for block, filters, raw in self._decompressing(commands, since_ns, until_ns, gaps):
+            try:
+                records = block.records(raw(), **filters)
+            except CorruptBlock as e:
+                self._damage(e)
+                continue
+            yield from records
+
+    def rendered_blocks(
+        self,
+        render,
+        commands=None,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+        *,
+        gaps: bool = True,
+    ):
+        """What ``records()`` gives, a block at a time, through ``render``.
+
+        ``render(raw, records, commands, since_ns, until_ns, gaps)`` gets each
+        block's decompressed body and returns what it made of it, or None for
+        a block it leaves to the general way: the block's list of records is
+        yielded instead (so a damaged block is named as ``records()`` names
+        it).  Blocks are picked, and damage handled, as in ``records()``.
+        """
+        for block, filters, raw in self._decompressing(commands, since_ns, until_ns, gaps):
+            try:
+                body = raw()
+                made = render(body, block.header.records, *filters.values())
+                yield block.records(body, **filters) if made is None else made
+            except CorruptBlock as e:
+                self._damage(e)
+
+    def _decompressing(self, commands, since_ns, until_ns, gaps):
+        """``(block, filters, raw)`` for the blocks ``_filtered_blocks`` picks;
+        ``raw()`` is the decompressed body, from a worker thread a block ahead
+        when reading a file (``_decompressed_ahead``)."""
+        blocks = self._filtered_blocks(commands, since_ns, until_ns, gaps)
+        if not self._seekable or self.follow:
+            # (reading ahead would hold back a block's records until the next one comes)
+            return ((block, filters, block.raw) for block, filters in blocks)
+        return _decompressed_ahead(blocks)
+
+    def _filtered_blocks(self, commands, since_ns, until_ns, gaps):
+        """(block, ``decode_block`` filters) of the blocks that may hold what is asked for."""
         if isinstance(commands, str):
             commands = {commands}
         elif commands is not None:
@@ -112,12 +158,7 @@ class CaptureReader:
         wanted = _block_filter(self.index, commands, since_ns, until_ns, gaps)
         filters = {"commands": commands, "since_ns": since_ns, "until_ns": until_ns, "gaps": gaps}
         for block in self._blocks_read(wanted):
-            try:
-                records = block.records(**filters)
-            except CorruptBlock as e:
-                self._damage(e)
-                continue
-            yield from records
+            yield block, filters
 
     def read_blocks(self, wanted=None):
         """Verified blocks (``decoder.Block``: ``info``, ``body``, ``records()``,
@@ -313,6 +354,54 @@ class CaptureReader:
             return
         if self._file.read(1):
             self._damage(CorruptBlock("unexpected bytes after the end of the capture", offset=dec.offset))
+
+
+def _decompressed_ahead(blocks):
+    """``(block, filters, raw)`` for each ``(block, filters)``, where ``raw()``
+    is the block's decompressed body, or the ``CorruptBlock`` that says why
+    there is none, raised.
+
+    Each block is decompressed in a worker thread while the caller works on
+    the one before it (zstd lets go of the GIL; the listing is bound by
+    reading).  A block damaged before it could be handed over is raised
+    after the block before it was yielded, as reading one by one would.
+    """
+    jobs, done = queue.SimpleQueue(), queue.SimpleQueue()
+
+    def work():
+        while (block := jobs.get()) is not None:
+            try:
+                done.put((block.raw(), None))
+            except CorruptBlock as e:
+                done.put((None, e))
+
+    def result():
+        raw, error = done.get()
+        if error is not None:
+            raise error
+        return raw
+
+    worker = threading.Thread(target=work, name="p2pcap-decompress", daemon=True)
+    worker.start()
+    pending = None
+    try:
+        while True:
+            try:
+                block, filters = next(blocks)
+            except StopIteration:
+                break
+            except CorruptBlock:
+                if pending is not None:
+                    yield pending
+                raise
+            jobs.put(block)
+            if pending is not None:
+                yield pending
+            pending = (block, filters, result)
+        if pending is not None:
+            yield pending
+    finally:
+        jobs.put(None)
 
 
 def _block_filter(index, commands, since_ns, until_ns, gaps):

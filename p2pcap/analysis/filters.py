@@ -13,6 +13,7 @@ view still reports the losses that may hide what it looks for.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -283,11 +284,9 @@ class Selection:
         assume: int | None = None,
         share_decoded: bool = False,
     ):
-        from p2pcap.analysis.negotiation import VersionTracker  # loads the decoders: not for --help
-
         self.reader = reader
         self.filt = filt
-        self.versions = VersionTracker(assume=assume)
+        self._assume = assume
         # Addresses in decoded scripts take the capture's network's prefixes.
         recorded = reader.metadata.get("network") if isinstance(reader.metadata, dict) else None
         self.network = canonical_network(recorded if isinstance(recorded, str) else None)
@@ -299,6 +298,14 @@ class Selection:
         # caller promises not to change a decoded dict (it is then shared).
         self._memo: dict | None = {} if share_decoded else None
         self.first_ns: int | None = None
+
+    @functools.cached_property
+    def versions(self):
+        """The peer-sessions' ``VersionTracker``; made on first use, since it
+        loads the decoders (not for ``--help``, nor for ``show -n``)."""
+        from p2pcap.analysis.negotiation import VersionTracker
+
+        return VersionTracker(assume=self._assume)
 
     def version_for(self, msg: Message) -> int:
         return self.versions.version_for(msg.pid, msg.peer_id)
@@ -339,7 +346,9 @@ class Selection:
             return min((b.ts_min_ns for b in reader.blocks() if b.records), default=None)
         return None  # learnt from the first record
 
-    def __iter__(self):
+    def _pushed(self):
+        """(commands, since_ns, until_ns, known) the reader is asked for; not
+        ``known`` when a relative time waits for the first record."""
         filt = self.filt
         relative = any(t is not None and t.kind != "absolute" for t in (filt.since, filt.until))
         if relative:
@@ -350,6 +359,23 @@ class Selection:
         commands = None
         if filt.commands is not None:
             commands = filt.commands | {"version"} if self._decode_wanted else filt.commands
+        return commands, since, until, known
+
+    def blockwise(self, render):
+        """The selection a block at a time through ``render`` (``CaptureReader.rendered_blocks``),
+        or None when its records must be looked at one by one: when they are
+        decoded, or tested on more than command and time."""
+        filt = self.filt
+        if self._decode_wanted or filt.where or not filt.is_metadata_trivial():
+            return None
+        commands, since, until, known = self._pushed()
+        if not known:
+            return None
+        return self.reader.rendered_blocks(render, commands, since, until)
+
+    def __iter__(self):
+        filt = self.filt
+        commands, since, until, known = self._pushed()
         if known and since is not None and self._decode_wanted and self._seekable and not self.reader.follow:
             # Versions negotiated before the view starts still apply inside it.
             for rec in self.reader.records(commands={"version"}, until_ns=since - 1, gaps=False):

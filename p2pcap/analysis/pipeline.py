@@ -58,6 +58,11 @@ class Pipeline:
     def __iter__(self):
         return iter(self.selection)
 
+    def blockwise(self, render):
+        """The records a block at a time, through ``render`` where it can
+        (``Selection.blockwise``); None when they must come one by one."""
+        return self.selection.blockwise(render)
+
     def decoded(self, msg):
         """(decoded, error) for a message this pipeline yielded; decoded once."""
         return self.selection.decoded(msg)

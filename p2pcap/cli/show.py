@@ -13,7 +13,17 @@ import os
 from p2pcap.analysis.filters import RecordFilter
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.cli.render import Renderer
-from p2pcap.formats.records import Message
+from p2pcap.formats import accelerators
+from p2pcap.formats.records import GAP_REASONS, Message
+
+
+def _listing_of(listing):
+    """``CaptureReader.rendered_blocks``'s ``render`` for the C listing."""
+
+    def render(raw, records, commands, since_ns, until_ns, gaps):
+        return listing(raw, records, commands, since_ns, until_ns, gaps, GAP_REASONS)
+
+    return render
 
 
 def want_color(stream, environ=os.environ) -> bool:
@@ -63,6 +73,27 @@ def show_capture(
         if header:
             out(header)
         live = follow or not p.seekable
+        plain_rows = not (decode or json_lines or verbose or hex_payload or color) and limit is None
+        listing = accelerators.listing() if plain_rows else None
+        blocks = p.blockwise(_listing_of(listing)) if listing is not None else None
+        if blocks is not None:
+            # show -n: the rows of a block rendered in C (formats/_listing.c),
+            # or, where it declines a block, the general way.
+            for made in blocks:
+                if type(made) is tuple:
+                    text, messages = made
+                    if text:
+                        out(text)
+                    shown += messages
+                else:
+                    for record in made:
+                        out(renderer.render(record))
+                        shown += type(record) is Message
+                if live and flush is not None:
+                    flush()
+            for problem in p.problems():
+                warn(problem)
+            return shown
         for record in p:
             if type(record) is Message:
                 if limit is not None and shown >= limit:

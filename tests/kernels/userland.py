@@ -58,6 +58,8 @@ TESTS = [
     "tests/test_cli_help.py",
     "tests/decoders",
     "tests/formats",
+    # the C listing and the other fast paths of show, against the general path, on this interpreter
+    "tests/analysis/test_fast_output.py",
     "tests/standin",
 ]
 VENV = "/opt/p2pcap-venv"
