@@ -85,7 +85,8 @@ def decode(command: str, payload: bytes, version: int | None = None, network: st
     """
     fast = FAST.get(command)
     if fast is not None and (network is None or network in _NETWORKS):
-        obj = fast(payload)
+        # the version the construct's context would hold (_context)
+        obj = fast(payload, version or PROTOCOL_VERSION, network)
         if obj is not None:
             return obj
     context = _context(version, network)

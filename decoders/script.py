@@ -107,9 +107,11 @@ def dash_amount(duffs) -> str | None:
     """
     if type(duffs) is not int:
         return None
-    sign = "-" if duffs < 0 else ""
-    whole, frac = divmod(abs(duffs), COIN)
-    return f"{sign}{whole}.{frac:08d}"
+    # %-formatting of divmod's pair: one call fewer than an f-string of two
+    # names, and amounts are formatted for every output (core_io ValueFromAmount)
+    if duffs >= 0:
+        return "%d.%08d" % divmod(duffs, COIN)  # noqa: UP031
+    return "-%d.%08d" % divmod(-duffs, COIN)  # noqa: UP031
 
 
 def _ops(script: bytes):
@@ -171,39 +173,71 @@ def script_asm(script: bytes, sighash_decode: bool = False) -> str:
     >>> script_asm(bytes.fromhex("0320a107b175"))
     '500000 OP_CHECKLOCKTIMEVERIFY OP_DROP'
     """
-    decode_sigs = sighash_decode and not (
-        (script and script[0] == OP_RETURN) or len(script) > MAX_SCRIPT_SIZE
-    )
-    # _ops() written out: every input and output of every transaction comes here
+    return asm_of(script, script.hex(), sighash_decode)
+
+
+# Every opcode's word, OP_UNKNOWN included, by index; the one-byte pushes
+# (01 xx) as the CScriptNum they show.
+_WORDS = tuple(_NAMES.get(op, "OP_UNKNOWN") for op in range(256))
+_BYTE_NUMS = tuple(str(_script_num(bytes((b,)))) for b in range(256))
+
+
+def asm_of(script: bytes, hexed: str, sighash_decode: bool = False) -> str:
+    """``script_asm`` of a script whose hex (``script.hex()``) the caller has.
+
+    A transaction shows each script as hex next to its asm, and the asm of
+    a push is a slice of that hex, so nothing is converted twice.  _ops()
+    written out: every input and output of every transaction comes here.
+    """
+    end = len(script)
+    decode_sigs = sighash_decode and end <= MAX_SCRIPT_SIZE and not (end and script[0] == OP_RETURN)
+    if decode_sigs and end > 11:
+        first = script[0]
+        if 4 < first < OP_PUSHDATA1 and first + 2 < end:
+            second = script[first + 1]
+            if 4 < second < OP_PUSHDATA1 and first + second + 2 == end:
+                # The usual scriptSig, <sig> <pubkey>: the loop below for these two pushes.
+                stop = first + 1
+                if script[first] in _SIGHASH_NAMES and _is_strict_der(script[1:stop]):
+                    sig = f"{hexed[2 : 2 * first]}[{_SIGHASH_NAMES[script[first]]}]"
+                else:
+                    sig = hexed[2 : 2 * stop]
+                if script[-1] in _SIGHASH_NAMES and _is_strict_der(script[stop + 1 :]):
+                    return f"{sig} {hexed[2 * stop + 2 : -2]}[{_SIGHASH_NAMES[script[-1]]}]"
+                return f"{sig} {hexed[2 * stop + 2 :]}"
     words = []
-    pc, end = 0, len(script)
+    append = words.append
+    pc = 0
     while pc < end:
         op = script[pc]
         pc += 1
         if op > OP_PUSHDATA4:
-            words.append(_NAMES.get(op, "OP_UNKNOWN"))
+            append(_WORDS[op])
             continue
         if op < OP_PUSHDATA1:
             size = op
         else:
             width = 1 if op == OP_PUSHDATA1 else 2 if op == OP_PUSHDATA2 else 4
             if pc + width > end:
-                words.append("[error]")
+                append("[error]")
                 break
             size = int.from_bytes(script[pc : pc + width], "little")
             pc += width
-        if pc + size > end:
-            words.append("[error]")
+        stop = pc + size
+        if stop > end:
+            append("[error]")
             break
-        data = script[pc : pc + size]
-        pc += size
-        if size <= 4:
-            words.append(str(_script_num(data)))
-        elif decode_sigs and data[-1] in _SIGHASH_NAMES and _is_strict_der(data):
-            # CheckSignatureEncoding(STRICTENC): strict DER and a defined hash type
-            words.append(f"{data[:-1].hex()}[{_SIGHASH_NAMES[data[-1]]}]")
+        if size > 4:
+            if decode_sigs and script[stop - 1] in _SIGHASH_NAMES and _is_strict_der(script[pc:stop]):
+                # CheckSignatureEncoding(STRICTENC): strict DER and a defined hash type
+                append(f"{hexed[2 * pc : 2 * stop - 2]}[{_SIGHASH_NAMES[script[stop - 1]]}]")
+            else:
+                append(hexed[2 * pc : 2 * stop])
+        elif size == 1:
+            append(_BYTE_NUMS[script[pc]])
         else:
-            words.append(data.hex())
+            append(str(_script_num(script[pc:stop])))
+        pc = stop
     return " ".join(words)
 
 
@@ -275,25 +309,32 @@ def describe_output(script_hex, network: str | None) -> tuple:
     return describe_script(script, network)
 
 
+# The P2PKH version byte of each network, as bytes (None is mainnet).
+_P2PKH_PREFIX = {name: bytes((p2pkh,)) for name, (p2pkh, _) in NETWORKS.items()}
+_P2PKH_PREFIX[None] = _P2PKH_PREFIX["mainnet"]
+
+
 @lru_cache(maxsize=1 << 14)  # the same payee scripts recur across transactions
 def describe_script(script: bytes, network: str | None) -> tuple:
     """``describe_output`` of the script's bytes."""
+    hexed = script.hex()
     if (
         len(script) == 25
         and script[:3] == b"\x76\xa9\x14"
         and script[23] == 0x88
         and script[24] == OP_CHECKSIG
     ):  # the common case first: pay to key hash
-        h = script[3:23]
-        asm = f"OP_DUP OP_HASH160 {h.hex()} OP_EQUALVERIFY OP_CHECKSIG"
-        return asm, "pubkeyhash", key_id_address(h, network)
+        asm = f"OP_DUP OP_HASH160 {hexed[6:46]} OP_EQUALVERIFY OP_CHECKSIG"
+        prefix = _P2PKH_PREFIX.get(network) or bytes((network_prefixes(network)[0],))
+        # b58check_encode, not key_id_address: this function's cache is in front of it
+        return asm, "pubkeyhash", b58check_encode(prefix + script[3:23])
     kind = output_type(script)
     address = None
     if kind == "scripthash":
-        address = _address(network_prefixes(network)[1], script[2:22])
+        address = b58check_encode(bytes((network_prefixes(network)[1],)) + script[2:22])
     elif kind == "pubkeyhash":  # not reached: the fast path above takes it
         address = key_id_address(script[3:23], network)
-    return script_asm(script), kind, address
+    return asm_of(script, hexed), kind, address
 
 
 def script_address(script_hex, network: str | None) -> str | None:
@@ -313,6 +354,7 @@ def sig_asm(script_hex) -> str | None:
 __all__ = [
     "COIN",
     "NETWORKS",
+    "asm_of",
     "dash_amount",
     "describe_output",
     "describe_script",

@@ -43,6 +43,7 @@ anything unusual to it.
 from __future__ import annotations
 
 import struct
+from hashlib import sha256 as _sha256
 
 from construct import (
     Construct,
@@ -55,7 +56,7 @@ from construct import (
 from construct.core import stream_read, stream_seek, stream_tell
 
 from .primitives import MAX_SIZE, _read_prefixed, _unhex, _write_prefixed, sha256d
-from .script import dash_amount, describe_script, script_asm
+from .script import COIN, asm_of, dash_amount, describe_script
 from .special_tx import build_payload, decode_payload
 from .structs import Struct
 from .txparts import (
@@ -193,7 +194,7 @@ def _add_txid(obj: dict, raw) -> None:
 # The layout with its txid: the reference the fast parser must equal.
 TransactionLayout = _WithTxid(_Transaction)
 
-_VERSION_TYPE = struct.Struct("<hH")
+_VERSION_TYPE_COUNT = struct.Struct("<hHB")  # nVersion, nType, first byte of the vin count
 _OUTPOINT_LEN = struct.Struct("<32sIB")  # prevout hash, n, first byte of the script length
 _VALUE_LEN = struct.Struct("<qB")  # value, first byte of the script length
 _U32 = struct.Struct("<I")
@@ -227,13 +228,18 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
 
     Only the well-formed path: anything short, non-canonical or over a
     limit raises _Unusual, and the layout reads the bytes again to give
-    its own result or error.
+    its own result or error.  ``view`` is bytes (a ``tx`` message, through
+    fastpaths.py) or a memoryview of the stream (a block's transactions).
+    Each script is converted to hex once; its asm takes slices of that hex
+    (script.asm_of).
     """
     start, end = pos, len(view)
-    if pos + 4 > end:
+    if pos + 5 > end:
         raise _Unusual
-    version, tx_type = _VERSION_TYPE.unpack_from(view, pos)
-    count, pos = _compact(view, pos + 4, end)
+    version, tx_type, count = _VERSION_TYPE_COUNT.unpack_from(view, pos)
+    pos += 5
+    if count >= 0xFD:
+        count, pos = _compact(view, pos - 1, end)
     vin = []
     for _ in range(count):
         if pos + 37 > end:
@@ -242,20 +248,30 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
         pos += 37
         if size >= 0xFD:
             size, pos = _compact(view, pos - 1, end)
-        if pos + size + 4 > end:
+        stop = pos + size
+        if stop + 4 > end:
             raise _Unusual
-        script_sig = bytes(view[pos : pos + size])
-        coinbase = n == 0xFFFFFFFF and prev_hash == _NULL_HASH
+        script_sig = bytes(view[pos:stop])
+        hexed = script_sig.hex()
         vin.append(
             {
                 "prevout": {"hash": prev_hash[::-1].hex(), "n": n},
-                "script_sig": script_sig.hex(),
-                "script_sig_asm": None if coinbase else script_asm(script_sig, sighash_decode=True),
-                "sequence": _U32.unpack_from(view, pos + size)[0],
+                "script_sig": hexed,
+                # a coinbase input (src/primitives/transaction.h COutPoint::IsNull)
+                # has no asm, as in txparts.TxIn
+                "script_sig_asm": None
+                if n == 0xFFFFFFFF and prev_hash == _NULL_HASH
+                else asm_of(script_sig, hexed, True),
+                "sequence": _U32.unpack_from(view, stop)[0],
             }
         )
-        pos += size + 4
-    count, pos = _compact(view, pos, end)
+        pos = stop + 4
+    if pos >= end:
+        raise _Unusual
+    count = view[pos]
+    pos += 1
+    if count >= 0xFD:
+        count, pos = _compact(view, pos - 1, end)
     vout = []
     for _ in range(count):
         if pos + 9 > end:
@@ -264,21 +280,25 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
         pos += 9
         if size >= 0xFD:
             size, pos = _compact(view, pos - 1, end)
-        if pos + size > end:
+        stop = pos + size
+        if stop > end:
             raise _Unusual
-        script = bytes(view[pos : pos + size])
+        script = bytes(view[pos:stop])
         asm, kind, address = describe_script(script, network)
         vout.append(
             {
                 "value": value,
-                "value_dash": dash_amount(value),
+                # dash_amount, written out for the usual non-negative value
+                "value_dash": "%d.%08d" % divmod(value, COIN)  # noqa: UP031 (one call fewer)
+                if value >= 0
+                else dash_amount(value),
                 "script_pub_key": script.hex(),
                 "script_pub_key_asm": asm,
                 "script_pub_key_type": kind,
                 "address": address,
             }
         )
-        pos += size
+        pos = stop
     if pos + 4 > end:
         raise _Unusual
     lock_time = _U32.unpack_from(view, pos)[0]
@@ -300,7 +320,11 @@ def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
         "extra_payload": payload,
         "extra_payload_error": error,
     }
-    _add_txid(obj, view[start:pos])
+    wire = view if start == 0 and pos == end else view[start:pos]  # a whole tx message: no copy
+    if tx_type == TRANSACTION_ASSET_UNLOCK:
+        _add_txid(obj, wire)
+    else:  # _add_txid without the asset unlock's second hash: SHA256d of the wire bytes
+        obj["txid"] = _sha256(_sha256(wire).digest()).digest()[::-1].hex()
     return obj, pos
 
 
