@@ -149,13 +149,16 @@ class Truncated:
 
 
 _FILE_HEADER, _BLOCK, _BODY, _SKIP, _TRAILER, _RESYNC, _DONE, _END = range(8)
+# What to ask for while looking for a sync marker in damaged bytes: any
+# amount helps, and a header's worth at a time would crawl through them.
+RESYNC_READ = 1 << 16
 
 
 class Decoder:
     """Incremental capture decoder.  ``offset``/``block_index`` say where it is."""
 
     def __init__(self, *, offset: int = 0, block_index: int = 0, file_header: bool = True):
-        self._buf = bytearray()
+        self._buf = b""  # bytes adopted from the caller, or a bytearray once they are joined
         self._start = 0
         self._eof = False
         self._state = _FILE_HEADER if file_header else _BLOCK
@@ -173,6 +176,15 @@ class Decoder:
         if data:
             if self._eof:
                 raise RuntimeError("receive_data after end of input")
+            if self._start == len(self._buf) and type(data) is bytes:
+                # Nothing buffered: keep the caller's bytes as they are, so a
+                # body read whole is handed on without a copy (_peek).
+                self._buf = data
+                self._start = 0
+                return
+            if type(self._buf) is bytes:
+                self._buf = bytearray(memoryview(self._buf)[self._start :])
+                self._start = 0
             self._buf += data
         else:
             self._eof = True
@@ -211,14 +223,20 @@ class Decoder:
         self._start += n
         self.offset += n
         if self._start == len(self._buf):
-            self._buf.clear()
+            self._buf = b""
             self._start = 0
         elif self._start > 1 << 16 and self._start * 2 > len(self._buf):
-            del self._buf[: self._start]
+            if type(self._buf) is bytes:
+                self._buf = bytearray(memoryview(self._buf)[self._start :])
+            else:
+                del self._buf[: self._start]
             self._start = 0
 
     def _peek(self, n: int) -> bytes:
-        with memoryview(self._buf) as mv:
+        buf = self._buf
+        if type(buf) is bytes:
+            return buf if self._start == 0 and n == len(buf) else buf[self._start : self._start + n]
+        with memoryview(buf) as mv:
             return bytes(mv[self._start : self._start + n])
 
     def _wait(self, n: int):
@@ -381,7 +399,7 @@ class Decoder:
                 if self._eof:
                     self._state = _END
                     return END
-                self.need = BLOCK_HEADER_LEN
+                self.need = RESYNC_READ
                 return NEED_DATA
             self._consume(i - self._start)
             head = self._peek(min(self._avail(), BLOCK_HEADER_LEN))

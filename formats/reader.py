@@ -33,8 +33,6 @@ from .layout import (
     parse_trailer,
 )
 
-CHUNK = 1 << 16
-
 
 class CaptureReader:
     """Read a capture: ``metadata``, ``version``, then records in file order.
@@ -227,7 +225,9 @@ class CaptureReader:
 
     def _read(self, decoder: Decoder) -> bool:
         """Feed the decoder; False when there is nothing more (and not following)."""
-        data = self._file.read(max(decoder.need, CHUNK))
+        # Exactly what the decoder asks for: a block's body then arrives as one
+        # bytes object, which the decoder hands on without copying it.
+        data = self._file.read(max(decoder.need, 1))
         if data:
             decoder.receive_data(data)
             return True
