@@ -100,7 +100,16 @@ def decode(command: str, payload: bytes, version: int | None = None, network: st
         raise _error(command, exc, stream) from None
     except _LEAKS as exc:
         raise DecodeError(command, f"{type(exc).__name__}: {exc}", offset=stream.tell()) from None
+    finally:
+        _release(context)
     return to_plain(obj)
+
+
+def _release(context: Container) -> None:
+    # The context refers to itself (_params): left so, every decode would be
+    # garbage only the cycle collector frees, and `show --json` spent a fifth
+    # of its time in it.
+    context.pop("_params", None)
 
 
 def decode_partial(
@@ -168,6 +177,8 @@ def decode_partial(
         raise _error(command, exc, stream) from None
     except _LEAKS as exc:
         raise DecodeError(command, f"{type(exc).__name__}: {exc}", offset=stream.tell()) from None
+    finally:
+        _release(root)
     return {**result, "partial": True, "error": None if error is None else str(error)}
 
 
