@@ -42,6 +42,16 @@ from pathlib import Path
 
 from bench_decoders import compact  # a sibling script: benchmarks/ is on sys.path
 
+
+def varint(n: int) -> bytes:
+    """Core's VARINT (src/serialize.h WriteVarInt): 7 bits a byte, most significant first."""
+    out = [n & 0x7F]
+    while n > 0x7F:
+        n = (n >> 7) - 1
+        out.append(n & 0x7F | 0x80)
+    return bytes(reversed(out))
+
+
 from p2pcap.formats import CaptureWriter, Message, open_capture
 from p2pcap.formats.block import BlockBuilder
 from p2pcap.formats.compress import Compressor
@@ -192,8 +202,9 @@ class Traffic:
         if kind == "qsigrec":
             return kind, b"\x64" + r.choice(self.quorums) + self.rb(64) + self.sig()
         if kind == "qsigsesann":
-            session = compact(r.randrange(10**6))
-            return kind, session + b"\x64" + r.choice(self.quorums) + self.rb(64)
+            # vec<CSigSesAnn>: one announcement, its session id a VARINT (src/llmq/signing_shares.h)
+            session = varint(r.randrange(10**6))
+            return kind, b"\x01" + session + b"\x64" + r.choice(self.quorums) + self.rb(64)
         if kind == "clsig":
             self.height += r.random() < 0.3
             return kind, struct.pack("<i", self.height) + self.rb(32) + self.sig()
@@ -248,10 +259,19 @@ class Traffic:
         raise AssertionError(kind)
 
     def connect_messages(self, peer):
-        for command in CONNECT:
-            size = {"version": 160, "mnauth": 130, "spork": 110, "sendcmpct": 9}.get(command, 0)
-            for direction in ("in", "out"):
-                self.pending.append((command, self.rb(size), direction, peer))
+        for i, command in enumerate(CONNECT):
+            if command == "spork":  # CSporkMessage (src/spork.h): id, value, time signed, signature
+                head = struct.pack("<iqq", 10001 + i % 12, 4_070_908_800, self.ts // 10**9) + b"\x41"
+                payloads = (head + self.rb(65), head + self.rb(65))
+            elif command == "version":  # a protocol version first: the one decoding negotiates
+                payloads = tuple(
+                    struct.pack("<i", v) + self.rb(156) for v in (70238, self.rng.choice((70235, 70238)))
+                )
+            else:
+                size = {"mnauth": 130, "sendcmpct": 9}.get(command, 0)
+                payloads = (self.rb(size), self.rb(size))
+            for direction, payload in zip(("in", "out"), payloads):
+                self.pending.append((command, payload, direction, peer))
 
     # -- the stream -----------------------------------------------------------
     def messages(self, n: int):
