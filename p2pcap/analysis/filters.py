@@ -295,7 +295,7 @@ class Selection:
         self.network = canonical_network(recorded if isinstance(recorded, str) else None)
         self._decode_wanted = decode or filt.needs_decode
         self._seekable = seekable
-        self._cache = (None, (None, None))
+        self._cache = (None, (None, None), None)  # (message, (decoded, error), version_info)
         self._decode_record = None
         # (command, version, msg_size, payload) -> (decoded, error), when the
         # caller promises not to change a decoded dict (it is then shared).
@@ -315,17 +315,23 @@ class Selection:
 
     def version_info(self, msg: Message) -> tuple[int, str]:
         """(version, ``negotiated`` | ``assumed`` | ``given``) ``msg`` is decoded with."""
+        cache = self._cache
+        if cache[0] is msg:
+            return cache[2]
         return self.versions.version_info(msg.pid, msg.peer_id)
 
     def decoded(self, msg: Message):
-        """``(decoded, error)`` for a message this selection yielded (cached for the last one)."""
-        if self._cache[0] is not msg:
+        """``(decoded, error)`` for a message this selection yielded (cached for the last one,
+        with its ``version_info``)."""
+        cache = self._cache
+        if cache[0] is not msg:
             decode_record = self._decode_record
             if decode_record is None:  # the decoders load on first use, not for --help
                 from p2pcap.analysis.decoding import decode_record
 
                 self._decode_record = decode_record
-            version = self.version_for(msg)
+            info = self.versions.version_info(msg.pid, msg.peer_id)
+            version = info[0]
             payload = msg.payload
             if self._memo is None or len(payload) < _MEMO_MIN or msg.command in _INVENTORIES:
                 result = decode_record(msg, version, self.network)
@@ -338,8 +344,8 @@ class Selection:
                     if len(self._memo) >= _MEMO_LIMIT:
                         self._memo.clear()
                     self._memo[key] = result
-            self._cache = (msg, result)
-        return self._cache[1]
+            self._cache = cache = (msg, result, info)
+        return cache[1]
 
     def _first_ns(self):
         reader = self.reader

@@ -169,7 +169,7 @@ class MessageLines:
                     "direction": direction,
                     "command": command,
                 }
-            ).decode()
+            ).decode()[1:-1]  # the members, without the braces
         except orjson.JSONEncodeError:
             text = None
         if len(self._middles) >= 4096:  # a capture of many peer-sessions: bounded all the same
@@ -185,25 +185,24 @@ class MessageLines:
         if middle is None:
             return None
         ts = msg.ts_ns
-        parts = [
-            f'{{"ts_ns":{ts},"time":"{iso(ts)}",{middle[1:-1]},"msg_size":{msg.msg_size},'
+        line = (
+            f'{{"ts_ns":{ts},"time":"{iso(ts)}",{middle},"msg_size":{msg.msg_size},'
             f'"captured_len":{len(msg.payload)},"flags":{msg.flags}'
-        ]
+        )
         if version is not None:
             number, source = version
             if type(number) is not int or source not in _VERSION_SOURCES:
                 return None
-            parts.append(f',"protocol_version":{number},"protocol_version_source":"{source}"')
+            line += f',"protocol_version":{number},"protocol_version_source":"{source}"'
         if decoded is not NOT_DECODED:
             try:
-                parts.append(f',"decoded":{orjson.dumps(decoded, option=orjson.OPT_NON_STR_KEYS).decode()}')
-                parts.append(',"error":null' if error is None else f',"error":{orjson.dumps(error).decode()}')
+                line += f',"decoded":{orjson.dumps(decoded, option=orjson.OPT_NON_STR_KEYS).decode()}'
+                line += ',"error":null' if error is None else f',"error":{orjson.dumps(error).decode()}'
             except orjson.JSONEncodeError:
                 return None
         if self.payload_hex:
-            parts.append(f',"payload_hex":"{msg.payload.hex()}"')
-        parts.append("}")
-        return "".join(parts)
+            line += f',"payload_hex":"{msg.payload.hex()}"'
+        return line + "}"
 
 
 _VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))

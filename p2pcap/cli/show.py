@@ -94,14 +94,15 @@ def show_capture(
             for problem in p.problems():
                 warn(problem)
             return shown
+        render, decoded, version_info = renderer.render, p.selection.decoded, p.selection.version_info
         for record in p:
             if type(record) is Message:
                 if limit is not None and shown >= limit:
                     break
                 if decode:
-                    out(renderer.render(record, *p.decoded(record), p.version_info(record)))
+                    out(render(record, *decoded(record), version_info(record)))
                 else:
-                    out(renderer.render(record))
+                    out(render(record))
                 shown += 1
             else:
                 out(renderer.render(record))
