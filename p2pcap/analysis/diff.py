@@ -33,8 +33,9 @@ from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import is_stdio
 from p2pcap.analysis.summary import summarize
 from p2pcap.errors import ArgumentError
+from p2pcap.formats import accelerators
 from p2pcap.formats.peeraddr import split_host_port
-from p2pcap.formats.records import Message
+from p2pcap.formats.records import DIRECTIONS, Message
 
 DEFAULT_IGNORE = ("nonce", "time", "timestamp", "mnauth_challenge")
 _CACHE_LIMIT = 32_768  # fingerprints of recent identical payloads (verack, relayed invs), ~5 MB
@@ -193,10 +194,18 @@ def fingerprint(msg: Message, text: str) -> int:
     return int.from_bytes(digest, "little")
 
 
+_U64 = (1 << 64) - 1
+
+
 def raw_fingerprint(msg: Message) -> int:
-    """The fingerprint of a message compared by its bytes (``Normalizer.raw_comparable``)."""
-    head = f"{msg.direction} {msg.command} {msg.msg_size} ".encode()
-    return int.from_bytes(hashlib.blake2b(head + msg.payload, digest_size=8).digest(), "little")
+    """The fingerprint of a message compared by its bytes (``Normalizer.raw_comparable``).
+
+    Python's own hash of the bytes: keyed per process (PYTHONHASHSEED), so
+    two messages cannot be made to collide ahead of time, and the very value
+    the C walker gives (formats/_blockwalk.c, ``fingerprints``).
+    """
+    head = f"{msg.direction} {msg.command} {msg.msg_size} ".encode("utf-8", "surrogateescape")
+    return hash(head + msg.payload) & _U64
 
 
 def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
@@ -204,46 +213,132 @@ def scan(path, filt: RecordFilter, norm: Normalizer) -> Side:
     if is_stdio(path):
         raise ArgumentError("path", "diff reads each capture twice: give files, not -")
     side = Side(str(path))
-    by_key: dict = {}
-    cache: dict = {}
     with open_pipeline(path, filt, decode=True, share_decoded=True) as sel:
-        for rec in sel:
-            side.first_ns = rec.ts_ns if side.first_ns is None else min(side.first_ns, rec.ts_ns)
-            side.last_ns = rec.ts_ns if side.last_ns is None else max(side.last_ns, rec.ts_ns)
-            if type(rec) is not Message:
-                side.gap_records += 1
-                side.lost_messages += rec.lost_messages
-                continue
-            key = (rec.pid, rec.peer_id, rec.peer_addr, rec.conn_type)
-            s = by_key.get(key)
-            if s is None:
-                s = by_key[key] = Session(*key, rec.ts_ns)
-                side.sessions.append(s)
-            if norm.raw_comparable(rec.command):
-                fp = raw_fingerprint(rec)
-            else:
-                ck = (
-                    rec.direction,
-                    rec.command,
-                    sel.version_for(rec),
-                    rec.payload
-                    if len(rec.payload) <= 64
-                    else hashlib.blake2b(rec.payload, digest_size=16).digest(),
-                )
-                fp = cache.get(ck)
-                if fp is None:
-                    decoded, error = sel.decoded(rec)
-                    fp = fingerprint(rec, norm.text(rec, decoded, error))
-                    if len(cache) >= _CACHE_LIMIT:
-                        cache.clear()
-                    cache[ck] = fp
-            s.fps.append(fp)
-            s.ords.append(side.messages)
-            side.messages += 1
-            k = (rec.command, rec.direction)
-            side.counts[k] = side.counts.get(k, 0) + 1
+        state = _Scan(side, sel.selection, norm)
+        blocks = _walked_blocks(sel.selection, norm, side, filt)
+        if blocks is None:
+            for rec in sel:
+                state.add(rec)
+        else:
+            for made in blocks:
+                if type(made) is tuple:
+                    state.merge(made)
+                else:  # a block the walker left to the general way
+                    for rec in made:
+                        state.add(rec, follow_versions=True)
         side.problems = sel.problems()
     return side
+
+
+def _walked_blocks(selection, norm: Normalizer, side: Side, filt: RecordFilter):
+    """The blocks through the C walker (``fingerprints``), or None when it
+    cannot serve: not built, or a filter it does not apply (``--type`` keeps
+    the version messages out of the count, the metadata tests are per record)."""
+    walk = accelerators.blockwalk()
+    bounds = selection.plain_bounds() if walk is not None and filt.commands is None else None
+    if bounds is None:
+        return None
+    fingerprints, is_raw = walk.fingerprints, norm.raw_comparable
+
+    def render(raw, records, _commands, since_ns, until_ns, _gaps):
+        return fingerprints(raw, records, is_raw, since_ns, until_ns, side.messages)
+
+    return selection.reader.rendered_blocks(render, *bounds)
+
+
+class _Scan:
+    """One capture's first pass: messages in, ``Side`` filled."""
+
+    def __init__(self, side: Side, selection, norm: Normalizer):
+        self.side = side
+        self.selection = selection
+        self.norm = norm
+        self.by_key: dict = {}
+        self.cache: dict = {}  # normalised fingerprints of recent identical payloads
+
+    def _session(self, key, first_ns: int) -> Session:
+        s = self.by_key.get(key)
+        if s is None:
+            s = self.by_key[key] = Session(*key, first_ns)
+            self.side.sessions.append(s)
+        return s
+
+    def _span(self, lo: int, hi: int) -> None:
+        side = self.side
+        side.first_ns = lo if side.first_ns is None else min(side.first_ns, lo)
+        side.last_ns = hi if side.last_ns is None else max(side.last_ns, hi)
+
+    def _count(self, command: str, direction: str, n: int) -> None:
+        counts = self.side.counts
+        counts[(command, direction)] = counts.get((command, direction), 0) + n
+
+    def decoded_fingerprint(self, rec: Message) -> int:
+        """The fingerprint of a message compared by its normalised decoded form."""
+        sel = self.selection
+        ck = (
+            rec.direction,
+            rec.command,
+            sel.version_for(rec),
+            rec.payload if len(rec.payload) <= 64 else hashlib.blake2b(rec.payload, digest_size=16).digest(),
+        )
+        fp = self.cache.get(ck)
+        if fp is None:
+            decoded, error = sel.decoded(rec)
+            fp = fingerprint(rec, self.norm.text(rec, decoded, error))
+            if len(self.cache) >= _CACHE_LIMIT:
+                self.cache.clear()
+            self.cache[ck] = fp
+        return fp
+
+    def add(self, rec, *, follow_versions: bool = False) -> None:
+        """One record, in file order; ``follow_versions`` when it did not come
+        through the selection (which follows the versions of what it yields)."""
+        side = self.side
+        self._span(rec.ts_ns, rec.ts_ns)
+        if type(rec) is not Message:
+            side.gap_records += 1
+            side.lost_messages += rec.lost_messages
+            return
+        if follow_versions and rec.command == "version":
+            self.selection.versions.see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
+        s = self._session((rec.pid, rec.peer_id, rec.peer_addr, rec.conn_type), rec.ts_ns)
+        if self.norm.raw_comparable(rec.command):
+            fp = raw_fingerprint(rec)
+        else:
+            fp = self.decoded_fingerprint(rec)
+        s.fps.append(fp)
+        s.ords.append(side.messages)
+        side.messages += 1
+        self._count(rec.command, rec.direction, 1)
+
+    def merge(self, made: tuple) -> None:
+        """What the C walker made of one block (formats/_blockwalk.c, ``fingerprints``)."""
+        peers, names, sessions, pending, counts, ts_min, ts_max, gaps, kept = made
+        side = self.side
+        if ts_min is not None:
+            self._span(ts_min, ts_max)
+        starts = {}
+        for pref, (first_ns, fps, ords) in sessions.items():
+            s = self._session(peers[pref], first_ns)
+            starts[pref] = (s, len(s.fps))
+            s.fps.frombytes(fps)
+            s.ords.frombytes(ords)
+        see = self.selection.versions.see
+        for pref, index, cref, d, ts, flags, msg_size, payload in pending:
+            pid, peer_id, addr, conn_type = peers[pref]
+            rec = Message(
+                ts, pid, peer_id, addr, conn_type, DIRECTIONS[d], names[cref], msg_size, payload, flags
+            )
+            if rec.command == "version":
+                see(pid, peer_id, rec.direction, rec.command, payload)
+            s, start = starts[pref]
+            s.fps[start + index] = self.decoded_fingerprint(rec)
+        for key, n in counts.items():
+            self._count(names[key >> 1], DIRECTIONS[key & 1], n)
+        for _ts, _pid, _reason, lost, _lost_bytes in gaps:
+            side.gap_records += 1
+            side.lost_messages += lost
+        side.messages += kept
 
 
 # -- pairing sessions -----------------------------------------------------------

@@ -370,17 +370,22 @@ class Selection:
             commands = filt.commands | {"version"} if self._decode_wanted else filt.commands
         return commands, since, until, known
 
+    def plain_bounds(self):
+        """``(commands, since_ns, until_ns)`` when the reader applies the whole
+        filter by itself, else None (records tested on more than command and
+        time, or a relative time still waiting for the first record)."""
+        filt = self.filt
+        if filt.where or not filt.is_metadata_trivial():
+            return None
+        commands, since, until, known = self._pushed()
+        return (commands, since, until) if known else None
+
     def blockwise(self, render):
         """The selection a block at a time through ``render`` (``CaptureReader.rendered_blocks``),
         or None when its records must be looked at one by one: when they are
         decoded, or tested on more than command and time."""
-        filt = self.filt
-        if self._decode_wanted or filt.where or not filt.is_metadata_trivial():
-            return None
-        commands, since, until, known = self._pushed()
-        if not known:
-            return None
-        return self.reader.rendered_blocks(render, commands, since, until)
+        bounds = None if self._decode_wanted else self.plain_bounds()
+        return None if bounds is None else self.reader.rendered_blocks(render, *bounds)
 
     def __iter__(self):
         filt = self.filt

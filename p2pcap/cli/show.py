@@ -74,10 +74,11 @@ def show_capture(
             out(header)
         live = follow or not p.seekable
         plain_rows = not (decode or json_lines or verbose or hex_payload or color) and limit is None
-        listing = accelerators.listing() if plain_rows else None
+        walk = accelerators.blockwalk() if plain_rows else None
+        listing = walk.listing if walk is not None else None
         blocks = p.blockwise(_listing_of(listing)) if listing is not None else None
         if blocks is not None:
-            # show -n: the rows of a block rendered in C (formats/_listing.c),
+            # show -n: the rows of a block rendered in C (formats/_blockwalk.c),
             # or, where it declines a block, the general way.
             for made in blocks:
                 if type(made) is tuple:

@@ -1,6 +1,6 @@
 """show's fast paths print what the general path prints, byte for byte.
 
-The fast paths: the C listing of a block (formats/_listing.c, ``show -n``),
+The fast paths: the C listing of a block (formats/_blockwalk.c, ``show -n``),
 the JSON lines put together from parts (``render.MessageLines``) and the
 decoders' struct parsers (``decoders/fastpaths.py``, compared with the
 constructs in tests/decoders/test_fastpaths.py).  ``P2PCAP_GENERAL=1``
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from p2pcap.cli import main
 from p2pcap.cli.render import MessageLines, Renderer, json_line
-from p2pcap.formats import CaptureWriter, Gap, Message, _listing
+from p2pcap.formats import CaptureWriter, Gap, Message, _blockwalk
 from p2pcap.formats.accelerators import GENERAL_ENV
 from p2pcap.formats.block import BlockBuilder, decode_block
 from p2pcap.formats.jsonl import NOT_DECODED, message_object
@@ -36,7 +36,7 @@ from ..conftest import p2pcap_cmd
 from .captures import T0, recorded
 
 # The ordinary install builds the C listing (setup.py): a missing one fails here, not skips.
-listing = _listing.listing
+listing = _blockwalk.listing
 
 PEERS = [
     (4242, 0, "10.0.0.1:9999", "inbound"),
@@ -317,3 +317,113 @@ def test_message_lines_are_the_general_json(
         assert line is None
         return
     assert line is None or line == expected
+
+
+# -- diff: the C walker's first pass against the per-record one --------------------------------
+def diff(args, monkeypatch, *, general: bool) -> tuple[int, bytes]:
+    if general:
+        monkeypatch.setenv(GENERAL_ENV, "1")
+    else:
+        monkeypatch.delenv(GENERAL_ENV, raising=False)
+    result = CliRunner().invoke(main, ["diff", *map(str, args)])
+    return result.exit_code, result.stdout_bytes
+
+
+@pytest.fixture(scope="module")
+def changed(generated, tmp_path_factory):
+    """The mixed capture with messages dropped, payloads changed and a ping's nonce changed."""
+    records = generated_messages(1)
+    rng = random.Random(5)
+    for i in sorted(rng.sample(range(100, len(records) - 100), 4), reverse=True):
+        del records[i]
+    for i in rng.sample([i for i, r in enumerate(records) if type(r) is Message and r.command == "inv"], 3):
+        r = records[i]
+        records[i] = Message(
+            *(getattr(r, f) for f in ("ts_ns", "pid", "peer_id", "peer_addr", "conn_type")),
+            r.direction,
+            r.command,
+            r.msg_size,
+            r.payload[:-1] + b"\x00",
+            r.flags,
+        )
+    return write(tmp_path_factory.mktemp("changed") / "changed.cap", records, block_size=32 << 10)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--json"],
+        ["--since", "+1s", "--until", "+200s"],
+        ["--type", "inv"],
+        ["--direction", "in"],
+        ["-U", "0"],
+    ],
+    ids=" ".join,
+)
+def test_diff_fast_and_general_print_the_same(generated, changed, monkeypatch, args):
+    for a, b in ((generated["mixed"], changed), (changed, generated["mixed"]), (generated["ascii"], changed)):
+        fast = diff([a, b, *args], monkeypatch, general=False)
+        general = diff([a, b, *args], monkeypatch, general=True)
+        assert fast == general
+        assert fast[0] == 1 and fast[1].count(b"\n") > 5  # the captures differ, and diff says how
+
+
+def test_diff_of_a_damaged_capture(generated, tmp_path, monkeypatch):
+    data = bytearray(generated["mixed"].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    damaged = tmp_path / "damaged.cap"
+    damaged.write_bytes(bytes(data))
+    fast = diff([generated["mixed"], damaged], monkeypatch, general=False)
+    general = diff([generated["mixed"], damaged], monkeypatch, general=True)
+    assert fast == general and fast[0] == 2
+
+
+def scan_by_records(raw: bytes, count: int, since=None, until=None) -> tuple:
+    """What ``fingerprints`` gives for a block, from decode_block's records (all commands raw)."""
+    from p2pcap.analysis.diff import raw_fingerprint
+
+    sessions: dict = {}
+    keys = []
+    kept = 0
+    for rec in decode_block(raw, count, since_ns=since, until_ns=until):
+        if type(rec) is not Message:
+            continue
+        key = (rec.pid, rec.peer_id, rec.peer_addr, rec.conn_type)
+        if key not in sessions:
+            sessions[key] = []
+            keys.append(key)
+        sessions[key].append((raw_fingerprint(rec), 1000 + kept))
+        kept += 1
+    return keys, sessions, kept
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32),
+    edits=st.lists(st.tuples(st.integers(0, 1 << 16), st.integers(0, 255)), max_size=3),
+    since=st.none() | st.integers(T0, T0 + 5 * 10**9),
+)
+def test_fingerprints_agree_with_the_records_or_decline(seed, edits, since):
+    from array import array
+
+    records = generated_messages(seed, 30)
+    raw, count = body(records)
+    data = bytearray(raw)
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    data = bytes(data)
+    made = _blockwalk.fingerprints(data, count, lambda name: True, since, None, 1000)
+    try:
+        keys, expected, kept = scan_by_records(data, count, since)
+    except Exception:  # CorruptBlock: the general path names it
+        assert made is None
+        return
+    if made is None:
+        return
+    peers, names, sessions, pending, counts, ts_min, ts_max, gaps, messages = made
+    assert pending == [] and messages == kept
+    assert [peers[pref] for pref in sessions] == keys
+    for pref, (_first, fps, ords) in sessions.items():
+        got = list(zip(array("Q", fps), array("Q", ords)))
+        assert got == expected[peers[pref]]

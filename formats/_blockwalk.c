@@ -1,0 +1,679 @@
+/* C walkers over one decompressed block body, for the offline commands
+ * whose time is bound by reading (docs/BENCHMARKS.md):
+ *
+ *   listing(raw, records, commands, since_ns, until_ns, gaps, reasons) -> (str, int) | None
+ *       show -n's rows of the block, joined by "\n" (none after the last),
+ *       and how many of them are messages;
+ *   fingerprints(raw, records, is_raw, since_ns, until_ns, base) -> tuple | None
+ *       diff's first pass over the block (p2pcap/analysis/diff.py, scan).
+ *
+ * They are accelerators, not second readers: formats/block.py
+ * (decode_block), p2pcap/cli/render.py (Renderer) and diff's per-record
+ * loop stay the reference.  Anything a walker is not sure of -- a malformed
+ * record, a record count that does not match, a name it would have to
+ * decode for a row -- makes it return None, and the caller takes the
+ * general way for that block, which names the damage if there is any.
+ * The record layout is docs/FORMAT.md's "Records";
+ * tests/analysis/test_fast_output.py holds both paths to the same output on
+ * generated, damaged and cut captures.
+ *
+ * raw: the body (bytes-like); records: the count in the block header;
+ * since_ns/until_ns: None or inclusive bounds, as decode_block takes them.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#define KIND_MESSAGE 0x01
+#define KIND_PEER 0x02
+#define KIND_COMMAND 0x03
+#define KIND_GAP 0x04
+#define MESSAGE_LEN 28 /* <BIQHHBHII */
+#define PEER_LEN 22    /* <BIHIqHB, then addr and conn_type */
+#define COMMAND_LEN 8  /* <BIHB, then the name */
+#define GAP_LEN 35     /* <BIQIHQQ */
+#define WIDTH 80       /* render.WIDTH: a row is cut to 80 columns */
+#define MAX_ROW 512    /* a row before it is cut: 80 columns, a command of at most 255 bytes */
+
+static uint16_t u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Text;
+
+static int text_room(Text *t, size_t n) {
+    if (t->len + n <= t->cap) return 0;
+    size_t cap = t->cap ? t->cap : 1 << 16;
+    while (cap < t->len + n) cap *= 2;
+    char *grown = PyMem_Realloc(t->data, cap);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    t->data = grown;
+    t->cap = cap;
+    return 0;
+}
+
+/* "HH:MM:SS." of one second, formatted once for the records that share it
+ * (render.clock). */
+typedef struct {
+    uint64_t second;
+    int valid;
+    char text[16];
+} Clock;
+
+static int clock_text(Clock *c, uint64_t ts_ns, char *out) {
+    uint64_t second = ts_ns / 1000000000u;
+    if (!c->valid || c->second != second) {
+        time_t t = (time_t)second;
+        struct tm tm;
+        if (gmtime_r(&t, &tm) == NULL) return -1;
+        snprintf(c->text, sizeof c->text, "%02d:%02d:%02d", tm.tm_hour, tm.tm_min, tm.tm_sec);
+        c->second = second;
+        c->valid = 1;
+    }
+    return sprintf(out, "%s.%06u", c->text, (unsigned)(ts_ns % 1000000000u / 1000u));
+}
+
+/* A name the rows can print as they are: ASCII only, since a row is cut
+ * by columns (code points) and the reference decodes with surrogateescape. */
+static int ascii(const unsigned char *p, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (p[i] >= 0x80 || p[i] == 0) return 0; /* and no NUL, which would end a C string */
+    return 1;
+}
+
+/* One bound of the time filter into *out; *given 0 when it bounds nothing,
+ * *nothing 1 when no timestamp can pass it; -1 (an exception set) for a
+ * value that is not an int. */
+static int bound(PyObject *value, uint64_t *out, int *given, int is_since, int *nothing) {
+    *given = 0;
+    if (value == Py_None) return 0;
+    if (!PyLong_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "since_ns and until_ns must be int or None");
+        return -1;
+    }
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(value, &overflow);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    *given = 1;
+    if (overflow < 0 || (!overflow && v < 0)) {
+        /* below every timestamp: no since bound; an until bound nothing passes */
+        if (is_since)
+            *given = 0;
+        else
+            *nothing = 1;
+        return 0;
+    }
+    if (overflow > 0) {
+        unsigned long long u = PyLong_AsUnsignedLongLong(value);
+        if (u == (unsigned long long)-1 && PyErr_Occurred()) {
+            PyErr_Clear(); /* beyond u64: above every timestamp */
+            if (is_since)
+                *nothing = 1;
+            else
+                *given = 0;
+            return 0;
+        }
+        *out = u;
+        return 0;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+
+/* -- one entry at a time ------------------------------------------------------ */
+typedef struct {
+    unsigned kind;
+    uint64_t ts;           /* message, gap */
+    uint32_t pid;          /* peer, gap */
+    unsigned ref;          /* peer, command: the ref it defines */
+    unsigned pref, cref, d, flags;
+    uint32_t msg_size, clen;
+    const unsigned char *payload; /* message: clen bytes */
+    int64_t peer_id;
+    const unsigned char *text;    /* peer: addr then conn_type; command: the name */
+    unsigned alen, tlen;          /* peer: their lengths; command: alen is the name's */
+    unsigned reason;
+    uint64_t lost, lost_bytes;
+} Entry;
+
+typedef struct {
+    const unsigned char *raw;
+    size_t n, pos;
+    size_t npeers, nnames;
+    Py_ssize_t seen; /* messages and gaps, as decode_block counts them */
+} Walk;
+
+/* The next entry into *e: 1; the end of the body: 0; doubt: -1.  Checks
+ * what decode_block checks (and refs decode_block would only trip on
+ * later), steps over kinds of a newer minor version. */
+static int next_entry(Walk *w, Entry *e) {
+    for (;;) {
+        if (w->pos == w->n) return 0;
+        size_t left = w->n - w->pos;
+        const unsigned char *r = w->raw + w->pos;
+        if (left < 5) return -1;
+        size_t size = u32(r + 1);
+        if (size > left - 5) return -1;
+        size_t len = 5 + size;
+        e->kind = r[0];
+        switch (e->kind) {
+        case KIND_MESSAGE:
+            if (len < MESSAGE_LEN) return -1;
+            e->ts = u64(r + 5);
+            e->pref = u16(r + 13);
+            e->cref = u16(r + 15);
+            e->d = r[17];
+            e->flags = u16(r + 18);
+            e->msg_size = u32(r + 20);
+            e->clen = u32(r + 24);
+            if (size < 23 + (size_t)e->clen || e->cref >= w->nnames || e->pref >= w->npeers || e->d > 1)
+                return -1;
+            e->payload = r + MESSAGE_LEN;
+            w->seen++;
+            break;
+        case KIND_COMMAND:
+            if (len < COMMAND_LEN) return -1;
+            e->ref = u16(r + 5);
+            e->alen = r[7];
+            if (e->ref != w->nnames || size < 3 + (size_t)e->alen) return -1;
+            e->text = r + COMMAND_LEN;
+            w->nnames++;
+            break;
+        case KIND_PEER:
+            if (len < PEER_LEN) return -1;
+            e->ref = u16(r + 5);
+            e->pid = u32(r + 7);
+            e->peer_id = (int64_t)u64(r + 11);
+            e->alen = u16(r + 19);
+            e->tlen = r[21];
+            if (e->ref != w->npeers || size < 17 + (size_t)e->alen + e->tlen) return -1;
+            e->text = r + PEER_LEN;
+            w->npeers++;
+            break;
+        case KIND_GAP:
+            if (len < GAP_LEN) return -1;
+            e->ts = u64(r + 5);
+            e->pid = u32(r + 13);
+            e->reason = u16(r + 17);
+            e->lost = u64(r + 19);
+            e->lost_bytes = u64(r + 27);
+            w->seen++;
+            break;
+        case 0: /* decode_block refuses record kind 0 */
+            return -1;
+        default: /* a kind from a newer minor version: skipped, as decode_block does */
+            w->pos += len;
+            continue;
+        }
+        w->pos += len;
+        return 1;
+    }
+}
+
+typedef struct {
+    uint64_t lo, hi;
+    int nothing;
+} Span;
+
+/* since_ns/until_ns as decode_block applies them; -1 with an exception set. */
+static int span_of(PyObject *since, PyObject *until, Span *s) {
+    int has_lo, has_hi;
+    s->lo = 0;
+    s->hi = UINT64_MAX;
+    s->nothing = 0;
+    if (bound(since, &s->lo, &has_lo, 1, &s->nothing) < 0 || bound(until, &s->hi, &has_hi, 0, &s->nothing) < 0)
+        return -1;
+    if (!has_lo) s->lo = 0;
+    if (!has_hi) s->hi = UINT64_MAX;
+    return 0;
+}
+
+static int in_span(const Span *s, uint64_t ts) { return !s->nothing && ts >= s->lo && ts <= s->hi; }
+
+static void *grow(void *p, size_t *cap, size_t need, size_t item) {
+    if (need <= *cap) return p;
+    size_t cap2 = *cap ? *cap : 16;
+    while (cap2 < need) cap2 *= 2;
+    void *q = PyMem_Realloc(p, cap2 * item);
+    if (q == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    *cap = cap2;
+    return q;
+}
+
+static PyObject *text_of(const unsigned char *p, size_t n) {
+    return PyUnicode_DecodeUTF8((const char *)p, (Py_ssize_t)n, "surrogateescape"); /* as block.py reads them */
+}
+
+/* -- listing ----------------------------------------------------------------------- */
+typedef struct {
+    const unsigned char *name;
+    unsigned len;
+    int wanted;
+} Command;
+
+static PyObject *listing(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t records;
+    PyObject *commands, *since_obj, *until_obj, *reasons;
+    int gaps;
+    if (!PyArg_ParseTuple(args, "y*nOOOpO!", &view, &records, &commands, &since_obj, &until_obj, &gaps,
+                          &PyDict_Type, &reasons))
+        return NULL;
+    Span span;
+    if ((commands != Py_None && !PyAnySet_Check(commands)) || span_of(since_obj, until_obj, &span) < 0) {
+        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "commands must be a set or None");
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Walk w = {view.buf, (size_t)view.len, 0, 0, 0, 0};
+    Entry e;
+    int64_t *peers = NULL;
+    Command *names = NULL;
+    size_t peers_cap = 0, names_cap = 0;
+    Text out = {NULL, 0, 0};
+    Clock clock = {0, 0, {0}};
+    Py_ssize_t shown = 0;
+    int got, doubt = 0, failed = 0;
+    char row[MAX_ROW];
+
+    while (!doubt && !failed && (got = next_entry(&w, &e)) != 0) {
+        if (got < 0) {
+            doubt = 1;
+        } else if (e.kind == KIND_MESSAGE) {
+            if (!names[e.cref].wanted || !in_span(&span, e.ts)) continue;
+            int len = clock_text(&clock, e.ts, row);
+            if (len < 0) {
+                doubt = 1;
+                break;
+            }
+            char size_text[24];
+            if (e.clen < e.msg_size)
+                snprintf(size_text, sizeof size_text, "%u/%u", (unsigned)e.clen, (unsigned)e.msg_size);
+            else
+                snprintf(size_text, sizeof size_text, "%u", (unsigned)e.msg_size);
+            len += snprintf(row + len, sizeof row - len, " %-3s %5lld %-12.*s %8s", e.d ? "out" : "in",
+                            (long long)peers[e.pref], (int)names[e.cref].len, (const char *)names[e.cref].name,
+                            size_text);
+            if (len >= (int)sizeof row) {
+                doubt = 1;
+                break;
+            }
+            if (len > WIDTH) { /* render.fit: 79 columns and an ellipsis */
+                memcpy(row + WIDTH - 1, "\xe2\x80\xa6", 3);
+                len = WIDTH + 2;
+            }
+            if (text_room(&out, (size_t)len + 1) < 0) {
+                failed = 1;
+                break;
+            }
+            if (out.len) out.data[out.len++] = '\n';
+            memcpy(out.data + out.len, row, (size_t)len);
+            out.len += (size_t)len;
+            shown++;
+        } else if (e.kind == KIND_COMMAND) {
+            if (!ascii(e.text, e.alen)) { /* a row is cut by columns: ASCII names only */
+                doubt = 1;
+                break;
+            }
+            Command *grown = grow(names, &names_cap, w.nnames, sizeof *names);
+            if (grown == NULL) {
+                failed = 1;
+                break;
+            }
+            names = grown;
+            int wanted = 1;
+            if (commands != Py_None) {
+                PyObject *name = PyUnicode_DecodeASCII((const char *)e.text, e.alen, NULL);
+                if (name == NULL) {
+                    failed = 1;
+                    break;
+                }
+                wanted = PySet_Contains(commands, name);
+                Py_DECREF(name);
+                if (wanted < 0) {
+                    failed = 1;
+                    break;
+                }
+            }
+            names[e.ref] = (Command){e.text, e.alen, wanted};
+        } else if (e.kind == KIND_PEER) {
+            int64_t *grown = grow(peers, &peers_cap, w.npeers, sizeof *peers);
+            if (grown == NULL) {
+                failed = 1;
+                break;
+            }
+            peers = grown;
+            peers[e.ref] = e.peer_id;
+        } else { /* KIND_GAP */
+            if (!gaps || !in_span(&span, e.ts)) continue;
+            char reason_text[32];
+            const char *reason_name = reason_text;
+            Py_ssize_t reason_len;
+            PyObject *key = PyLong_FromUnsignedLong(e.reason);
+            if (key == NULL) {
+                failed = 1;
+                break;
+            }
+            PyObject *name = PyDict_GetItemWithError(reasons, key); /* borrowed */
+            Py_DECREF(key);
+            if (name == NULL && PyErr_Occurred()) {
+                failed = 1;
+                break;
+            }
+            if (name != NULL) {
+                if (!PyUnicode_Check(name) || !PyUnicode_IS_ASCII(name)) {
+                    doubt = 1;
+                    break;
+                }
+                reason_name = (const char *)PyUnicode_DATA(name);
+                reason_len = PyUnicode_GET_LENGTH(name);
+            } else {
+                reason_len = snprintf(reason_text, sizeof reason_text, "reason-%u", e.reason);
+            }
+            char head[24];
+            if (clock_text(&clock, e.ts, head) < 0) {
+                doubt = 1;
+                break;
+            }
+            char pid_text[24] = "";
+            if (e.pid) snprintf(pid_text, sizeof pid_text, ", pid %u", (unsigned)e.pid);
+            if (text_room(&out, (size_t)reason_len + 128) < 0) {
+                failed = 1;
+                break;
+            }
+            if (out.len) out.data[out.len++] = '\n';
+            out.len += (size_t)snprintf(out.data + out.len, out.cap - out.len,
+                                        "%s --- GAP: %llu messages (%llu bytes) lost, %.*s%s", head,
+                                        (unsigned long long)e.lost, (unsigned long long)e.lost_bytes,
+                                        (int)reason_len, reason_name, pid_text);
+        }
+    }
+    if (w.seen != records) doubt = 1;
+    PyBuffer_Release(&view);
+    PyMem_Free(peers);
+    PyMem_Free(names);
+    PyObject *result = NULL;
+    if (failed) {
+        /* an exception is set */
+    } else if (doubt) {
+        result = Py_NewRef(Py_None);
+    } else {
+        PyObject *text = PyUnicode_DecodeUTF8(out.data ? out.data : "", (Py_ssize_t)out.len, "strict");
+        if (text != NULL) result = Py_BuildValue("(Nn)", text, shown);
+    }
+    PyMem_Free(out.data);
+    return result;
+}
+
+/* -- fingerprints ------------------------------------------------------------------- */
+/* diff's first pass (analysis/diff.py, scan), for a block: for each
+ * peer-session the fingerprints and capture ordinals of its messages, in
+ * order.  A command ``is_raw(name)`` says is compared by its bytes gets
+ * diff.raw_fingerprint's value here: Python's hash of
+ * "<direction> <command> <msg_size> " + payload (the same function
+ * hash(bytes) is, so the general loop gives the same number in this
+ * process).  Other messages are left to the caller ("pending", with a 0 in
+ * their place): they are decoded, and their versions followed, in order.
+ *
+ * fingerprints(raw, records, is_raw, since_ns, until_ns, base) -> None |
+ *   (peers, names, sessions, pending, counts, ts_min, ts_max, gaps, messages)
+ *   peers: [(pid, peer_id, addr, conn_type)] by ref; names: [command] by ref;
+ *   sessions: {peer ref: (first ts, fps, ords)} in order of first message,
+ *     fps and ords bytes of native u64, ords counted from base;
+ *   pending: [(peer ref, index in its session's fps, command ref, direction,
+ *     ts, flags, msg_size, payload)] in order; counts: {command ref << 1 | d: n};
+ *   ts_min/ts_max: of the messages and gaps kept, or None;
+ *   gaps: [(ts, pid, reason, lost, lost_bytes)]; messages: how many were kept.
+ */
+typedef struct {
+    uint64_t first_ts;
+    size_t n, cap;
+    uint64_t *fps, *ords;
+    int seen;
+} Track;
+
+static PyObject *fingerprints(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t records;
+    PyObject *is_raw, *since_obj, *until_obj;
+    unsigned long long base;
+    if (!PyArg_ParseTuple(args, "y*nOOOK", &view, &records, &is_raw, &since_obj, &until_obj, &base)) return NULL;
+    Span span;
+    if (span_of(since_obj, until_obj, &span) < 0) {
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Walk w = {view.buf, (size_t)view.len, 0, 0, 0, 0};
+    Entry e;
+    Track *tracks = NULL;
+    size_t ntracks = 0; /* made so far: what is freed */
+    size_t tracks_cap = 0, order_cap = 0, norder = 0, names_cap = 0, counts_cap = 0, scratch_cap = 0;
+    size_t *order = NULL;
+    const unsigned char **name_at = NULL;
+    unsigned *name_len = NULL;
+    size_t name_len_cap = 0;
+    char *raw_name = NULL;
+    size_t raw_name_cap = 0;
+    Py_ssize_t *counts = NULL;
+    unsigned char *scratch = NULL;
+    PyObject *peers = PyList_New(0), *names = PyList_New(0), *pending = PyList_New(0), *gaps = PyList_New(0);
+    PyObject *result = NULL;
+    uint64_t ts_min = UINT64_MAX, ts_max = 0;
+    Py_ssize_t kept = 0;
+    int got, doubt = 0, failed = peers == NULL || names == NULL || pending == NULL || gaps == NULL;
+
+    while (!doubt && !failed && (got = next_entry(&w, &e)) != 0) {
+        if (got < 0) {
+            doubt = 1;
+        } else if (e.kind == KIND_MESSAGE) {
+            if (!in_span(&span, e.ts)) continue;
+            Track *t = &tracks[e.pref];
+            if (!t->seen) {
+                size_t *o = grow(order, &order_cap, norder + 1, sizeof *order);
+                if (o == NULL) {
+                    failed = 1;
+                    break;
+                }
+                order = o;
+                order[norder++] = e.pref;
+                t->seen = 1;
+                t->first_ts = e.ts;
+            }
+            if (t->n == t->cap) { /* fps and ords grow together */
+                size_t cap = t->cap;
+                uint64_t *fps = grow(t->fps, &cap, t->n + 1, sizeof *fps);
+                uint64_t *ords = fps ? PyMem_Realloc(t->ords, cap * sizeof *ords) : NULL;
+                if (fps) t->fps = fps;
+                if (ords == NULL) {
+                    if (fps) PyErr_NoMemory();
+                    failed = 1;
+                    break;
+                }
+                t->ords = ords;
+                t->cap = cap;
+            }
+            t->ords[t->n] = base + (uint64_t)kept;
+            if (raw_name[e.cref]) {
+                size_t nlen = name_len[e.cref];
+                size_t need = 4 + nlen + 13 + e.clen; /* " %u " and sprintf's NUL: at most 13 */
+                unsigned char *s = grow(scratch, &scratch_cap, need, 1);
+                if (s == NULL) {
+                    failed = 1;
+                    break;
+                }
+                scratch = s;
+                size_t k = 0;
+                if (e.d) {
+                    memcpy(s, "out ", 4);
+                    k = 4;
+                } else {
+                    memcpy(s, "in ", 3);
+                    k = 3;
+                }
+                memcpy(s + k, name_at[e.cref], nlen);
+                k += nlen;
+                k += (size_t)sprintf((char *)s + k, " %u ", (unsigned)e.msg_size);
+                memcpy(s + k, e.payload, e.clen);
+                k += e.clen;
+                t->fps[t->n] = (uint64_t)_Py_HashBytes(s, (Py_ssize_t)k);
+            } else {
+                t->fps[t->n] = 0;
+                PyObject *item = Py_BuildValue("(nnIIKIIy#)", (Py_ssize_t)e.pref, (Py_ssize_t)t->n, e.cref, e.d,
+                                               (unsigned long long)e.ts, e.flags, (unsigned)e.msg_size,
+                                               (const char *)e.payload, (Py_ssize_t)e.clen);
+                if (item == NULL || PyList_Append(pending, item) < 0) {
+                    Py_XDECREF(item);
+                    failed = 1;
+                    break;
+                }
+                Py_DECREF(item);
+            }
+            t->n++;
+            counts[e.cref << 1 | e.d]++;
+            kept++;
+            if (e.ts < ts_min) ts_min = e.ts;
+            if (e.ts > ts_max) ts_max = e.ts;
+        } else if (e.kind == KIND_COMMAND) {
+            PyObject *name = text_of(e.text, e.alen);
+            if (name == NULL || PyList_Append(names, name) < 0) {
+                Py_XDECREF(name);
+                failed = 1;
+                break;
+            }
+            PyObject *verdict = PyObject_CallOneArg(is_raw, name);
+            Py_DECREF(name);
+            int raw = verdict == NULL ? -1 : PyObject_IsTrue(verdict);
+            Py_XDECREF(verdict);
+            const unsigned char **at = grow(name_at, &names_cap, w.nnames, sizeof *name_at);
+            unsigned *lens = at ? grow(name_len, &name_len_cap, w.nnames, sizeof *name_len) : NULL;
+            char *raws = lens ? grow(raw_name, &raw_name_cap, w.nnames, 1) : NULL;
+            Py_ssize_t *c = raws ? grow(counts, &counts_cap, 2 * w.nnames, sizeof *counts) : NULL;
+            if (at) name_at = at;
+            if (lens) name_len = lens;
+            if (raws) raw_name = raws;
+            if (c) counts = c;
+            if (raw < 0 || c == NULL) {
+                failed = 1;
+                break;
+            }
+            name_at[e.ref] = e.text;
+            name_len[e.ref] = e.alen;
+            raw_name[e.ref] = (char)raw;
+            counts[2 * e.ref] = counts[2 * e.ref + 1] = 0;
+        } else if (e.kind == KIND_PEER) {
+            PyObject *addr = text_of(e.text, e.alen), *type = text_of(e.text + e.alen, e.tlen);
+            PyObject *peer = addr && type ? Py_BuildValue("(ILOO)", e.pid, (long long)e.peer_id, addr, type) : NULL;
+            Py_XDECREF(addr);
+            Py_XDECREF(type);
+            Track *grown = peer ? grow(tracks, &tracks_cap, w.npeers, sizeof *tracks) : NULL;
+            if (peer == NULL || grown == NULL || PyList_Append(peers, peer) < 0) {
+                Py_XDECREF(peer);
+                failed = 1;
+                break;
+            }
+            Py_DECREF(peer);
+            tracks = grown;
+            tracks[e.ref] = (Track){0, 0, 0, NULL, NULL, 0};
+            ntracks = e.ref + 1;
+        } else { /* KIND_GAP */
+            if (!in_span(&span, e.ts)) continue;
+            PyObject *gap = Py_BuildValue("(KIIKK)", (unsigned long long)e.ts, e.pid, e.reason,
+                                          (unsigned long long)e.lost, (unsigned long long)e.lost_bytes);
+            if (gap == NULL || PyList_Append(gaps, gap) < 0) {
+                Py_XDECREF(gap);
+                failed = 1;
+                break;
+            }
+            Py_DECREF(gap);
+            if (e.ts < ts_min) ts_min = e.ts;
+            if (e.ts > ts_max) ts_max = e.ts;
+        }
+    }
+    if (!failed && !doubt && w.seen != records) doubt = 1;
+    if (!failed && !doubt) {
+        PyObject *sessions = PyDict_New(), *count_map = PyDict_New();
+        failed = sessions == NULL || count_map == NULL;
+        for (size_t i = 0; !failed && i < norder; i++) {
+            Track *t = &tracks[order[i]];
+            PyObject *value = Py_BuildValue("(Ky#y#)", (unsigned long long)t->first_ts, (const char *)t->fps,
+                                            (Py_ssize_t)(t->n * sizeof *t->fps), (const char *)t->ords,
+                                            (Py_ssize_t)(t->n * sizeof *t->ords));
+            PyObject *key = PyLong_FromSize_t(order[i]);
+            failed = value == NULL || key == NULL || PyDict_SetItem(sessions, key, value) < 0;
+            Py_XDECREF(value);
+            Py_XDECREF(key);
+        }
+        for (size_t i = 0; !failed && i < 2 * w.nnames; i++) {
+            if (!counts[i]) continue;
+            PyObject *key = PyLong_FromSize_t(i), *value = PyLong_FromSsize_t(counts[i]);
+            failed = key == NULL || value == NULL || PyDict_SetItem(count_map, key, value) < 0;
+            Py_XDECREF(key);
+            Py_XDECREF(value);
+        }
+        if (!failed) {
+            PyObject *lo = ts_min <= ts_max ? PyLong_FromUnsignedLongLong(ts_min) : Py_NewRef(Py_None);
+            PyObject *hi = ts_min <= ts_max ? PyLong_FromUnsignedLongLong(ts_max) : Py_NewRef(Py_None);
+            PyObject *n = PyLong_FromSsize_t(kept);
+            if (lo && hi && n) result = PyTuple_Pack(9, peers, names, sessions, pending, count_map, lo, hi, gaps, n);
+            Py_XDECREF(lo);
+            Py_XDECREF(hi);
+            Py_XDECREF(n);
+        }
+        Py_XDECREF(sessions);
+        Py_XDECREF(count_map);
+    } else if (doubt && !failed) {
+        result = Py_NewRef(Py_None);
+    }
+    for (size_t i = 0; i < ntracks; i++) {
+        PyMem_Free(tracks[i].fps);
+        PyMem_Free(tracks[i].ords);
+    }
+    PyMem_Free(tracks);
+    PyMem_Free(order);
+    PyMem_Free(name_at);
+    PyMem_Free(name_len);
+    PyMem_Free(raw_name);
+    PyMem_Free(counts);
+    PyMem_Free(scratch);
+    Py_XDECREF(peers);
+    Py_XDECREF(names);
+    Py_XDECREF(pending);
+    Py_XDECREF(gaps);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"listing", listing, METH_VARARGS,
+     "listing(raw, records, commands, since_ns, until_ns, gaps, reasons) -> (str, int) | None\n\n"
+     "show -n's rows of one decompressed block body, or None when the block must be\n"
+     "rendered the general way (formats/_blockwalk.c)."},
+    {"fingerprints", fingerprints, METH_VARARGS,
+     "fingerprints(raw, records, is_raw, since_ns, until_ns, base) -> tuple | None\n\n"
+     "diff's first pass over one decompressed block body, or None when the block must be\n"
+     "read the general way (formats/_blockwalk.c)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_blockwalk", "C walkers over a block body (formats/_blockwalk.c).", -1, methods,
+    NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__blockwalk(void) { return PyModule_Create(&module); }
