@@ -26,6 +26,8 @@ import tempfile
 from array import array
 from dataclasses import dataclass, field
 
+import orjson
+
 from p2pcap.analysis.align import hunks, opcodes
 from p2pcap.analysis.errors import AnalysisError
 from p2pcap.analysis.filters import RecordFilter
@@ -146,16 +148,31 @@ class Normalizer:
             self._raw[command] = known
         return known
 
-    def text(self, msg: Message, decoded, error) -> str:
+    def comparable(self, msg: Message, decoded, error):
+        """The decoded payload without the ignored fields (what two messages are compared by)."""
         if decoded is None:  # undecodable or cut: compare the bytes we have
             decoded = {
                 "undecoded": error or "",
                 "payload_sha256": hashlib.sha256(msg.payload).hexdigest(),
                 "msg_size": msg.msg_size,
             }
+        return self.strip(decoded)
+
+    def text(self, msg: Message, decoded, error) -> str:
         # Key order is the decoder's (wire order): the same for one command
         # and version in both captures, so it need not be sorted.
-        return json.dumps(self.strip(decoded), separators=(",", ":"), ensure_ascii=False)
+        return json.dumps(self.comparable(msg, decoded, error), separators=(",", ":"), ensure_ascii=False)
+
+    def key(self, msg: Message, decoded, error) -> bytes:
+        """``text`` as bytes for fingerprinting: by orjson (alike exactly when
+        the texts are alike), by the stdlib for what orjson refuses."""
+        value = self.comparable(msg, decoded, error)
+        try:
+            return orjson.dumps(value)
+        except orjson.JSONEncodeError:
+            return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode(
+                "utf-8", "surrogatepass"
+            )
 
 
 def field_names(con) -> set[str]:
@@ -189,12 +206,12 @@ def field_names(con) -> set[str]:
     return names
 
 
-def fingerprint(msg: Message, text: str) -> int:
-    digest = hashlib.blake2b(f"{msg.direction} {msg.command} {text}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "little")
-
-
 _U64 = (1 << 64) - 1
+
+
+def fingerprint(msg: Message, key: bytes) -> int:
+    """The fingerprint of a message compared by its normalised form (``Normalizer.key``)."""
+    return hash(f"{msg.direction} {msg.command} ".encode("utf-8", "surrogateescape") + key) & _U64
 
 
 def raw_fingerprint(msg: Message) -> int:
@@ -284,7 +301,7 @@ class _Scan:
         fp = self.cache.get(ck)
         if fp is None:
             decoded, error = sel.decoded(rec)
-            fp = fingerprint(rec, self.norm.text(rec, decoded, error))
+            fp = fingerprint(rec, self.norm.key(rec, decoded, error))
             if len(self.cache) >= _CACHE_LIMIT:
                 self.cache.clear()
             self.cache[ck] = fp
