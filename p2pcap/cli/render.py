@@ -16,7 +16,7 @@ import time
 import orjson
 
 from p2pcap.analysis.summary import summarize
-from p2pcap.formats.accelerators import general_only
+from p2pcap.formats.accelerators import blockwalk, general_only
 from p2pcap.formats.jsonl import NOT_DECODED, gap_object, message_object
 from p2pcap.formats.records import Gap, Message
 from p2pcap.units import iso
@@ -65,6 +65,12 @@ class Renderer:
         self.verbose = verbose
         # JSON lines from parts (MessageLines), unless the general path is asked for.
         self._lines = None if general_only() else MessageLines(hex_payload)
+
+    def inventory_line(self, msg: Message, version) -> str | None:
+        """A JSON line of an inventory without decoding it into a dict (``MessageLines``), or None."""
+        if not self.json_lines or self._lines is None:
+            return None
+        return self._lines.inventory_line(msg, version)
 
     def header(self) -> str | None:
         if self.json_lines:
@@ -156,6 +162,7 @@ class MessageLines:
     def __init__(self, payload_hex: bool):
         self.payload_hex = payload_hex
         self._middles: dict = {}
+        self._inventory = False  # (inventory_json, names, max size), or None; looked up on first use
 
     def _middle(self, key) -> str | None:
         pid, peer_id, addr, conn_type, direction, command = key
@@ -177,7 +184,24 @@ class MessageLines:
         self._middles[key] = text
         return text
 
-    def line(self, msg: Message, decoded=NOT_DECODED, error=None, version=None) -> str | None:
+    def inventory_line(self, msg: Message, version) -> str | None:
+        """The line of an ``inv``, ``getdata`` or ``notfound`` whose decoded JSON
+        the C walker writes straight from the payload (formats/_blockwalk.c,
+        ``inventory_json``); None: take the general way (``Selection.decoded``)."""
+        if msg.command not in _INVENTORIES or len(msg.payload) < msg.msg_size:
+            return None
+        inventory = self._inventory
+        if inventory is False:
+            inventory = self._inventory = _inventory_walker()
+        if inventory is None:
+            return None
+        to_json, names, max_size = inventory
+        text = to_json(msg.payload, names, max_size)
+        return None if text is None else self.line(msg, NOT_DECODED, None, version, decoded_json=text)
+
+    def line(
+        self, msg: Message, decoded=NOT_DECODED, error=None, version=None, *, decoded_json=None
+    ) -> str | None:
         key = (msg.pid, msg.peer_id, msg.peer_addr, msg.conn_type, msg.direction, msg.command)
         middle = self._middles.get(key, False)
         if middle is False:
@@ -194,7 +218,9 @@ class MessageLines:
             if type(number) is not int or source not in _VERSION_SOURCES:
                 return None
             line += f',"protocol_version":{number},"protocol_version_source":"{source}"'
-        if decoded is not NOT_DECODED:
+        if decoded_json is not None:
+            line += f',"decoded":{decoded_json},"error":null'
+        elif decoded is not NOT_DECODED:
             try:
                 line += f',"decoded":{orjson.dumps(decoded, option=orjson.OPT_NON_STR_KEYS).decode()}'
                 line += ',"error":null' if error is None else f',"error":{orjson.dumps(error).decode()}'
@@ -206,6 +232,20 @@ class MessageLines:
 
 
 _VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
+_INVENTORIES = frozenset(("inv", "getdata", "notfound"))
+
+
+def _inventory_walker():
+    """(``inventory_json``, the JSON of each type's name by number, the decoders'
+    MAX_SIZE), or None when the C walker is not there or set aside."""
+    walk = blockwalk()
+    if walk is None:
+        return None
+    from p2pcap.decoders.inventory import INV_TYPE_NAMES
+    from p2pcap.decoders.primitives import MAX_SIZE
+
+    names = tuple(orjson.dumps(INV_TYPE_NAMES.get(t)).decode() for t in range(max(INV_TYPE_NAMES) + 1))
+    return walk.inventory_json, names, MAX_SIZE
 
 
 def json_line(obj: dict) -> str:

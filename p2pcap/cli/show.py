@@ -96,12 +96,15 @@ def show_capture(
                 warn(problem)
             return shown
         render, decoded, version_info = renderer.render, p.selection.decoded, p.selection.version_info
+        # JSON of an inventory straight from its bytes (formats/_blockwalk.c), or None
+        inventory_line = renderer.inventory_line if decode else None
         for record in p:
             if type(record) is Message:
                 if limit is not None and shown >= limit:
                     break
                 if decode:
-                    out(render(record, *decoded(record), version_info(record)))
+                    line = inventory_line(record, version_info(record)) if inventory_line else None
+                    out(line if line is not None else render(record, *decoded(record), version_info(record)))
                 else:
                     out(render(record))
                 shown += 1
