@@ -425,10 +425,9 @@ static PyObject *listing(PyObject *self, PyObject *args) {
 /* diff's first pass (analysis/diff.py, scan), for a block: for each
  * peer-session the fingerprints and capture ordinals of its messages, in
  * order.  A command ``is_raw(name)`` says is compared by its bytes gets
- * diff.raw_fingerprint's value here: Python's hash of
- * "<direction> <command> <msg_size> " + payload (the same function
- * hash(bytes) is, so the general loop gives the same number in this
- * process).  Other messages are left to the caller ("pending", with a 0 in
+ * diff.raw_fingerprint's value here: Python's hash of the bytes
+ * "<direction> <command> <msg_size> " + payload (so the general loop gives
+ * the same number in this process).  Other messages are left to the caller ("pending", with a 0 in
  * their place): they are decoded, and their versions followed, in order.
  *
  * fingerprints(raw, records, is_raw, since_ns, until_ns, base) -> None |
@@ -464,7 +463,7 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     Entry e;
     Track *tracks = NULL;
     size_t ntracks = 0; /* made so far: what is freed */
-    size_t tracks_cap = 0, order_cap = 0, norder = 0, names_cap = 0, counts_cap = 0, scratch_cap = 0;
+    size_t tracks_cap = 0, order_cap = 0, norder = 0, names_cap = 0, counts_cap = 0;
     size_t *order = NULL;
     const unsigned char **name_at = NULL;
     unsigned *name_len = NULL;
@@ -472,7 +471,6 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     char *raw_name = NULL;
     size_t raw_name_cap = 0;
     Py_ssize_t *counts = NULL;
-    unsigned char *scratch = NULL;
     PyObject *peers = PyList_New(0), *names = PyList_New(0), *pending = PyList_New(0), *gaps = PyList_New(0);
     PyObject *result = NULL;
     uint64_t ts_min = UINT64_MAX, ts_max = 0;
@@ -511,28 +509,32 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
             }
             t->ords[t->n] = base + (uint64_t)kept;
             if (raw_name[e.cref]) {
+                /* hash(bytes) of the head and payload: built as a bytes object,
+                 * since the hash of a buffer has no public C API before 3.14 */
                 size_t nlen = name_len[e.cref];
-                size_t need = 4 + nlen + 13 + e.clen; /* " %u " and sprintf's NUL: at most 13 */
-                unsigned char *s = grow(scratch, &scratch_cap, need, 1);
-                if (s == NULL) {
+                char number[16];
+                int numlen = snprintf(number, sizeof number, " %u ", (unsigned)e.msg_size);
+                size_t k = (e.d ? 4 : 3) + nlen + (size_t)numlen + e.clen;
+                PyObject *data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)k);
+                if (data == NULL) {
                     failed = 1;
                     break;
                 }
-                scratch = s;
-                size_t k = 0;
-                if (e.d) {
-                    memcpy(s, "out ", 4);
-                    k = 4;
-                } else {
-                    memcpy(s, "in ", 3);
-                    k = 3;
+                char *s = PyBytes_AS_STRING(data);
+                memcpy(s, e.d ? "out " : "in ", e.d ? 4 : 3);
+                s += e.d ? 4 : 3;
+                memcpy(s, name_at[e.cref], nlen);
+                s += nlen;
+                memcpy(s, number, (size_t)numlen);
+                s += numlen;
+                memcpy(s, e.payload, e.clen);
+                Py_hash_t h = PyObject_Hash(data);
+                Py_DECREF(data);
+                if (h == -1) {
+                    failed = 1;
+                    break;
                 }
-                memcpy(s + k, name_at[e.cref], nlen);
-                k += nlen;
-                k += (size_t)sprintf((char *)s + k, " %u ", (unsigned)e.msg_size);
-                memcpy(s + k, e.payload, e.clen);
-                k += e.clen;
-                t->fps[t->n] = (uint64_t)_Py_HashBytes(s, (Py_ssize_t)k);
+                t->fps[t->n] = (uint64_t)h;
             } else {
                 t->fps[t->n] = 0;
                 PyObject *item = Py_BuildValue("(nnIIKIIy#)", (Py_ssize_t)e.pref, (Py_ssize_t)t->n, e.cref, e.d,
@@ -651,7 +653,6 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     PyMem_Free(name_len);
     PyMem_Free(raw_name);
     PyMem_Free(counts);
-    PyMem_Free(scratch);
     Py_XDECREF(peers);
     Py_XDECREF(names);
     Py_XDECREF(pending);
