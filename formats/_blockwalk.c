@@ -35,6 +35,15 @@
 #define PEER_LEN 22    /* <BIHIqHB, then addr and conn_type */
 #define COMMAND_LEN 8  /* <BIHB, then the name */
 #define GAP_LEN 35     /* <BIQIHQQ */
+/* hash(bytes) of a buffer, without making the bytes object: public from
+ * 3.14; before, the function bytes use, exported by 3.10-3.13 (declared in
+ * a public header up to 3.12, in an internal one in 3.13). */
+#if PY_VERSION_HEX >= 0x030E0000
+#define HASH_BUFFER(p, n) Py_HashBuffer((p), (n))
+#else
+PyAPI_FUNC(Py_hash_t) _Py_HashBytes(const void *, Py_ssize_t);
+#define HASH_BUFFER(p, n) _Py_HashBytes((p), (n))
+#endif
 #define WIDTH 80       /* render.WIDTH: a row is cut to 80 columns */
 #define MAX_ROW 512    /* a row before it is cut: 80 columns, a command of at most 255 bytes */
 
@@ -463,7 +472,8 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     Entry e;
     Track *tracks = NULL;
     size_t ntracks = 0; /* made so far: what is freed */
-    size_t tracks_cap = 0, order_cap = 0, norder = 0, names_cap = 0, counts_cap = 0;
+    size_t tracks_cap = 0, order_cap = 0, norder = 0, names_cap = 0, counts_cap = 0, scratch_cap = 0;
+    unsigned char *scratch = NULL;
     size_t *order = NULL;
     const unsigned char **name_at = NULL;
     unsigned *name_len = NULL;
@@ -509,32 +519,22 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
             }
             t->ords[t->n] = base + (uint64_t)kept;
             if (raw_name[e.cref]) {
-                /* hash(bytes) of the head and payload: built as a bytes object,
-                 * since the hash of a buffer has no public C API before 3.14 */
                 size_t nlen = name_len[e.cref];
-                char number[16];
-                int numlen = snprintf(number, sizeof number, " %u ", (unsigned)e.msg_size);
-                size_t k = (e.d ? 4 : 3) + nlen + (size_t)numlen + e.clen;
-                PyObject *data = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)k);
-                if (data == NULL) {
+                size_t need = 4 + nlen + 13 + e.clen; /* " %u " and snprintf's NUL: at most 13 */
+                unsigned char *s = grow(scratch, &scratch_cap, need, 1);
+                if (s == NULL) {
                     failed = 1;
                     break;
                 }
-                char *s = PyBytes_AS_STRING(data);
-                memcpy(s, e.d ? "out " : "in ", e.d ? 4 : 3);
-                s += e.d ? 4 : 3;
-                memcpy(s, name_at[e.cref], nlen);
-                s += nlen;
-                memcpy(s, number, (size_t)numlen);
-                s += numlen;
-                memcpy(s, e.payload, e.clen);
-                Py_hash_t h = PyObject_Hash(data);
-                Py_DECREF(data);
-                if (h == -1) {
-                    failed = 1;
-                    break;
-                }
-                t->fps[t->n] = (uint64_t)h;
+                scratch = s;
+                size_t k = e.d ? 4 : 3;
+                memcpy(s, e.d ? "out " : "in ", k);
+                memcpy(s + k, name_at[e.cref], nlen);
+                k += nlen;
+                k += (size_t)snprintf((char *)s + k, 13, " %u ", (unsigned)e.msg_size);
+                memcpy(s + k, e.payload, e.clen);
+                k += e.clen;
+                t->fps[t->n] = (uint64_t)HASH_BUFFER(s, (Py_ssize_t)k);
             } else {
                 t->fps[t->n] = 0;
                 PyObject *item = Py_BuildValue("(nnIIKIIy#)", (Py_ssize_t)e.pref, (Py_ssize_t)t->n, e.cref, e.d,
@@ -653,6 +653,7 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     PyMem_Free(name_len);
     PyMem_Free(raw_name);
     PyMem_Free(counts);
+    PyMem_Free(scratch);
     Py_XDECREF(peers);
     Py_XDECREF(names);
     Py_XDECREF(pending);
