@@ -65,53 +65,63 @@ def show_capture(
     p2pcap.errors.PathError: /nonexistent.cap: cannot read: No such file or directory
     """
     renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
-    shown = 0
     with open_pipeline(
         path, filt, decode=decode, follow=follow, assume=protocol_version, share_decoded=True
     ) as p:
         header = renderer.header()
         if header:
             out(header)
-        live = follow or not p.seekable
+        live_flush = flush if follow or not p.seekable else None
         plain_rows = not (decode or json_lines or verbose or hex_payload or color) and limit is None
         walk = accelerators.blockwalk() if plain_rows else None
-        listing = walk.listing if walk is not None else None
-        blocks = p.blockwise(_listing_of(listing)) if listing is not None else None
+        blocks = p.blockwise(_listing_of(walk.listing)) if walk is not None else None
         if blocks is not None:
-            # show -n: the rows of a block rendered in C (formats/_blockwalk.c),
-            # or, where it declines a block, the general way.
-            for made in blocks:
-                if type(made) is tuple:
-                    text, messages = made
-                    if text:
-                        out(text)
-                    shown += messages
-                else:
-                    for record in made:
-                        out(renderer.render(record))
-                        shown += type(record) is Message
-                if live and flush is not None:
-                    flush()
-            for problem in p.problems():
-                warn(problem)
-            return shown
-        render, decoded, version_info = renderer.render, p.selection.decoded, p.selection.version_info
-        # JSON of an inventory straight from its bytes (formats/_blockwalk.c), or None
-        inventory_line = renderer.inventory_line if decode else None
-        for record in p:
-            if type(record) is Message:
-                if limit is not None and shown >= limit:
-                    break
-                if decode:
-                    line = inventory_line(record, version_info(record)) if inventory_line else None
-                    out(line if line is not None else render(record, *decoded(record), version_info(record)))
-                else:
-                    out(render(record))
-                shown += 1
-            else:
-                out(renderer.render(record))
-            if live and flush is not None:
-                flush()
+            shown = _show_blocks(blocks, renderer, out, live_flush)
+        else:
+            shown = _show_records(p, renderer, out, live_flush, decode=decode, limit=limit)
         for problem in p.problems():
             warn(problem)
+    return shown
+
+
+def _show_blocks(blocks, renderer: Renderer, out, live_flush) -> int:
+    """``show -n``: each block's rows rendered in C (formats/_blockwalk.c), or,
+    where it declines a block, that block's records the general way."""
+    shown = 0
+    for made in blocks:
+        if type(made) is tuple:
+            text, messages = made
+            if text:
+                out(text)
+            shown += messages
+        else:
+            for record in made:
+                out(renderer.render(record))
+                shown += type(record) is Message
+        if live_flush is not None:
+            live_flush()
+    return shown
+
+
+def _show_records(p, renderer: Renderer, out, live_flush, *, decode: bool, limit) -> int:
+    """Record by record: decoded with its peer-session's version when ``decode``."""
+    shown = 0
+    render, decoded, version_info = renderer.render, p.selection.decoded, p.selection.version_info
+    # An inventory's JSON line straight from its bytes (formats/_blockwalk.c), where it can.
+    inventory_line = renderer.inventory_line if decode else None
+    for record in p:
+        if type(record) is Message:
+            if limit is not None and shown >= limit:
+                break
+            if decode:
+                version = version_info(record)
+                line = inventory_line(record, version)
+                out(line if line is not None else render(record, *decoded(record), version))
+            else:
+                out(render(record))
+            shown += 1
+        else:
+            out(render(record))
+        if live_flush is not None:
+            live_flush()
     return shown
