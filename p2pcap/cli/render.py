@@ -155,7 +155,8 @@ class MessageLines:
 
     >>> msg = Message(1_700_000_000_000_000_001, 1, 3, "x:1", "inbound", "in", "ping", 8, bytes(8))
     >>> MessageLines(False).line(msg, {"nonce": 0}, None, (70238, "assumed")) == json_line(
-    ...     message_object(msg, iso(msg.ts_ns), decoded={"nonce": 0}, version=(70238, "assumed"), kind=False))
+    ...     message_object(msg, iso(msg.ts_ns), decoded={"nonce": 0}, version=(70238, "assumed"),
+    ...                    payload_hex=False, kind=False))
     True
     """
 
