@@ -160,6 +160,7 @@ def run_kernel(result: Result, root: Path, path: str, keep: Path) -> Result:
     start = time.monotonic()
     for attempt in (1, 2):
         result.attempts = attempt
+        result.problem = ""  # a retry that ends with a result is judged by that result alone
         out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=keep))
         os.chmod(out, 0o755)
         boot(root, result.release, out, single_thread=attempt == 2, path=path)
@@ -227,6 +228,8 @@ def main() -> int:
         say(f"kernels: {result.kernel}: booting {result.release} under qemu (TCG)")
         result = run_kernel(result, root, path, keep)
         verdict = "ok" if result.ok else f"FAILED: {result.problem}"
+        if result.attempts > 1:
+            verdict += " (on the single-threaded retry, after a guest panic)"
         say(
             f"kernels: {result.kernel} ({result.release}): {result.summary or '-'}; {result.seconds} s; {verdict}"
         )
