@@ -20,6 +20,8 @@ from p2pcap.decoders import base58, script
 from p2pcap.decoders.script import NETWORKS, output_type
 
 # --- the reference: the implementations before the speed-up -----------------
+# (CScriptNum and the BIP66 check were not rewritten: the reference asm calls
+# script.py's own.)
 
 ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 
@@ -36,32 +38,6 @@ def ref_b58encode(data: bytes) -> str:
 
 def ref_b58check_encode(payload: bytes) -> str:
     return ref_b58encode(payload + sha256(sha256(payload).digest()).digest()[:4])
-
-
-def ref_script_num(data: bytes) -> int:
-    if not data:
-        return 0
-    value = int.from_bytes(data, "little")
-    if data[-1] & 0x80:
-        return -(value & ~(0x80 << (8 * (len(data) - 1))))
-    return value
-
-
-def ref_is_strict_der(sig: bytes) -> bool:
-    n = len(sig)
-    if n < 9 or n > 73 or sig[0] != 0x30 or sig[1] != n - 3:
-        return False
-    len_r = sig[3]
-    if 5 + len_r >= n:
-        return False
-    len_s = sig[5 + len_r]
-    if len_r + len_s + 7 != n or sig[2] != 0x02 or len_r == 0 or sig[4] & 0x80:
-        return False
-    if len_r > 1 and sig[4] == 0 and not sig[5] & 0x80:
-        return False
-    if sig[len_r + 4] != 0x02 or len_s == 0 or sig[len_r + 6] & 0x80:
-        return False
-    return not (len_s > 1 and sig[len_r + 6] == 0 and not sig[len_r + 7] & 0x80)
 
 
 SIGHASH = {0x01: "ALL", 0x81: "ALL|ANYONECANPAY", 0x02: "NONE", 0x82: "NONE|ANYONECANPAY"}
@@ -93,8 +69,8 @@ def ref_script_asm(data: bytes, sighash_decode: bool = False) -> str:
         push = data[pc : pc + size]
         pc += size
         if size <= 4:
-            words.append(str(ref_script_num(push)))
-        elif decode_sigs and push[-1] in SIGHASH and ref_is_strict_der(push):
+            words.append(str(script._script_num(push)))
+        elif decode_sigs and push[-1] in SIGHASH and script._is_strict_der(push):
             words.append(f"{push[:-1].hex()}[{SIGHASH[push[-1]]}]")
         else:
             words.append(push.hex())

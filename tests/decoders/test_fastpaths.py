@@ -64,6 +64,10 @@ VERSIONS = [
 ]
 
 
+# One block header, for the headers payloads built below.
+HEADER = {"version": 1, "prev_block": "00" * 32, "merkle_root": "11" * 32, "time": 2, "bits": 3, "nonce": 4}
+
+
 def reference(command: str):
     return TX_LAYOUT if command == "tx" else _messages()[command]
 
@@ -493,14 +497,7 @@ def test_long_vectors_take_the_fd_form():
     lock = {"version": 1, "inputs": [{"hash": "44" * 32, "n": 2}] * 300, "txid": "55" * 32}
     lock |= {"cycle_hash": "66" * 32, "sig": "77" * 96}
     assert agree("isdlock", build("isdlock", lock)) is not None
-    header = {
-        "version": 1,
-        "prev_block": "00" * 32,
-        "merkle_root": "11" * 32,
-        "time": 2,
-        "bits": 3,
-        "nonce": 4,
-    }
+    header = HEADER
     payload = build("headers", {"headers": [{"header": header, "tx_count": 0}] * 260})
     assert agree("headers", payload) is not None
     # a tx count of 0xfd or more, a long signature: left to the construct
@@ -544,14 +541,7 @@ def test_a_long_count_byte_at_the_usual_place():
     # 0xfd..0xff where a one-byte CompactSize is expected, in a payload of the
     # length the one-byte form would give: the construct reads a longer
     # number there, so the fast path must step aside
-    header = {
-        "version": 1,
-        "prev_block": "00" * 32,
-        "merkle_root": "11" * 32,
-        "time": 2,
-        "bits": 3,
-        "nonce": 4,
-    }
+    header = HEADER
     two = bytearray(build("headers", {"headers": [{"header": header, "tx_count": 0}] * 2}))
     spork = build("spork", {"spork_id": 10001, "value": 1, "time_signed": 2, "sig": ""})[:20]
     queue = {"denom": 1, "protx_hash": "aa" * 32, "masternode_outpoint": None, "time": 5, "ready": 1}
