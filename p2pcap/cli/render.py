@@ -67,10 +67,9 @@ class Renderer:
         self._lines = None if general_only() else MessageLines(hex_payload)
 
     def inventory_line(self, msg: Message, version) -> str | None:
-        """A JSON line of an inventory without decoding it into a dict (``MessageLines``), or None."""
-        if not self.json_lines or self._lines is None:
-            return None
-        return self._lines.inventory_line(msg, version)
+        """A JSON line (``--json``) of an inventory without decoding it into a dict
+        (``MessageLines``), or None."""
+        return None if self._lines is None else self._lines.inventory_line(msg, version)
 
     def header(self) -> str | None:
         if self.json_lines:
