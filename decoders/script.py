@@ -79,7 +79,7 @@ _NAMES = {
 }  # fmt: skip
 
 # core_write.cpp mapSigHashTypes
-_SIGHASH_NAMES = {
+SIGHASH_NAMES = {
     0x01: "ALL", 0x81: "ALL|ANYONECANPAY",
     0x02: "NONE", 0x82: "NONE|ANYONECANPAY",
     0x03: "SINGLE", 0x83: "SINGLE|ANYONECANPAY",
@@ -176,9 +176,10 @@ def script_asm(script: bytes, sighash_decode: bool = False) -> str:
     return asm_of(script, script.hex(), sighash_decode)
 
 
-# Every opcode's word, OP_UNKNOWN included, by index; the one-byte pushes
+# Every opcode's word, OP_UNKNOWN included, by index (also the table the C
+# writer of a tx's JSON reads, formats/_payloadjson.c); the one-byte pushes
 # (01 xx) as the CScriptNum they show.
-_WORDS = tuple(_NAMES.get(op, "OP_UNKNOWN") for op in range(256))
+ASM_WORDS = tuple(_NAMES.get(op, "OP_UNKNOWN") for op in range(256))
 _BYTE_NUMS = tuple(str(_script_num(bytes((b,)))) for b in range(256))
 
 
@@ -198,12 +199,12 @@ def asm_of(script: bytes, hexed: str, sighash_decode: bool = False) -> str:
             if 4 < second < OP_PUSHDATA1 and first + second + 2 == end:
                 # The usual scriptSig, <sig> <pubkey>: the loop below for these two pushes.
                 stop = first + 1
-                if script[first] in _SIGHASH_NAMES and _is_strict_der(script[1:stop]):
-                    sig = f"{hexed[2 : 2 * first]}[{_SIGHASH_NAMES[script[first]]}]"
+                if script[first] in SIGHASH_NAMES and _is_strict_der(script[1:stop]):
+                    sig = f"{hexed[2 : 2 * first]}[{SIGHASH_NAMES[script[first]]}]"
                 else:
                     sig = hexed[2 : 2 * stop]
-                if script[-1] in _SIGHASH_NAMES and _is_strict_der(script[stop + 1 :]):
-                    return f"{sig} {hexed[2 * stop + 2 : -2]}[{_SIGHASH_NAMES[script[-1]]}]"
+                if script[-1] in SIGHASH_NAMES and _is_strict_der(script[stop + 1 :]):
+                    return f"{sig} {hexed[2 * stop + 2 : -2]}[{SIGHASH_NAMES[script[-1]]}]"
                 return f"{sig} {hexed[2 * stop + 2 :]}"
     words = []
     append = words.append
@@ -212,7 +213,7 @@ def asm_of(script: bytes, hexed: str, sighash_decode: bool = False) -> str:
         op = script[pc]
         pc += 1
         if op > OP_PUSHDATA4:
-            append(_WORDS[op])
+            append(ASM_WORDS[op])
             continue
         if op < OP_PUSHDATA1:
             size = op
@@ -228,9 +229,9 @@ def asm_of(script: bytes, hexed: str, sighash_decode: bool = False) -> str:
             append("[error]")
             break
         if size > 4:
-            if decode_sigs and script[stop - 1] in _SIGHASH_NAMES and _is_strict_der(script[pc:stop]):
+            if decode_sigs and script[stop - 1] in SIGHASH_NAMES and _is_strict_der(script[pc:stop]):
                 # CheckSignatureEncoding(STRICTENC): strict DER and a defined hash type
-                append(f"{hexed[2 * pc : 2 * stop - 2]}[{_SIGHASH_NAMES[script[stop - 1]]}]")
+                append(f"{hexed[2 * pc : 2 * stop - 2]}[{SIGHASH_NAMES[script[stop - 1]]}]")
             else:
                 append(hexed[2 * pc : 2 * stop])
         elif size == 1:
@@ -352,8 +353,10 @@ def sig_asm(script_hex) -> str | None:
 
 
 __all__ = [
+    "ASM_WORDS",
     "COIN",
     "NETWORKS",
+    "SIGHASH_NAMES",
     "asm_of",
     "dash_amount",
     "describe_output",

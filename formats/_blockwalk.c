@@ -27,6 +27,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "_text.h"
+
 #define KIND_MESSAGE 0x01
 #define KIND_PEER 0x02
 #define KIND_COMMAND 0x03
@@ -52,25 +54,6 @@ static uint32_t u32(const unsigned char *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
-
-typedef struct {
-    char *data;
-    size_t len, cap;
-} Text;
-
-static int text_room(Text *t, size_t n) {
-    if (t->len + n <= t->cap) return 0;
-    size_t cap = t->cap ? t->cap : 1 << 16;
-    while (cap < t->len + n) cap *= 2;
-    char *grown = PyMem_Realloc(t->data, cap);
-    if (grown == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    t->data = grown;
-    t->cap = cap;
-    return 0;
-}
 
 /* "HH:MM:SS." of one second, formatted once for the records that share it
  * (render.clock). */
@@ -662,83 +645,7 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     return result;
 }
 
-/* -- an inventory's decoded JSON ------------------------------------------------------ */
-/* show --json's "decoded" of an inv, getdata or notfound, as orjson writes
- * the dict decoders/fastpaths.py's inventory() gives, under the same
- * conditions (one-byte or canonical 0xfd count, exact length, at most
- * max_size bytes of entries), else None.  names: the JSON of each type's
- * name, by type number (a type past the end has none: null).
- *
- *   inventory_json(payload, names, max_size) -> str | None
- */
-static PyObject *inventory_json(PyObject *self, PyObject *args) {
-    (void)self;
-    Py_buffer view;
-    PyObject *names;
-    Py_ssize_t max_size;
-    if (!PyArg_ParseTuple(args, "y*O!n", &view, &PyTuple_Type, &names, &max_size)) return NULL;
-    const unsigned char *p = view.buf;
-    size_t n = (size_t)view.len, count, start;
-    PyObject *result = NULL;
-    if (n == 0) goto none;
-    if (p[0] < 0xFD) {
-        count = p[0];
-        start = 1;
-    } else if (p[0] == 0xFD && n >= 3) {
-        count = u16(p + 1);
-        if (count < 0xFD) goto none; /* non-canonical: the construct says so */
-        start = 3;
-    } else {
-        goto none;
-    }
-    if (n != start + 36 * count || 36 * count > (size_t)max_size) goto none;
-    Py_ssize_t nnames = PyTuple_GET_SIZE(names);
-    Text out = {NULL, 0, 0};
-    if (text_room(&out, 16 + count * 160) < 0) goto done;
-    out.len = (size_t)sprintf(out.data, "{\"inv\":[");
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < count; i++) {
-        const unsigned char *entry = p + start + 36 * i;
-        uint32_t type = u32(entry);
-        const char *name = "null";
-        Py_ssize_t name_len = 4;
-        if ((Py_ssize_t)type < nnames) {
-            PyObject *text = PyTuple_GET_ITEM(names, type);
-            if (!PyUnicode_Check(text) || !PyUnicode_IS_ASCII(text)) {
-                PyMem_Free(out.data);
-                goto none;
-            }
-            name = (const char *)PyUnicode_DATA(text);
-            name_len = PyUnicode_GET_LENGTH(text);
-        }
-        if (text_room(&out, 64 + (size_t)name_len + 64) < 0) goto done;
-        out.len += (size_t)sprintf(out.data + out.len, "%s{\"type\":%u,\"type_name\":%.*s,\"hash\":\"",
-                                   i ? "," : "", (unsigned)type, (int)name_len, name);
-        for (int k = 35; k >= 4; k--) { /* the hash as Core shows it: bytes reversed */
-            out.data[out.len++] = hex[entry[k] >> 4];
-            out.data[out.len++] = hex[entry[k] & 15];
-        }
-        out.data[out.len++] = '"';
-        out.data[out.len++] = '}';
-    }
-    if (text_room(&out, 3) < 0) goto done;
-    out.data[out.len++] = ']';
-    out.data[out.len++] = '}';
-    result = PyUnicode_DecodeASCII(out.data, (Py_ssize_t)out.len, NULL);
-done:
-    PyMem_Free(out.data);
-    PyBuffer_Release(&view);
-    return result;
-none:
-    PyBuffer_Release(&view);
-    return Py_NewRef(Py_None);
-}
-
 static PyMethodDef methods[] = {
-    {"inventory_json", inventory_json, METH_VARARGS,
-     "inventory_json(payload, names, max_size) -> str | None\n\n"
-     "The decoded JSON of an inv/getdata/notfound payload, or None for the general way\n"
-     "(formats/_blockwalk.c)."},
     {"listing", listing, METH_VARARGS,
      "listing(raw, records, commands, since_ns, until_ns, gaps, reasons) -> (str, int) | None\n\n"
      "show -n's rows of one decompressed block body, or None when the block must be\n"

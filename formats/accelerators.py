@@ -1,15 +1,18 @@
 """The compiled accelerators, when they are built, and the switch that sets them aside.
 
 ``formats/_blockwalk.c`` walks a block body in C: ``show -n``'s rows
-(``listing``) and ``diff``'s first pass (``fingerprints``).  The ordinary
-install builds it (setup.py); a checkout run uninstalled has none, and
-``P2PCAP_GENERAL=1`` sets it aside (and ``show``'s other fast paths) for the
-general, reference code.  Either way the output is the same, byte for byte
+(``listing``) and ``diff``'s first pass (``fingerprints``);
+``formats/_payloadjson.c`` writes the decoded JSON of inventories and
+transactions for ``show --json``.  The ordinary install builds both
+(setup.py); a checkout run uninstalled has neither, and
+``P2PCAP_GENERAL=1`` sets them aside (and ``show``'s other fast paths) for
+the general, reference code.  Either way the output is the same, byte for byte
 (tests/analysis/test_fast_output.py); only the time differs.
 """
 
 from __future__ import annotations
 
+import importlib
 import os
 
 GENERAL_ENV = "P2PCAP_GENERAL"
@@ -20,12 +23,21 @@ def general_only() -> bool:
     return os.environ.get(GENERAL_ENV, "") not in ("", "0")
 
 
-def blockwalk():
-    """The ``_blockwalk`` module, or None (not built, or set aside)."""
+def _compiled(name: str):
+    """The extension module ``name`` of this package, or None (not built, or set aside)."""
     if general_only():
         return None
     try:
-        from . import _blockwalk
+        return importlib.import_module(f"{__package__}.{name}")
     except ImportError:
         return None
-    return _blockwalk
+
+
+def blockwalk():
+    """The ``_blockwalk`` module, or None (not built, or set aside)."""
+    return _compiled("_blockwalk")
+
+
+def payloadjson():
+    """The ``_payloadjson`` module, or None (not built, or set aside)."""
+    return _compiled("_payloadjson")

@@ -12,11 +12,12 @@ from __future__ import annotations
 import functools
 import json
 import time
+from functools import partial
 
 import orjson
 
 from p2pcap.analysis.summary import summarize
-from p2pcap.formats.accelerators import blockwalk, general_only
+from p2pcap.formats.accelerators import general_only, payloadjson
 from p2pcap.formats.jsonl import NOT_DECODED, gap_object, message_object
 from p2pcap.formats.records import Gap, Message
 from p2pcap.units import iso
@@ -66,10 +67,10 @@ class Renderer:
         # JSON lines from parts (MessageLines), unless the general path is asked for.
         self._lines = None if general_only() else MessageLines(hex_payload)
 
-    def inventory_line(self, msg: Message, version) -> str | None:
-        """A JSON line (``--json``) of an inventory without decoding it into a dict
-        (``MessageLines``), or None."""
-        return None if self._lines is None else self._lines.inventory_line(msg, version)
+    def payload_line(self, msg: Message, version, network) -> str | None:
+        """A JSON line (``--json``) of an inventory or a tx without decoding it
+        into a dict (``MessageLines``), or None."""
+        return None if self._lines is None else self._lines.payload_line(msg, version, network)
 
     def header(self) -> str | None:
         if self.json_lines:
@@ -162,7 +163,9 @@ class MessageLines:
     def __init__(self, payload_hex: bool):
         self.payload_hex = payload_hex
         self._middles: dict = {}
-        self._inventory = False  # (inventory_json, names, max size), or None; looked up on first use
+        self._writers = None  # command -> the C writer of its decoded JSON; made on first use
+        self._writers_network = None
+        self._assumed_version = None
 
     def _middle(self, key) -> str | None:
         pid, peer_id, addr, conn_type, direction, command = key
@@ -184,19 +187,26 @@ class MessageLines:
         self._middles[key] = text
         return text
 
-    def inventory_line(self, msg: Message, version) -> str | None:
-        """The line of an ``inv``, ``getdata`` or ``notfound`` whose decoded JSON
-        the C walker writes straight from the payload (formats/_blockwalk.c,
-        ``inventory_json``); None: take the general way (``Selection.decoded``)."""
-        if msg.command not in _INVENTORIES or len(msg.payload) < msg.msg_size:
+    def payload_line(self, msg: Message, version, network) -> str | None:
+        """The line of a message whose decoded JSON a C writer makes straight
+        from the payload (formats/_payloadjson.c: inventories, tx, ping and
+        pong, clsig, isdlock, qsigshare, qsigsesann, dsq);
+        None: take the general way (``Selection.decoded``).  ``network`` is
+        the capture's, as ``decode`` takes it."""
+        writers = self._writers
+        if writers is None or self._writers_network != network:
+            self._writers, self._assumed_version = _payload_writers(network)
+            writers = self._writers
+            self._writers_network = network
+        write = writers.get(msg.command)
+        if write is None or len(msg.payload) < msg.msg_size:
             return None
-        inventory = self._inventory
-        if inventory is False:
-            inventory = self._inventory = _inventory_walker()
-        if inventory is None:
+        number = version[0] if version is not None else None
+        if not number:  # decode() reads with PROTOCOL_VERSION when none is known (decoders/decode.py)
+            number = self._assumed_version
+        elif type(number) is not int:
             return None
-        to_json, names, max_size = inventory
-        text = to_json(msg.payload, names, max_size)
+        text = write(msg.payload, number)
         return None if text is None else self.line(msg, NOT_DECODED, None, version, decoded_json=text)
 
     def line(
@@ -232,20 +242,56 @@ class MessageLines:
 
 
 _VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
-_INVENTORIES = frozenset(("inv", "getdata", "notfound"))
+_VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
 
 
-def _inventory_walker():
-    """(``inventory_json``, the JSON of each type's name by number, the decoders'
-    MAX_SIZE), or None when the C walker is not there or set aside."""
-    walk = blockwalk()
-    if walk is None:
-        return None
+def _payload_writers(network) -> tuple[dict, int | None]:
+    """({command: ``write(payload, version)``}, the version ``decode`` assumes
+    when none is known): the C writer of each command's decoded JSON (str,
+    or None: decode it), for the commands formats/_payloadjson.c writes;
+    none when it is not built or set aside, or for a network ``decode``
+    does not know.  The tables the writers name things from are the
+    decoders' own."""
+    module = payloadjson()
+    if module is None:
+        return {}, None
     from p2pcap.decoders.inventory import INV_TYPE_NAMES
+    from p2pcap.decoders.llmq_types import LLMQ_TYPE_NAMES
     from p2pcap.decoders.primitives import MAX_SIZE
+    from p2pcap.decoders.script import ASM_WORDS, NETWORKS, SIGHASH_NAMES, network_prefixes
+    from p2pcap.decoders.versions import (
+        COINJOIN_PROTX_HASH_PROTO_VERSION,
+        ISDLOCK_PROTO_VERSION,
+        PROTOCOL_VERSION,
+    )
 
-    names = tuple(orjson.dumps(INV_TYPE_NAMES.get(t)).decode() for t in range(max(INV_TYPE_NAMES) + 1))
-    return walk.inventory_json, names, MAX_SIZE
+    if network is not None and network not in NETWORKS:
+        return {}, None
+
+    def names(table, count):
+        return tuple(orjson.dumps(table.get(number)).decode() for number in range(count))
+
+    inventory = partial(module.inventory_json, names(INV_TYPE_NAMES, max(INV_TYPE_NAMES) + 1), MAX_SIZE)
+    llmq_names = names(LLMQ_TYPE_NAMES, 256)
+    writers = {
+        "inv": inventory,
+        "getdata": inventory,
+        "notfound": inventory,
+        "tx": partial(
+            module.tx_json,
+            *network_prefixes(network),
+            ASM_WORDS,
+            tuple(SIGHASH_NAMES.get(b) for b in range(256)),
+        ),
+        "ping": module.nonce_json,
+        "pong": module.nonce_json,
+        "clsig": module.clsig_json,
+        "isdlock": partial(module.isdlock_json, ISDLOCK_PROTO_VERSION),
+        "qsigshare": partial(module.qsigshare_json, llmq_names),
+        "qsigsesann": partial(module.qsigsesann_json, llmq_names),
+        "dsq": partial(module.dsq_json, COINJOIN_PROTX_HASH_PROTO_VERSION),
+    }
+    return writers, PROTOCOL_VERSION
 
 
 def json_line(obj: dict) -> str:

@@ -107,15 +107,16 @@ def _show_records(p, renderer: Renderer, out, live_flush, *, decode: bool, limit
     """Record by record: decoded with its peer-session's version when ``decode``."""
     shown = 0
     render, decoded, version_info = renderer.render, p.selection.decoded, p.selection.version_info
-    # An inventory's JSON line straight from its bytes (formats/_blockwalk.c), where it can.
-    inventory_line = renderer.inventory_line if decode and renderer.json_lines else None
+    # An inventory's or a tx's JSON line straight from its bytes (formats/_payloadjson.c), where it can.
+    payload_line = renderer.payload_line if decode and renderer.json_lines else None
+    network = p.selection.network
     for record in p:
         if type(record) is Message:
             if limit is not None and shown >= limit:
                 break
             if decode:
                 version = version_info(record)
-                line = inventory_line(record, version) if inventory_line is not None else None
+                line = payload_line(record, version, network) if payload_line is not None else None
                 out(line if line is not None else render(record, *decoded(record), version))
             else:
                 out(render(record))

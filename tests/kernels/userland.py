@@ -60,6 +60,8 @@ TESTS = [
     "tests/formats",
     # the C listing and the other fast paths of show, against the general path, on this interpreter
     "tests/analysis/test_fast_output.py",
+    # the C writers of decoded JSON, against decoding, built by this userland's compiler
+    "tests/analysis/test_payload_json.py",
     "tests/standin",
 ]
 VENV = "/opt/p2pcap-venv"

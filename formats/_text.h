@@ -1,0 +1,53 @@
+/* A growing text buffer, for the C accelerators (_blockwalk.c, _payloadjson.c).
+ * Included by each; every function is static. */
+#ifndef P2PCAP_TEXT_H
+#define P2PCAP_TEXT_H
+
+#include <Python.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+} Text;
+
+/* Room for n more bytes; -1 with MemoryError set when there is none. */
+static int text_room(Text *t, size_t n) {
+    if (t->len + n <= t->cap) return 0;
+    size_t cap = t->cap ? t->cap : 1 << 12;
+    while (cap < t->len + n) cap *= 2;
+    char *grown = PyMem_Realloc(t->data, cap);
+    if (grown == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    t->data = grown;
+    t->cap = cap;
+    return 0;
+}
+
+static const char HEX_DIGITS[] = "0123456789abcdef";
+
+/* n bytes as lowercase hex, in order (bytes.hex()); the caller made the room. */
+static void text_hex(Text *t, const unsigned char *p, size_t n) {
+    char *out = t->data + t->len;
+    for (size_t i = 0; i < n; i++) {
+        *out++ = HEX_DIGITS[p[i] >> 4];
+        *out++ = HEX_DIGITS[p[i] & 15];
+    }
+    t->len += 2 * n;
+}
+
+/* A 32-byte hash as Core shows it, bytes reversed (Hash256 in decoders/primitives.py). */
+static void text_hash(Text *t, const unsigned char *p) {
+    char *out = t->data + t->len;
+    for (int k = 31; k >= 0; k--) {
+        *out++ = HEX_DIGITS[p[k] >> 4];
+        *out++ = HEX_DIGITS[p[k] & 15];
+    }
+    t->len += 64;
+}
+
+#endif
