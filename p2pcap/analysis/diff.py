@@ -109,7 +109,7 @@ class Normalizer:
     def __init__(self, ignore=DEFAULT_IGNORE):
         self.names = frozenset(x for x in ignore if "." not in x)
         self.paths = frozenset(tuple(x.split(".")) for x in ignore if "." in x)
-        self._raw: dict[str, bool] = {}
+        self._raw: dict[str, tuple[bool, bool]] = {}  # command -> (raw_comparable, nothing_compared)
 
     def strip(self, obj, prefix=()):
         names, paths = self.names, self.paths
@@ -130,22 +130,34 @@ class Normalizer:
         return obj
 
     def raw_comparable(self, command: str) -> bool:
-        """True when ``command``'s decoded form can hold no ignored field.
+        """True when two ``command`` messages normalise alike exactly when their
+        bytes are alike.
 
-        Then two such messages normalise alike exactly when their bytes are
-        alike (the decoders accept one encoding per value), so the bytes are
-        fingerprinted and the payload is not decoded at all: most of a
-        capture (inv, getdata, tx, locks, signatures) takes this path.  The
-        field names a command can produce are read from its construct.
+        So it is when its decoded form can hold no ignored field, or holds
+        them only inside bytes it also shows a hash of (``Identified``: a
+        dsq's ``hash``, each header's X11 ``hash``; equal hashes, equal
+        bytes): the decoders accept one encoding per value, so the bytes
+        are fingerprinted and the payload is not decoded at all.  Most of a
+        capture (inv, getdata, tx, locks, signatures, headers, dsq) takes
+        this path.  The field names are read from the command's construct.
         """
+        return self._fields(command)[0]
+
+    def nothing_compared(self, command: str) -> bool:
+        """True when every field ``command``'s decoded form can hold is ignored
+        (ping and pong: a nonce): whatever decodes normalises to ``{}``."""
+        return self._fields(command)[1]
+
+    def _fields(self, command: str) -> tuple[bool, bool]:
         known = self._raw.get(command)
         if known is None:
             from p2pcap.decoders import definition
 
             con = definition(command)
-            names = set() if con is None else field_names(con)
-            known = not (names & self.names) and not any(p[0] in names for p in self.paths)
-            self._raw[command] = known
+            names = set() if con is None else field_names(con, unhashed_by=self.names)
+            compared = names - self.names
+            raw = not (names & self.names) and not any(p[0] in names for p in self.paths)
+            known = self._raw[command] = (raw, con is not None and not compared and not self.paths)
         return known
 
     def comparable(self, msg: Message, decoded, error):
@@ -175,7 +187,7 @@ class Normalizer:
             )
 
 
-def field_names(con) -> set[str]:
+def field_names(con, unhashed_by: frozenset = frozenset()) -> set[str]:
     """Every field name a construct can put in a decoded dict.
 
     Walks the construct tree (``Struct`` fields, wrappers' ``subcon``,
@@ -184,7 +196,13 @@ def field_names(con) -> set[str]:
     keys from the walk: the decoders' own (the fast transaction parser, the
     BIP152 index lists) build only keys that are also declared in their
     layouts, or none that diff ignores by default.
+
+    ``unhashed_by``: the ignored names; an ``Identified`` that hashes the
+    wire bytes of its part under a key not among them gives that key and
+    not the names inside (two values differing there differ in the hash).
     """
+    from p2pcap.decoders.primitives import Identified
+
     names: set[str] = set()
     seen: set[int] = set()
     stack = [con]
@@ -193,6 +211,9 @@ def field_names(con) -> set[str]:
         if id(node) in seen or not hasattr(node, "_parse"):
             continue
         seen.add(id(node))
+        if isinstance(node, Identified) and not node.from_fields and node.key not in unhashed_by:
+            names.add(node.key)
+            continue
         for attr, value in vars(node).items():
             if attr == "name" or attr == "key":
                 if isinstance(value, str):
@@ -272,6 +293,10 @@ class _Scan:
         self.norm = norm
         self.by_key: dict = {}
         self.cache: dict = {}  # normalised fingerprints of recent identical payloads
+        self.nothing: dict = {}  # (direction, command) -> the fingerprint of {}
+        from p2pcap.decoders import DecodeError, decode  # not at import: `diff --help` needs none
+
+        self._decode, self._decode_error = decode, DecodeError
 
     def _session(self, key, first_ns: int) -> Session:
         s = self.by_key.get(key)
@@ -292,6 +317,15 @@ class _Scan:
     def decoded_fingerprint(self, rec: Message) -> int:
         """The fingerprint of a message compared by its normalised decoded form."""
         sel = self.selection
+        if not rec.partial and self.norm.nothing_compared(rec.command):
+            # A ping's nonce and nothing else: a payload that decodes compares as
+            # {} (Normalizer.strip), and only whether it decodes is left to learn.
+            try:
+                self._decode(rec.command, rec.payload, sel.version_for(rec), sel.network)
+            except self._decode_error:
+                pass
+            else:
+                return self._nothing_fingerprint(rec)
         ck = (
             rec.direction,
             rec.command,
@@ -305,6 +339,14 @@ class _Scan:
             if len(self.cache) >= _CACHE_LIMIT:
                 self.cache.clear()
             self.cache[ck] = fp
+        return fp
+
+    def _nothing_fingerprint(self, rec: Message) -> int:
+        """``fingerprint`` of a message whose normalised form is ``{}``."""
+        key = (rec.direction, rec.command)
+        fp = self.nothing.get(key)
+        if fp is None:
+            fp = self.nothing[key] = fingerprint(rec, orjson.dumps({}))
         return fp
 
     def add(self, rec, *, follow_versions: bool = False) -> None:

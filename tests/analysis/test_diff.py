@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import struct
 import tracemalloc
 
 import pytest
 from click.testing import CliRunner
 
-from p2pcap.analysis.diff import diff_captures
+from p2pcap.analysis.diff import DEFAULT_IGNORE, Normalizer, diff_captures
 from p2pcap.cli import main
 from p2pcap.decoders import build, decode
 from p2pcap.formats import CaptureWriter, Message
@@ -216,3 +217,59 @@ def test_bounded_memory(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024, peak
+
+
+def _dsq(time: int) -> bytes:
+    return struct.pack("<i32sqBB", 16, bytes(range(32)), time, 1, 96) + bytes(96)
+
+
+def _headers(time: int) -> bytes:
+    return (
+        b"\x01"
+        + struct.pack("<i32s32sIII", 0x20000000, bytes(32), bytes(range(32)), time, 0x1E0FFFF0, 7)
+        + b"\x00"
+    )
+
+
+def test_an_ignored_time_under_a_shown_hash_still_tells_messages_apart(folder):
+    """A dsq's nTime and a header's are ignored fields, but each lies in bytes the
+    decoded form shows a hash of: a message with another time is another message
+    (and such commands are compared by their bytes, undecoded)."""
+    peer = ("in", 1, "10.0.0.1:9999", "inbound")
+    a = write_capture(folder / "timed-a.cap", [(*peer, "dsq", _dsq(5)), (*peer, "headers", _headers(1))])
+    b = write_capture(folder / "timed-b.cap", [(*peer, "dsq", _dsq(6)), (*peer, "headers", _headers(2))])
+    result = diff(a, b)
+    assert result.exit_code == 1
+    assert sum(line.startswith("-in  dsq") for line in changed_lines(result.stdout)) == 1
+    assert sum(line.startswith("-in  headers") for line in changed_lines(result.stdout)) == 1
+    norm = Normalizer()
+    assert norm.raw_comparable("dsq") and norm.raw_comparable("headers")
+    assert not Normalizer((*DEFAULT_IGNORE, "hash")).raw_comparable("dsq")  # the hash ignored too
+    assert not norm.raw_comparable("version")  # its timestamp and nonce are under no hash
+
+
+def test_pings_compare_by_whether_they_decode(folder):
+    """A ping holds only its (ignored) nonce: any two that decode are alike,
+    and one that does not decode is compared by its bytes."""
+    peer = ("out", 1, "10.0.0.1:9999", "inbound")
+    a = write_capture(
+        folder / "pings-a.cap",
+        [(*peer, "ping", bytes(8)), (*peer, "ping", b"\x01" * 7), (*peer, "pong", bytes(8))],
+    )
+    b = write_capture(
+        folder / "pings-b.cap",
+        [(*peer, "ping", b"\xff" * 8), (*peer, "ping", b"\x02" * 7), (*peer, "pong", b"\x05" * 8)],
+    )
+    result = diff(a, b)
+    assert result.exit_code == 1
+    lines = changed_lines(result.stdout)
+    assert [line[:9] for line in lines if line[0] in "-+"] == ["-out ping", "+out ping"], lines
+    assert Normalizer().nothing_compared("ping") and not Normalizer().nothing_compared("clsig")
+    same = write_capture(folder / "pings-c.cap", [(*peer, "ping", b"\x07" * 8), (*peer, "ping", b"\x01" * 7)])
+    assert (
+        diff(
+            write_capture(folder / "pings-d.cap", [(*peer, "ping", bytes(8)), (*peer, "ping", b"\x01" * 7)]),
+            same,
+        ).exit_code
+        == 0
+    )
