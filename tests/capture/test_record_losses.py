@@ -1,11 +1,15 @@
 """Nothing is lost silently: losses forced with a tiny ring buffer.
 
-A 64 KiB ring (16 pages) cannot hold a 40,000-byte message's two pieces
-(32 KiB + 7 KiB plus headers) at once, so every such message loses its
-second piece and must come back as a reassembly gap; the small messages
-sent flat out overflow the ring between drains and come back as
-ringbuf-full gaps.  Every message sent is either in the capture or counted
-in exactly one gap.  Needs root and BCC (see conftest.ebpf).
+A 64 KiB ring (16 pages) holds a 40,000-byte message's two pieces (32 KiB
++ 7 KiB plus headers) only when it is nearly empty, which with small
+messages sent flat out it seldom is: such a message mostly loses a piece
+and comes back as a reassembly gap (or inside a ringbuf-full gap when its
+first piece found no room), and the small messages overflow the ring
+between drains and come back as ringbuf-full gaps.  A slow guest (a
+kernel under qemu's TCG) drains often enough to keep some big messages
+whole, and those must be whole to the byte.  Every message sent is either
+in the capture or counted in exactly one gap.  Needs root and BCC (see
+conftest.ebpf).
 """
 
 from __future__ import annotations
@@ -75,11 +79,13 @@ def test_gap_reasons_and_counts(lossy):
     by_reason = {}
     for g in gaps:
         by_reason[g.reason_name] = by_reason.get(g.reason_name, 0) + g.lost_messages
-    # No 40,000-byte message can be whole in a 64 KiB ring: each one lost
-    # its first piece (ringbuf-full) or its second (reassembly).
-    assert 0 < by_reason.get("reassembly", 0) <= 50 * sum(1 for m in messages if len(m[5]) > 100)
+    # A 40,000-byte message is kept only when the ring had room for both
+    # pieces; the others lost their first piece (ringbuf-full) or their second
+    # (reassembly), one gap message each.
+    big_sent = 50 * sum(1 for m in messages if len(m[5]) > 100)
+    big_kept = sum(1 for m in messages_of(records) if m.command == "block")
+    assert 0 < by_reason.get("reassembly", 0) <= big_sent - big_kept
     assert by_reason.get("ringbuf-full", 0) > 0
-    assert not any(m.command == "block" for m in messages_of(records))
     for g in gaps:
         if g.reason_name == "reassembly":
             assert g.lost_messages == 1 and g.lost_bytes == 40_000
@@ -92,9 +98,10 @@ def test_gap_reasons_and_counts(lossy):
 
 def test_what_was_kept_is_byte_exact(lossy):
     messages, _, _, _, records = lossy
-    payloads = {m[5] for m in messages}
+    payloads = {m[5]: m[4] for m in messages}
     kept = messages_of(records)
-    assert kept and all(m.payload in payloads and m.captured_len == m.msg_size == 100 for m in kept)
+    assert kept and all(payloads.get(m.payload) == m.command for m in kept)
+    assert all(m.captured_len == m.msg_size == len(m.payload) for m in kept)
 
 
 def test_the_summary_repeats_the_losses(lossy):
