@@ -41,7 +41,7 @@ host-test:
 
 # Debian's python3 with system site packages: BCC's bindings (python3-bpfcc)
 # exist only for that interpreter.
-$(VENV)/.stamp: pyproject.toml setup.py formats/_blockwalk.c formats/_payloadjson.c formats/_text.h | host
+$(VENV)/.stamp: pyproject.toml setup.py formats/_blockwalk.c formats/_payloadjson.c formats/_accel.h | host
 	@echo "setup: creating $(VENV) from $(PYTHON_SYSTEM) (with system site packages, for BCC)"
 	@test -x $(PY) || $(PYTHON_SYSTEM) -m venv --system-site-packages $(VENV)
 	@echo "setup: installing p2pcap (editable) and its test dependencies into $(VENV)"

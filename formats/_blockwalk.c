@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "_text.h"
+#include "_accel.h"
 
 #define KIND_MESSAGE 0x01
 #define KIND_PEER 0x02
@@ -49,11 +49,6 @@ PyAPI_FUNC(Py_hash_t) _Py_HashBytes(const void *, Py_ssize_t);
 #define WIDTH 80       /* render.WIDTH: a row is cut to 80 columns */
 #define MAX_ROW 512    /* a row before it is cut: 80 columns, a command of at most 255 bytes */
 
-static uint16_t u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t u32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
 
 /* "HH:MM:SS." of one second, formatted once for the records that share it
  * (render.clock). */

@@ -36,13 +36,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "_text.h"
+#include "_accel.h"
 
-static uint16_t u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t u32(const unsigned char *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
 
 /* A CompactSize at *pos in its one-byte or canonical 0xfd form (the only
  * ones read here: fastpaths._count): 1 with *value and *pos past it, else 0. */
@@ -840,9 +835,9 @@ static PyObject *inventory_json(PyObject *self, PyObject *const *args, Py_ssize_
     (void)self;
     Call c;
     long long max_size;
-    if (nargs >= 2 && !PyTuple_Check(args[0])) return PyErr_Format(PyExc_TypeError, "inventory_json: names");
-    if (nargs < 2 || number_table(args[1], "inventory_json", 0, &max_size) < 0) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "inventory_json takes 4 arguments");
+    if (nargs < 2 || !PyTuple_Check(args[0]) || number_table(args[1], "inventory_json", 0, &max_size) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "inventory_json takes names (a tuple), max_size, payload, version");
         return NULL;
     }
     if (begin(&c, "inventory_json", args, nargs, 2) < 0) return NULL;
@@ -856,71 +851,76 @@ static PyObject *tx_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     if (nargs < 4 || number_table(args[0], "tx_json", 1, &p2pkh) < 0 ||
         number_table(args[1], "tx_json", 1, &p2sh) < 0 || byte_table(args[2], "tx_json") < 0 ||
         byte_table(args[3], "tx_json") < 0) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "tx_json takes 6 arguments");
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "tx_json takes p2pkh, p2sh, words, sighashes, payload, version");
         return NULL;
     }
     if (begin(&c, "tx_json", args, nargs, 4) < 0) return NULL;
     return end(&c, tx_text(&c.out, c.p, c.n, (unsigned)p2pkh, (unsigned)p2sh, args[2], args[3]));
 }
 
+/* writer(payload, version), of a layout that needs no table. */
+static PyObject *plain(const char *name, PyObject *const *args, Py_ssize_t nargs,
+                       int (*text)(Text *, const unsigned char *, size_t)) {
+    Call c;
+    if (begin(&c, name, args, nargs, 0) < 0) return NULL;
+    return end(&c, text(&c.out, c.p, c.n));
+}
+
+/* writer(from_version, payload, version), of a layout that changed at
+ * from_version: text gets whether the peer-session's version is past it. */
+static PyObject *by_version(const char *name, PyObject *const *args, Py_ssize_t nargs,
+                            int (*text)(Text *, const unsigned char *, size_t, int)) {
+    Call c;
+    long long from;
+    if (nargs < 1 || number_table(args[0], name, 0, &from) < 0) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "%s takes 3 arguments", name);
+        return NULL;
+    }
+    if (begin(&c, name, args, nargs, 1) < 0) return NULL;
+    return end(&c, text(&c.out, c.p, c.n, c.version >= from));
+}
+
+/* writer(names, payload, version), of a layout that names a byte (an LLMQ type). */
+static PyObject *with_names(const char *name, PyObject *const *args, Py_ssize_t nargs,
+                            int (*text)(Text *, const unsigned char *, size_t, PyObject *)) {
+    Call c;
+    if (nargs < 1 || byte_table(args[0], name) < 0) {
+        if (!PyErr_Occurred()) PyErr_Format(PyExc_TypeError, "%s takes 3 arguments", name);
+        return NULL;
+    }
+    if (begin(&c, name, args, nargs, 1) < 0) return NULL;
+    return end(&c, text(&c.out, c.p, c.n, args[0]));
+}
+
 static PyObject *nonce_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    Call c;
-    if (begin(&c, "nonce_json", args, nargs, 0) < 0) return NULL;
-    return end(&c, nonce_text(&c.out, c.p, c.n));
+    return plain("nonce_json", args, nargs, nonce_text);
 }
 
 static PyObject *clsig_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    Call c;
-    if (begin(&c, "clsig_json", args, nargs, 0) < 0) return NULL;
-    return end(&c, clsig_text(&c.out, c.p, c.n));
+    return plain("clsig_json", args, nargs, clsig_text);
 }
 
 static PyObject *isdlock_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    Call c;
-    long long from;
-    if (nargs < 1 || number_table(args[0], "isdlock_json", 0, &from) < 0) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "isdlock_json takes 3 arguments");
-        return NULL;
-    }
-    if (begin(&c, "isdlock_json", args, nargs, 1) < 0) return NULL;
-    return end(&c, isdlock_text(&c.out, c.p, c.n, c.version >= from));
+    return by_version("isdlock_json", args, nargs, isdlock_text);
 }
 
 static PyObject *dsq_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    Call c;
-    long long from;
-    if (nargs < 1 || number_table(args[0], "dsq_json", 0, &from) < 0) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "dsq_json takes 3 arguments");
-        return NULL;
-    }
-    if (begin(&c, "dsq_json", args, nargs, 1) < 0) return NULL;
-    return end(&c, dsq_text(&c.out, c.p, c.n, c.version >= from));
+    return by_version("dsq_json", args, nargs, dsq_text);
 }
 
 static PyObject *qsigshare_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    Call c;
-    if (nargs < 1 || byte_table(args[0], "qsigshare_json") < 0) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "qsigshare_json takes 3 arguments");
-        return NULL;
-    }
-    if (begin(&c, "qsigshare_json", args, nargs, 1) < 0) return NULL;
-    return end(&c, qsigshare_text(&c.out, c.p, c.n, args[0]));
+    return with_names("qsigshare_json", args, nargs, qsigshare_text);
 }
 
 static PyObject *qsigsesann_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     (void)self;
-    Call c;
-    if (nargs < 1 || byte_table(args[0], "qsigsesann_json") < 0) {
-        if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "qsigsesann_json takes 3 arguments");
-        return NULL;
-    }
-    if (begin(&c, "qsigsesann_json", args, nargs, 1) < 0) return NULL;
-    return end(&c, qsigsesann_text(&c.out, c.p, c.n, args[0]));
+    return with_names("qsigsesann_json", args, nargs, qsigsesann_text);
 }
 
 #define WRITER(name, tables, what)                                                                        \

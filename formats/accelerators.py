@@ -2,12 +2,13 @@
 
 ``formats/_blockwalk.c`` walks a block body in C: ``show -n``'s rows
 (``listing``) and ``diff``'s first pass (``fingerprints``);
-``formats/_payloadjson.c`` writes the decoded JSON of inventories and
-transactions for ``show --json``.  The ordinary install builds both
-(setup.py); a checkout run uninstalled has neither, and
-``P2PCAP_GENERAL=1`` sets them aside (and ``show``'s other fast paths) for
-the general, reference code.  Either way the output is the same, byte for byte
-(tests/analysis/test_fast_output.py); only the time differs.
+``formats/_payloadjson.c`` writes the decoded JSON of the commonest
+payloads (inventories, tx, pings, locks, signing messages, dsq) for ``show
+--json``.  The ordinary install builds both (setup.py); a checkout run
+uninstalled has neither, and ``P2PCAP_GENERAL=1`` sets them aside (and
+``show``'s other fast paths) for the general, reference code.  Either way
+the output is the same, byte for byte (tests/analysis/test_fast_output.py,
+tests/analysis/test_payload_json.py); only the time differs.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import json
 import time
-from functools import partial
 
 import orjson
 
@@ -68,8 +67,8 @@ class Renderer:
         self._lines = None if general_only() else MessageLines(hex_payload)
 
     def payload_line(self, msg: Message, version, network) -> str | None:
-        """A JSON line (``--json``) of an inventory or a tx without decoding it
-        into a dict (``MessageLines``), or None."""
+        """A JSON line (``--json``) of a message whose decoded JSON is written
+        from its payload, without decoding it into a dict (``MessageLines``), or None."""
         return None if self._lines is None else self._lines.payload_line(msg, version, network)
 
     def header(self) -> str | None:
@@ -242,7 +241,6 @@ class MessageLines:
 
 
 _VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
-_VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
 
 
 def _payload_writers(network) -> tuple[dict, int | None]:
@@ -271,13 +269,15 @@ def _payload_writers(network) -> tuple[dict, int | None]:
     def names(table, count):
         return tuple(orjson.dumps(table.get(number)).decode() for number in range(count))
 
-    inventory = partial(module.inventory_json, names(INV_TYPE_NAMES, max(INV_TYPE_NAMES) + 1), MAX_SIZE)
+    inventory = functools.partial(
+        module.inventory_json, names(INV_TYPE_NAMES, max(INV_TYPE_NAMES) + 1), MAX_SIZE
+    )
     llmq_names = names(LLMQ_TYPE_NAMES, 256)
     writers = {
         "inv": inventory,
         "getdata": inventory,
         "notfound": inventory,
-        "tx": partial(
+        "tx": functools.partial(
             module.tx_json,
             *network_prefixes(network),
             ASM_WORDS,
@@ -286,10 +286,10 @@ def _payload_writers(network) -> tuple[dict, int | None]:
         "ping": module.nonce_json,
         "pong": module.nonce_json,
         "clsig": module.clsig_json,
-        "isdlock": partial(module.isdlock_json, ISDLOCK_PROTO_VERSION),
-        "qsigshare": partial(module.qsigshare_json, llmq_names),
-        "qsigsesann": partial(module.qsigsesann_json, llmq_names),
-        "dsq": partial(module.dsq_json, COINJOIN_PROTX_HASH_PROTO_VERSION),
+        "isdlock": functools.partial(module.isdlock_json, ISDLOCK_PROTO_VERSION),
+        "qsigshare": functools.partial(module.qsigshare_json, llmq_names),
+        "qsigsesann": functools.partial(module.qsigsesann_json, llmq_names),
+        "dsq": functools.partial(module.dsq_json, COINJOIN_PROTX_HASH_PROTO_VERSION),
     }
     return writers, PROTOCOL_VERSION
 

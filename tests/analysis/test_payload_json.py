@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import struct
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -256,3 +257,22 @@ def test_the_version_picks_the_layout_as_decode_does():
                 assert line == expected, version
             else:  # this layout is not that version's: decoding names the error
                 assert line is None, version
+
+
+def test_a_writer_called_wrongly_raises_typeerror():
+    """Misuse is the caller's bug: a TypeError naming the writer, never a crash or a guess."""
+    words = (None,) * 256
+    calls = [
+        lambda: _payloadjson.tx_json(76, 16, (), words, b"", 70238),  # a table of the wrong size
+        lambda: _payloadjson.tx_json(300, 16, words, words, b"", 70238),  # not a version byte
+        lambda: _payloadjson.tx_json(76, 16, words, words, b""),  # no version
+        lambda: _payloadjson.inventory_json([], 10, b"\x00", 70238),  # names not a tuple
+        lambda: _payloadjson.nonce_json(bytes(8), "70238"),  # a version that is not an int
+        lambda: _payloadjson.nonce_json("12345678", 70238),  # a payload that is not bytes
+        lambda: _payloadjson.dsq_json(b"", b"", 70238),  # the version it changed at is not an int
+        lambda: _payloadjson.qsigshare_json((), b"\x00", 70238),
+    ]
+    for call in calls:
+        with pytest.raises(TypeError):
+            call()
+    assert _payloadjson.nonce_json(bytearray(8), 70238) == '{"nonce":0}'  # any bytes-like payload

@@ -1,12 +1,18 @@
-/* A growing text buffer, for the C accelerators (_blockwalk.c, _payloadjson.c).
- * Included by each; every function is static. */
-#ifndef P2PCAP_TEXT_H
-#define P2PCAP_TEXT_H
+/* What the C accelerators (_blockwalk.c, _payloadjson.c) share: little-endian
+ * reads and a growing text buffer.  Included by each; every function is static. */
+#ifndef P2PCAP_ACCEL_H
+#define P2PCAP_ACCEL_H
 
 #include <Python.h>
 
 #include <stddef.h>
 #include <stdint.h>
+
+static uint16_t u16(const unsigned char *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t u32(const unsigned char *p) {
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
 
 typedef struct {
     char *data;
