@@ -239,11 +239,14 @@ static void sha256_with(void (*blocks_of)(uint32_t *, const unsigned char *, siz
 }
 
 /* SHA256d, Core's Hash(): a txid, an address checksum. */
-static void sha256d(const unsigned char *p, size_t n, unsigned char out[32]) {
+static void sha256d_with(void (*blocks_of)(uint32_t *, const unsigned char *, size_t), const unsigned char *p,
+                         size_t n, unsigned char out[32]) {
     unsigned char once[32];
-    sha256_with(sha_blocks, p, n, once);
-    sha256_with(sha_blocks, once, 32, out);
+    sha256_with(blocks_of, p, n, once);
+    sha256_with(blocks_of, once, 32, out);
 }
+
+static void sha256d(const unsigned char *p, size_t n, unsigned char out[32]) { sha256d_with(sha_blocks, p, n, out); }
 
 /* sha256d(data, portable=False) -> bytes: for the tests, which hold both
  * compressions to hashlib's. */
@@ -253,10 +256,8 @@ static PyObject *sha256d_of(PyObject *self, PyObject *args, PyObject *kwargs) {
     Py_buffer view;
     int portable = 0;
     if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*|p", keywords, &view, &portable)) return NULL;
-    void (*blocks_of)(uint32_t *, const unsigned char *, size_t) = portable ? sha_blocks_portable : sha_blocks;
-    unsigned char once[32], twice[32];
-    sha256_with(blocks_of, view.buf, (size_t)view.len, once);
-    sha256_with(blocks_of, once, 32, twice);
+    unsigned char twice[32];
+    sha256d_with(portable ? sha_blocks_portable : sha_blocks, view.buf, (size_t)view.len, twice);
     PyBuffer_Release(&view);
     return PyBytes_FromStringAndSize((const char *)twice, 32);
 }
