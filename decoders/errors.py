@@ -4,7 +4,7 @@ construct's errors carry a field path but no offset (construct issue #728);
 ``decode`` adds the command and the stream position where parsing stopped.
 """
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import EXIT_NO, P2pcapError
 
 
 class DecodeError(P2pcapError):
@@ -15,6 +15,8 @@ class DecodeError(P2pcapError):
     -> hash``), ``offset`` the byte offset in the payload where parsing
     stopped.
     """
+
+    exit_status = EXIT_NO  # damaged input found
 
     def __init__(self, command: str, reason: str, *, path: str = "", offset: int | None = None):
         self.command = command

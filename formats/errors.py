@@ -12,11 +12,13 @@ kept apart from damage inside the file (``CorruptBlock``): the first is what
 
 from __future__ import annotations
 
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import EXIT_NO, EXIT_TROUBLE, P2pcapError
 
 
 class FormatError(P2pcapError):
     """A capture file could not be read as written."""
+
+    exit_status = EXIT_NO  # damaged input found
 
     def __init__(
         self, what: str, *, path: str | None = None, offset: int | None = None, block_index: int | None = None
@@ -54,9 +56,13 @@ def _rebuild(cls, what, state):
 class BadMagic(FormatError):
     """The file does not start with the p2pcap magic: not a capture, or mangled."""
 
+    exit_status = EXIT_TROUBLE  # the wrong file was given, as tshark's "not a capture file"
+
 
 class UnsupportedVersion(FormatError):
     """The file's major format version is not one this reader understands."""
+
+    exit_status = EXIT_TROUBLE
 
 
 class TruncatedCapture(FormatError):

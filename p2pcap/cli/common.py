@@ -10,10 +10,24 @@ from __future__ import annotations
 
 import click
 
+from p2pcap.errors import EXIT_TROUBLE
+from p2pcap.terminal import printable
+
+# What a command has decided its exit status will be, for when standard
+# output closes under it (diff knows "different" before it prints).
+STATUS_KEY = "p2pcap.status"
+
+
+class UsageProblem(click.ClickException):
+    """A value the user typed cannot be used: one line, exit status 2 (click's
+    own usage errors, which take three lines, exit 2 as well)."""
+
+    exit_code = EXIT_TROUBLE
+
 
 def warn(line) -> None:
-    """One line on stderr, ``p2pcap: `` first."""
-    click.echo(f"p2pcap: {line}", err=True)
+    """One line on stderr, ``p2pcap: `` first (escaped: it may quote a capture's strings)."""
+    click.echo(f"p2pcap: {printable(str(line), backslash=False)}", err=True)
 
 
 def finish(problems, *, status: int = 1) -> None:
@@ -32,4 +46,10 @@ skip_damaged_option = click.option(
     hidden=True,
     expose_value=False,
     help="No effect: damaged blocks are always skipped, named on stderr, and make the exit status 1.",
+)
+
+
+# Tables fit the terminal; piped, or with -w, nothing is cut (ps -w).
+wide_option = click.option(
+    "-w", "--wide", is_flag=True, help="Never cut a row to the terminal's width (piped output never is)."
 )
