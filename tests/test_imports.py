@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 STDLIB = set(sys.stdlib_module_names) | {"__future__"}
 # p2pcap's leaves: modules that import nothing of p2pcap, so any layer may.
-LEAVES = {"p2pcap.errors", "p2pcap.units", "p2pcap.folders"}
+LEAVES = {"p2pcap.errors", "p2pcap.units", "p2pcap.folders", "p2pcap.outputs", "p2pcap.terminal"}
 
 # layer -> (its folder, the p2pcap packages it may import, the third-party top-level names it may import)
 LAYERS = {

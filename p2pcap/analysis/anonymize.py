@@ -37,9 +37,9 @@ from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import check_output, open_writer
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.addr import address_to_text, text_to_address
-from p2pcap.errors import PathError
 from p2pcap.formats.peeraddr import join_host_port, split_host_port
 from p2pcap.formats.records import FLAG_SNAPLEN, Message
+from p2pcap.outputs import atomic_file
 
 COMMANDS = frozenset({"version", "addr", "addrv2", "mnlistdiff", "qrinfo"})
 IPV4_BASE = int(ipaddress.IPv4Address("198.18.0.0"))
@@ -221,11 +221,8 @@ def anonymize_capture(src, dst, *, mapping_path=None) -> AnonymizeReport:
         report.problems += p.problems()
     report.addresses = dict(amap.counts)
     if mapping_path is not None:
-        try:
-            with open(mapping_path, "w") as f:
-                json.dump(amap.to_json(), f, indent=1, sort_keys=True)
-        except OSError as exc:
-            raise PathError.of(mapping_path, "cannot write the mapping", exc) from None
+        with atomic_file(mapping_path, "w", action="cannot write the mapping") as f:
+            json.dump(amap.to_json(), f, indent=1, sort_keys=True)
     return report
 
 

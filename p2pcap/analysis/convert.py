@@ -11,8 +11,6 @@ formats that carry decoded messages (JSON lines, Parquet).
 from __future__ import annotations
 
 import contextlib
-import os
-import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -24,6 +22,7 @@ from p2pcap.analysis.source import InputProblem, capture_network, check_output, 
 from p2pcap.errors import ArgumentError
 from p2pcap.formats import CaptureWriter
 from p2pcap.formats.v1 import NETWORKS, canonical_network, network_magic
+from p2pcap.outputs import atomic_file, atomic_folder, atomic_path
 
 FORMATS = ("pcapng", "jsonl", "parquet", "capturemessages")
 _SUFFIXES = {".pcapng": "pcapng", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -121,12 +120,13 @@ def export_capture(
         _check_empty_folder(Path(output))
     summary = ConvertSummary(str(output), fmt)
     decoding = decode and fmt in ("jsonl", "parquet")
-    with open_pipeline(path, decode=decoding) as p:
+    with open_pipeline(path, decode=decoding, network=network) as p:
         if fmt == "pcapng":
             summary.network = capture_network(p.metadata, network, path)
+        elif decoding and p.network_note():
+            summary.notes.append(p.network_note())
         decoder = _export_decoder(p) if decoding else None
-        # (a capturemessages folder was checked new or empty above: all of it is ours)
-        with writing(output), _removed_on_error(output, enabled=not to_stdout):
+        with writing(output):
             writer = _write_all(p, output, fmt, summary, decoder, to_stdout)
         summary.problems += p.problems()
     summary.messages, summary.gaps = writer.messages, getattr(writer, "gaps", 0)
@@ -181,13 +181,13 @@ def _write_all(p, output, fmt, summary, decoder, to_stdout):
     if fmt == "parquet":
         from p2pcap.formats.parquet import ParquetWriter
 
-        with ParquetWriter(str(output), p.metadata, decode=decoder) as writer:
+        with atomic_path(output) as temp, ParquetWriter(temp, p.metadata, decode=decoder) as writer:
             for record in p:
                 writer.write(record)
         return writer
     from p2pcap.formats.capturemessages import CaptureMessagesWriter
 
-    with CaptureMessagesWriter(output) as writer:
+    with atomic_folder(output) as folder, CaptureMessagesWriter(folder) as writer:
         for record in p:
             writer.write(record)
     return writer
@@ -219,7 +219,7 @@ def _binary_out(output, to_stdout: bool):
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
     else:
-        with open(output, "wb") as f:
+        with atomic_file(output, "wb") as f:
             yield f
 
 
@@ -229,23 +229,8 @@ def _text_out(output, to_stdout: bool):
         yield sys.stdout
         sys.stdout.flush()
     else:
-        with open(output, "w", encoding="utf-8") as f:
+        with atomic_file(output, "w", encoding="utf-8") as f:
             yield f
-
-
-@contextlib.contextmanager
-def _removed_on_error(output, *, enabled: bool):
-    """A half-written export is worse than none: remove it when we fail."""
-    try:
-        yield
-    except BaseException:
-        if enabled:
-            with contextlib.suppress(OSError):
-                if os.path.isdir(output):
-                    shutil.rmtree(output)
-                else:
-                    os.unlink(output)
-        raise
 
 
 # -- import --------------------------------------------------------------------
@@ -294,11 +279,10 @@ def import_capturemessages(folder, output, *, network: str | None = None) -> Con
         "peers": {str(i): addr for i, addr in peers.items()},
     }
     summary = ConvertSummary(str(output), "p2pcap")
-    with writing(output), _removed_on_error(output, enabled=True):
-        with CaptureWriter(output, metadata) as writer:
-            for msg in messages:
-                writer.write(msg)
-        summary.messages = writer.messages
+    with atomic_file(output) as f, writing(output), CaptureWriter(f, metadata) as writer:
+        for msg in messages:
+            writer.write(msg)
+    summary.messages = writer.messages
     summary.problems += [
         InputProblem(str(folder), f"{err} (records before it were imported)") for err in torn
     ]

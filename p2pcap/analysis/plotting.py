@@ -7,7 +7,10 @@ naming the path.
 
 from __future__ import annotations
 
+import os
+
 from p2pcap.errors import ArgumentError, PathError
+from p2pcap.outputs import atomic_file
 
 
 def pyplot():
@@ -25,8 +28,12 @@ def pyplot():
 def save(plt, fig, out_path) -> None:
     """Write ``fig`` to ``out_path`` (format from the suffix) and free it."""
     fig.tight_layout()
+    fmt = os.path.splitext(str(out_path))[1][1:].lower() or None  # the temporary name has another suffix
     try:
-        fig.savefig(out_path)
+        with atomic_file(out_path, "wb", action="cannot write the plot") as f:
+            fig.savefig(f, format=fmt)
+    except PathError:
+        raise
     except OSError as exc:
         raise PathError.of(out_path, "cannot write the plot", exc) from None
     except ValueError as exc:  # matplotlib: a suffix it has no writer for

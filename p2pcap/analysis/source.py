@@ -17,16 +17,12 @@ from __future__ import annotations
 import contextlib
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-from p2pcap.errors import ArgumentError, P2pcapError, PathError
+from p2pcap.errors import ArgumentError, PathError
 from p2pcap.formats import open_capture
 from p2pcap.formats.v1 import NETWORKS, canonical_network
+from p2pcap.outputs import atomic_file, is_stdio, refuse_overwriting
 from p2pcap.units import iso
-
-
-def is_stdio(path) -> bool:
-    return path is None or str(path) == "-"
 
 
 class _Pipe:
@@ -80,26 +76,22 @@ def input_name(path) -> str:
     return "<stdin>" if is_stdio(path) else str(path)
 
 
+@contextlib.contextmanager
 def open_writer(path, metadata: dict, **options):
-    """A writer on a path, or on stdout for ``-``."""
+    """A capture writer on a path, or on stdout for ``-``, closed at the end.
+
+    A path is written beside itself and renamed into place when the writer
+    has closed (``p2pcap.outputs.atomic_file``): a failure leaves whatever
+    was there as it was.
+    """
     from p2pcap.formats import CaptureWriter  # writers load only where one is opened
 
     if is_stdio(path):
-        return CaptureWriter(sys.stdout.buffer, metadata, **options)
-    try:
-        return CaptureWriter(path, metadata, **options)
-    except OSError as exc:
-        raise PathError.of(path, "cannot write", exc) from None
-
-
-def same_file(a, b) -> bool:
-    """True when output ``b`` would overwrite input ``a``."""
-    if is_stdio(a) or is_stdio(b):
-        return False
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False
+        with CaptureWriter(sys.stdout.buffer, metadata, **options) as writer:
+            yield writer
+        return
+    with atomic_file(path) as f, writing(path), CaptureWriter(f, metadata, **options) as writer:
+        yield writer
 
 
 def capture_network(metadata: dict, override: str | None, path) -> str:
@@ -122,15 +114,21 @@ def capture_network(metadata: dict, override: str | None, path) -> str:
 
 
 def check_output(inputs, output) -> None:
-    """A one-line error when writing ``output`` would overwrite one of ``inputs``."""
-    if any(same_file(src, output) for src in inputs):
-        which = "one of the inputs" if len(inputs) > 1 else "the input"
-        raise P2pcapError(f"{output}: the output must not be {which}")
+    """A one-line error when writing ``output`` would overwrite one of ``inputs``
+    under any name (``p2pcap.outputs.refuse_overwriting``)."""
+    refuse_overwriting(inputs, output)
 
 
 @contextlib.contextmanager
 def writing(path):
-    """Turn an OSError while creating or writing ``path`` into one line naming it."""
+    """Turn an OSError while creating or writing ``path`` into one line naming it.
+
+    Standard output (``-``) is left to the command line, which knows a
+    reader that left (quiet) from a full disk (one line).
+    """
+    if is_stdio(path):
+        yield
+        return
     try:
         yield
     except PathError:
@@ -193,6 +191,5 @@ __all__ = [
     "is_stdio",
     "open_input",
     "open_writer",
-    "same_file",
     "writing",
 ]
