@@ -1,7 +1,7 @@
 /* C walkers over one decompressed block body, for the offline commands
  * whose time is bound by reading (docs/BENCHMARKS.md):
  *
- *   listing(raw, records, commands, since_ns, until_ns, gaps, reasons) -> (str, int) | None
+ *   listing(raw, records, commands, since_ns, until_ns, gaps, reasons, width) -> (str, int) | None
  *       show -n's rows of the block, joined by "\n" (none after the last),
  *       and how many of them are messages;
  *   fingerprints(raw, records, is_raw, since_ns, until_ns, base) -> tuple | None
@@ -46,8 +46,7 @@
 PyAPI_FUNC(Py_hash_t) _Py_HashBytes(const void *, Py_ssize_t);
 #define HASH_BUFFER(p, n) _Py_HashBytes((p), (n))
 #endif
-#define WIDTH 80       /* render.WIDTH: a row is cut to 80 columns */
-#define MAX_ROW 512    /* a row before it is cut: 80 columns, a command of at most 255 bytes */
+#define MAX_ROW 512    /* a row before it is cut: the fixed columns and a command of at most 255 bytes */
 
 
 /* "HH:MM:SS." of one second, formatted once for the records that share it
@@ -73,9 +72,11 @@ static int clock_text(Clock *c, uint64_t ts_ns, char *out) {
 
 /* A name the rows can print as they are: ASCII only, since a row is cut
  * by columns (code points) and the reference decodes with surrogateescape. */
-static int ascii(const unsigned char *p, size_t n) {
+/* Printable ASCII without the backslash: a name the table can show as it is
+ * (p2pcap/terminal.py printable() escapes anything else, on the general path). */
+static int plain(const unsigned char *p, size_t n) {
     for (size_t i = 0; i < n; i++)
-        if (p[i] >= 0x80 || p[i] == 0) return 0; /* and no NUL, which would end a C string */
+        if (p[i] < 0x20 || p[i] > 0x7e || p[i] == '\\') return 0;
     return 1;
 }
 
@@ -259,8 +260,9 @@ static PyObject *listing(PyObject *self, PyObject *args) {
     Py_ssize_t records;
     PyObject *commands, *since_obj, *until_obj, *reasons;
     int gaps;
-    if (!PyArg_ParseTuple(args, "y*nOOOpO!", &view, &records, &commands, &since_obj, &until_obj, &gaps,
-                          &PyDict_Type, &reasons))
+    Py_ssize_t width; /* columns a row is cut to (render.fit); 0: never cut */
+    if (!PyArg_ParseTuple(args, "y*nOOOpO!n", &view, &records, &commands, &since_obj, &until_obj, &gaps,
+                          &PyDict_Type, &reasons, &width))
         return NULL;
     Span span;
     if ((commands != Py_None && !PyAnySet_Check(commands)) || span_of(since_obj, until_obj, &span) < 0) {
@@ -301,9 +303,9 @@ static PyObject *listing(PyObject *self, PyObject *args) {
                 doubt = 1;
                 break;
             }
-            if (len > WIDTH) { /* render.fit: 79 columns and an ellipsis */
-                memcpy(row + WIDTH - 1, "\xe2\x80\xa6", 3);
-                len = WIDTH + 2;
+            if (width > 0 && len > width) { /* render.fit: width - 1 columns and an ellipsis */
+                memcpy(row + width - 1, "\xe2\x80\xa6", 3);
+                len = (int)width + 2;
             }
             if (text_room(&out, (size_t)len + 1) < 0) {
                 failed = 1;
@@ -314,7 +316,7 @@ static PyObject *listing(PyObject *self, PyObject *args) {
             out.len += (size_t)len;
             shown++;
         } else if (e.kind == KIND_COMMAND) {
-            if (!ascii(e.text, e.alen)) { /* a row is cut by columns: ASCII names only */
+            if (!plain(e.text, e.alen)) { /* cut by columns, shown unescaped: printable ASCII only */
                 doubt = 1;
                 break;
             }
@@ -385,10 +387,15 @@ static PyObject *listing(PyObject *self, PyObject *args) {
                 break;
             }
             if (out.len) out.data[out.len++] = '\n';
+            size_t start = out.len;
             out.len += (size_t)snprintf(out.data + out.len, out.cap - out.len,
                                         "%s --- GAP: %llu messages (%llu bytes) lost, %.*s%s", head,
                                         (unsigned long long)e.lost, (unsigned long long)e.lost_bytes,
                                         (int)reason_len, reason_name, pid_text);
+            if (width > 0 && out.len - start > (size_t)width) { /* render.fit, as for a message row */
+                memcpy(out.data + start + width - 1, "\xe2\x80\xa6", 3);
+                out.len = start + (size_t)width + 2;
+            }
         }
     }
     if (w.seen != records) doubt = 1;
@@ -642,7 +649,7 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"listing", listing, METH_VARARGS,
-     "listing(raw, records, commands, since_ns, until_ns, gaps, reasons) -> (str, int) | None\n\n"
+     "listing(raw, records, commands, since_ns, until_ns, gaps, reasons, width) -> (str, int) | None\n\n"
      "show -n's rows of one decompressed block body, or None when the block must be\n"
      "rendered the general way (formats/_blockwalk.c)."},
     {"fingerprints", fingerprints, METH_VARARGS,

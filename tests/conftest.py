@@ -109,3 +109,30 @@ def public_dir():
     path.chmod(0o777)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+def run_in_terminal(args, *, columns: int = 80, timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal of ``columns`` as its standard output
+    (what a user at a terminal sees); returns (exit status, the text, CR LF as LF)."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 50, columns, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    proc = subprocess.Popen(p2pcap_cmd(*map(str, args)), stdout=follower, stderr=subprocess.PIPE, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the other end is closed
+            break
+        if not data:
+            break
+        chunks.append(data)
+    os.close(leader)
+    status = proc.wait(timeout)
+    return status, b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")

@@ -34,6 +34,7 @@ class Pipeline:
         follow: bool = False,
         assume: int | None = None,
         share_decoded: bool = False,
+        network: str | None = None,
     ):
         self.name = input_name(path)
         self.reader, self.seekable = open_input(path, follow=follow)
@@ -44,6 +45,17 @@ class Pipeline:
             seekable=self.seekable,
             assume=assume,
             share_decoded=share_decoded,
+            network=network,
+        )
+
+    def network_note(self) -> str | None:
+        """One line when decoded addresses cannot be given their network's
+        prefixes (the capture names no network and none was given), else None."""
+        if self.selection.network_known:
+            return None
+        return (
+            f"{self.name}: the capture does not name its network; addresses are shown "
+            f"with mainnet's prefixes (give --network)"
         )
 
     @property

@@ -1,24 +1,31 @@
 """The ``p2pcap`` command line: a thin click layer over the library.
 
 Every user mistake surfaces as a ``P2pcapError`` and leaves as one line on
-stderr with exit status 1; a traceback means a bug.  This package is the
-only one that imports click: ``p2pcap.analysis`` answers in values and
-raises errors that name API arguments, which ``Group`` names as flags.
+stderr, with the exit status of its kind; a traceback means a bug.  The
+statuses are one table for every command (``p2pcap.errors``): 0 success
+(and "same"), 1 a "no" (different, damaged input), 2 usage errors and
+trouble, 130 interrupted.  This package is the only one that imports click:
+``p2pcap.analysis`` answers in values and raises errors that name API
+arguments, which ``Group`` names as flags.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gc
 import os
+import signal
 import sys
 from pathlib import Path
 
 import click
 
-from p2pcap.errors import ArgumentError, P2pcapError
+from p2pcap.errors import EXIT_INTERRUPTED, EXIT_NO, EXIT_TROUBLE, ArgumentError, P2pcapError
+from p2pcap.terminal import fallback_streams, printable
 
-from .common import finish, skip_damaged_option
-from .params import DURATION, SIZE
+from .common import STATUS_KEY, finish, skip_damaged_option, warn, wide_option
+from .params import COMMANDS, DIRECTION, DURATION, PEER_ID, SIZE
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -30,19 +37,67 @@ EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
 GC_THRESHOLDS = (50_000, 20, 20)
 
 
+class Failure(click.ClickException):
+    """A ``P2pcapError`` on its way out: its one line, its kind's exit status."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class Group(click.Group):
+    def main(self, *args, **kwargs):
+        # A terminal (or PYTHONIOENCODING) that cannot carry "…" gets "...", never a traceback.
+        fallback_streams(sys.stdout, sys.stderr)
+        return super().main(*args, **kwargs)
+
     def invoke(self, ctx):
         gc.set_threshold(*GC_THRESHOLDS)
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a full disk shows here, not after the exit status is decided
+            return result
         except ArgumentError as exc:
-            raise click.ClickException(exc.named(_flag(ctx, exc.argument))) from None
+            raise Failure(
+                printable(exc.named(_flag(ctx, exc.argument)), backslash=False), exc.exit_status
+            ) from None
         except P2pcapError as exc:
-            raise click.ClickException(str(exc)) from None
-        except BrokenPipeError:
-            # `p2pcap show run.cap | head`: the reader left; that is fine.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            ctx.exit(0)
+            raise Failure(printable(str(exc), backslash=False), exc.exit_status) from None
+        except click.exceptions.Exit as exc:
+            _flush_stdout(ctx, exc.exit_code)
+            raise
+        except KeyboardInterrupt:
+            # Ctrl-C: what was printed stays printed; files being written were
+            # left as they were (p2pcap.outputs); the status says "interrupted".
+            with contextlib.suppress(OSError):
+                sys.stdout.flush()
+            ctx.exit(EXIT_INTERRUPTED)
+        except OSError as exc:
+            _stdout_failed(ctx, exc, ctx.meta.get(STATUS_KEY, 0))
+            raise
+
+
+def _flush_stdout(ctx, status: int) -> None:
+    try:
+        sys.stdout.flush()
+    except OSError as exc:
+        _stdout_failed(ctx, exc, status)
+
+
+def _stdout_failed(ctx, exc: OSError, status: int) -> None:
+    """A write to standard output failed: quiet for a closed pipe, one line
+    and exit 2 for a full disk or an I/O error.  Returns only for an OSError
+    that is not about standard output (a bug, or a path's, which keeps its
+    traceback)."""
+    if exc.filename is not None:
+        return
+    # Later flushes (at exit) go nowhere instead of failing again.
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if exc.errno == errno.EPIPE:
+        # `p2pcap show run.cap | head`: the reader left; that is fine.
+        ctx.exit(status)
+    raise Failure(f"standard output: cannot write: {exc.strerror or exc}", EXIT_TROUBLE) from None
 
 
 def _flag(ctx, argument: str | None) -> str | None:
@@ -76,6 +131,7 @@ def main():
     type=click.Path(dir_okay=False, allow_dash=True),
     help="Capture file to write; '-' for stdout; a strftime pattern with rotation.",
 )
+@click.argument("command", nargs=-1, type=click.UNPROCESSED, metavar="[-- COMMAND [ARG]...]")
 @click.option("--pid", "pids", type=int, multiple=True, help="Record this process (repeatable).")
 @click.option(
     "--exe",
@@ -88,11 +144,17 @@ def main():
     "--snaplen", type=click.IntRange(min=0), help="Keep at most this many payload bytes per message."
 )
 @click.option(
-    "--type", "types", multiple=True, help="Only these commands (kernel-side; repeatable or comma list)."
+    "--type",
+    "types",
+    type=COMMANDS,
+    multiple=True,
+    help="Only these commands (kernel-side; repeatable or comma list).",
 )
-@click.option("--peer", "peers", type=int, multiple=True, help="Only this peer id (kernel-side; repeatable).")
 @click.option(
-    "--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages (kernel-side)."
+    "--peer", "peers", type=PEER_ID, multiple=True, help="Only this peer id (kernel-side; repeatable)."
+)
+@click.option(
+    "--direction", type=DIRECTION, metavar="in|out", help="Only inbound or outbound messages (kernel-side)."
 )
 @click.option(
     "--rotate-size", type=SIZE, metavar="SIZE", help="Start a new file after this many bytes (100M, 1G)."
@@ -103,8 +165,15 @@ def main():
 @click.option(
     "--buffer-size", type=SIZE, metavar="SIZE", help="Ring buffer size, a power of two (default 64M)."
 )
+@click.option(
+    "--user",
+    metavar="NAME",
+    help="Create files (and run COMMAND) as this user (default: who ran sudo; 'root' keeps root).",
+)
 def record(
     output,
+    command,
+    user,
     pids,
     exe,
     duration,
@@ -117,13 +186,17 @@ def record(
     rotate_time,
     buffer_size,
 ):
-    """Record messages from a running node's net:* tracepoints (needs root).
+    """Record messages from a node's net:* tracepoints (needs root).
 
-    Without --pid or --exe, records the one running dashd.  Files rotate
-    as run.cap, run.cap.1, ... or by a strftime pattern.
+    Without --pid, --exe or a COMMAND, records the one running dashd.
+    After --, starts COMMAND once its probes are attached and records it
+    until it exits.  Files rotate as run.cap, run.cap.1, ... or by a
+    strftime pattern.  Under sudo every file is created by the user who
+    ran sudo, never through a symbolic link.
 
     \b
       sudo p2pcap record -o run.cap --pid $(pidof dashd)      # Ctrl-C to stop
+      sudo p2pcap record -o run.cap -- dashd -regtest -datadir=/tmp/n0
       sudo p2pcap record -o run.cap --exe /usr/bin/dashd --duration 1h
       sudo p2pcap record -o 'run-%Y%m%dT%H%M%S.cap' --rotate-time 1h
       sudo p2pcap record -o - --type inv,tx | p2pcap show -
@@ -144,6 +217,8 @@ def record(
         buffer_size=buffer_size,
         rotate_size=rotate_size,
         rotate_time=rotate_time,
+        user=user,
+        command=command,
         on_listening=lambda text: click.echo(text, err=True),
         on_status=status.show if status else None,
         on_note=status.note if status else lambda text: click.echo(f"p2pcap: {text}", err=True),
@@ -153,6 +228,9 @@ def record(
     if len(summary.files) > 1:
         click.echo(f"wrote {len(summary.files)} files: {summary.files[0]} ... {summary.files[-1]}", err=True)
     click.echo(summary.line(), err=True)
+    if summary.signal == signal.SIGINT:
+        # Ctrl-C: the capture is closed and whole; the status says it was interrupted.
+        click.get_current_context().exit(EXIT_INTERRUPTED)
 
 
 class _StatusLine:
@@ -198,7 +276,34 @@ from p2pcap.cli.params import pop_filter as _pop_filter
     help="Decode peers whose version handshake is not in the capture with this protocol "
     "version (default: the newest known).",
 )
-def show(file, limit, json_lines, hex_payload, verbose, follow, no_decode, protocol_version, **filters):
+@click.option(
+    "-t",
+    "--time-format",
+    "times",
+    type=click.Choice(["u", "ud", "a", "ad", "r", "d"]),
+    default="u",
+    help="As tshark -t: u UTC (default), ud UTC with date, a/ad local, r since the first, d since the previous.",
+)
+@click.option(
+    "--network",
+    type=click.Choice(["mainnet", "testnet", "devnet", "regtest"]),
+    help="Decode as this network's (address prefixes); default: the capture's own.",
+)
+@wide_option
+def show(
+    file,
+    limit,
+    json_lines,
+    hex_payload,
+    verbose,
+    follow,
+    no_decode,
+    protocol_version,
+    times,
+    network,
+    wide,
+    **filters,
+):
     """List and decode the messages of a capture (FILE, or - / nothing for stdin).
 
     \b
@@ -208,30 +313,31 @@ def show(file, limit, json_lines, hex_payload, verbose, follow, no_decode, proto
       p2pcap show run.cap --type inv --json | jq .decoded
       p2pcap record -o - --pid $(pidof dashd) | p2pcap show --type inv
     """
+    from p2pcap.cli.render import page_width, set_page_width
     from p2pcap.cli.show import show_capture, want_color
 
     stdout = sys.stdout
     color = want_color(stdout)
+    set_page_width(page_width(stdout, wide=wide))
     problems = []
-    try:
-        show_capture(
-            file,
-            _pop_filter(filters),
-            limit=limit,
-            json_lines=json_lines,
-            hex_payload=hex_payload,
-            verbose=verbose,
-            follow=follow,
-            color=color,
-            decode=not no_decode,
-            protocol_version=protocol_version,
-            out=lambda text: stdout.write(text + "\n"),
-            flush=stdout.flush,
-            warn=problems.append,
-        )
-    except KeyboardInterrupt:
-        if not follow:
-            raise
+    show_capture(
+        file,
+        _pop_filter(filters),
+        limit=limit,
+        json_lines=json_lines,
+        hex_payload=hex_payload,
+        verbose=verbose,
+        follow=follow,
+        color=color,
+        decode=not no_decode,
+        protocol_version=protocol_version,
+        times=times,
+        network=network,
+        out=lambda text: stdout.write(text + "\n"),
+        flush=stdout.flush,
+        warn=problems.append,
+        note=warn,
+    )
     stdout.flush()
     finish(problems)
 
@@ -243,14 +349,17 @@ def check(file):
 
     \b
       p2pcap check run.cap
-    Exit status 0 when the file is whole, 1 when it is damaged or cut short.
+    Exit status 0 when the file is whole, 1 when it is damaged or cut
+    short, 2 when it is not a capture.
     """
     from p2pcap.formats import check_capture
 
     report = check_capture(file)
-    click.echo(str(report))
+    click.echo(printable(str(report), backslash=False))
+    if report.fatal is not None:
+        sys.exit(report.fatal.exit_status)  # not a capture at all: trouble (2); a broken header: 1
     if not report.ok:
-        sys.exit(1)
+        sys.exit(EXIT_NO)
 
 
 @main.command()
@@ -264,10 +373,11 @@ def repair(file, output):
     """
     from p2pcap.analysis.source import check_output, writing
     from p2pcap.formats import repair_capture
+    from p2pcap.outputs import atomic_file
 
     check_output([file], output)
-    with writing(output):
-        report = repair_capture(file, output)
+    with atomic_file(output) as f, writing(output):
+        report = repair_capture(file, f)
     click.echo(str(report))
 
 

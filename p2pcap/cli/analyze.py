@@ -12,19 +12,24 @@ from pathlib import Path
 
 import click
 
-from p2pcap.cli.common import finish, skip_damaged_option, warn
+from p2pcap.cli.common import STATUS_KEY, finish, skip_damaged_option, warn, wide_option
 from p2pcap.cli.params import with_filter
 from p2pcap.errors import P2pcapError
+from p2pcap.outputs import refuse_overwriting
+from p2pcap.terminal import printable
 
 INPUT = click.Path(exists=True, dir_okay=False, path_type=Path, allow_dash=True)
 OUTPUT = click.Path(dir_okay=False, path_type=Path, allow_dash=True)
 DIFF_INPUT = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-def _echo_lines(lines) -> None:
+def _echo_lines(lines, *, escape: bool = True) -> None:
+    """Print lines; in a table, whatever control character a capture's
+    strings still carry is escaped here, the last step before the terminal
+    (``escape=False`` for JSON, which is exact and has its own escapes)."""
     out = sys.stdout
     for line in lines:
-        out.write(line + "\n")
+        out.write((printable(line, backslash=False) if escape else line) + "\n")
     out.flush()
 
 
@@ -44,8 +49,9 @@ def _echo_lines(lines) -> None:
     help="Draw messages/s per command over time into this PNG (needs matplotlib).",
 )
 @click.option("--scan", is_flag=True, help="Count from the records even when the footer index has it all.")
+@wide_option
 @skip_damaged_option
-def stats(file, as_json, biggest, plot, scan):
+def stats(file, as_json, biggest, plot, scan, wide):
     """Counts, bytes, rates per command, direction and peer; losses.
 
     Answers from the footer index without decompressing when it can.
@@ -56,13 +62,17 @@ def stats(file, as_json, biggest, plot, scan):
       p2pcap stats run.cap --json | jq '.commands.inv'
     """
     from p2pcap.analysis.stats import capture_stats, plot_rates, stats_json
+    from p2pcap.cli.render import page_width, set_page_width
     from p2pcap.cli.statsout import stats_lines
 
+    set_page_width(page_width(sys.stdout, wide=wide))
+    if plot is not None:
+        refuse_overwriting([file], plot)
     st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan)
     if plot is not None:
         plot_rates(st, plot)
     if as_json:
-        click.echo(json.dumps(stats_json(st), ensure_ascii=False, separators=(",", ":")))
+        _echo_lines([json.dumps(stats_json(st), ensure_ascii=False, separators=(",", ":"))], escape=False)
     else:
         _echo_lines(stats_lines(st))
     if plot is not None and not as_json:
@@ -102,8 +112,9 @@ class DiffTrouble(click.ClickException):
     help="Pair peer A of the first capture with peer B of the second: 3=5 or pid:3=pid:5.",
 )
 @click.option("--json", "as_json", is_flag=True, help="JSON lines: summary, sessions, hunks, result.")
+@wide_option
 @skip_damaged_option
-def diff(a, b, filt, ignore, context, peer_map, as_json):
+def diff(a, b, filt, ignore, context, peer_map, as_json, wide):
     """Compare two captures: counts, then per peer-session message sequences.
 
     Nonces, timestamps and peer ids are ignored; --ignore adds fields.
@@ -117,12 +128,16 @@ def diff(a, b, filt, ignore, context, peer_map, as_json):
     """
     from p2pcap.analysis.diff import diff_captures
     from p2pcap.cli.diffout import diff_json, diff_text
+    from p2pcap.cli.render import page_width, set_page_width
     from p2pcap.units import split_commas
 
+    set_page_width(page_width(sys.stdout, wide=wide))
     try:
         res = diff_captures(a, b, filt=filt, ignore=split_commas(ignore), context=context, peer_map=peer_map)
     except P2pcapError as exc:
         raise DiffTrouble(str(exc)) from None
+    # A reader that leaves early (`| head`) still gets diff's answer as the status.
+    click.get_current_context().meta[STATUS_KEY] = 1 if res.different else 0
     try:
         for side, path in ((res.a, a), (res.b, b)):
             if side.gap_records:
@@ -131,7 +146,10 @@ def diff(a, b, filt, ignore, context, peer_map, as_json):
                     f"the comparison cannot see them"
                 )
         if as_json:
-            _echo_lines(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) for obj in diff_json(res))
+            _echo_lines(
+                (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) for obj in diff_json(res)),
+                escape=False,
+            )
         else:
             _echo_lines(diff_text(res, str(a), str(b)))
         different = res.different

@@ -9,6 +9,7 @@ import click
 
 from p2pcap.cli.common import finish, skip_damaged_option
 from p2pcap.cli.params import filter_options, pop_filter
+from p2pcap.terminal import printable
 from p2pcap.units import split_commas
 
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -63,7 +64,7 @@ def export(files, output, fmt, nodes, network, no_decode):
     from p2pcap.analysis.convert import export_captures
 
     summary = export_captures(files, output, fmt, network=network, decode=not no_decode, nodes=nodes)
-    click.echo(summary.line(), err=True)
+    click.echo(printable(summary.line(), backslash=False), err=True)
     finish(summary.problems)
 
 
@@ -95,7 +96,7 @@ def import_(folder, output, network):
     from p2pcap.analysis.convert import import_capturemessages
 
     summary = import_capturemessages(folder, output, network=network)
-    click.echo(summary.line(), err=True)
+    click.echo(printable(summary.line(), backslash=False), err=True)
     finish(summary.problems)
 
 
@@ -158,7 +159,7 @@ def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, time
         timeout=timeout,
         linger=linger,
     )
-    click.echo(summary.line(), err=True)
+    click.echo(printable(summary.line(), backslash=False), err=True)
     finish(summary.problems)
 
 

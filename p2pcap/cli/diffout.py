@@ -16,6 +16,7 @@ import json
 
 from p2pcap.analysis.diff import DiffResult, SessionDiff
 from p2pcap.cli.render import fit
+from p2pcap.terminal import printable
 
 MAX_CHANGES = 8  # field changes listed under one replaced message
 
@@ -34,7 +35,7 @@ def diff_text(res: DiffResult, name_a: str, name_b: str):
     ta = tb = 0
     for command, direction, x, y in res.count_rows():
         ta, tb = ta + x, tb + y
-        yield f"{command:15} {direction:3} {x:>10} {y:>10} {_delta(x, y):>9}".rstrip()
+        yield f"{printable(command):15} {direction:3} {x:>10} {y:>10} {_delta(x, y):>9}".rstrip()
     yield f"{'total':19} {ta:>10} {tb:>10} {_delta(ta, tb):>9}".rstrip()
     yield ""
     yield _pairing(res.sessions)
@@ -59,7 +60,9 @@ def _delta(x: int, y: int) -> str:
 
 
 def _who(s) -> str:
-    return f"peer {s.peer_id} (pid {s.pid}) {s.addr} {s.conn_type}, {len(s.fps)} messages"
+    return (
+        f"peer {s.peer_id} (pid {s.pid}) {printable(s.addr)} {printable(s.conn_type)}, {len(s.fps)} messages"
+    )
 
 
 def _pairing(sessions) -> str:
@@ -93,7 +96,9 @@ def _hunk_text(res: DiffResult, sd: SessionDiff, group):
             yield _line("+", line)
             if k < len(old) and _comparable(old[k], line):
                 for path, x, y in changes(json.loads(old[k][3]), json.loads(line[3])):
-                    yield fit(f"#   {path}: {_short(x)} -> {_short(y)}" if path else f"#   {x}")
+                    yield fit(
+                        f"#   {printable(path)}: {_short(x)} -> {_short(y)}" if path else f"#   {_short(x)}"
+                    )
 
 
 def _comparable(old, new) -> bool:
@@ -109,11 +114,11 @@ def _range(lo: int, hi: int) -> str:
 
 def _line(op: str, line) -> str:
     direction, command, info, _fields = line
-    return fit(f"{op}{direction:3} {command:12} {info}".rstrip())
+    return fit(f"{op}{direction:3} {printable(command):12} {printable(info)}".rstrip())
 
 
 def _short(value) -> str:
-    return json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value
+    return printable(json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value)
 
 
 def changes(old, new, limit: int = MAX_CHANGES) -> list[tuple[str, object, object]]:

@@ -8,6 +8,8 @@ import sys
 
 import click
 
+from p2pcap.terminal import printable
+
 
 @click.command()
 @click.option("--pid", "pids", type=int, multiple=True, help="Check this process's probes (repeatable).")
@@ -35,7 +37,7 @@ def doctor(pids, exe, as_json):
         click.echo(json.dumps({"ok": ok, "checks": [check.as_dict() for check in checks]}))
     else:
         for check in checks:
-            click.echo(check.line())
+            click.echo(printable(check.line(), backslash=False))  # names from the target's ELF notes
     sys.exit(0 if ok else 1)
 
 

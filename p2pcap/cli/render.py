@@ -3,14 +3,20 @@
 Presentation only.  Decoding happens in the caller (``filters.Selection``),
 once per shown record, with the version negotiated on that peer-session; a
 JSON line has the shape ``formats.jsonl.message_object`` gives every export.
-A table row fits 80 columns; ``-v`` adds the whole decoded tree and
-``--hex`` a hex dump under it, like ``tshark -V -x``.
+A table row fits the terminal (``page_width``), and is never cut when
+piped or with ``-w``; ``-v`` adds the whole decoded tree and ``--hex`` a
+hex dump under it, like ``tshark -V -x``.  Every string that comes from
+the capture -- commands, addresses, connection types, decoded text such as
+a user agent -- goes through ``printable`` before it is shown: a capture
+may come from a stranger (p2pcap/terminal.py).  Times are shown as
+tshark's ``-t`` shows them (``TIME_FORMATS``).
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import shutil
 import time
 
 import orjson
@@ -19,10 +25,32 @@ from p2pcap.analysis.summary import summarize
 from p2pcap.formats.accelerators import general_only, payloadjson
 from p2pcap.formats.jsonl import NOT_DECODED, gap_object, message_object
 from p2pcap.formats.records import Gap, Message
+from p2pcap.terminal import printable
 from p2pcap.units import iso
 
-WIDTH = 80
+WIDTH = 80  # the page when nothing says otherwise
 INDENT = "    "
+PAGE = object()  # fit(): the width of the page, whatever it is for this run
+_page_width: list = [WIDTH]
+
+
+def set_page_width(width: int | None) -> None:
+    """The columns every table row is cut to in this run; None: never cut."""
+    _page_width[0] = width
+
+
+def page_width_now() -> int | None:
+    """The width ``set_page_width`` chose for this run."""
+    return _page_width[0]
+
+
+def page_width(stream, *, wide: bool = False) -> int | None:
+    """The terminal's width when ``stream`` is one; None (never cut) when it
+    is piped or redirected, or with ``wide`` (``-w``), as ``ps -w`` does."""
+    isatty = getattr(stream, "isatty", None)
+    if wide or not (isatty and isatty()):
+        return None
+    return max(shutil.get_terminal_size((WIDTH, 24)).columns, 40)
 
 
 def clock(ts_ns: int) -> str:
@@ -37,9 +65,75 @@ def _clock_second(seconds: int) -> str:
     return time.strftime("%H:%M:%S", time.gmtime(seconds))
 
 
-def fit(text: str, width: int = WIDTH) -> str:
-    """``text`` cut to ``width`` columns, ending in ``…`` when cut."""
-    return text if len(text) <= width else text[: width - 1] + "…"
+@functools.lru_cache(maxsize=256)
+def _local_second(seconds: int, fmt: str) -> str:
+    return time.strftime(fmt, time.localtime(seconds))
+
+
+# tshark's -t letters: u/ud UTC (the default), a/ad local time, r seconds
+# since the first message shown, d seconds since the one before it.
+TIME_FORMATS = {
+    "u": "time (UTC)",
+    "ud": "date and time (UTC)",
+    "a": "time (local)",
+    "ad": "date and time (local)",
+    "r": "since first (s)",
+    "d": "since prev. (s)",
+}
+_TIME_WIDTH = {"u": 15, "a": 15, "ud": 26, "ad": 26, "r": 15, "d": 15}  # the column, header included
+
+
+class Times:
+    """A record's time as ``-t FORMAT`` shows it.
+
+    >>> t = Times("r"); t(1_000_000_000).strip(), t(3_500_000_000).strip()
+    ('0.000000', '2.500000')
+    >>> Times("d")(5), Times("u")(1_700_000_000_000_000_000)
+    ('       0.000000', '22:13:20.000000')
+    """
+
+    def __init__(self, fmt: str = "u"):
+        if fmt not in TIME_FORMATS:
+            raise ValueError(f"time format {fmt!r}: expected one of {', '.join(TIME_FORMATS)}")
+        self.fmt = fmt
+        self.width = _TIME_WIDTH[fmt]
+        self.title = f"{TIME_FORMATS[fmt]:{self.width}}"
+        self._first = self._previous = None
+
+    def __call__(self, ts_ns: int) -> str:
+        fmt = self.fmt
+        if fmt == "u":
+            return clock(ts_ns)
+        seconds, ns = divmod(ts_ns, 1_000_000_000)
+        if fmt in ("ud", "a", "ad"):
+            pattern = "%H:%M:%S" if fmt == "a" else "%Y-%m-%d %H:%M:%S"
+            day = _clock_day(seconds) if fmt == "ud" else _local_second(seconds, pattern)
+            return f"{day}.{ns // 1000:06d}"
+        base = self._first if fmt == "r" else self._previous
+        if self._first is None:
+            self._first = ts_ns
+            base = ts_ns
+        self._previous = ts_ns
+        return f"{_seconds(ts_ns - (ts_ns if base is None else base)):>15}"
+
+
+@functools.lru_cache(maxsize=256)
+def _clock_day(seconds: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+
+
+def _seconds(delta_ns: int) -> str:
+    sign = "-" if delta_ns < 0 else ""
+    whole, ns = divmod(abs(delta_ns), 1_000_000_000)
+    return f"{sign}{whole}.{ns // 1000:06d}"
+
+
+def fit(text: str, width=PAGE) -> str:
+    """``text`` cut to ``width`` columns (the page's by default; None: whole),
+    ending in ``…`` when cut."""
+    if width is PAGE:
+        width = _page_width[0]
+    return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 
 class Renderer:
@@ -58,11 +152,13 @@ class Renderer:
         hex_payload: bool = False,
         color: bool = False,
         verbose: bool = False,
+        times: str = "u",
     ):
         self.json_lines = json_lines
         self.hex_payload = hex_payload
         self.color = color
         self.verbose = verbose
+        self.times = Times(times)
         # JSON lines from parts (MessageLines), unless the general path is asked for.
         self._lines = None if general_only() else MessageLines(hex_payload)
 
@@ -74,7 +170,7 @@ class Renderer:
     def header(self) -> str | None:
         if self.json_lines:
             return None
-        return f"{'time (UTC)':15} {'dir':3} {'peer':>5} {'command':12} {'size':>8}  info"
+        return f"{self.times.title} {'dir':3} {'peer':>5} {'command':12} {'size':>8}  info"
 
     def render(self, record, decoded=None, error=None, version=None) -> str:
         """Text for one record; ``version`` is (protocol version, how it is known) when decoded."""
@@ -100,13 +196,13 @@ class Renderer:
         if self.verbose:
             protocol = f"  protocol {version[0]} ({version[1]})" if version is not None else ""
             lines.append(
-                f"{INDENT}pid {record.pid}  peer {record.peer_id} {record.peer_addr} "
-                f"({record.conn_type})  {iso(record.ts_ns)}{protocol}"
+                f"{INDENT}pid {record.pid}  peer {record.peer_id} {printable(record.peer_addr)} "
+                f"({printable(record.conn_type)})  {iso(record.ts_ns)}{protocol}"
             )
             if record.flags:
                 lines.append(f"{INDENT}flags 0x{record.flags:02x}")
             if error:
-                lines.append(f"{INDENT}! {error}")
+                lines.append(f"{INDENT}! {printable(error, backslash=False)}")
             elif decoded is not None:
                 lines.extend(tree(decoded, 1))
         if self.hex_payload:
@@ -114,10 +210,11 @@ class Renderer:
         return "\n".join(lines)
 
     def _row(self, msg: Message, decoded, error) -> str:
-        info = f"! {error}" if error else summarize(msg.command, decoded)
+        info = printable(f"! {error}" if error else summarize(msg.command, decoded), backslash=not error)
         size = str(msg.msg_size) if not msg.partial else f"{msg.captured_len}/{msg.msg_size}"
+        command = printable(msg.command)
         row = fit(
-            f"{clock(msg.ts_ns)} {msg.direction:3} {msg.peer_id:>5} {msg.command:12} {size:>8}  {info}".rstrip()
+            f"{self.times(msg.ts_ns)} {msg.direction:3} {msg.peer_id:>5} {command:12} {size:>8}  {info}".rstrip()
         )
         if self.color:
             import click
@@ -128,8 +225,8 @@ class Renderer:
     def _gap(self, gap: Gap) -> str:
         if self.json_lines:
             return json_line(gap_object(gap, iso(gap.ts_ns), kind=False))
-        row = (
-            f"{clock(gap.ts_ns)} --- GAP: {gap.lost_messages} messages "
+        row = fit(
+            f"{self.times(gap.ts_ns)} --- GAP: {gap.lost_messages} messages "
             f"({gap.lost_bytes} bytes) lost, {gap.reason_name}" + (f", pid {gap.pid}" if gap.pid else "")
         )
         if self.color:
@@ -301,7 +398,20 @@ def json_line(obj: dict) -> str:
     try:
         return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
     except orjson.JSONEncodeError:
-        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        text = json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+        if text.isascii() or _utf8(text):
+            return text
+        # Bytes that were not UTF-8 (kept as surrogate escapes): \udcXX escapes,
+        # which json.loads gives back as the same string, byte for byte.
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def tree(value, depth: int = 0) -> list[str]:
@@ -315,10 +425,10 @@ def tree(value, depth: int = 0) -> list[str]:
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, (dict, list)) and item:
-                lines.append(f"{pad}{key}:{_count(item)}")
+                lines.append(f"{pad}{printable(key)}:{_count(item)}")
                 lines.extend(tree(item, depth + 1))
             else:
-                lines.append(f"{pad}{key}: {_scalar(item)}")
+                lines.append(f"{pad}{printable(key)}: {_scalar(item)}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if isinstance(item, (dict, list)) and item:
@@ -344,7 +454,7 @@ def _scalar(value) -> str:
         return "[]"
     if isinstance(value, dict):
         return "{}"
-    return str(value)
+    return printable(value)  # decoded text (a user agent, a name) is the peer's
 
 
 def hexdump(payload: bytes, width: int = 16) -> list[str]:

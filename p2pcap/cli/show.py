@@ -12,16 +12,18 @@ import os
 
 from p2pcap.analysis.filters import RecordFilter
 from p2pcap.analysis.pipeline import open_pipeline
+from p2pcap.cli import render
 from p2pcap.cli.render import Renderer
 from p2pcap.formats import accelerators
 from p2pcap.formats.records import GAP_REASONS, Message
 
 
-def _listing_of(listing):
-    """``CaptureReader.rendered_blocks``'s ``render`` for the C listing."""
+def _listing_of(listing, width: int | None):
+    """``CaptureReader.rendered_blocks``'s ``render`` for the C listing (rows
+    cut to ``width`` columns; 0 for None: never cut)."""
 
     def render(raw, records, commands, since_ns, until_ns, gaps):
-        return listing(raw, records, commands, since_ns, until_ns, gaps, GAP_REASONS)
+        return listing(raw, records, commands, since_ns, until_ns, gaps, GAP_REASONS, width or 0)
 
     return render
 
@@ -44,6 +46,9 @@ def show_capture(
     color=False,
     decode=True,
     protocol_version=None,
+    times="u",
+    network=None,
+    note=None,
     out=print,
     flush=None,
     warn=print,
@@ -57,6 +62,9 @@ def show_capture(
     prints metadata only (``decoded`` null, no summary), so a view of a big
     capture is bound by reading, not by decoding.  ``protocol_version`` is
     the version assumed for peer-sessions whose handshake was not captured.
+    ``times`` is tshark's ``-t`` letter (``render.TIME_FORMATS``); ``network``
+    overrides the capture's own (address prefixes); ``note(text)`` hears,
+    before any row, that the network is unknown (not an input problem).
     Damaged blocks are skipped; ``warn(problem)`` hears of each problem with
     the input after the last record (``InputProblem``).
 
@@ -64,17 +72,24 @@ def show_capture(
     Traceback (most recent call last):
     p2pcap.errors.PathError: /nonexistent.cap: cannot read: No such file or directory
     """
-    renderer = Renderer(json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose)
+    renderer = Renderer(
+        json_lines=json_lines, hex_payload=hex_payload, color=color, verbose=verbose, times=times
+    )
     with open_pipeline(
-        path, filt, decode=decode, follow=follow, assume=protocol_version, share_decoded=True
+        path, filt, decode=decode, follow=follow, assume=protocol_version, share_decoded=True, network=network
     ) as p:
+        text = p.network_note() if decode else None
+        if text:
+            (note or warn)(text)  # once, before the rows: never mainnet's prefixes without a word
         header = renderer.header()
         if header:
             out(header)
         live_flush = flush if follow or not p.seekable else None
-        plain_rows = not (decode or json_lines or verbose or hex_payload or color) and limit is None
+        plain_rows = (
+            not (decode or json_lines or verbose or hex_payload or color) and limit is None and times == "u"
+        )
         walk = accelerators.blockwalk() if plain_rows else None
-        blocks = p.blockwise(_listing_of(walk.listing)) if walk is not None else None
+        blocks = p.blockwise(_listing_of(walk.listing, render.page_width_now())) if walk is not None else None
         if blocks is not None:
             shown = _show_blocks(blocks, renderer, out, live_flush)
         else:

@@ -28,8 +28,10 @@ def _rate(x) -> str:
 
 
 def stats_lines(st: Stats) -> list[str]:
-    """The ``stats`` table: fits 80 columns (long addresses are cut; ``--json`` has them whole)."""
+    """The ``stats`` table: fits the terminal (long addresses are cut there;
+    piped, with ``-w`` or in ``--json`` they are whole)."""
     from p2pcap.cli.render import clock, fit
+    from p2pcap.terminal import printable
 
     idx = st.index
     md = st.metadata if isinstance(st.metadata, dict) else {}
@@ -37,16 +39,18 @@ def stats_lines(st: Stats) -> list[str]:
     size = f"{human(st.file_size)}, " if st.file_size is not None else ""
     source = "from the footer index" if st.source == "footer" else "scanned"
     lines = [fit(f"file        {st.file} ({size}{source})")]
+    if not st.checked:
+        lines.append("unchecked   counts as the footer states them; --scan or check reads the blocks")
     target = md.get("target") if isinstance(md.get("target"), dict) else {}
     pids = sorted({p.pid for p in idx.peers})
     lines.append(
         fit(
-            f"network     {md.get('network', '-')}   pid {', '.join(map(str, pids)) or '-'}   "
-            f"host {md.get('host', '-')}"
+            f"network     {printable(md.get('network', '-'))}   pid {', '.join(map(str, pids)) or '-'}   "
+            f"host {printable(md.get('host', '-'))}"
         )
     )
     if target.get("exe"):
-        lines.append(fit(f"target      {target['exe']}"))
+        lines.append(fit(f"target      {printable(target['exe'])}"))
     lines.append(fit(f"clock sync  {clock_text(md.get('clock'))}"))
     lines += [
         f"first       {utc_text(st.first_ns)}",
@@ -91,7 +95,7 @@ def stats_lines(st: Stats) -> list[str]:
         n = ci.messages + co.messages
         share = f"{100 * n / idx.messages:.1f}%" if idx.messages else "-"
         lines.append(
-            f"{name:14} {ci.messages:>8} {human(ci.bytes):>10} {co.messages:>8} "
+            f"{printable(name):14} {ci.messages:>8} {human(ci.bytes):>10} {co.messages:>8} "
             f"{human(co.bytes):>10} {_rate(st.rate(n)):>9} {share:>7}"
         )
     lines.append(
@@ -105,24 +109,31 @@ def stats_lines(st: Stats) -> list[str]:
             size = human(m["msg_size"]) + ("" if m["captured_len"] == m["msg_size"] else " (cut)")
             lines.append(
                 f"            {clock(m['ts_ns'])} {m['direction']:3} {m['peer_id']:>5} "
-                f"{m['command']:12} {size:>10}"
+                f"{printable(m['command']):12} {size:>10}"
             )
     return lines
 
 
 def peer_lines(peers) -> list[str]:
     """One row per peer-session: id, address, connection type, messages, bytes."""
-    from p2pcap.cli.render import fit
+    from p2pcap.cli.render import fit, page_width_now
+    from p2pcap.terminal import printable
 
     several = len({p.pid for p in peers}) > 1
     labels = [f"{p.pid}:{p.peer_id}" if several else str(p.peer_id) for p in peers]
+    addrs = [printable(p.addr) for p in peers]
+    types = [printable(p.conn_type) for p in peers]
     w = max([4, *map(len, labels)])
-    fixed = w + 20 + 7 + 7 + 9 + 5
-    aw = max(12, 80 - fixed)
-    lines = [f"{'peer':>{w}} {'address':{aw}} {'conn type':20} {'in':>7} {'out':>7} {'bytes':>9}"]
-    for label, p in zip(labels, peers):
+    page = page_width_now()
+    if page is None:  # piped or -w: every address whole
+        aw, tw = max([12, *map(len, addrs)]), max([20, *map(len, types)])
+    else:
+        tw = 20
+        aw = max(12, page - (w + tw + 7 + 7 + 9 + 5))
+    lines = [f"{'peer':>{w}} {'address':{aw}} {'conn type':{tw}} {'in':>7} {'out':>7} {'bytes':>9}"]
+    for label, addr, conn_type, p in zip(labels, addrs, types, peers):
         lines.append(
-            f"{label:>{w}} {fit(p.addr, aw):{aw}} {fit(p.conn_type, 20):20} {p.messages_in:>7} "
+            f"{label:>{w}} {fit(addr, aw):{aw}} {fit(conn_type, tw):{tw}} {p.messages_in:>7} "
             f"{p.messages_out:>7} {human(p.bytes_in + p.bytes_out):>9}"
         )
     return lines
