@@ -24,6 +24,10 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from p2pcap.errors import P2pcapError
+
+from . import files
+
 
 @dataclass
 class Captured:
@@ -260,45 +264,41 @@ def log_path_for(pid: int | None = None) -> str:
     return os.path.join(folder, f"p2pcap-verifier-{pid}.log")
 
 
-def write_log(text: str, path: str | None = None) -> str | None:
+def write_log(text: str, path: str | None = None, *, user=None) -> str | None:
     """Write the full log; return its path, or None when it could not be written.
 
-    O_EXCL and O_NOFOLLOW because /tmp is shared and we may be root: a
-    planted symlink must not make us overwrite another file.  If the name
-    is taken, a fresh unique name next to it is used instead.
+    Created by ``user`` (the recording's: capture.files.create), 0600 (it
+    shows the program and the kernel's view of it), O_EXCL and O_NOFOLLOW
+    because /tmp is shared and we may be root: a planted symlink must not
+    make us overwrite another file.  If the name is taken, a fresh unique
+    name next to it is used instead.
     """
     path = path or log_path_for()
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     try:
-        fd = os.open(path, flags, 0o644)
-    except FileExistsError:
+        fd = files.create(path, user=user, mode=0o600, exclusive=True)
+    except P2pcapError:
         folder, name = os.path.split(path)
         try:
-            fd, path = tempfile.mkstemp(prefix=name.removesuffix(".log") + "-", suffix=".log", dir=folder)
+            with files.acting_as(user):
+                fd, path = tempfile.mkstemp(prefix=name.removesuffix(".log") + "-", suffix=".log", dir=folder)
         except OSError:
             return None
-    except OSError:
-        return None
     with os.fdopen(fd, "w", encoding="utf-8") as f:
         f.write(text)
-    _give_to_invoking_user(path)
     return path
 
 
-def _give_to_invoking_user(path: str) -> None:
-    # Under sudo the log belongs to the user who asked for the recording.
-    uid, gid = os.environ.get("SUDO_UID"), os.environ.get("SUDO_GID")
-    if os.geteuid() == 0 and uid and gid and uid.isdigit() and gid.isdigit():
-        with contextlib.suppress(OSError):
-            os.chown(path, int(uid), int(gid))
-
-
 def explain(
-    exc: BaseException, captured: str, *, release: str | None = None, source_name: str = "the BPF source"
+    exc: BaseException,
+    captured: str,
+    *,
+    release: str | None = None,
+    source_name: str = "the BPF source",
+    user=None,
 ) -> str:
     """One line for a failed load; writes the full log to a file first (its path is in the line)."""
     release = release or os.uname().release
     message = str(exc)
     failure = diagnose(message, captured, source_name=source_name)
-    log_path = write_log(f"{message}\n{captured}") if captured.strip() else None
+    log_path = write_log(f"{message}\n{captured}", user=user) if captured.strip() else None
     return one_line(failure, release=release, log_path=log_path)

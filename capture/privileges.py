@@ -23,6 +23,8 @@ import pwd
 import signal
 from dataclasses import dataclass
 
+from p2pcap.errors import ArgumentError
+
 from .versions import kernel_at_least
 
 
@@ -49,6 +51,26 @@ def invoking_user() -> User | None:
     except KeyError:
         name = None
     return User(uid_n, gid_n, name)
+
+
+def recording_user(spec: str | None = None) -> User | None:
+    """Whose files the recording makes: ``--user`` (a name or uid) when given, else
+    the user who ran sudo; None keeps root (``--user root``, or no sudo).
+
+    >>> recording_user("root") is None
+    True
+    """
+    if spec is None:
+        return invoking_user()
+    try:
+        entry = pwd.getpwuid(int(spec)) if spec.isdigit() else pwd.getpwnam(spec)
+    except (KeyError, OverflowError):
+        raise ArgumentError("user", "no such user on this machine", value=spec) from None
+    if entry.pw_uid == 0:
+        return None
+    if os.geteuid() != 0:
+        raise ArgumentError("user", "{arg} needs root: only root can create files as another user")
+    return User(entry.pw_uid, entry.pw_gid, entry.pw_name)
 
 
 def can_record_unprivileged() -> bool:

@@ -106,7 +106,15 @@ def attachments(pids=None, exe: str | None = None, also=()) -> list[tuple[str, i
     return [(exe, -1), *((path, -1) for path in also)]
 
 
-def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None, also=(), debug: int = 0):
+def load(
+    opts: Options,
+    *,
+    pids: list[int] | None = None,
+    exe: str | None = None,
+    also=(),
+    debug: int = 0,
+    user=None,
+):
     """Compile the program and attach it to every target; return the BPF object.
 
     Probe sites come from the binaries' notes (capture/usdt.py); a site with
@@ -115,6 +123,7 @@ def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None
     ``debug`` is BCC's debug flags: with ``bcc.DEBUG_BPF`` the verifier's
     log of every program, captured from fd 2, is kept as ``bpf.load_log``
     (benchmarks/bench_verifier.py reads the instruction counts from it).
+    ``user`` (a ``privileges.User``) creates the verifier's log of a failed load.
     """
     from . import usdt
     from .elfnotes import read_elf_info
@@ -149,7 +158,9 @@ def load(opts: Options, *, pids: list[int] | None = None, exe: str | None = None
     except Exception as exc:  # BCC raises bare Exception
         if bpf is not None:
             bpf.cleanup()
-        raise RecordError(loadlog.explain(exc, log.text, source_name="p2p_messages.bpf.c")) from None
+        raise RecordError(
+            loadlog.explain(exc, log.text, source_name="p2p_messages.bpf.c", user=user)
+        ) from None
     if debug:
         bpf.load_log = log.text
     bpf.p2pcap_sites = [(site.fn_name, path, pid, site.semaphore) for site, path, pid in plan]

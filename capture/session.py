@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
+import pwd
 import socket
 import sys
 import time
@@ -31,6 +33,8 @@ def record_to_file(
     buffer_size=None,
     rotate_size=None,
     rotate_time=None,
+    user=None,
+    command=None,
     on_listening=None,
     on_status=None,
     on_note=None,
@@ -39,12 +43,16 @@ def record_to_file(
 
     ``output`` is a path, a strftime pattern (with rotation) or ``"-"`` for
     stdout.  Returns the recorder's Summary.  Under sudo, everything after
-    attaching runs as the invoking user (``capture.privileges``).
+    attaching runs as the invoking user (``capture.privileges``), and every
+    file is created by that user -- or by ``user`` (a name or uid; "root"
+    keeps root) -- never through a link (``capture.files``).  ``command``
+    (an argv) is started once the probes of its binary are attached, as
+    that user, and the recording ends when it exits (``capture.launch``).
 
     >>> record_to_file("run.cap", pids=[1234], duration=10)  # doctest: +SKIP
     Summary(messages=..., lost_messages=0, ...)
     """
-    from p2pcap.capture import clocksync, limits, privileges, program, targets
+    from p2pcap.capture import clocksync, files, launch, limits, privileges, program, targets
     from p2pcap.capture import output as outputs
     from p2pcap.capture.recorder import Recorder
 
@@ -61,9 +69,20 @@ def record_to_file(
     )
     if str(output) == "-" and (rotate_size or rotate_time):
         raise ArgumentError("output", "cannot rotate files when writing to standard output ({arg} -)")
+    if command and (pids or exe):
+        raise ArgumentError("command", "give --pid, --exe or a command after --, not two of them")
+    user = privileges.recording_user(user)
     program.check_environment()
     program.cflags(opts)  # a bad --buffer-size fails here, before anything is attached
-    target = targets.resolve(list(pids), exe)
+    if command:
+        target = targets.resolve([], launch.command_exe(command[0]))
+        home = (lambda: pwd.getpwuid(user.uid).pw_dir) if user else (lambda: os.path.expanduser("~"))
+        target.network, how, target.devnet_name = targets.network_of_command(
+            list(command[1:]), os.getcwd(), home
+        )
+        target.network_source, target.found_by = f"the command's {how}", "the command after --"
+    else:
+        target = targets.resolve(list(pids), exe)
     metadata = {
         "tool": "p2pcap",
         "tool_version": package_version("p2pcap"),
@@ -83,35 +102,29 @@ def record_to_file(
         },
         "recorder": {"ringbuf_bytes": opts.ringbuf_bytes, "chunk_size": limits.CHUNK_SIZE},
     }
-    bpf = program.load(opts, pids=target.pids, exe=None if target.pids else target.exe, also=target.also)
-    user = privileges.invoking_user()
+    if str(output) != "-":
+        files.check_folder(time.strftime(str(output)))  # before attaching: a refusal costs nothing
+    bpf = program.load(
+        opts, pids=target.pids, exe=None if target.pids else target.exe, also=target.also, user=user
+    )
     helper = None
-    on_file = None
     as_user = None
+    launched = None
     try:
-        if user is not None and privileges.can_record_unprivileged():
-            helper = privileges.RootHelper(bpf, user)  # from here on we are the user
-            metadata["recorded_as_uid"] = user.uid
+        if user is not None:
             as_user = user.name or f"uid {user.uid}"
-        elif user is not None:
-            on_file = lambda path: outputs.give_to(path, user.uid, user.gid)  # noqa: E731
+            if privileges.can_record_unprivileged():
+                helper = privileges.RootHelper(bpf, user)  # from here on we are the user
+                metadata["recorded_as_uid"] = user.uid
+        # Every file (rotated ones and the verifier log too) is created by the
+        # user it is for, never through a link (capture/files.py).
         out = outputs.Output(
             output,
             metadata,
             rotate_size=rotate_size,
             rotate_time=rotate_time,
-            on_file=on_file,
+            opener=lambda path, _flags: files.create(path, user=user),
             as_user=as_user,
-        )
-        recorder = Recorder(
-            bpf,
-            out,
-            opts,
-            pids=target.pids,
-            max_count=count,
-            duration=duration,
-            on_status=on_status,
-            on_note=on_note,
         )
 
         def listening():
@@ -123,8 +136,22 @@ def record_to_file(
                     f"network {target.network}" + (f"; {semaphores}" if semaphores else "")
                 )
 
+        if command:  # the probes are in place: its first message is recorded
+            listening()
+            launched = launch.Launched(list(command), user, stdout_is_capture=str(output) == "-")
+        recorder = Recorder(
+            bpf,
+            out,
+            opts,
+            pids=[launched.pid] if launched else target.pids,
+            max_count=count,
+            duration=duration,
+            on_status=on_status,
+            on_note=on_note,
+        )
+
         try:
-            summary = recorder.run(on_listening=listening)
+            summary = recorder.run(on_listening=None if launched else listening)
         except BaseException:
             with contextlib.suppress(P2pcapError, OSError):
                 out.close()  # keep what was written readable; the first error is the one to tell
@@ -146,6 +173,10 @@ def record_to_file(
         summary.payload_bytes = out.payload_bytes
         return summary
     finally:
+        if launched is not None:
+            status = launched.finish()
+            if on_note:
+                on_note(f"the command {launch.describe_status(status)}")
         if helper is not None:
             helper.release()
         else:

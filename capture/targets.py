@@ -306,9 +306,18 @@ def infer_network(pid: int) -> tuple[str, str, str | None]:
         cwd = os.readlink(f"/proc/{pid}/cwd")
     except OSError:
         return "unknown", "the command line of the process is unreadable", None
+    return network_of_command([raw.decode(errors="replace") for raw in args], cwd, lambda: _home_of(pid))
+
+
+def network_of_command(args: list[str], cwd: str, home) -> tuple[str, str, str | None]:
+    """(network, how it was inferred, devnet name) for dashd run with ``args``
+    (without argv[0]) in ``cwd``; ``home()`` gives the home folder if needed.
+
+    >>> network_of_command(["-regtest", "-datadir=/tmp/n0"], "/", lambda: None)
+    ('regtest', 'command line: -regtest', None)
+    """
     options = []
-    for raw in args:
-        arg = raw.decode(errors="replace")
+    for arg in args:
         if arg.startswith("-") and len(arg) > 1:
             name, _, value = arg.lstrip("-").partition("=")
             options.append((name, value))
@@ -318,8 +327,8 @@ def infer_network(pid: int) -> tuple[str, str, str | None]:
     values = dict(options)
     datadir = values.get("datadir")
     if datadir is None:
-        home = _home_of(pid)
-        datadir = os.path.join(home, ".dashcore") if home else None
+        folder = home()
+        datadir = os.path.join(folder, ".dashcore") if folder else None
     conf = values.get("conf", "dash.conf")
     if os.path.isabs(conf):
         conf_path = Path(conf)

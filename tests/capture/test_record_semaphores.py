@@ -95,7 +95,8 @@ def test_pid_records_everything_and_leaves_the_semaphores_as_found(
         if how == "kill-9":
             assert recorder.returncode == -signal.SIGKILL
         else:
-            assert recorder.returncode == 0, recorder.stderr
+            # Ctrl-C says "interrupted" (130); SIGTERM and --duration are a clean stop.
+            assert recorder.returncode == (130 if how in ("ctrl-c", "sudo") else 0), recorder.stderr
             assert recorder.stderr.strip().endswith(", 0 lost")
         # Whatever ended the recording (and its root helper under sudo), the
         # kernel took its increments back.
@@ -147,7 +148,7 @@ def test_exe_raises_the_semaphores_of_running_and_later_processes(tmp_path, ebpf
         for node in (first, locals().get("second")):
             if node is not None and node.poll() is None:
                 node.kill()
-    assert recorder.returncode == 0, recorder.stderr
+    assert recorder.returncode == 130, recorder.stderr  # stopped by Ctrl-C
     assert recorder.stderr.strip().endswith(", 0 lost")
     assert fired_counts(first_out) == (16, 15, 0) and fired_counts(second_out) == (16, 15, 0)
     records, _ = read_capture(tmp_path / "e.cap")

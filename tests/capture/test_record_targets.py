@@ -70,7 +70,7 @@ def test_exe_catches_a_node_started_later(tmp_path, ebpf, standin):
         for p in (first, rec):
             if p.poll() is None:
                 p.kill()
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 130, done.stderr  # Ctrl-C: interrupted, the capture closed
     records, metadata = read_capture(capture)
     got = messages_of(records)
     assert [(m.pid, m.peer_id, m.payload) for m in got] == (
