@@ -10,6 +10,27 @@ decoders.
 
 Peers: 0 outbound-full-relay to 127.0.0.1:19899, 1 inbound from an IPv6
 address, 2 a manual connection opened by a long host name.
+
+Every hash a message names is the hash of an object the session carries:
+the inv/getdata items name tx1 and tx2 by txid, the isdlock and the clsig
+by Core's hash of each (SHA256d of the payload), block 201 by its X11
+hash; the clsig names block 201 and the isdlock tx1; the headers chain
+198 -> 199 -> 200 -> 201 by ``prev_block``; block 201's merkle root is
+its transactions'; every header meets regtest's proof of work.
+Deliberately not carried, because they come from before the session:
+
+- blocks 192-197 (the node's older chain): named by the getheaders2
+  locator (196 and 197), by header 198's ``prev_block`` (197) and by the
+  isdlock's ``cycle_hash`` (192: the first block of the signing quorum's
+  DKG cycle, src/instantsend/signing.cpp; llmq_test_dip0024's dkgInterval
+  is 24, src/llmq/params.h);
+- the coinbases of blocks 198-200, named by those headers' merkle roots (a
+  ``headers`` message carries no transactions);
+- the transactions tx1 and tx2 spend (their inputs, and the isdlock's);
+- the masternode list and the quorum commitments the CbTx's merkle roots
+  commit to (chain state, src/evo/cbtx.h).
+
+tests/test_samples.py follows every one of these hashes and holds this list.
 """
 
 from __future__ import annotations
@@ -18,6 +39,8 @@ import hashlib
 import struct
 import sys
 from pathlib import Path
+
+import dash_hash  # Dash's X11 block hash (a dependency of p2pcap)
 
 
 def cs(n: int) -> bytes:
@@ -86,8 +109,28 @@ def coinbase(height: int) -> bytes:
     return struct.pack("<HH", 3, 5) + vin + vout + struct.pack("<I", 0) + cs(len(cbtx)) + cbtx
 
 
-def header(prev: bytes, merkle: bytes, t: int, nonce: int) -> bytes:
-    return struct.pack("<i", 0x20000000) + prev + merkle + struct.pack("<III", t, 0x207FFFFF, nonce)
+REGTEST_BITS = 0x207FFFFF  # src/chainparams.cpp CRegTestParams genesis nBits
+
+
+def x11(header_bytes: bytes) -> bytes:
+    """A block's hash: X11 of its 80-byte header (src/primitives/block.cpp), wire order."""
+    return dash_hash.getPoWHash(header_bytes)
+
+
+def meets_target(block_hash: bytes, bits: int) -> bool:
+    """CheckProofOfWork (src/pow.cpp): the hash, a little-endian number, at most the compact target."""
+    target = (bits & 0xFFFFFF) << (8 * ((bits >> 24) - 3))
+    return int.from_bytes(block_hash, "little") <= target
+
+
+def header(prev: bytes, merkle: bytes, t: int) -> bytes:
+    """An 80-byte header, mined: the first nonce that meets regtest's target."""
+    nonce = 0
+    while True:
+        raw = struct.pack("<i", 0x20000000) + prev + merkle + struct.pack("<III", t, REGTEST_BITS, nonce)
+        if meets_target(x11(raw), REGTEST_BITS):
+            return raw
+        nonce += 1
 
 
 def inv(items) -> bytes:
@@ -99,16 +142,27 @@ def main(out: Path) -> None:
     P1 = ("1", "[2001:db8::7]:51234", "inbound")
     P2 = ("2", "regtest-seed-node-number-two.long-hostname.p2pcap-tests.example.org:19899", "manual")
     tx1, tx2 = tx(11), tx(12, n_out=3)
+    # The chain: blocks 192-200 have only a coinbase (a one-transaction
+    # block's merkle root is that transaction's txid, src/consensus/merkle.cpp);
+    # block 201 holds its coinbase and tx1.  Block 191 is only a hash, the
+    # parent of the first header made.
+    hashes = {191: h(191)}
+    chain = {}
+    for height in range(192, 201):
+        chain[height] = header(
+            hashes[height - 1], sha256d(coinbase(height)), 1_700_000_000 + 150 * (height - 198)
+        )
+        hashes[height] = x11(chain[height])
     cb = coinbase(201)
     merkle = sha256d(sha256d(cb) + sha256d(tx1))
-    block_header = header(h(200), merkle, 1_700_000_600, 7)
+    block_header = header(hashes[200], merkle, 1_700_000_600)
+    block_hash = x11(block_header)
     block = block_header + cs(2) + cb + tx1
-    headers = cs(3) + b"".join(
-        header(h(197 + i), h(300 + i), 1_700_000_000 + 150 * i, i) + b"\x00" for i in range(3)
-    )
-    isdlock = b"\x01" + cs(1) + h(11) + struct.pack("<I", 0) + sha256d(tx1) + h(99) + b"\x8a" * 96
-    clsig = struct.pack("<i", 201) + h(4242) + b"\x99" * 96
-    locator = struct.pack("<i", 70238) + cs(2) + h(200) + h(199) + b"\x00" * 32
+    headers = cs(3) + b"".join(chain[height] + b"\x00" for height in (198, 199, 200))
+    # An isdlock (src/instantsend/lock.h): tx1's input, tx1, the quorum cycle's first block.
+    isdlock = b"\x01" + cs(1) + h(11) + struct.pack("<I", 0) + sha256d(tx1) + hashes[192] + b"\x8a" * 96
+    clsig = struct.pack("<i", 201) + block_hash + b"\x99" * 96  # src/chainlock/clsig.h
+    locator = struct.pack("<i", 70238) + cs(2) + hashes[197] + hashes[196] + b"\x00" * 32
     addrv2 = cs(2) + (
         struct.pack("<I", 1_700_000_000)
         + cs(0xC05)
@@ -148,8 +202,8 @@ def main(out: Path) -> None:
         ("out", P0, "inv", inv([(1, sha256d(tx1)), (1, sha256d(tx2))])),
         ("in", P0, "isdlock", isdlock),
         ("out", P1, "inv", inv([(31, sha256d(isdlock))])),
-        ("in", P0, "inv", inv([(2, h(4242))])),
-        ("out", P0, "getdata", inv([(2, h(4242))])),
+        ("in", P0, "inv", inv([(2, block_hash)])),
+        ("out", P0, "getdata", inv([(2, block_hash)])),
         ("in", P0, "block", block),
         ("in", P0, "clsig", clsig),
         ("out", P1, "inv", inv([(29, sha256d(clsig))])),

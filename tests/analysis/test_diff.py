@@ -96,8 +96,8 @@ def test_one_field_changed(folder, base):
     assert result.exit_code == 1
     lines = changed_lines(result.stdout)
     assert lines[:3] == [
-        "-in  clsig        height 201 block 65c6d85ba5d15185…",
-        "+in  clsig        height 202 block 65c6d85ba5d15185…",
+        "-in  clsig        height 201 block 4bc7948a44d6b44e…",
+        "+in  clsig        height 202 block 4bc7948a44d6b44e…",
         "#   height: 201 -> 202",
     ]
     hunk = next(o for o in diff_json(base, b) if o["type"] == "hunk")
