@@ -21,7 +21,7 @@ from p2pcap.analysis.timespec import TimeSpec, parse_time  # noqa: F401  (re-exp
 from p2pcap.errors import ArgumentError
 from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap, Message
-from p2pcap.formats.v1 import canonical_network
+from p2pcap.formats.v1 import NETWORKS, canonical_network
 
 # -- --where FIELD=VALUE --------------------------------------------------------
 _WHERE = re.compile(r"^\s*([A-Za-z0-9_.\-]+?)\s*(!=|>=|<=|==|=|>|<)\s*(.*?)\s*$")
@@ -35,9 +35,11 @@ class Where:
     is not a top-level field, it is looked for in every nested object, so
     ``hash=…`` finds ``inv[].hash`` as well as a ``clsig``'s own ``hash``.
     Lists match if any element matches, and ``type=MSG_CLSIG`` also tries
-    the ``type_name`` beside ``type``.  Numbers compare as numbers, text
-    without regard to case; a value ending in ``*`` or ``…`` is a prefix
-    (so a hash cut short in ``show``'s table can be pasted back).
+    the name beside a number (``type_name`` beside ``type``, ``spork_name``
+    beside ``spork_id``: the field catalogue, p2pcap.decoders.fields, says
+    which).  Numbers compare as numbers, text without regard to case; a
+    value ending in ``*`` or ``…`` is a prefix (so a hash cut short in
+    ``show``'s table can be pasted back).
 
     ``hash=H`` alone follows one object: it matches the ``inv``,
     ``getdata`` and ``notfound`` naming H and the object announced under H
@@ -162,13 +164,35 @@ def _walk(node, path, i, out) -> None:
         return
     if isinstance(node, dict) and path[i] in node:
         if i == len(path) - 1:
-            value = node[path[i]]
+            key = path[i]
+            value = node[key]
             out.extend(value if isinstance(value, list) else [value])
-            name = node.get(f"{path[i]}_name")
+            name = node.get(f"{key}_name")
+            if name is None:
+                label = (_LABELS if _LABELS is not None else _labels()).get(key)
+                name = None if label is None else node.get(label)
             if name is not None:
                 out.append(name)
         else:
             _walk(node[path[i]], path, i + 1, out)
+
+
+# Enum keys whose name is not under ``KEY_name`` -> that key (``spork_id`` ->
+# ``spork_name``): from the decoder definitions, on first use.
+_LABELS: dict | None = None
+
+
+def _labels() -> dict:
+    global _LABELS
+    from p2pcap.decoders.fields import catalogue
+
+    found: dict = {}
+    for f in catalogue().fields():
+        key = f.path.rpartition(".")[2]
+        if f.label and f.label != f"{key}_name":
+            found.setdefault(key, set()).add(f.label)
+    _LABELS = {key: labels.pop() for key, labels in found.items() if len(labels) == 1}
+    return _LABELS
 
 
 def _step(item, path, i, out) -> None:
@@ -286,13 +310,21 @@ class Selection:
         seekable: bool = True,
         assume: int | None = None,
         share_decoded: bool = False,
+        network: str | None = None,
     ):
         self.reader = reader
         self.filt = filt
         self._assume = assume
-        # Addresses in decoded scripts take the capture's network's prefixes.
+        # Addresses in decoded scripts take the network's prefixes: ``network``
+        # (--network) over the capture's own; None when neither says (then
+        # they are mainnet's, and the caller says so: ``network_known``).
+        if network is not None and canonical_network(network) is None:
+            raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=network)
         recorded = reader.metadata.get("network") if isinstance(reader.metadata, dict) else None
-        self.network = canonical_network(recorded if isinstance(recorded, str) else None)
+        self.network = canonical_network(network) or canonical_network(
+            recorded if isinstance(recorded, str) else None
+        )
+        self.network_known = self.network is not None
         self._decode_wanted = decode or filt.needs_decode
         self._seekable = seekable
         self._cache = (None, (None, None), None)  # (message, (decoded, error), version_info)

@@ -2,10 +2,14 @@
 
 Sizes, durations, times and ``--where`` clauses are parsed here, once, by
 the parsers in ``p2pcap.units`` and ``p2pcap.analysis``; a malformed value
-is one line naming the flag and the value, exit status 1, like every other
-mistake (click's own usage errors take three lines).  The filter options
-are shared so that ``show``, ``filter``, ``export`` and ``replay`` take the
-same flags with the same meaning (``filter`` writes what ``show`` lists).
+is one line naming the flag and the value, exit status 2, like every other
+usage mistake (click's own usage errors take three lines).  Filter words
+are checked here too, before any file is opened (``p2pcap.analysis.
+vocabulary``): a command, connection type, peer, direction or decoded
+field that cannot occur is refused with the nearest known word, instead of
+matching nothing.  The filter options are shared so that ``show``,
+``filter``, ``diff`` and ``replay`` take the same flags with the same
+meaning (``filter`` writes what ``show`` lists).
 """
 
 from __future__ import annotations
@@ -15,6 +19,16 @@ import functools
 import click
 
 from p2pcap.analysis.filters import RecordFilter, parse_time, parse_where
+from p2pcap.analysis.vocabulary import (
+    check_command,
+    check_conn_type,
+    check_direction,
+    check_inv_type,
+    check_peer,
+    check_peer_id,
+    check_where,
+)
+from p2pcap.cli.common import UsageProblem
 from p2pcap.errors import ArgumentError
 from p2pcap.units import parse_duration, parse_size, split_commas
 
@@ -32,18 +46,36 @@ class _Parsed(click.ParamType):
         try:
             return self._parse(value)
         except ArgumentError as exc:
-            raise click.ClickException(exc.named(param.opts[0] if param else None)) from None
+            raise UsageProblem(exc.named(param.opts[0] if param else None)) from None
+
+
+def _each(check):
+    """A parser of a comma list that checks every element and keeps the text as typed."""
+
+    def parse(text: str) -> str:
+        for part in split_commas((text,)):
+            check(part)
+        return text
+
+    return parse
 
 
 SIZE = _Parsed("size", parse_size)
 DURATION = _Parsed("duration", parse_duration)
 TIME = _Parsed("time", parse_time)
-WHERE = _Parsed("field=value", parse_where)
+WHERE = _Parsed("field=value", lambda text: check_where(parse_where(text)))
+COMMANDS = _Parsed("cmd", _each(check_command))
+PEERS = _Parsed("peer", _each(check_peer))
+CONN_TYPES = _Parsed("type", _each(check_conn_type))
+DIRECTION = _Parsed("direction", check_direction)
+INV_TYPES = _Parsed("msg_type", _each(check_inv_type))
+PEER_ID = _Parsed("id", check_peer_id)
 
 _OPTIONS = [
     click.option(
         "--type",
         "types",
+        type=COMMANDS,
         multiple=True,
         metavar="CMD",
         help="Only these commands (repeatable or comma list).",
@@ -51,6 +83,7 @@ _OPTIONS = [
     click.option(
         "--not-type",
         "not_types",
+        type=COMMANDS,
         multiple=True,
         metavar="CMD",
         help="Leave out these commands (repeatable or comma list).",
@@ -58,15 +91,17 @@ _OPTIONS = [
     click.option(
         "--peer",
         "peers",
+        type=PEERS,
         multiple=True,
         metavar="PEER",
         help="Only this peer: id, pid:id, or address with or without port (repeatable).",
     ),
     click.option("--pid", "pids", type=int, multiple=True, help="Only this node process (repeatable)."),
-    click.option("--direction", type=click.Choice(["in", "out"]), help="Only inbound or outbound messages."),
+    click.option("--direction", type=DIRECTION, metavar="in|out", help="Only inbound or outbound messages."),
     click.option(
         "--conn-type",
         "conn_types",
+        type=CONN_TYPES,
         multiple=True,
         metavar="TYPE",
         help="Only this connection type, e.g. inbound, manual, outbound (repeatable).",

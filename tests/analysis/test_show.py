@@ -18,7 +18,7 @@ from p2pcap.cli.show import show_capture, want_color
 from p2pcap.formats import CaptureWriter, Gap, Message
 
 from ..capture.live import write_messages
-from ..conftest import p2pcap_cmd
+from ..conftest import p2pcap_cmd, run_in_terminal
 from .captures import STEP, T0, recorded, sample_messages, write_capture
 
 ANSI = re.compile(r"\x1b\[")
@@ -74,7 +74,7 @@ def test_recorded_session_filters(rec):
     assert table.exit_code == 0
     rows = table.stdout.splitlines()[1:]
     assert len(rows) == sum(1 for m in rec["messages"] if m[1] == 1)
-    assert all(len(r) <= 80 for r in table.stdout.splitlines())
+    assert not any(r.endswith("…") for r in table.stdout.splitlines())  # piped: never cut
 
 
 def test_recorded_session_through_a_pipe(rec):
@@ -194,19 +194,70 @@ def test_where_semantics():
     assert parse_where("relay=true").matches({"relay": True})
 
 
+def test_where_a_number_by_the_name_beside_it(tmp_path):
+    # spork_id's name is under spork_name and item_id's under item_name
+    # (not *_id_name): the field catalogue says which key holds the name.
+    spork = "11270000000000000000000080a0c86500000000" + "00"  # SPORK_2, value 0, no signature
+    ssc = "0b00000000000000"  # GOVOBJ_VOTE, count 0
+    messages = [
+        ("in", 1, "10.0.0.1:9999", "inbound", c, bytes.fromhex(p))
+        for c, p in (("spork", spork), ("ssc", ssc))
+    ]
+    path = write_capture(tmp_path / "named.cap", messages)
+    assert commands(shown_json(path, "--where", "spork_id=SPORK_2_INSTANTSEND_ENABLED")) == ["spork"]
+    assert commands(shown_json(path, "--where", "spork_id=10001")) == ["spork"]
+    assert commands(shown_json(path, "--where", "item_id=govobj_vote")) == ["ssc"]
+    assert commands(shown_json(path, "--where", "spork_id=SPORK_3_INSTANTSEND_BLOCK_FILTERING")) == []
+
+
+def test_filters_are_checked_before_the_input_is_read(cap):
+    # the error is the filter's, not the input's: nothing was read
+    for args, flag in ((("--type", "invv"), "--type 'invv'"), (("--where", "nosuchfield=1"), "--where")):
+        result = run("show", "-", *args, input=b"not a capture at all")
+        assert result.exit_code == 2 and flag in result.stderr and "not a capture" not in result.stderr
+
+
 def test_gaps_pass_filters_but_not_time_or_pid(cap):
     assert "GAP" in commands(shown_json(cap, "--type", "clsig"))
     assert "GAP" not in commands(shown_json(cap, "--until", "+0.5s"))
 
 
 # -- output forms -------------------------------------------------------------------
-def test_table_fits_80_columns_without_colour(cap):
+def test_table_piped_is_whole_and_without_colour(cap):
     out = run("show", cap).stdout.splitlines()
     assert out[0].startswith("time (UTC)")
     assert len(out) == len(sample_messages()) + 2  # header + gap
-    assert all(len(line) <= 80 for line in out)
+    versions = [line for line in out if line.split()[3:4] == ["version"]]
+    assert versions and all(re.search(r"height \d+ services 0x[0-9a-f]+$", line) for line in versions)
+    assert max(map(len, out)) > 80
     assert not any(ANSI.search(line) for line in out)
     assert any("GAP: 3 messages" in line for line in out)
+
+
+SGR = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize("columns", [60, 120, 200])
+def test_table_fits_the_terminal_and_w_keeps_it_whole(cap, columns):
+    piped = run("show", cap).stdout.splitlines()
+    for args in (["show", cap], ["show", cap, "-n"]):
+        status, text = run_in_terminal(args, columns=columns)
+        rows = [SGR.sub("", line) for line in text.splitlines()]
+        assert status == 0 and len(rows) == len(piped)
+        assert max(map(len, rows)) <= columns
+        if args[-1] != "-n":
+            assert max(map(len, rows)) == min(columns, max(map(len, piped)))  # cut only where needed
+    status, text = run_in_terminal(["show", cap, "-w"], columns=columns)
+    assert [SGR.sub("", line) for line in text.splitlines()] == piped
+
+
+def test_time_formats_like_tshark(cap):
+    lines = {t: run("show", cap, "-n", "-t", t).stdout.splitlines()[1:] for t in ("u", "ud", "r", "d")}
+    first = T0
+    assert lines["r"][0].split()[0] == "0.000000" and lines["d"][0].split()[0] == "0.000000"
+    assert lines["r"][1].split()[0] == f"{STEP / 1e9:.6f}" == lines["d"][1].split()[0]
+    assert lines["ud"][0].startswith(time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(first // 10**9)))
+    assert lines["ud"][0].split(" ", 1)[1].startswith(lines["u"][0].split()[0])
 
 
 def test_verbose_tree_and_hex_dump(cap):
@@ -304,7 +355,7 @@ def test_streams_without_collecting(tmp_path):
 )
 def test_bad_options_are_one_line(cap, args, message):
     result = run("show", cap, *args)
-    assert result.exit_code == 1 and message in result.output
+    assert result.exit_code == 2 and message in result.output
     assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
 
 
@@ -312,7 +363,7 @@ def test_not_a_capture(tmp_path):
     bad = tmp_path / "notes.txt"
     bad.write_text("hello\n")
     result = run("show", bad)
-    assert result.exit_code == 1 and str(bad) in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and str(bad) in result.output and "Traceback" not in result.output
     assert run("show", tmp_path / "missing.cap").exit_code == 2
 
 
