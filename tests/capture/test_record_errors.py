@@ -1,4 +1,4 @@
-"""``record`` mistakes end in one precise line, exit status 1, no traceback."""
+"""``record`` mistakes end in one precise line, exit status 2 (usage and trouble), no traceback."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def record(*args: str) -> subprocess.CompletedProcess:
 
 
 def one_line(proc: subprocess.CompletedProcess, expected: str) -> None:
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0] == f"Error: {expected}", proc.stderr
 
