@@ -6,6 +6,10 @@
 Results are JSON-serialisable: integers stay integers, hashes are hex in
 RPC display order, other byte strings hex.  Malformed payloads raise
 ``DecodeError``; unknown commands give ``{"unknown": True, "raw": hex}``.
+A payload above Dash's 3 MiB message limit, of any command, or a count
+above the limit Dash Core sets for its field raises ``DecodeError`` too
+(limits.py, docs/DECODERS.md "Limits"): what a decode costs is bounded by
+Core's rules, whatever the bytes claim.
 A payload cut by a snap length decodes with ``decode_partial`` as far as
 its bytes go.  ``announced(command, decoded)`` gives the inventory items
 (type name, hash) a decoded message is or names, to follow one object from

@@ -11,8 +11,9 @@ address longer than 512 bytes (``MAX_ADDRV2_SIZE``) or a known network with
 the wrong length fails the whole message.  Unknown network ids are kept as
 raw hex (Core skips them and reads on).  Tor v2 (id 3) is no longer
 supported by Core and is treated like an unknown id.  More than 1000
-entries (``MAX_ADDR_TO_SEND``) is misbehaviour after parsing, not a layout
-error, so it is not rejected.
+entries (``MAX_ADDR_TO_SEND``) is misbehaviour in Core's ADDR/ADDRV2
+handler, after parsing: a peer sending more is out of protocol, so the
+count is refused here before an entry is read.
 """
 
 from __future__ import annotations
@@ -33,12 +34,17 @@ from construct import (
 )
 from construct.core import evaluate, stream_read, stream_write
 
+from .limits import Limit
 from .primitives import CompactSize, Service
 from .structs import Named, Struct
 from .vectors import VarArray
 
 # netaddress.h
 MAX_ADDRV2_SIZE = 512
+
+# net_processing.cpp: an addr or addrv2 of more entries is Misbehaving (and
+# the most Core sends); 1000 in every release.
+MAX_ADDR_TO_SEND = Limit(1000, "MAX_ADDR_TO_SEND", "src/net_processing.cpp")
 
 # BIP155 network ids -> (name, address length); None = not checked.
 BIP155_NETWORKS: dict[int, tuple[str, int | None]] = {
@@ -165,13 +171,13 @@ AddressV2Entry = Struct(
 
 # Both: std::vector<CAddress> vAddr.
 Addr = Struct(
-    "addr" / VarArray(AddressV1Entry, min_size=30),
+    "addr" / VarArray(AddressV1Entry, min_size=30, max_count=MAX_ADDR_TO_SEND),
     Terminated,
 )
 
 # Smallest v2 entry: time 4 + services 1 + net 1 + length 1 + port 2.
 AddrV2 = Struct(
-    "addr" / VarArray(AddressV2Entry, min_size=9),
+    "addr" / VarArray(AddressV2Entry, min_size=9, max_count=MAX_ADDR_TO_SEND),
     Terminated,
 )
 

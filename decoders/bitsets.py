@@ -21,7 +21,8 @@ from __future__ import annotations
 from construct import Construct, ConstructError
 from construct.core import evaluate, stream_read, stream_write
 
-from .primitives import MAX_SIZE, CompactSize, VarInt
+from .limits import MAX_SIZE
+from .primitives import CompactSize, VarInt
 
 # byte value -> its 8 bits, least significant first
 _BITS = tuple(format(b, "08b")[::-1] for b in range(256))
@@ -86,30 +87,47 @@ class FixedBitSet(_SizedBitSet):
         return (self._bits(context, path) + 7) // 8
 
 
-class _DynBitSet(Construct):
+class DynamicBitSet(Construct):
     """``DYNBITSET(v)``: CompactSize bit count, then the fixed form.
 
-    A hostile bit count fails at once: above MAX_SIZE it is refused, and
+    A hostile bit count fails at once: above ``max_size`` (MAX_SIZE, or
+    the Core limit of the field, a limits.Limit) it is refused, and
     below it the read stops at the end of the payload.
+
+    >>> DynamicBitSet(8).parse(bytes.fromhex("0901ff"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    construct.core.ConstructError: ...bitset size 9 exceeds 8
     """
+
+    def __init__(self, max_size: int = MAX_SIZE):
+        super().__init__()
+        self.max_size = max_size
 
     def _parse(self, stream, context, path):
         n = CompactSize._parsereport(stream, context, path)
-        if n > MAX_SIZE:
-            raise ConstructError(f"bitset size {n} exceeds {MAX_SIZE}", path=path)
+        if n > self.max_size:
+            raise ConstructError(_too_large(n, self.max_size), path=path)
         nbytes = (n + 7) // 8
         data = stream_read(stream, nbytes, path)
         return _bytes_to_bits(data, n, path)
 
     def _build(self, obj, stream, context, path):
         bits = _check_bits(obj, path)
+        if len(bits) > self.max_size:
+            raise ConstructError(_too_large(len(bits), self.max_size), path=path)
         CompactSize._build(len(bits), stream, context, path)
         data = _bits_to_bytes(bits)
         stream_write(stream, data, len(data), path)
         return obj
 
 
-DynBitSet = _DynBitSet()
+def _too_large(n: int, max_size: int) -> str:
+    return f"bitset size {n} exceeds {max_size}"
+
+
+# Bounded only by serialize.h MAX_SIZE (and the payload): where Core has no
+# bound of its own (a quorum snapshot's bit per masternode).
+DynBitSet = DynamicBitSet()
 
 
 class VarIntsBitSet(_SizedBitSet):
@@ -185,4 +203,4 @@ class AutoBitSet(Construct):
         return obj
 
 
-__all__ = ["AutoBitSet", "DynBitSet", "FixedBitSet", "VarIntsBitSet"]
+__all__ = ["AutoBitSet", "DynBitSet", "DynamicBitSet", "FixedBitSet", "VarIntsBitSet"]

@@ -16,6 +16,12 @@ of each prefilled transaction); building reads only the absolute ones.  As
 in Core, a difference or an absolute index above 0xffff is an error, and so
 is a compact block announcing more than 0xffff transactions.
 
+Sizes follow Core's block rules: a block (and the transactions of one
+block that ``blocktxn`` or a compact block's prefilled list carry) is at
+most MaxBlockSize() bytes, and holds at most MaxBlockSize() / 60
+transactions, 60 bytes being the smallest transaction CheckTransaction
+accepts; each count is refused before its elements are read.
+
 Key names follow Core's members; ``vtx``, ``vin`` and ``vout`` keep the
 names Bitcoin's JSON uses.
 
@@ -38,13 +44,12 @@ from construct.core import stream_read, stream_write
 
 from .bitsets import _bits_to_bytes, _bytes_to_bits, _check_bits
 from .headers import BlockHeader
+from .limits import MAX_SIZE, Bounded, Limit, check_count, over_limit
 from .primitives import (
-    MAX_SIZE,
     CompactSize,
     Hash256,
     _read_prefixed,
     _write_prefixed,
-    check_count,
 )
 from .structs import FocusedSeq, Struct, at_index
 from .transaction import TX_MIN_SIZE, Transaction
@@ -52,6 +57,26 @@ from .vectors import HashArray, VarArray
 
 U16_MAX = 0xFFFF
 SHORTTXIDS_LENGTH = 6  # blockencodings.h: 6-byte short ids, u32 LE + u16 LE
+
+# consensus/consensus.h MaxBlockSize(): CheckBlock (validation.cpp) refuses a
+# larger block as "bad-blk-length".  1000000 bytes (MAX_LEGACY_BLOCK_SIZE)
+# before DIP0001, 2000000 since; no release allowed more.
+MAX_DIP0001_BLOCK_SIZE = Limit(2000000, "MAX_DIP0001_BLOCK_SIZE", "src/consensus/consensus.h")
+
+# merkleblock.cpp CPartialMerkleTree::ExtractMatches: "MaxBlockSize() / 60",
+# "60 is the lower bound for the size of a serialized CTransaction" (one input
+# of 41 bytes, one output of 9, 10 of version, counts and lock time, which
+# CheckTransaction requires; the types that may lack them carry a larger
+# payload).  So no valid block, and no valid proof, has more transactions.
+MAX_BLOCK_TRANSACTIONS = Limit(2000000 // 60, "MaxBlockSize() / 60", "src/merkleblock.cpp")
+
+# blockencodings.h CBlockHeaderAndShortTxIDs: "indexes overflowed 16 bits"
+# when shorttxids and prefilledtxn together hold more (read time).
+MAX_COMPACT_TRANSACTIONS = Limit(U16_MAX, "uint16_t max (BlockTxCount)", "src/blockencodings.h")
+
+# blockencodings.h BlockTransactionsRequest: every index is a uint16_t and
+# each is above the one before (DifferenceFormatter), so at most 65536.
+MAX_REQUESTED_INDEXES = Limit(U16_MAX + 1, "uint16_t indexes (DifferenceFormatter)", "src/blockencodings.h")
 
 
 class _FlagBits(Construct):
@@ -77,7 +102,7 @@ class _DiffIndexes(Construct):
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        check_count(count, 1, MAX_SIZE, stream, path)
+        check_count(count, 1, MAX_REQUESTED_INDEXES, stream, path)
         out = []
         nxt = 0  # the absolute index a difference of 0 would mean
         for _ in range(count):
@@ -86,6 +111,8 @@ class _DiffIndexes(Construct):
         return out
 
     def _build(self, obj, stream, context, path):
+        if len(obj) > MAX_REQUESTED_INDEXES:
+            raise ConstructError(over_limit(len(obj), MAX_REQUESTED_INDEXES), path=path)
         CompactSize._build(len(obj), stream, context, path)
         nxt = 0
         for index in obj:
@@ -124,7 +151,7 @@ class _ShortIds(Construct):
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        check_count(count, SHORTTXIDS_LENGTH, MAX_SIZE, stream, path)
+        check_count(count, SHORTTXIDS_LENGTH, MAX_COMPACT_TRANSACTIONS, stream, path)
         raw = stream_read(stream, SHORTTXIDS_LENGTH * count, path)
         return [
             int.from_bytes(raw[i : i + SHORTTXIDS_LENGTH], "little")
@@ -132,6 +159,8 @@ class _ShortIds(Construct):
         ]
 
     def _build(self, obj, stream, context, path):
+        if len(obj) > MAX_COMPACT_TRANSACTIONS:
+            raise ConstructError(over_limit(len(obj), MAX_COMPACT_TRANSACTIONS), path=path)
         CompactSize._build(len(obj), stream, context, path)
         for short_id in obj:
             if not isinstance(short_id, int) or not 0 <= short_id < 1 << 48:
@@ -145,12 +174,25 @@ class _Prefilled(Construct):
     """``prefilledtxn``: (differential CompactSize index, tx) pairs.
 
     Each item shows the absolute ``index`` and the ``index_difference`` sent;
-    building writes the difference computed from ``index``.
+    building writes the difference computed from ``index``.  The count is
+    checked before any is read: with the short ids, at most 0xffff
+    (blockencodings.h).  The transactions, whole ones of one block, are
+    bounded by the block's size (``Bounded`` around this).
     """
+
+    @staticmethod
+    def limit(context) -> Limit:
+        """What the short ids read before leave of the 0xffff transactions."""
+        used = len(context.shorttxids)
+        if not used:
+            return MAX_COMPACT_TRANSACTIONS
+        return Limit(
+            U16_MAX - used, MAX_COMPACT_TRANSACTIONS.name, f"less {used} short ids, src/blockencodings.h"
+        )
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        check_count(count, 1 + TX_MIN_SIZE, MAX_SIZE, stream, path)
+        check_count(count, 1 + TX_MIN_SIZE, self.limit(context), stream, path)
         out = []
         nxt = 0
         try:
@@ -162,12 +204,12 @@ class _Prefilled(Construct):
                 nxt = index + 1
         except ConstructError as exc:
             raise at_index(exc, path, len(out)) from None
-        if len(context.shorttxids) + count > U16_MAX:
-            # blockencodings.h: BlockTxCount() > uint16 max
-            raise ConstructError("compact block has more than 65535 transactions", path=path)
         return out
 
     def _build(self, obj, stream, context, path):
+        limit = self.limit(context)
+        if len(obj) > limit:
+            raise ConstructError(over_limit(len(obj), limit), path=path)
         CompactSize._build(len(obj), stream, context, path)
         nxt = 0
         for position, item in enumerate(obj):
@@ -187,17 +229,24 @@ TxMessage = FocusedSeq(
     Terminated,
 )
 
-Block = Struct(
-    "header" / BlockHeader,
-    "vtx" / VarArray(Transaction, min_size=TX_MIN_SIZE),
-    Terminated,
+# A block's transactions; a block is at most MAX_DIP0001_BLOCK_SIZE bytes.
+Block = Bounded(
+    Struct(
+        "header" / BlockHeader,
+        "vtx" / VarArray(Transaction, min_size=TX_MIN_SIZE, max_count=MAX_BLOCK_TRANSACTIONS),
+        Terminated,
+    ),
+    MAX_DIP0001_BLOCK_SIZE,
+    "block",
 )
 
 # CPartialMerkleTree (merkleblock.h); also the cbTxMerkleTree of mnlistdiff
 # (mnlist.py).
 PartialMerkleTree = Struct(
     "transactions" / Int32ul,  # nTransactions in the whole block
-    "hash" / HashArray(),  # vHash
+    # ExtractMatches refuses more hashes than nTransactions, and more than
+    # MaxBlockSize() / 60 transactions
+    "hash" / HashArray(MAX_BLOCK_TRANSACTIONS),  # vHash
     "bits" / _FlagBits(),  # vBits
 )
 
@@ -211,7 +260,8 @@ CmpctBlock = Struct(
     "header" / BlockHeader,
     "nonce" / Int64ul,
     "shorttxids" / _ShortIds(),
-    "prefilledtxn" / _Prefilled(),
+    # whole transactions of one block: at most MaxBlockSize() bytes of them
+    "prefilledtxn" / Bounded(_Prefilled(), MAX_DIP0001_BLOCK_SIZE, "block's transactions"),
     Terminated,
 )
 
@@ -222,9 +272,15 @@ GetBlockTxn = Struct(
     Terminated,
 )
 
+# The transactions a getblocktxn asked for, of one block: as a block's.
 BlockTxn = Struct(
     "blockhash" / Hash256,
-    "txn" / VarArray(Transaction, min_size=TX_MIN_SIZE),
+    "txn"
+    / Bounded(
+        VarArray(Transaction, min_size=TX_MIN_SIZE, max_count=MAX_BLOCK_TRANSACTIONS),
+        MAX_DIP0001_BLOCK_SIZE,
+        "block's transactions",
+    ),
     Terminated,
 )
 

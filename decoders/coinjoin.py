@@ -8,17 +8,35 @@ src/coinjoin/server.cpp, src/coinjoin/client.cpp and src/net_processing.cpp
 read the rest, and for the version-dependent layouts the constants in
 src/version.h (COINJOIN_SU_PROTO_VERSION, COINJOIN_PROTX_HASH_PROTO_VERSION).
 The command strings kept their Darksend-era names.
+
+A client's entry has at most COINJOIN_ENTRY_MAX_SIZE inputs and as many
+outputs (the masternode refuses more, src/coinjoin/server.cpp AddEntry and
+coinjoin.cpp IsValidInOuts), and the inputs a client signs belong to the
+session's final transaction; those counts are refused above Core's limits
+before an element is read.  The transactions are transaction.py's, bounded
+by their size.
 """
 
 from __future__ import annotations
 
 from construct import If, Int32sl, Int64sl, Terminated, this
 
+from .limits import Limit
 from .primitives import Bool, Hash256, Identified, OutPoint, VarBytes, sha256d
 from .structs import Named, Struct
 from .transaction import TXIN_MIN_SIZE, TXOUT_MIN_SIZE, Transaction, TxIn, TxOut
 from .vectors import VarArray
 from .versions import COINJOIN_PROTX_HASH_PROTO_VERSION, COINJOIN_SU_PROTO_VERSION
+
+# coinjoin.h: the most inputs of one entry (CCoinJoinServer::AddEntry answers
+# more with ERR_MAXIMUM and takes the collateral); 9 since PrivateSend.
+COINJOIN_ENTRY_MAX_SIZE = Limit(9, "COINJOIN_ENTRY_MAX_SIZE", "src/coinjoin/coinjoin.h")
+# The inputs of a final transaction: nPoolMaxParticipants (20 on every chain,
+# chainparams.cpp) entries of COINJOIN_ENTRY_MAX_SIZE each, the most
+# CCoinJoinBroadcastTx::IsValidStructure (coinjoin.cpp) accepts.
+COINJOIN_MAX_FINAL_INPUTS = Limit(
+    20 * 9, "PoolMaxParticipants() * COINJOIN_ENTRY_MAX_SIZE", "src/coinjoin/coinjoin.cpp"
+)
 
 # PoolState, PoolStatusUpdate and PoolMessage (coinjoin.h), all i32.
 POOL_STATES = {0: "IDLE", 1: "QUEUE", 2: "ACCEPTING_ENTRIES", 3: "SIGNING", 4: "ERROR"}
@@ -68,9 +86,10 @@ Dsa = Struct(
 # CCoinJoinEntry: a client's inputs, collateral and outputs.  CTxDSIn's
 # extra fields are memory-only, so the inputs are plain CTxIn.
 Dsi = Struct(
-    "tx_ds_in" / VarArray(TxIn, min_size=TXIN_MIN_SIZE),
+    "tx_ds_in" / VarArray(TxIn, min_size=TXIN_MIN_SIZE, max_count=COINJOIN_ENTRY_MAX_SIZE),
     "tx_collateral" / Transaction,
-    "tx_out" / VarArray(TxOut, min_size=TXOUT_MIN_SIZE),
+    # IsValidInOuts: as many outputs as inputs
+    "tx_out" / VarArray(TxOut, min_size=TXOUT_MIN_SIZE, max_count=COINJOIN_ENTRY_MAX_SIZE),
     Terminated,
 )
 
@@ -81,9 +100,10 @@ Dsf = Struct(
     Terminated,
 )
 
-# The client's inputs with their signatures filled in.
+# The client's inputs with their signatures filled in: inputs of the final
+# transaction.
 Dss = Struct(
-    "tx_in" / VarArray(TxIn, min_size=TXIN_MIN_SIZE),
+    "tx_in" / VarArray(TxIn, min_size=TXIN_MIN_SIZE, max_count=COINJOIN_MAX_FINAL_INPUTS),
     Terminated,
 )
 

@@ -19,7 +19,9 @@ their size; they are kept as opaque hex here.  ``signers`` and
 shown as bit strings; ``signers_count``/``signers_hex`` and
 ``valid_members_count``/``valid_members_hex`` give them as Core's RPC does.
 A "null" commitment (mined when no quorum formed) has the same layout with
-clear bits and zero key, hash and signatures.
+clear bits and zero key, hash and signatures.  Both bitsets have one bit
+per member of the quorum (CFinalCommitment::VerifySizes refuses another
+size), so at most the largest quorum's (llmq_types.MAX_QUORUM_MEMBERS).
 """
 
 from __future__ import annotations
@@ -27,8 +29,7 @@ from __future__ import annotations
 from construct import Computed, Construct, ConstructError, If, Int8ub, Int16sl, this
 from construct.core import stream_read, stream_write
 
-from .bitsets import DynBitSet
-from .llmq_types import LLMQTypeName
+from .llmq_types import LLMQTypeName, MemberBitSet
 from .primitives import BLSPubKey, BLSSig, Hash256
 from .structs import Struct
 
@@ -84,11 +85,10 @@ def bits_hex(bits) -> str | None:
     """
     if not isinstance(bits, str) or bits.strip("01"):
         return None
-    out = bytearray((len(bits) + 7) // 8)
-    for i, bit in enumerate(bits):
-        if bit == "1":
-            out[i // 8] |= 1 << (i % 8)
-    return out.hex()
+    # bit i is the i-th lowest bit of a little-endian number: one conversion,
+    # not a loop over the bits (a mnlistdiff may hold thousands of bitsets)
+    value = int(bits[::-1], 2) if bits else 0
+    return value.to_bytes((len(bits) + 7) // 8, "little").hex()
 
 
 def _count(field: str):
@@ -115,12 +115,12 @@ FinalCommitment = Struct(
         | (this.version == BASIC_BLS_INDEXED_QUORUM_VERSION),
         Int16sl,
     ),
-    "signers" / DynBitSet,
+    "signers" / MemberBitSet,
     # CFinalCommitment::ToJson's signersCount / signers (hex), likewise for
     # validMembers: not on the wire, shown so a capture reads like dash-cli
     "signers_count" / _count("signers"),
     "signers_hex" / _hex("signers"),
-    "valid_members" / DynBitSet,
+    "valid_members" / MemberBitSet,
     "valid_members_count" / _count("valid_members"),
     "valid_members_hex" / _hex("valid_members"),
     "quorum_public_key" / BLSPubKey,

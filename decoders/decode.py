@@ -23,10 +23,11 @@ from construct import (
 
 from .errors import DecodeError
 from .fastpaths import FAST
+from .limits import BOUND, MAX_PROTOCOL_MESSAGE_LENGTH, Bounded
 from .primitives import Trailing
 from .script import NETWORKS as _NETWORKS
 from .script import network_prefixes
-from .structs import BUILD_ERRORS, Struct
+from .structs import BUILD_ERRORS, Struct, build_plain
 from .vectors import Vector
 from .versions import PROTOCOL_VERSION
 
@@ -64,9 +65,36 @@ def _context(version: int | None, network: str | None = None) -> Container:
         _parsing=True,
         _building=False,
         _sizing=False,
+        # No decoder reads ``this._root``; left unset, the message's own
+        # Struct context would be its own _root, a cycle holding every
+        # parsed field until the cycle collector ran: a 2 MB block's
+        # decoded dict outlived its message (issue 22, measured with
+        # tests/decoders/worstcase.py).
+        _root=None,
     )
     context["_params"] = context
     return context
+
+
+def check_length(command: str, payload) -> None:
+    """Refuse a payload longer than any Dash Core message (3 MiB).
+
+    net.cpp drops a connection whose message header announces more than
+    MAX_PROTOCOL_MESSAGE_LENGTH, so such a payload never came from the
+    network; decoding it would cost in proportion to whatever its maker
+    chose.  Known and unknown commands alike.
+
+    >>> check_length("qbsigs", bytes(3 * 1024 * 1024 + 1))
+    Traceback (most recent call last):
+    p2pcap.decoders.errors.DecodeError: qbsigs: payload of 3145729 bytes is above MAX_PROTOCOL_MESSAGE_LENGTH (3145728, src/net.h) at offset 3145728
+    """
+    size = len(payload)
+    if size > MAX_PROTOCOL_MESSAGE_LENGTH:
+        raise DecodeError(
+            command,
+            f"payload of {size} bytes is above {MAX_PROTOCOL_MESSAGE_LENGTH}",
+            offset=int(MAX_PROTOCOL_MESSAGE_LENGTH),
+        )
 
 
 def decode(command: str, payload: bytes, version: int | None = None, network: str | None = None) -> dict:
@@ -77,12 +105,18 @@ def decode(command: str, payload: bytes, version: int | None = None, network: st
     >>> decode("nosuchcmd", b"\\x01")
     {'unknown': True, 'raw': '01'}
 
+    A payload above Dash's 3 MiB message limit is a DecodeError
+    (``check_length``), and so is a count above the limit Core sets for its
+    field (``inv`` of more than MAX_INV_SZ entries ...): the cost of a
+    decode is bounded by Core's own rules, whatever the input claims.
+
     ``version`` is the protocol version negotiated with the peer (the lower
     of the two ``version`` messages); layouts that changed over time use it.
     ``network`` is the capture's chain, "mainnet", "testnet", "devnet" or
     "regtest" (None: mainnet); it picks the address prefixes of scripts and
     ProTx keys (script.py).  Any other name raises ValueError.
     """
+    check_length(command, payload)
     fast = FAST.get(command)
     if fast is not None and (network is None or network in _NETWORKS):
         # the version the construct's context would hold (_context)
@@ -133,19 +167,23 @@ def decode_partial(
     >>> [entry["type_name"] for entry in decode_partial("inv", cut)["inv"]]
     ['MSG_TX']
 
-    ``version`` and ``network`` are ``decode``'s.
+    ``version`` and ``network`` are ``decode``'s, and so are the limits
+    (``check_length`` and every count's).
     """
+    check_length(command, payload)
     root = _context(version, network)
     struct = _messages().get(command)
     if struct is None:
         return {"unknown": True, "raw": bytes(payload).hex(), "partial": True, "error": None}
-    fields = _fields_of(struct)
+    fields, bound = _fields_of(struct)
     if fields is None:  # not a field list: all or nothing
         try:
             return {**decode(command, payload, version, network), "partial": True, "error": None}
         except DecodeError as exc:
             return {"partial": True, "error": str(exc)}
     stream = io.BytesIO(payload)
+    if bound is not None:  # the message is a transaction or a block: its size limit
+        setattr(stream, BOUND, (bound.limit, bound.limit, bound.what))
     context = fields.child_context(root, stream)
     end = len(payload)
     result: dict = {}
@@ -173,6 +211,8 @@ def decode_partial(
                 break
             if name is not None:
                 result[name] = context[name] = value
+        if bound is not None:
+            bound.check_size(stream.tell(), "(parsing)")
     except ConstructError as exc:
         raise _error(command, exc, stream) from None
     except _LEAKS as exc:
@@ -200,18 +240,22 @@ def _reads_to_end(construct: Construct) -> bool:
     return known
 
 
-def _fields_of(construct: Construct) -> Struct | None:
-    """The field list under a message's wrappers (hash, txid, FocusedSeq), if any."""
+def _fields_of(construct: Construct) -> tuple[Struct | None, Bounded | None]:
+    """The field list under a message's wrappers (hash, txid, FocusedSeq), if
+    any, and the size limit (Bounded) among those wrappers, if any."""
+    bound = None
     for _ in range(10):
         if isinstance(construct, Struct):
-            return construct
+            return construct, bound
+        if isinstance(construct, Bounded) and bound is None:
+            bound = construct
         if isinstance(construct, FocusedSeq):
             construct = construct._subcons[construct.parsebuildfrom]
         elif isinstance(getattr(construct, "subcon", None), Construct):
             construct = construct.subcon
         else:
-            return None
-    return None
+            return None, None
+    return None, None
 
 
 def build(command: str, obj: dict, version: int | None = None) -> bytes:
@@ -219,23 +263,30 @@ def build(command: str, obj: dict, version: int | None = None) -> bytes:
 
     >>> build("ping", {"nonce": 1}).hex()
     '0100000000000000'
+
+    Counts above their Core limits are refused as in ``decode``, and so is
+    a result longer than Dash's 3 MiB message limit.
     """
     struct = _messages().get(command)
     if struct is None:
         if isinstance(obj, dict) and obj.get("unknown"):
             try:
-                return bytes.fromhex(obj["raw"])
+                payload = bytes.fromhex(obj.get("raw"))
             except BUILD_ERRORS:
                 raise DecodeError(command, "cannot build: raw is not hex", path="raw") from None
+            check_length(command, payload)
+            return payload
         raise DecodeError(command, "no definition to build with")
     try:
-        return struct.build(obj, version=version or PROTOCOL_VERSION)
+        payload = build_plain(struct, obj, version=version or PROTOCOL_VERSION)
     except ConstructError as exc:
         raise DecodeError(command, f"cannot build: {_reason(exc)}", path=exc.path or "") from None
     except BUILD_ERRORS as exc:
         # only a definition that is not a Struct gets here (Struct names the field)
         reason = f"cannot build: {type(exc).__name__}: {exc}"
         raise DecodeError(command, reason, path="(building)") from None
+    check_length(command, payload)
+    return payload
 
 
 def _error(command: str, exc: ConstructError, stream) -> DecodeError:

@@ -8,8 +8,10 @@ message.  A function here parses a well-formed payload of its command with
 ``struct`` and returns exactly the dict the construct gives (same keys,
 same order, same values); for anything it is not sure of -- a short or
 long payload, a CompactSize that is not the one-byte or ``fd`` form, a
-count over the limit -- it returns None and ``decode`` runs the construct,
-which stays the reference and the only one that names errors.
+count over its Core limit (the constant the construct's module names) --
+it returns None and ``decode`` runs the construct, which stays the
+reference and the only one that names errors.  ``decode`` has refused a
+payload above MAX_PROTOCOL_MESSAGE_LENGTH before any of these runs.
 
 Each is called as ``fast(payload, version, network)``: ``version`` is the
 connection's protocol version (never None: ``decode`` fills in
@@ -25,9 +27,11 @@ from __future__ import annotations
 import struct
 from hashlib import sha256
 
-from .inventory import INV_TYPE_NAMES
+from .headers import MAX_HEADERS_UNCOMPRESSED_RESULT
+from .inventory import INV_TYPE_NAMES, MAX_INV_SZ
+from .limits import MAX_PROTOCOL_MESSAGE_LENGTH
 from .llmq_types import LLMQ_TYPE_NAMES
-from .primitives import MAX_SIZE
+from .signing import MAX_MSGS_CNT_QSIGSESANN, MAX_MSGS_SIG_SHARES
 from .sporks import SPORK_NAMES
 from .versions import COINJOIN_PROTX_HASH_PROTO_VERSION, ISDLOCK_PROTO_VERSION
 
@@ -51,11 +55,12 @@ def _count(payload, pos: int, n: int) -> tuple[int, int] | tuple[None, None]:
     return None, None
 
 
-def inventory(payload: bytes, version: int, network: str | None):
-    """``inv`` / ``getdata`` / ``notfound``: std::vector<CInv> (src/protocol.h CInv)."""
+def inventory(payload: bytes, version: int, network: str | None, max_count: int = MAX_INV_SZ):
+    """``inv`` / ``getdata``: std::vector<CInv> (src/protocol.h CInv), at
+    most MAX_INV_SZ entries (inventory.InvMessage)."""
     n = len(payload)
     count, start = _count(payload, 0, n)
-    if count is None or n != start + 36 * count or 36 * count > MAX_SIZE:
+    if count is None or count > max_count or n != start + 36 * count:
         return None
     names = INV_TYPE_NAMES
     return {
@@ -64,6 +69,14 @@ def inventory(payload: bytes, version: int, network: str | None):
             for t, h in _INV.iter_unpack(payload[start:])
         ]
     }
+
+
+def notfound(payload: bytes, version: int, network: str | None):
+    """``notfound``: the same vector, with no count limit but the message's
+    (inventory.NotFound)."""
+    if len(payload) > MAX_PROTOCOL_MESSAGE_LENGTH:
+        return None
+    return inventory(payload, version, network, len(payload))
 
 
 def nonce(payload: bytes, version: int, network: str | None):
@@ -102,6 +115,8 @@ def isdlock(payload: bytes, version: int, network: str | None):
     neither is read here and both are None.
     """
     n = len(payload)
+    if n > MAX_PROTOCOL_MESSAGE_LENGTH:  # no count limit but the message's
+        return None
     deterministic = version >= ISDLOCK_PROTO_VERSION
     if deterministic:
         if not n:
@@ -144,7 +159,7 @@ def qsigshare(payload: bytes, version: int, network: str | None):
     """``qsigshare``: std::vector<CSigShare> (src/llmq/signing_shares.h; signing.QSigShare)."""
     n = len(payload)
     count, start = _count(payload, 0, n)
-    if count is None or n != start + 195 * count:
+    if count is None or count > MAX_MSGS_SIG_SHARES or n != start + 195 * count:
         return None
     names = LLMQ_TYPE_NAMES
     return {
@@ -170,7 +185,7 @@ def qsigsesann(payload: bytes, version: int, network: str | None):
     """``qsigsesann``: std::vector<CSigSesAnn> (src/llmq/signing_shares.h; signing.QSigSesAnn)."""
     n = len(payload)
     count, pos = _count(payload, 0, n)
-    if count is None:
+    if count is None or count > MAX_MSGS_CNT_QSIGSESANN:
         return None
     names = LLMQ_TYPE_NAMES
     anns = []
@@ -280,7 +295,7 @@ def headers(payload: bytes, version: int, network: str | None):
         payload = bytes(payload)  # getPoWHash takes bytes only; the construct reads bytes
     n = len(payload)
     count, start = _count(payload, 0, n)
-    if count is None or n != start + 81 * count:
+    if count is None or count > MAX_HEADERS_UNCOMPRESSED_RESULT or n != start + 81 * count:
         return None
     if _pow_hash is None:
         import dash_hash  # imported on first use, as primitives.x11 does
@@ -319,7 +334,8 @@ def transaction(payload: bytes, version: int, network: str | None):
 
     The message's construct reads the same function through
     transaction.Transaction; this leaves out construct's context and the
-    FocusedSeq around it.
+    FocusedSeq around it.  A payload above MAX_LEGACY_BLOCK_SIZE ends past
+    where _fast_tx stops, so it is the construct's to refuse.
     """
     global _tx_parser
     if _tx_parser is None:
@@ -338,7 +354,7 @@ def transaction(payload: bytes, version: int, network: str | None):
 FAST = {
     "inv": inventory,
     "getdata": inventory,
-    "notfound": inventory,
+    "notfound": notfound,
     "ping": nonce,
     "pong": nonce,
     "clsig": clsig,

@@ -267,7 +267,7 @@ class Walker:
             return Node("text", at, optional=True)
         inner = getattr(c, "subcon", None)
         if isinstance(inner, construct.Construct) and not isinstance(c, construct.Adapter):
-            # A wrapper that returns what it wraps: a check (primitives.Bounded)
+            # A wrapper that returns what it wraps: a check (limits.Bounded)
             # or the fast twin of a layout, which gives what the layout gives
             # or lets it parse (transaction._FastTransaction; docs/DESIGN.md).
             return self.node(inner, at, siblings)

@@ -8,6 +8,11 @@ src/net_processing.cpp.
 
 ``BlockHeader`` is shared: blocks.py builds ``block``, ``cmpctblock`` and
 ``merkleblock`` on it.
+
+Core reads the count first and punishes a ``headers`` of more than
+MAX_HEADERS_UNCOMPRESSED_RESULT entries, or a ``headers2`` of more than
+its limit for the connection (src/net_processing.cpp GetHeadersLimit),
+before reading any header; so does this decoder.
 """
 
 from __future__ import annotations
@@ -26,17 +31,33 @@ from construct import (
     this,
 )
 
+from .limits import Limit, check_count, over_limit
 from .primitives import (
-    MAX_SIZE,
     CompactSize,
     CompactSizeMax,
     Hash256,
     Identified,
-    check_count,
     x11,
 )
 from .structs import Struct, at_index
 from .vectors import VarArray, Vector
+from .versions import INCREASE_MAX_HEADERS2_VERSION
+
+# validation.h: the most headers one message may carry (Misbehaving above it,
+# net_processing.cpp).  2000 for ``headers`` in every release (older ones
+# call it MAX_HEADERS_RESULTS), and for ``headers2`` until
+# INCREASE_MAX_HEADERS2_VERSION (70235), from which both peers allow
+# 8000 compressed headers.
+MAX_HEADERS_UNCOMPRESSED_RESULT = Limit(2000, "MAX_HEADERS_UNCOMPRESSED_RESULT", "src/validation.h")
+MAX_HEADERS_COMPRESSED_RESULT = Limit(8000, "MAX_HEADERS_COMPRESSED_RESULT", "src/validation.h")
+
+
+def headers2_limit(context) -> Limit:
+    """GetHeadersLimit for headers2 at the connection's protocol version."""
+    if context._params.version >= INCREASE_MAX_HEADERS2_VERSION:
+        return MAX_HEADERS_COMPRESSED_RESULT
+    return MAX_HEADERS_UNCOMPRESSED_RESULT
+
 
 # CBlockHeader, 80 bytes; ``hash`` is X11 of exactly these bytes.
 BlockHeader = Identified(
@@ -62,7 +83,7 @@ HeadersEntry = Struct(
 )
 
 Headers = Struct(
-    "headers" / VarArray(HeadersEntry, min_size=81),
+    "headers" / VarArray(HeadersEntry, min_size=81, max_count=MAX_HEADERS_UNCOMPRESSED_RESULT),
     Terminated,
 )
 
@@ -108,15 +129,16 @@ class CompressedHeaders(Vector):
     """
 
     element = CompressedHeader
+    max_count = staticmethod(headers2_limit)
 
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        check_count(count, MIN_COMPRESSED_SIZE, MAX_SIZE, stream, path)
+        check_count(count, MIN_COMPRESSED_SIZE, self.limit(context), stream, path)
         return self._headers(count, stream, context, path)
 
     def parse_prefix(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
-        check_count(count, 0, MAX_SIZE, stream, path)
+        check_count(count, 0, self.limit(context), stream, path)
         headers: list = []
         try:
             self._headers(count, stream, context, path, headers)
@@ -138,6 +160,9 @@ class CompressedHeaders(Vector):
         return headers
 
     def _build(self, obj, stream, context, path):
+        limit = self.limit(context)
+        if len(obj) > limit:
+            raise ConstructError(over_limit(len(obj), limit), path=path)
         CompactSize._build(len(obj), stream, context, path)
         for index, header in enumerate(obj):
             try:

@@ -5,19 +5,32 @@ Follows dashpay/dash src/protocol.h (``CInv``, ``GetDataMsg``),
 src/primitives/block.h (``CBlockLocator``) and src/net_processing.cpp
 (the INV, GETDATA, GETBLOCKS and GETHEADERS/GETHEADERS2 handlers).
 
-Count limits (50000 invs, ``MAX_INV_SZ``; 101 locator hashes,
-``MAX_LOCATOR_SZ``) are checked by Core *after* deserialising, as
-misbehaviour or disconnect, so they are receiver rules and not enforced
-here.
+Count limits: Core reads the vector whole, then punishes an ``inv`` or
+``getdata`` of more than MAX_INV_SZ entries (Misbehaving) and disconnects
+a peer whose locator has more than MAX_LOCATOR_SZ hashes.  A peer sending
+more is out of protocol, so those counts are decode errors here, refused
+before an entry is read.  ``notfound`` has no such rule: Core ignores a
+long one, and its own answers one or several queued ``getdata`` requests,
+so it is bounded by the message length alone (87381 entries in 3 MiB).
 """
 
 from __future__ import annotations
 
 from construct import Int32sl, Int32ul, Terminated
 
+from .limits import Limit
 from .primitives import Hash256
 from .structs import Named, Struct
 from .vectors import HashArray, SlicedArray
+
+# net.h: the most entries Core accepts in an inv or getdata (net_processing.cpp
+# ProcessMessage: Misbehaving above it); the same 50000 since Dash 0.12.
+MAX_INV_SZ = Limit(50000, "MAX_INV_SZ", "src/net.h")
+
+# net_processing.cpp: a getblocks/getheaders(2) locator longer than this
+# disconnects the peer.  Older releases had no such check, but Core's own
+# CChain::GetLocator never writes more than about 10 + log2(height) hashes.
+MAX_LOCATOR_SZ = Limit(101, "MAX_LOCATOR_SZ", "src/net_processing.cpp")
 
 # GetDataMsg (protocol.h).  Core keeps the retired numbers as comments
 # ("we must keep this enum consistent and backwards compatible"); they are
@@ -87,18 +100,24 @@ def _invs(rows) -> list:
 
 # std::vector<CInv>: the commonest payload, up to 50000 entries, so the
 # vector is read in one slice (Inv above is its layout and builds it).
-InvVector = SlicedArray(Inv, "I32s", _invs)
+InvVector = SlicedArray(Inv, "I32s", _invs, MAX_INV_SZ)
 
 # CBlockLocator: Core writes the stream version (ignored on read; the
 # Python test framework writes 0), then vHave, newest block first.
 BlockLocator = Struct(
     "version" / Int32sl,
-    "have" / HashArray(),
+    "have" / HashArray(MAX_LOCATOR_SZ),
 )
 
 # inv / getdata / notfound all carry std::vector<CInv> vInv.
 InvMessage = Struct(
     "inv" / InvVector,
+    Terminated,
+)
+
+# notfound: the same vector, with no count limit but the message's.
+NotFound = Struct(
+    "inv" / SlicedArray(Inv, "I32s", _invs),
     Terminated,
 )
 
@@ -112,7 +131,7 @@ LocatorMessage = Struct(
 MESSAGES = {
     "inv": InvMessage,
     "getdata": InvMessage,
-    "notfound": InvMessage,
+    "notfound": NotFound,
     "getblocks": LocatorMessage,
     "getheaders": LocatorMessage,
     "getheaders2": LocatorMessage,

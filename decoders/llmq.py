@@ -15,15 +15,24 @@ The inventory hash that announces a DKG message or a final commitment
 
 BLS keys and signatures are kept as opaque bytes: their sizes never change
 between the legacy and basic schemes, only the point encoding does.
+
+Every bitset and vector of these messages has a bit or an entry per quorum
+member (or per threshold member, which is fewer): PreVerifyMessage
+(src/llmq/dkgsession.cpp) bans a contribution whose vvec is not the
+threshold long or whose blobs are not one per member, a complaint or a
+premature commitment whose bitsets are not the quorum's size, and a
+justification naming a member twice; a qdata's vvec must hash to the
+commitment's, its contributions be one per member.  So each is refused
+above the largest quorum (llmq_types.MAX_QUORUM_MEMBERS) before an element
+is read.
 """
 
 from __future__ import annotations
 
 from construct import If, Int8ub, Int16ul, Int32ul, Terminated, this
 
-from .bitsets import DynBitSet
 from .commitment import FinalCommitment
-from .llmq_types import LLMQTypeName
+from .llmq_types import MAX_QUORUM_MEMBERS, LLMQTypeName, MemberBitSet
 from .primitives import (
     BLSPubKey,
     BLSSecKey,
@@ -60,7 +69,7 @@ ENCRYPTED_CONTRIBUTIONS = 0x0002
 BLSIESMultiRecipientObjects = Struct(
     "ephemeral_pub_key" / BLSPubKey,
     "iv_seed" / Hash256,
-    "blobs" / VarArray(VarBytes(), min_size=1),
+    "blobs" / VarArray(VarBytes(), min_size=1, max_count=MAX_QUORUM_MEMBERS),
 )
 
 # CBLSIESEncryptedObject<CBLSSecretKey> (bls_ies.h), the element of qdata's
@@ -84,7 +93,7 @@ QContrib = Identified(
         "llmq_type_name" / LLMQTypeName,
         "quorum_hash" / Hash256,
         "pro_tx_hash" / Hash256,
-        "vvec" / VarArray(BLSPubKey, min_size=48),
+        "vvec" / VarArray(BLSPubKey, min_size=48, max_count=MAX_QUORUM_MEMBERS),
         "contributions" / BLSIESMultiRecipientObjects,
         "sig" / BLSSig,
         Terminated,
@@ -100,8 +109,8 @@ QComplaint = Identified(
         "llmq_type_name" / LLMQTypeName,
         "quorum_hash" / Hash256,
         "pro_tx_hash" / Hash256,
-        "bad_members" / DynBitSet,
-        "complain_for_members" / DynBitSet,
+        "bad_members" / MemberBitSet,
+        "complain_for_members" / MemberBitSet,
         "sig" / BLSSig,
         Terminated,
     ),
@@ -116,7 +125,7 @@ QJustify = Identified(
         "llmq_type_name" / LLMQTypeName,
         "quorum_hash" / Hash256,
         "pro_tx_hash" / Hash256,
-        "contributions" / VarArray(JustificationContribution, min_size=36),
+        "contributions" / VarArray(JustificationContribution, min_size=36, max_count=MAX_QUORUM_MEMBERS),
         "sig" / BLSSig,
         Terminated,
     ),
@@ -131,7 +140,7 @@ QPCommit = Identified(
         "llmq_type_name" / LLMQTypeName,
         "quorum_hash" / Hash256,
         "pro_tx_hash" / Hash256,
-        "valid_members" / DynBitSet,
+        "valid_members" / MemberBitSet,
         "quorum_public_key" / BLSPubKey,
         "quorum_vvec_hash" / Hash256,
         "quorum_sig" / BLSSig,
@@ -177,12 +186,12 @@ QData = Struct(
     "quorum_vvec"
     / If(
         (this.request.error == 0) & ((this.request.data_mask & QUORUM_VERIFICATION_VECTOR) != 0),
-        VarArray(BLSPubKey, min_size=48),
+        VarArray(BLSPubKey, min_size=48, max_count=MAX_QUORUM_MEMBERS),
     ),
     "enc_contributions"
     / If(
         (this.request.error == 0) & ((this.request.data_mask & ENCRYPTED_CONTRIBUTIONS) != 0),
-        VarArray(BLSIESEncryptedObject, min_size=81),
+        VarArray(BLSIESEncryptedObject, min_size=81, max_count=MAX_QUORUM_MEMBERS),
     ),
     Terminated,
 )

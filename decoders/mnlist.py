@@ -63,6 +63,17 @@ Within an entry, the entry's own version picks the address form (legacy
 CService below ExtAddr = 3, ExtNetInfo from it) and whether ``nType``
 follows (BasicBLS = 2 and up).  Diffs inside ``qrinfo`` follow the same
 rules as a standalone ``mnlistdiff``.
+
+Limits: Core reads these vectors with no count limit of its own (a node
+sends them to light clients and never accepts one it did not ask for), so
+they are bounded by the 3 MiB message, checked against the bytes left
+before any element is read.  The limits that do exist are Core's: the
+commitments' member bitsets (commitment.py), an ExtNetInfo's entries
+(special_tx.py), a std::set<uint16_t> of quorum indexes, which holds at
+most 65536 distinct values, and the lists at the end of a qrinfo, which
+Core's BuildQuorumRotationInfo (src/llmq/snapshot.cpp) fills with one
+commitment per quorum index of a rotating LLMQ type and a snapshot and a
+diff for each of the three cycles before each.
 """
 
 from __future__ import annotations
@@ -81,12 +92,13 @@ from construct import (
 from .bitsets import DynBitSet
 from .blocks import PartialMerkleTree
 from .commitment import FINAL_COMMITMENT_MIN_SIZE, FinalCommitment
+from .limits import Limit
 from .llmq_types import LLMQTypeName
+from .netinfo import ExtNetInfo
 from .primitives import BLSPubKey, BLSSig, Bool, Hash160, Hash256, Service
-from .special_tx import ExtNetInfo
 from .structs import Struct
 from .transaction import Transaction
-from .vectors import HashArray, VarArray
+from .vectors import HashArray, IntArray, VarArray
 from .versions import (
     BLS_SCHEME_PROTO_VERSION,
     DMN_TYPE_PROTO_VERSION,
@@ -176,11 +188,26 @@ DeletedQuorum = Struct(
     "quorum_hash" / Hash256,
 )
 
+# llmq/params.h: the most quorum indexes of any LLMQ type (llmq_60_75's
+# signingActiveQuorumCount); qrinfo's lastCommitmentPerIndex has one
+# commitment per index (CQuorumBlockProcessor::GetLastMinedCommitmentsPer-
+# QuorumIndexUntilBlock), its quorumSnapshotList and mnListDiffList one entry
+# per distinct height of the three cycles before each (snapshot.cpp
+# BuildQuorumRotationInfo's snapshotHeightsNeeded).
+MAX_QUORUM_INDEXES_PER_TYPE = Limit(32, "signingActiveQuorumCount of llmq_60_75", "src/llmq/params.h")
+MAX_QRINFO_CYCLES = Limit(
+    3 * 32, "3 * signingActiveQuorumCount", "src/llmq/snapshot.cpp BuildQuorumRotationInfo"
+)
+
+# smldiff.h quorumsCLSigs' std::set<uint16_t>: distinct values, so at most
+# 65536 (Core's set reader would drop a repeated one; its writer has none).
+MAX_QUORUM_INDEXES = Limit(0x10000, "std::set<uint16_t> size", "src/evo/smldiff.h quorumsCLSigs")
+
 # One quorumsCLSigs element, map<CBLSSignature, set<uint16_t>>: a ChainLock
 # signature and the indexes into newQuorums of the quorums it belongs to.
 QuorumCLSig = Struct(
     "signature" / BLSSig,
-    "indexes" / VarArray(Int16ul, min_size=2),
+    "indexes" / IntArray(Int16ul, "H", MAX_QUORUM_INDEXES),
 )
 
 # CSimplifiedMNListDiff, field by field; shared by mnlistdiff (which adds
@@ -220,7 +247,7 @@ MNLISTDIFF_MIN_SIZE = 84
 QuorumSnapshot = Struct(
     "mn_skip_list_mode" / Int32sl,
     "active_quorum_members" / DynBitSet,
-    "mn_skip_list" / VarArray(Int32sl, min_size=4),
+    "mn_skip_list" / IntArray(Int32sl, "i"),
 )
 QUORUM_SNAPSHOT_MIN_SIZE = 6
 
@@ -259,9 +286,12 @@ QrInfo = Struct(
     "extra_share" / Bool,
     "quorum_snapshot_at_h_minus_4c" / If(this.extra_share, QuorumSnapshot),
     "mn_list_diff_at_h_minus_4c" / If(this.extra_share, SimplifiedMNListDiff),
-    "last_commitment_per_index" / VarArray(FinalCommitment, min_size=FINAL_COMMITMENT_MIN_SIZE),
-    "quorum_snapshot_list" / VarArray(QuorumSnapshot, min_size=QUORUM_SNAPSHOT_MIN_SIZE),
-    "mn_list_diff_list" / VarArray(SimplifiedMNListDiff, min_size=MNLISTDIFF_MIN_SIZE),
+    "last_commitment_per_index"
+    / VarArray(FinalCommitment, min_size=FINAL_COMMITMENT_MIN_SIZE, max_count=MAX_QUORUM_INDEXES_PER_TYPE),
+    "quorum_snapshot_list"
+    / VarArray(QuorumSnapshot, min_size=QUORUM_SNAPSHOT_MIN_SIZE, max_count=MAX_QRINFO_CYCLES),
+    "mn_list_diff_list"
+    / VarArray(SimplifiedMNListDiff, min_size=MNLISTDIFF_MIN_SIZE, max_count=MAX_QRINFO_CYCLES),
     Terminated,
 )
 

@@ -4,6 +4,10 @@ Vectors (``vec<T>``) are vectors.py's.  Follows dashpay/dash
 src/serialize.h (CompactSize, VarInt, byte vectors),
 src/uint256.h (hashes), src/netaddress.h / src/protocol.h (CService).
 Every construct here parses and builds, so ``build(parse(b)) == b``.
+
+Every length here is checked by limits.py's ``check_count`` before its
+bytes are read; MAX_SIZE is limits.py's, named here too for the modules
+that take it from primitives.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from construct import (
     Int8ub,
     Int16ub,
     Int32ul,
-    StreamError,
     Subconstruct,
 )
 from construct.core import (
@@ -31,10 +34,8 @@ from construct.core import (
     stream_write,
 )
 
+from .limits import MAX_SIZE, check_count, remaining
 from .structs import Struct
-
-# serialize.h MAX_SIZE: the largest length or count CompactSize may carry.
-MAX_SIZE = 0x02000000
 
 
 class NonCanonical(ConstructError):
@@ -139,24 +140,6 @@ class VarInt(Construct):
         return obj
 
 
-def _remaining(stream) -> int:
-    here = stream.tell()
-    end = stream.seek(0, 2)
-    stream.seek(here)
-    return end - here
-
-
-def check_count(count, min_size, max_count, stream, path):
-    """Refuse a count above ``max_count`` or beyond what the bytes left can hold."""
-    if count > max_count:
-        raise ConstructError(f"count {count} exceeds the limit {max_count}", path=path)
-    if min_size and count * min_size > _remaining(stream):
-        raise StreamError(
-            f"count {count} needs at least {count * min_size} bytes, {_remaining(stream)} left",
-            path=path,
-        )
-
-
 def _read_prefixed(stream, context, path, max_len: int) -> bytes:
     """CompactSize length, checked against ``max_len`` and the bytes left, then the bytes."""
     n = CompactSize._parsereport(stream, context, path)
@@ -189,7 +172,7 @@ class Trailing(Subconstruct):
         self.flagbuildnone = True
 
     def _parse(self, stream, context, path):
-        if not _remaining(stream):
+        if not remaining(stream):
             return None
         return self.subcon._parsereport(stream, context, path)
 
@@ -220,8 +203,15 @@ class VarBytes(Construct):
 class VarStr(Construct):
     """A CompactSize-prefixed string (user agent, governance data ...).
 
-    Kept as text when it is valid UTF-8; otherwise parsing fails, since a
-    silent replacement would not build back to the same bytes.
+    Core reads it as bytes (``std::string``, src/serialize.h): a peer may
+    send any.  Bytes that are not UTF-8 are kept as Python's surrogate
+    escapes, so the text builds back to the same bytes (JSON shows them as
+    ``\\udcNN``; a terminal as ``\\xNN``, p2pcap/terminal.py).
+
+    >>> VarStr().parse(b"\\x03a\\xffb")
+    'a\\udcffb'
+    >>> VarStr().build("a\\udcffb")
+    b'\\x03a\\xffb'
     """
 
     def __init__(self, max_len: int = MAX_SIZE):
@@ -229,16 +219,16 @@ class VarStr(Construct):
         self.max_len = max_len
 
     def _parse(self, stream, context, path):
-        raw = _read_prefixed(stream, context, path, self.max_len)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConstructError(f"string is not UTF-8: {exc.reason}", path=path) from None
+        return _read_prefixed(stream, context, path, self.max_len).decode("utf-8", "surrogateescape")
 
     def _build(self, obj, stream, context, path):
         if not isinstance(obj, str):
             raise ConstructError(f"expected text, got {obj!r}", path=path)
-        _write_prefixed(obj.encode("utf-8"), stream, context, path, self.max_len)
+        try:
+            raw = obj.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:  # a surrogate that stands for no byte
+            raise ConstructError(f"text cannot be sent as bytes: {exc.reason}", path=path) from None
+        _write_prefixed(raw, stream, context, path, self.max_len)
         return obj
 
 
@@ -366,8 +356,24 @@ def outpoint_bytes(outpoint: dict) -> bytes:
 
 
 def compact_bytes(n: int) -> bytes:
-    """A CompactSize as bytes (serialize.h WriteCompactSize)."""
-    return CompactSize.build(n)
+    """A CompactSize as bytes (serialize.h WriteCompactSize).
+
+    Written out rather than ``CompactSize.build``: construct's build makes a
+    context that refers to itself, garbage for the cycle collector on every
+    governance object hashed (tests/decoders/test_limits.py).
+
+    >>> compact_bytes(0xFC).hex(), compact_bytes(0xFD).hex(), compact_bytes(0x10000).hex()
+    ('fc', 'fdfd00', 'fe00000100')
+    """
+    if not 0 <= n <= 0xFFFFFFFFFFFFFFFF:
+        raise ValueError(f"CompactSize out of range: {n}")
+    if n < 0xFD:
+        return bytes((n,))
+    if n <= 0xFFFF:
+        return b"\xfd" + n.to_bytes(2, "little")
+    if n <= 0xFFFFFFFF:
+        return b"\xfe" + n.to_bytes(4, "little")
+    return b"\xff" + n.to_bytes(8, "little")
 
 
 Bool = Int8ub  # serialize.h writes 0/1; any non-zero reads as true.

@@ -28,7 +28,6 @@ from construct import (
     If,
     IfThenElse,
     Int8ub,
-    Int16ub,
     Int16ul,
     Int32sl,
     Int32ul,
@@ -39,8 +38,9 @@ from construct import (
     this,
 )
 
-from .addr import AddressV2
 from .commitment import FinalCommitment, KnownVersion
+from .limits import Limit
+from .netinfo import ExtNetInfo
 from .primitives import (
     BLSPubKey,
     BLSSig,
@@ -52,9 +52,13 @@ from .primitives import (
     VarBytes,
 )
 from .script import key_id_address, script_address
-from .structs import Struct
+from .structs import Struct, build_plain, parse_plain
 from .txparts import TXOUT_MIN_SIZE, TxOut, context_network
 from .vectors import VarArray
+
+# consensus/consensus.h: CheckTransaction refuses a longer vExtraPayload
+# ("bad-txns-payload-oversize", consensus/tx_check.cpp); 10000 since DIP2.
+MAX_TX_EXTRA_PAYLOAD = Limit(10000, "MAX_TX_EXTRA_PAYLOAD", "src/consensus/consensus.h")
 
 # ProTxVersion (evo/providertx.h)
 PROTX_LEGACY_BLS = 1
@@ -62,44 +66,6 @@ PROTX_BASIC_BLS = 2
 PROTX_EXT_ADDR = 3
 # MnType (evo/dmn_types.h): platform fields are present for Evo nodes only
 MNTYPE_EVO = 1
-# netinfo.h: ExtNetInfo CURRENT_VERSION and the NetInfoEntry type with data
-EXTNETINFO_VERSION = 1
-NETINFO_SERVICE = 0x01
-
-# --- ExtNetInfo (evo/netinfo.h), ProTx version 3 only -------------------------
-
-# CService in ADDRv2 form (netaddress.h SerializeV2Stream + BE port); the
-# address is checked and shown as in ``addrv2`` (addr.py).
-ServiceV2 = Struct(
-    "network" / Int8ub,
-    "addr" / AddressV2(this.network),
-    "port" / Int16ub,
-)
-
-# NetInfoEntry: a type byte; only the Service type carries data
-NetInfoEntry = Struct(
-    "type" / Int8ub,
-    "service" / If(this.type == NETINFO_SERVICE, ServiceV2),
-)
-
-# std::map<uint8_t purpose, std::vector<NetInfoEntry>>, kept as a list of
-# pairs in wire order (so duplicates and order survive a round trip).
-# Purposes: 0 CORE_P2P, 1 PLATFORM_P2P, 2 PLATFORM_HTTPS.
-ExtNetInfo = Struct(
-    "version" / Int8ub,
-    # netinfo.h: "Don't bother with unknown versions" - nothing follows
-    "entries"
-    / If(
-        this.version == EXTNETINFO_VERSION,
-        VarArray(
-            Struct(
-                "purpose" / Int8ub,
-                "entries" / VarArray(NetInfoEntry, min_size=1),
-            ),
-            min_size=2,
-        ),
-    ),
-)
 
 # netInfo: the legacy 18-byte CService (MnNetInfo) before version 3
 NetInfo = IfThenElse(this.version >= PROTX_EXT_ADDR, ExtNetInfo, Service)
@@ -290,14 +256,18 @@ def decode_payload(tx_type: int, raw: bytes, network: str | None = None):
 
     >>> decode_payload(42, b"\\x01")
     (None, 'no payload layout for special transaction type 42')
+    >>> decode_payload(8, bytes(10001))[1]
+    'payload of 10001 bytes is above MAX_TX_EXTRA_PAYLOAD (10000, src/consensus/consensus.h)'
     """
     struct = SPECIAL_PAYLOADS.get(tx_type)
     if struct is None:
         return None, f"no payload layout for special transaction type {tx_type}"
+    if len(raw) > MAX_TX_EXTRA_PAYLOAD:
+        return None, f"payload of {len(raw)} bytes is above {MAX_TX_EXTRA_PAYLOAD}"
     stream = io.BytesIO(raw)
     try:
-        payload = struct.parse_stream(stream, network=network)
-        rebuilt = struct.build(payload)
+        payload = parse_plain(struct, stream, network=network)
+        rebuilt = build_plain(struct, payload)
     except TerminatedError:  # Terminated read the first extra byte
         return None, f"trailing bytes at payload offset {stream.tell() - 1}"
     except ConstructError as exc:
@@ -322,7 +292,7 @@ def build_payload(tx_type: int, payload, path=None) -> bytes:
     if struct is None:
         raise ConstructError(f"no payload layout for special transaction type {tx_type}", path=path)
     try:
-        return struct.build(payload)
+        return build_plain(struct, payload)
     except (KeyError, TypeError, ValueError) as exc:  # an incomplete or mistyped dict
         raise ConstructError(
             f"cannot build the type {tx_type} payload: {type(exc).__name__} {exc}", path=path
@@ -330,20 +300,18 @@ def build_payload(tx_type: int, payload, path=None) -> bytes:
 
 
 __all__ = [
+    "MAX_TX_EXTRA_PAYLOAD",
     "SPECIAL_PAYLOADS",
     "AssetLockPayload",
     "AssetUnlockPayload",
     "CbTx",
-    "ExtNetInfo",
     "FinalCommitmentTxPayload",
     "MnhfTxPayload",
-    "NetInfoEntry",
     "PayoutShare",
     "ProRegTx",
     "ProUpRegTx",
     "ProUpRevTx",
     "ProUpServTx",
-    "ServiceV2",
     "build_payload",
     "decode_payload",
 ]

@@ -25,6 +25,8 @@ Read the fields with ``obj["name"]``; a ``Container`` allowed ``obj.name``.
 
 from __future__ import annotations
 
+import io
+
 import construct
 from construct import Computed, ConstructError, Container, Renamed, StopFieldError
 
@@ -99,6 +101,10 @@ class Struct(construct.Struct):
                 raise ConstructError(f"{type(exc).__name__}: {exc}", path=here) from None
             if sc.name is not None:
                 context[sc.name] = built
+        # The parent keeps this context as the field's built value (construct's
+        # way); without its link back to the parent the two would be a
+        # reference cycle, garbage for the cycle collector at every build.
+        del context["_"]
         return context
 
 
@@ -123,6 +129,47 @@ class FocusedSeq(construct.FocusedSeq):
                 if sc.name == focus:
                     result = value
         return result
+
+
+def _plain_context(parsing: bool, params: dict) -> Container:
+    """The context construct's parse_stream/build_stream make, with
+    ``_root`` set: left unset, the message's own Struct context becomes its
+    own ``_root``, a reference cycle holding every parsed field until the
+    cycle collector runs (no decoder reads ``this._root``)."""
+    context = Container(params, _parsing=parsing, _building=not parsing, _sizing=False, _root=None)
+    context["_params"] = context  # taken out again by the caller, when done
+    return context
+
+
+def parse_plain(construct: construct.Construct, stream, **params):
+    """``construct.parse_stream(stream, **params)``, leaving no reference cycle behind.
+
+    >>> import io
+    >>> from construct import Int8ub
+    >>> parse_plain(Struct("a" / Int8ub), io.BytesIO(b"\\x05"))
+    {'a': 5}
+    """
+    context = _plain_context(True, params)
+    try:
+        return construct._parsereport(stream, context, "(parsing)")
+    finally:
+        context.pop("_params", None)
+
+
+def build_plain(construct: construct.Construct, obj, **params) -> bytes:
+    """``construct.build(obj, **params)``, leaving no reference cycle behind.
+
+    >>> from construct import Int8ub
+    >>> build_plain(Struct("a" / Int8ub), {"a": 5})
+    b'\\x05'
+    """
+    stream = io.BytesIO()
+    context = _plain_context(False, params)
+    try:
+        construct._build(obj, stream, context, "(building)")
+    finally:
+        context.pop("_params", None)
+    return stream.getvalue()
 
 
 def Named(table: dict, field: str) -> Computed:
@@ -159,4 +206,4 @@ def at_index(exc: ConstructError, path: str, index: int) -> ConstructError:
     return exc
 
 
-__all__ = ["BUILD_ERRORS", "FocusedSeq", "Named", "Struct", "at_index"]
+__all__ = ["BUILD_ERRORS", "FocusedSeq", "Named", "Struct", "at_index", "build_plain", "parse_plain"]

@@ -29,6 +29,12 @@ unlocks with payload version >= 2 it is computed with the trailing quorum
 signing fields zeroed and the full hash is added as ``instance_hash``
 (``ASSET_UNLOCK_STABLE_TXID_VERSION``, dashpay/dash PR #7639).
 
+A transaction is at most MAX_LEGACY_BLOCK_SIZE bytes: a larger one is a
+decode error, refused as soon as a count inside it claims more
+(limits.Bounded).  Core has no other limit on its counts and script
+lengths (MAX_SCRIPT_SIZE applies when a script runs, not when it is
+read).  An extra payload above MAX_TX_EXTRA_PAYLOAD is kept raw.
+
 ``TransactionLayout`` is the declarative definition; ``Transaction`` reads
 the same with ``struct`` (transactions are the bulk of blocks) and leaves
 anything unusual to it.
@@ -55,7 +61,13 @@ from construct import (
 )
 from construct.core import stream_read, stream_seek, stream_tell
 
-from .primitives import MAX_SIZE, _read_prefixed, _unhex, _write_prefixed, sha256d
+from .limits import BOUND, MAX_SIZE, Bounded, Limit
+from .primitives import (
+    _read_prefixed,
+    _unhex,
+    _write_prefixed,
+    sha256d,
+)
 from .script import COIN, asm_of, dash_amount, describe_script
 from .special_tx import build_payload, decode_payload
 from .structs import Struct
@@ -71,6 +83,12 @@ from .txparts import (
     context_network,
 )
 from .vectors import VarArray
+
+# consensus/consensus.h: CheckTransaction (consensus/tx_check.cpp) refuses a
+# larger transaction ("bad-txns-oversize") in every release.  From DIP0001,
+# ContextualCheckTransaction allows 100000 (MAX_STANDARD_TX_SIZE), a rule of
+# the block height, which a decoder does not know.
+MAX_LEGACY_BLOCK_SIZE = Limit(1000000, "MAX_LEGACY_BLOCK_SIZE", "src/consensus/consensus.h")
 
 # primitives/transaction.h: ASSET_UNLOCK_PAYLOAD_SIZE, _QUORUM_INFO_SIZE and
 # ASSET_UNLOCK_STABLE_TXID_VERSION.
@@ -191,8 +209,9 @@ def _add_txid(obj: dict, raw) -> None:
         obj["instance_hash"] = instance[::-1].hex()
 
 
-# The layout with its txid: the reference the fast parser must equal.
-TransactionLayout = _WithTxid(_Transaction)
+# The layout with its txid and Core's size limit: the reference the fast
+# parser must equal.
+TransactionLayout = Bounded(_WithTxid(_Transaction), MAX_LEGACY_BLOCK_SIZE, "transaction")
 
 _VERSION_TYPE_COUNT = struct.Struct("<hHB")  # nVersion, nType, first byte of the vin count
 _OUTPOINT_LEN = struct.Struct("<32sIB")  # prevout hash, n, first byte of the script length
@@ -223,17 +242,19 @@ def _compact(view, pos: int, end: int) -> tuple[int, int]:
     return value, pos + size
 
 
-def _fast_tx(view, pos: int, network: str | None = None) -> tuple[dict, int]:
+def _fast_tx(view, pos: int, network: str | None = None, end: int | None = None) -> tuple[dict, int]:
     """One transaction from a buffer: (what TransactionLayout parses, end).
 
     Only the well-formed path: anything short, non-canonical or over a
     limit raises _Unusual, and the layout reads the bytes again to give
     its own result or error.  ``view`` is bytes (a ``tx`` message, through
     fastpaths.py) or a memoryview of the stream (a block's transactions).
-    Each script is converted to hex once; its asm takes slices of that hex
-    (script.asm_of).
+    The transaction must end by ``end`` (default: the end of ``view``) and
+    within MAX_LEGACY_BLOCK_SIZE bytes.  Each script is converted to hex
+    once; its asm takes slices of that hex (script.asm_of).
     """
-    start, end = pos, len(view)
+    start = pos
+    end = min(len(view), pos + MAX_LEGACY_BLOCK_SIZE, len(view) if end is None else end)
     if pos + 5 > end:
         raise _Unusual
     version, tx_type, count = _VERSION_TYPE_COUNT.unpack_from(view, pos)
@@ -349,9 +370,12 @@ class _FastTransaction(Construct):
         getbuffer = getattr(stream, "getbuffer", None)
         if getbuffer is not None:
             start = stream.tell()
+            bound = getattr(stream, BOUND, None)  # a block's size limit, if any
             try:
                 with getbuffer() as view:
-                    obj, end = _fast_tx(view, start, context_network(context))
+                    obj, end = _fast_tx(
+                        view, start, context_network(context), None if bound is None else bound[0]
+                    )
             except _Unusual:
                 pass
             else:
@@ -366,6 +390,7 @@ class _FastTransaction(Construct):
 Transaction = _FastTransaction(TransactionLayout)
 
 __all__ = [
+    "MAX_LEGACY_BLOCK_SIZE",
     "SPECIAL_VERSION",
     "TXIN_MIN_SIZE",
     "TXOUT_MIN_SIZE",

@@ -2,10 +2,13 @@
 
 Follows dashpay/dash src/serialize.h (``ReadCompactSize``, vector
 serialisation).  Every vector refuses a count it cannot hold before
-reading an element (``check_count``), names the failing element in error
-paths (``mn_list -> [17] -> pub_key_operator``) and returns a plain list.
-``VarArray`` is the declarative form; ``SlicedArray`` reads fixed-size
-elements (inventory, hashes, outpoints) in one slice with ``struct``.
+reading an element (``check_count``): above its Core limit
+(``max_count``, a limits.Limit named in the family's module; serialize.h
+MAX_SIZE where Core has none) or above what the bytes left can hold.  It
+names the failing element in error paths (``mn_list -> [17] ->
+pub_key_operator``) and returns a plain list.  ``VarArray`` is the
+declarative form; ``SlicedArray`` reads fixed-size elements (inventory,
+hashes, outpoints, integers) in one slice with ``struct``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import struct
 from construct import Construct, ConstructError, StreamError
 from construct.core import stream_read
 
-from .primitives import MAX_SIZE, CompactSize, Hash256, OutPoint, check_count
+from .limits import MAX_SIZE, check_count, over_limit
+from .primitives import CompactSize, Hash256, OutPoint
 from .structs import at_index
 
 
@@ -25,16 +29,23 @@ class Vector(Construct):
     ``element`` parses one element; ``parse_prefix`` uses it to read the
     elements a payload cut short still holds whole (``decode_partial``).
     Subclasses parse the whole vector their own (faster) way.
+    ``max_count`` is a number or a function of the context giving one (a
+    limit that depends on the protocol version or on what came before).
     """
 
     prefix = CompactSize
     max_count = MAX_SIZE
     element: Construct
 
+    def limit(self, context) -> int:
+        """The most elements this vector may hold here."""
+        max_count = self.max_count
+        return max_count(context) if callable(max_count) else max_count
+
     def parse_prefix(self, stream, context, path) -> list:
         """The elements read whole before the bytes run out."""
         count = self.prefix._parsereport(stream, context, path)
-        check_count(count, 0, self.max_count, stream, path)
+        check_count(count, 0, self.limit(context), stream, path)
         items = []
         parse = self.element._parsereport
         try:
@@ -58,7 +69,7 @@ class VarArray(Vector):
     ``u8`` for a few Dash lists).
     """
 
-    def __init__(self, subcon, min_size: int = 1, max_count: int = MAX_SIZE, prefix=CompactSize):
+    def __init__(self, subcon, min_size: int = 1, max_count=MAX_SIZE, prefix=CompactSize):
         super().__init__()
         self.element = self.subcon = subcon
         self.min_size = min_size
@@ -67,7 +78,7 @@ class VarArray(Vector):
 
     def _parse(self, stream, context, path):
         count = self.prefix._parsereport(stream, context, path)
-        check_count(count, self.min_size, self.max_count, stream, path)
+        check_count(count, self.min_size, self.limit(context), stream, path)
         parse = self.subcon._parsereport
         items = []
         try:
@@ -80,8 +91,9 @@ class VarArray(Vector):
     def _build(self, obj, stream, context, path):
         if not isinstance(obj, (list, tuple)):
             raise ConstructError(f"expected a list, got {type(obj).__name__}", path=path)
-        if len(obj) > self.max_count:
-            raise ConstructError(f"{len(obj)} elements exceed the limit {self.max_count}", path=path)
+        limit = self.limit(context)
+        if len(obj) > limit:
+            raise ConstructError(over_limit(len(obj), limit), path=path)
         self.prefix._build(len(obj), stream, context, path)
         build = self.subcon._build
         for index, item in enumerate(obj):
@@ -109,7 +121,7 @@ class SlicedArray(Vector):
     [2, 10]
     """
 
-    def __init__(self, element, fmt: str, make, max_count: int = MAX_SIZE):
+    def __init__(self, element, fmt: str, make, max_count=MAX_SIZE):
         super().__init__()
         self.element = element
         self.record = struct.Struct("<" + fmt)
@@ -120,7 +132,7 @@ class SlicedArray(Vector):
     def _parse(self, stream, context, path):
         count = CompactSize._parsereport(stream, context, path)
         size = self.record.size
-        check_count(count, size, self.max_count, stream, path)
+        check_count(count, size, self.limit(context), stream, path)
         return self.make(self.record.iter_unpack(stream_read(stream, size * count, path)))
 
     def _build(self, obj, stream, context, path):
@@ -131,9 +143,24 @@ def _shown_hashes(rows) -> list:
     return [wire[::-1].hex() for (wire,) in rows]
 
 
-def HashArray(max_count: int = MAX_SIZE) -> SlicedArray:
+def HashArray(max_count=MAX_SIZE) -> SlicedArray:
     """``vec<uint256>`` read in one slice, each hash shown as Hash256 shows it."""
     return SlicedArray(Hash256, "32s", _shown_hashes, max_count)
+
+
+def _numbers(rows) -> list:
+    return [number for (number,) in rows]
+
+
+def IntArray(element, fmt: str, max_count=MAX_SIZE) -> SlicedArray:
+    """``vec<int>`` of a fixed-width integer ``element`` (``fmt`` its struct
+    code), read in one slice: a message may hold a million of them.
+
+    >>> from construct import Int16ul
+    >>> IntArray(Int16ul, "H").parse(bytes.fromhex("02" "0100" "ffff"))
+    [1, 65535]
+    """
+    return SlicedArray(element, fmt, _numbers, max_count)
 
 
 def _outpoints(rows) -> list:
@@ -144,4 +171,4 @@ def _outpoints(rows) -> list:
 OutPointArray = SlicedArray(OutPoint, "32sI", _outpoints)
 
 
-__all__ = ["HashArray", "OutPointArray", "SlicedArray", "VarArray", "Vector"]
+__all__ = ["HashArray", "IntArray", "OutPointArray", "SlicedArray", "VarArray", "Vector"]

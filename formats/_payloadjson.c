@@ -27,6 +27,12 @@
  * JSON text, by number), words (script.ASM_WORDS, every opcode's asm word),
  * sighashes (script.SIGHASH_NAMES by byte, None where undefined), and the
  * protocol versions layouts changed at (decoders/versions.py).
+ *
+ * Dash Core's limits, which the decoders refuse a payload above, are
+ * declined here (the general way then names the error): the constants
+ * below repeat the decoders' (limits.Limit), and
+ * tests/analysis/test_payload_json.py holds each writer to the same
+ * boundary as its decoder, at the limit and one above it.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -37,6 +43,17 @@
 #include <string.h>
 
 #include "_accel.h"
+
+/* decoders/limits.py MAX_PROTOCOL_MESSAGE_LENGTH (src/net.h): every writer. */
+#define MAX_PROTOCOL_MESSAGE_LENGTH (3u * 1024 * 1024)
+/* decoders/inventory.py MAX_INV_SZ (src/net.h): inv and getdata; a longer
+ * notfound, which has no such limit, is declined too and decoded. */
+#define MAX_INV_SZ 50000u
+/* decoders/transaction.py MAX_LEGACY_BLOCK_SIZE (src/consensus/consensus.h). */
+#define MAX_LEGACY_BLOCK_SIZE 1000000u
+/* decoders/signing.py (src/llmq/signing_shares.h). */
+#define MAX_MSGS_SIG_SHARES 32u
+#define MAX_MSGS_CNT_QSIGSESANN 100u
 
 
 /* A CompactSize at *pos in its one-byte or canonical 0xfd form (the only
@@ -263,12 +280,14 @@ static PyObject *sha256d_of(PyObject *self, PyObject *args, PyObject *kwargs) {
 }
 
 /* -- an inventory ---------------------------------------------------------------------- */
-/* fastpaths.inventory's conditions: a one-byte or canonical 0xfd count, the
- * exact length, at most max_size bytes of entries.  A type past the end of
- * names has no name: null.  0 with the JSON in *t, 1 to decline. */
+/* fastpaths.inventory's conditions: a one-byte or canonical 0xfd count of
+ * at most MAX_INV_SZ, the exact length, at most max_size bytes of entries.
+ * A type past the end of names has no name: null.  0 with the JSON in *t,
+ * 1 to decline. */
 static int inventory_text(Text *t, const unsigned char *p, size_t n, PyObject *names, size_t max_size) {
     size_t count, start = 0;
-    if (!compact(p, n, &start, &count) || n != start + 36 * count || 36 * count > max_size) return 1;
+    if (!compact(p, n, &start, &count) || count > MAX_INV_SZ || n != start + 36 * count || 36 * count > max_size)
+        return 1;
     Py_ssize_t nnames = PyTuple_GET_SIZE(names);
     if (text_room(t, 16) < 0) return -1;
     LITERAL(t, "{\"inv\":[");
@@ -373,11 +392,12 @@ static int isdlock_text(Text *t, const unsigned char *p, size_t n, int determini
     return hash_tail(t, p, n);
 }
 
-/* fastpaths.qsigshare: CSigShares of 195 bytes (<B32sH32s32s96s). */
+/* fastpaths.qsigshare: at most MAX_MSGS_SIG_SHARES CSigShares of 195 bytes
+ * (<B32sH32s32s96s). */
 static int qsigshare_text(Text *t, const unsigned char *p, size_t n, PyObject *llmq_names) {
     size_t pos = 0, count;
     int status;
-    if (!compact(p, n, &pos, &count) || n != pos + 195 * count) return 1;
+    if (!compact(p, n, &pos, &count) || count > MAX_MSGS_SIG_SHARES || n != pos + 195 * count) return 1;
     if (text_room(t, 24) < 0) return -1;
     LITERAL(t, "{\"sig_shares\":[");
     for (size_t i = 0; i < count; i++) {
@@ -406,12 +426,12 @@ static int qsigshare_text(Text *t, const unsigned char *p, size_t n, PyObject *l
     return 0;
 }
 
-/* fastpaths.qsigsesann: CSigSesAnns, each a VarInt session id (serialize.h
- * ReadVarInt, u32 at most) and 97 bytes. */
+/* fastpaths.qsigsesann: at most MAX_MSGS_CNT_QSIGSESANN CSigSesAnns, each a
+ * VarInt session id (serialize.h ReadVarInt, u32 at most) and 97 bytes. */
 static int qsigsesann_text(Text *t, const unsigned char *p, size_t n, PyObject *llmq_names) {
     size_t pos = 0, count;
     int status;
-    if (!compact(p, n, &pos, &count)) return 1;
+    if (!compact(p, n, &pos, &count) || count > MAX_MSGS_CNT_QSIGSESANN) return 1;
     if (text_room(t, 16) < 0) return -1;
     LITERAL(t, "{\"anns\":[");
     for (size_t i = 0; i < count; i++) {
@@ -671,7 +691,7 @@ static void put_dash(Text *t, int64_t duffs) {
  * room first (text_room) and is then written unchecked. */
 static int tx_text(Text *t, const unsigned char *p, size_t n, unsigned p2pkh, unsigned p2sh, PyObject *words,
                    PyObject *sighashes) {
-    if (n < 5) return 1;
+    if (n < 5 || n > MAX_LEGACY_BLOCK_SIZE) return 1;
     int version = (int16_t)u16(p);
     unsigned type = u16(p + 2);
     if (version >= 3 && type != 0) return 1; /* a special transaction's payload: the Python reads it */
@@ -801,6 +821,10 @@ static int begin(Call *c, const char *name, PyObject *const *args, Py_ssize_t na
     return 0;
 }
 
+/* Whether the payload is longer than any Dash message: every writer declines
+ * it (decoders/decode.py check_length refuses it). */
+static int too_long(const Call *c) { return c->n > MAX_PROTOCOL_MESSAGE_LENGTH; }
+
 /* The writer's answer: its text (status 0), None (1: the general way), or
  * the exception (-1). */
 static PyObject *end(Call *c, int status) {
@@ -842,6 +866,7 @@ static PyObject *inventory_json(PyObject *self, PyObject *const *args, Py_ssize_
         return NULL;
     }
     if (begin(&c, "inventory_json", args, nargs, 2) < 0) return NULL;
+    if (too_long(&c)) return end(&c, 1);
     return end(&c, inventory_text(&c.out, c.p, c.n, args[0], max_size < 0 ? 0 : (size_t)max_size));
 }
 
@@ -857,6 +882,7 @@ static PyObject *tx_json(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     }
     if (begin(&c, "tx_json", args, nargs, 4) < 0) return NULL;
+    if (too_long(&c)) return end(&c, 1);
     return end(&c, tx_text(&c.out, c.p, c.n, (unsigned)p2pkh, (unsigned)p2sh, args[2], args[3]));
 }
 
@@ -865,6 +891,7 @@ static PyObject *plain(const char *name, PyObject *const *args, Py_ssize_t nargs
                        int (*text)(Text *, const unsigned char *, size_t)) {
     Call c;
     if (begin(&c, name, args, nargs, 0) < 0) return NULL;
+    if (too_long(&c)) return end(&c, 1);
     return end(&c, text(&c.out, c.p, c.n));
 }
 
@@ -879,6 +906,7 @@ static PyObject *by_version(const char *name, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     if (begin(&c, name, args, nargs, 1) < 0) return NULL;
+    if (too_long(&c)) return end(&c, 1);
     return end(&c, text(&c.out, c.p, c.n, c.version >= from));
 }
 
@@ -891,6 +919,7 @@ static PyObject *with_names(const char *name, PyObject *const *args, Py_ssize_t 
         return NULL;
     }
     if (begin(&c, name, args, nargs, 1) < 0) return NULL;
+    if (too_long(&c)) return end(&c, 1);
     return end(&c, text(&c.out, c.p, c.n, args[0]));
 }
 

@@ -22,6 +22,10 @@ from hypothesis import strategies as st
 
 from p2pcap.cli.render import MessageLines, json_line
 from p2pcap.decoders import DecodeError, build, decode
+from p2pcap.decoders.inventory import MAX_INV_SZ
+from p2pcap.decoders.limits import MAX_PROTOCOL_MESSAGE_LENGTH
+from p2pcap.decoders.primitives import compact_bytes
+from p2pcap.decoders.signing import MAX_MSGS_CNT_QSIGSESANN, MAX_MSGS_SIG_SHARES
 from p2pcap.formats import Message, _payloadjson
 from p2pcap.formats.jsonl import message_object
 from p2pcap.units import iso
@@ -276,3 +280,51 @@ def test_a_writer_called_wrongly_raises_typeerror():
         with pytest.raises(TypeError):
             call()
     assert _payloadjson.nonce_json(bytearray(8), 70238) == '{"nonce":0}'  # any bytes-like payload
+
+
+# -- Core's limits: what the decoders refuse, a writer declines (and the general way names) ------
+_ENTRY = bytes(4) + bytes(range(32))
+LIMITED = [
+    ("inv", _ENTRY, MAX_INV_SZ),
+    ("getdata", _ENTRY, MAX_INV_SZ),
+    ("qsigshare", b"\x64" + bytes(32) + b"\x01\x00" + bytes(64) + bytes(96), MAX_MSGS_SIG_SHARES),
+    ("qsigsesann", b"\x01\x64" + bytes(96), MAX_MSGS_CNT_QSIGSESANN),
+]
+
+
+@pytest.mark.parametrize("command, element, limit", LIMITED, ids=[row[0] for row in LIMITED])
+def test_writers_stop_at_cores_limits(command, element, limit):
+    at_limit = compact_bytes(limit) + element * limit
+    assert written(command, at_limit, 70238) is not None
+    above = compact_bytes(limit + 1) + element * (limit + 1)
+    assert written(command, above, 70238) is None
+    msg = Message(T0, 1, 2, "x:1", "inbound", "in", command, len(above), above)
+    assert f"is above {limit.name}" in general_line(msg, 70238, None)
+
+
+def test_a_long_notfound_is_declined_and_decoded():
+    """notfound has no count limit: past MAX_INV_SZ the C writer declines
+    (it keeps one bound for the three), and the general way writes it."""
+    payload = compact_bytes(MAX_INV_SZ + 1) + _ENTRY * (MAX_INV_SZ + 1)
+    assert written("notfound", payload, 70238) is None
+    msg = Message(T0, 1, 2, "x:1", "inbound", "in", "notfound", len(payload), payload)
+    assert '"error":null' in general_line(msg, 70238, None)
+
+
+def test_a_tx_above_its_size_limit_is_declined():
+    """MAX_LEGACY_BLOCK_SIZE: 17 outputs of OP_1 scripts (0xfd-form lengths,
+    which the writer reads) filling exactly 1,000,000 bytes, then one more."""
+    for extra, expected in ((0, True), (1, False)):
+        scripts = [62_000] * 16 + [7_803 + extra]
+        outputs = b"".join(bytes(8) + compact_bytes(n) + b"\x51" * n for n in scripts)
+        payload = b"\x01\x00\x00\x00\x00" + compact_bytes(17) + outputs + bytes(4)
+        assert len(payload) == 1_000_000 + extra
+        assert (written("tx", payload, 70238) is not None) is expected, len(payload)
+
+
+def test_every_writer_declines_a_payload_above_3_mib():
+    payload = bytes(MAX_PROTOCOL_MESSAGE_LENGTH + 1)
+    for command in sorted(WRITTEN):
+        assert written(command, payload, 70238) is None, command
+    msg = Message(T0, 1, 2, "x:1", "inbound", "in", "inv", len(payload), payload)
+    assert "is above MAX_PROTOCOL_MESSAGE_LENGTH" in general_line(msg, 70238, None)

@@ -174,13 +174,17 @@ def test_addr_count_beyond_payload_fails_fast():
 def test_addr_count_2_pow_32_fails_fast():
     with pytest.raises(DecodeError) as info:
         decode("addr", bytes.fromhex("ff0000000001000000"))  # CompactSize 2^32
-    assert "exceeds the limit" in info.value.reason
+    assert "is above MAX_ADDR_TO_SEND" in info.value.reason
     assert info.value.offset == 9
 
 
-def test_more_than_1000_entries_is_not_a_layout_error():
-    raw = bytes.fromhex("fde903" + ADDR[2:62] * 1001)  # CompactSize 1001
-    assert len(decode("addr", raw)["addr"]) == 1001
+def test_more_than_1000_entries_is_out_of_protocol():
+    # net_processing.cpp: an addr of more than MAX_ADDR_TO_SEND entries is Misbehaving
+    raw = bytes.fromhex("fde803" + ADDR[2:62] * 1000)  # CompactSize 1000
+    assert len(decode("addr", raw)["addr"]) == 1000
+    with pytest.raises(DecodeError, match="count 1001 is above MAX_ADDR_TO_SEND") as info:
+        decode("addr", bytes.fromhex("fde903" + ADDR[2:62] * 1001))
+    assert info.value.path == "(parsing) -> addr" and info.value.offset == 3
 
 
 def test_bad_onion_checksum_refused_on_build():

@@ -246,9 +246,10 @@ ERRORS = [
     # (command, payload, reason, path fragment, offset)
     ("block", BLOCK + "00", TRAILING, "", len(BLOCK) // 2),
     ("block", HEADER[:-2], "stream read less", "header", 79),
-    ("block", HEADER + "fe00000100", "needs at least", "vtx", 85),  # 65536 txs, no bytes
+    ("block", HEADER + "fe00000100", "above MaxBlockSize\\(\\) / 60", "vtx", 85),  # 65536 txs, no bytes
+    ("block", HEADER + "fd1027", "needs at least", "vtx", 83),  # 10000 txs, no bytes
     ("block", HEADER + "02" + COINBASE, "stream read less", "vtx", None),  # the second tx missing
-    ("merkleblock", MERKLEBLOCK[: 2 * 84] + "ff0000000001000000", "exceeds the limit", "hash", 93),  # 2^32
+    ("merkleblock", MERKLEBLOCK[: 2 * 84] + "ff0000000001000000", "above MaxBlockSize", "hash", 93),  # 2^32
     ("merkleblock", MERKLEBLOCK + "00", TRAILING, "", len(MERKLEBLOCK) // 2),
     ("getblocktxn", BLOCK_HASH + "01fe00000100", "difference 65536 overflows", "indexes", 38),
     ("getblocktxn", BLOCK_HASH + "02fdffff00", "index 65536 overflows", "indexes", 37),
@@ -275,8 +276,12 @@ def test_errors(command, payload, reason, path, offset):
 def test_compact_block_tx_count_limit():
     # 65535 short ids plus one prefilled transaction: BlockTxCount() > 0xffff
     payload = HEADER + "00" * 8 + "fdffff" + "00" * (6 * 0xFFFF) + "0100" + SPEND
-    with pytest.raises(DecodeError, match="more than 65535"):
+    with pytest.raises(
+        DecodeError, match=r"count 1 is above uint16_t max \(BlockTxCount\) \(0, less 65535"
+    ) as info:
         decode("cmpctblock", bytes.fromhex(payload))
+    # refused at the count, before the transaction is read
+    assert info.value.path == "(parsing) -> prefilledtxn" and info.value.offset == 88 + 3 + 6 * 0xFFFF + 1
 
 
 @pytest.mark.parametrize("indexes", [[2, 2], [3, 1], [70000], [-1]])

@@ -29,8 +29,11 @@ from hypothesis import strategies as st
 from p2pcap.decoders import DecodeError, build, decode
 from p2pcap.decoders.decode import _context, _messages, to_plain
 from p2pcap.decoders.fastpaths import FAST
-from p2pcap.decoders.primitives import MAX_SIZE
+from p2pcap.decoders.headers import MAX_HEADERS_UNCOMPRESSED_RESULT
+from p2pcap.decoders.inventory import MAX_INV_SZ
+from p2pcap.decoders.primitives import MAX_SIZE, compact_bytes
 from p2pcap.decoders.script import NETWORKS
+from p2pcap.decoders.signing import MAX_MSGS_CNT_QSIGSESANN, MAX_MSGS_SIG_SHARES
 from p2pcap.decoders.sporks import SPORK_NAMES
 from p2pcap.decoders.structs import FocusedSeq
 from p2pcap.decoders.transaction import TransactionLayout
@@ -490,10 +493,9 @@ def test_inventory_matches_the_construct(items, command):
 
 
 def test_long_vectors_take_the_fd_form():
-    one = {"llmq_type": 100, "quorum_hash": "00" * 32, "quorum_member": 1, "id": "11" * 32}
-    one |= {"msg_hash": "22" * 32, "sig_share": "33" * 96}
-    payload = build("qsigshare", {"sig_shares": [one] * 253})
-    assert payload[0] == 0xFD and agree("qsigshare", payload) is not None
+    inv = {"inv": [{"type": 1, "hash": "00" * 32}] * 253}
+    payload = build("inv", inv)
+    assert payload[0] == 0xFD and agree("inv", payload) is not None
     lock = {"version": 1, "inputs": [{"hash": "44" * 32, "n": 2}] * 300, "txid": "55" * 32}
     lock |= {"cycle_hash": "66" * 32, "sig": "77" * 96}
     assert agree("isdlock", build("isdlock", lock)) is not None
@@ -589,3 +591,40 @@ def test_the_fast_paths_serve_real_traffic():
 def test_an_unknown_network_is_the_constructs_error():
     with pytest.raises(ValueError):
         decode("clsig", bytes(132), None, "nosuchnet")
+
+
+# -- Core's limits: the fast paths read up to them, and step aside above ----------------------
+LIMITED = [
+    ("inv", bytes(4) + bytes(range(32)), MAX_INV_SZ),
+    ("getdata", bytes(4) + bytes(range(32)), MAX_INV_SZ),
+    ("qsigshare", b"\x64" + bytes(32) + b"\x01\x00" + bytes(64) + bytes(96), MAX_MSGS_SIG_SHARES),
+    ("qsigsesann", b"\x01\x64" + bytes(96), MAX_MSGS_CNT_QSIGSESANN),
+    ("headers", bytes(80) + b"\x00", MAX_HEADERS_UNCOMPRESSED_RESULT),
+]
+
+
+@pytest.mark.parametrize("command, element, limit", LIMITED, ids=[row[0] for row in LIMITED])
+def test_the_fast_paths_stop_at_cores_limits(command, element, limit):
+    at_limit = compact_bytes(limit) + element * limit
+    assert agree(command, at_limit) is not None  # read the fast way, as the construct reads it
+    above = compact_bytes(limit + 1) + element * (limit + 1)
+    assert FAST[command](above, PROTOCOL_VERSION, None) is None
+    assert agree(command, above) is None  # decode() names the error, with or without fast paths
+    with pytest.raises(DecodeError, match=limit.name):
+        decode(command, above)
+
+
+def test_notfound_is_read_the_fast_way_past_the_inv_limit():
+    payload = compact_bytes(MAX_INV_SZ + 1) + (bytes(4) + bytes(32)) * (MAX_INV_SZ + 1)
+    assert len(agree("notfound", payload)["inv"]) == MAX_INV_SZ + 1
+    assert FAST["inv"](payload, PROTOCOL_VERSION, None) is None
+
+
+def test_a_tx_above_its_size_limit_is_the_constructs():
+    """MAX_LEGACY_BLOCK_SIZE: _fast_tx stops there, the construct names it."""
+    for size, fast in ((1_000_000, True), (1_000_001, False)):
+        script = size - 23
+        payload = b"\x01\x00\x00\x00\x00\x01" + bytes(8) + compact_bytes(script) + b"\x51" * script + bytes(4)
+        assert len(payload) == size
+        assert (FAST["tx"](payload, PROTOCOL_VERSION, None) is not None) is fast
+        assert (agree("tx", payload) is not None) is fast

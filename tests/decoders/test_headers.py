@@ -183,8 +183,20 @@ TXC = "(parsing) -> headers -> [0] -> tx_count"  # in entry 0
         ("headers", "01" + GENESIS + "fe01000002", "CompactSize 33554433 is above MAX_SIZE", TXC, 86),
         # non-canonical tx count
         ("headers", "01" + GENESIS + "fd0000", "non-canonical CompactSize 0", TXC, 84),
-        ("headers", "ff0000000001000000", f"count {2**32} exceeds the limit {2**25}", HDR, 9),
-        ("headers2", "ff0000000001000000", f"count {2**32} exceeds the limit {2**25}", HDR, 9),
+        (
+            "headers",
+            "ff0000000001000000",
+            f"count {2**32} is above MAX_HEADERS_UNCOMPRESSED_RESULT (2000, src/validation.h)",
+            HDR,
+            9,
+        ),
+        (
+            "headers2",
+            "ff0000000001000000",
+            f"count {2**32} is above MAX_HEADERS_COMPRESSED_RESULT (8000, src/validation.h)",
+            HDR,
+            9,
+        ),
         ("headers2", "03" + FIRST, "count 3 needs at least 117 bytes, 81 left", HDR, 1),
         # the first header must not refer back: there is nothing before it
         (

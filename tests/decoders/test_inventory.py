@@ -113,7 +113,7 @@ INV, HAVE = "(parsing) -> inv", "(parsing) -> locator -> have"
         # non-canonical CompactSize: fd 0100 encodes 1, which fits one byte
         ("inv", "fd010001000000" + H1, "non-canonical CompactSize 1", INV, 3),
         # a count of 2^32 fails before anything is allocated
-        ("inv", "ff0000000001000000", f"count {2**32} exceeds the limit {2**25}", INV, 9),
+        ("inv", "ff0000000001000000", f"count {2**32} is above MAX_INV_SZ (50000, src/net.h)", INV, 9),
         # a count the remaining bytes cannot hold fails at once
         ("getdata", "0201000000" + H1, "count 2 needs at least 72 bytes, 36 left", INV, 1),
         # an entry cut inside its hash: 36-byte entries, so caught by the count

@@ -140,7 +140,7 @@ def test_bookkeeping_keys_never_hide_a_field():
     # qgetdata has an ``error`` field, read only if bytes remain, and a
     # partial result stops before such a field
     for command in sorted(known_commands()):
-        names = {name: sc for name, sc, _ in _fields_of(definition(command))._fields}
+        names = {name: sc for name, sc, _ in _fields_of(definition(command))[0]._fields}
         assert "partial" not in names, command
         if "error" in names:
             assert command == "qgetdata" and isinstance(names["error"], Trailing)

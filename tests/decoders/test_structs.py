@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from p2pcap.decoders import DecodeError, build, decode
-from p2pcap.decoders.inventory import INV_TYPE_NAMES, Inv, InvVector
+from p2pcap.decoders.inventory import INV_TYPE_NAMES, MAX_INV_SZ, Inv, InvVector
 from p2pcap.decoders.primitives import Hash256, OutPoint
 from p2pcap.decoders.structs import Named, Struct
 from p2pcap.decoders.vectors import HashArray, OutPointArray, SlicedArray, VarArray
@@ -113,11 +113,11 @@ def test_hash_array_agrees_with_the_layout(items):
     [
         ("02" + "01000000" + H1.hex(), "count 2 needs at least 72 bytes, 36 left"),
         ("fd0100" + "01000000" + H1.hex(), "non-canonical CompactSize 1"),
-        ("ff0000000001000000", "count 4294967296 exceeds the limit 33554432"),
+        ("ff0000000001000000", "count 4294967296 is above MAX_INV_SZ"),
     ],
 )
 def test_sliced_vector_checks_like_vararray(raw, error):
-    for con in (InvVector, VarArray(Inv, min_size=36)):
+    for con in (InvVector, VarArray(Inv, min_size=36, max_count=MAX_INV_SZ)):
         with pytest.raises(ConstructError, match=error):
             con.parse(bytes.fromhex(raw))
 

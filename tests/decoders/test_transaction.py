@@ -324,8 +324,8 @@ ERRORS = [
     ("empty", "", "stream read less", "version", 0),
     ("non-canonical input count", "02000000fd0100", "non-canonical", "vin", 7),
     ("hostile input count", "02000000fd0001", "needs at least", "vin", 7),  # 256 inputs, no bytes
-    ("input count above MAX_SIZE", "02000000feffffffff", "exceeds the limit", "vin", 9),
-    ("hostile output count", "0200000000ff0000000001000000", "exceeds the limit", "vout", 14),
+    ("input count above MAX_SIZE", "02000000feffffffff", "is above MAX_SIZE", "vin", 9),
+    ("hostile output count", "0200000000ff0000000001000000", "is above MAX_SIZE", "vout", 14),
     (
         "non-canonical script length",
         "0200000001" + PREV_A + "00000000fd0500" + "00" * 5 + "ffffffff0000000000",
