@@ -22,7 +22,7 @@ from .analysis.captures import sample_messages
 from .conftest import p2pcap_cmd
 
 EVIL = "\x1b]0;owned\x07\x1b[31m\r\nforged line\u202e" + b"\xff\xfe".decode("utf-8", "surrogateescape")
-AGENT = EVIL[:-2]  # TODO(decoders): a sub_ver that is not UTF-8 is valid on the wire
+AGENT = EVIL  # a sub_ver is any bytes on the wire (Core reads a std::string)
 RAW = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202e\udc80-\udcff]")  # all but \t and \n
 
 
@@ -44,7 +44,7 @@ def captures(tmp_path_factory):
             w.write(
                 Message(2, 7, 3, "10.0.0.1:9999" + text, "inbound" + text, "in", "ping" + text, 8, bytes(8))
             )
-            payload = evil_version() if text else evil_version().replace(AGENT.encode(), b"x")
+            payload = evil_version() if text else evil_version().replace(AGENT.encode("utf-8", "surrogateescape"), b"x")
             w.write(
                 Message(
                     3, 7, 4, "1.2.3.4:1" + text, "outbound" + text, "out", "version", len(payload), payload
