@@ -12,7 +12,7 @@ plain indexing (a masternode list holds thousands) and leaves anything
 unusual to it, as transaction.Transaction does.
 
 >>> ExtNetInfo.parse(bytes.fromhex("01" "01" "00" "01" "01" "01" "04" "0a000001" "270f"))["entries"][0]
-{'purpose': 0, 'entries': [{'type': 1, 'service': {'network': 1, 'addr': '10.0.0.1', 'port': 9999}}]}
+{'purpose': 0, 'entries': [{'type': 1, 'service': {'network': 1, 'addr': '10.0.0.1', 'port': 9999}, 'domain': None}]}
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from construct import Construct, If, Int8ub, Int16ub, this
 
 from .addr import BIP155_NETWORKS, AddressV2, address_to_text
 from .limits import Limit
+from .primitives import VarStr
 from .structs import Struct
 from .vectors import VarArray
 
 # netinfo.h: ExtNetInfo CURRENT_VERSION and the NetInfoEntry type with data
 EXTNETINFO_VERSION = 1
 NETINFO_SERVICE = 0x01
+NETINFO_DOMAIN = 0x02  # netinfo.h NetInfoType::Domain: a DomainPort (string, big-endian port)
 # netinfo.h: the most entries one purpose may hold (ExtNetInfo::ProcessCandidate
 # refuses a fifth, so Core never writes more), and NetInfoPurpose's three
 # values (CORE_P2P, PLATFORM_P2P, PLATFORM_HTTPS: a map keyed by them has at
@@ -42,10 +44,19 @@ ServiceV2 = Struct(
     "port" / Int16ub,
 )
 
-# NetInfoEntry: a type byte; only the Service type carries data
+# netinfo.h DomainPort: the name as Core reads a std::string (a longer or
+# malformed one is read, then marked invalid), the port big-endian.
+DomainPort = Struct(
+    "addr" / VarStr(),
+    "port" / Int16ub,
+)
+
+# NetInfoEntry: a type byte; the Service type carries a CService, the
+# Domain type a DomainPort, any other nothing (Core marks it invalid)
 NetInfoEntry = Struct(
     "type" / Int8ub,
     "service" / If(this.type == NETINFO_SERVICE, ServiceV2),
+    "domain" / If(this.type == NETINFO_DOMAIN, DomainPort),
 )
 
 # std::map<uint8_t purpose, std::vector<NetInfoEntry>>, kept as a list of
@@ -129,6 +140,8 @@ def _ext_net_info(view, pos: int) -> tuple[dict, int] | None:
             kind = view[pos]
             pos += 1
             service = None
+            if kind == NETINFO_DOMAIN:
+                return None  # rare: the layout reads it
             if kind == NETINFO_SERVICE:
                 if pos + 2 > end:
                     return None
@@ -140,19 +153,26 @@ def _ext_net_info(view, pos: int) -> tuple[dict, int] | None:
                 text = address_to_text(network, bytes(view[start:stop]))
                 service = {"network": network, "addr": text, "port": view[stop] << 8 | view[stop + 1]}
                 pos = stop + 2
-            entries.append({"type": kind, "service": service})
+            entries.append({"type": kind, "service": service, "domain": None})
         purposes.append({"purpose": purpose, "entries": entries})
     return {"version": version, "entries": purposes}, pos
 
 
 ExtNetInfo = _FastExtNetInfo(ExtNetInfoLayout)
+"""An entry of the Domain type (v23's DomainPort) is read by the layout:
+
+>>> ExtNetInfo.parse(bytes.fromhex("01" "01" "00" "01" "02" "0b" + b"example.org".hex() + "270f"))["entries"][0]
+{'purpose': 0, 'entries': [{'type': 2, 'service': None, 'domain': {'addr': 'example.org', 'port': 9999}}]}
+"""
 
 
 __all__ = [
     "EXTNETINFO_VERSION",
     "MAX_ENTRIES_EXTNETINFO",
     "NETINFO_PURPOSES",
+    "NETINFO_DOMAIN",
     "NETINFO_SERVICE",
+    "DomainPort",
     "ExtNetInfo",
     "ExtNetInfoLayout",
     "NetInfoEntry",

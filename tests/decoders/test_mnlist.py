@@ -215,7 +215,9 @@ ENTRY_EXT = {
         "entries": [
             {
                 "purpose": 0,
-                "entries": [{"type": 1, "service": {"network": 1, "addr": "1.2.3.4", "port": 9999}}],
+                "entries": [
+                    {"type": 1, "service": {"network": 1, "addr": "1.2.3.4", "port": 9999}, "domain": None}
+                ],
             }
         ],
     },
@@ -426,17 +428,32 @@ _ext_net_info = st.fixed_dictionaries(
                 {
                     "purpose": st.integers(0, 2),
                     "entries": st.lists(
-                        st.fixed_dictionaries(
-                            {
-                                "type": st.just(1),
-                                "service": st.fixed_dictionaries(
-                                    {
-                                        "network": st.just(1),
-                                        "addr": st.ip_addresses(v=4).map(str),
-                                        "port": st.integers(0, 0xFFFF),
-                                    }
-                                ),
-                            }
+                        st.one_of(
+                            st.fixed_dictionaries(
+                                {
+                                    "type": st.just(1),
+                                    "service": st.fixed_dictionaries(
+                                        {
+                                            "network": st.just(1),
+                                            "addr": st.ip_addresses(v=4).map(str),
+                                            "port": st.integers(0, 0xFFFF),
+                                        }
+                                    ),
+                                    "domain": st.none(),
+                                }
+                            ),
+                            st.fixed_dictionaries(  # v23's Domain entries (netinfo.h DomainPort)
+                                {
+                                    "type": st.just(2),
+                                    "service": st.none(),
+                                    "domain": st.fixed_dictionaries(
+                                        {
+                                            "addr": st.from_regex(r"[a-z]{1,20}\.org", fullmatch=True),
+                                            "port": st.integers(0, 0xFFFF),
+                                        }
+                                    ),
+                                }
+                            ),
                         ),
                         min_size=1,
                         max_size=2,

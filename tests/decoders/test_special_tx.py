@@ -77,13 +77,15 @@ EXT_NET_INFO_OBJ = {
     "entries": [
         {
             "purpose": 0,
-            "entries": [{"type": 1, "service": {"network": 1, "addr": "192.0.2.51", "port": 9999}}],
+            "entries": [
+                {"type": 1, "service": {"network": 1, "addr": "192.0.2.51", "port": 9999}, "domain": None}
+            ],
         },
         {
             "purpose": 1,
             "entries": [
-                {"type": 1, "service": {"network": 2, "addr": "2001:db8::1", "port": 26656}},
-                {"type": 255, "service": None},
+                {"type": 1, "service": {"network": 2, "addr": "2001:db8::1", "port": 26656}, "domain": None},
+                {"type": 255, "service": None, "domain": None},
             ],
         },
     ],
@@ -452,7 +454,11 @@ PAYLOADS = [
                     {
                         "purpose": 0,
                         "entries": [
-                            {"type": 1, "service": {"network": 4, "addr": onion("5a" * 32), "port": 9999}}
+                            {
+                                "type": 1,
+                                "service": {"network": 4, "addr": onion("5a" * 32), "port": 9999},
+                                "domain": None,
+                            }
                         ],
                     }
                 ],
