@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from p2pcap.errors import ArgumentError
 
 from .errors import CorruptBlock, FormatError, UnsupportedVersion
+from .footer import differences
 from .index import CaptureIndex
 from .layout import FORMAT_MAJOR, FORMAT_MINOR, TYPE_RECORDS, encode_block_header
 from .reader import CaptureReader
@@ -111,10 +112,10 @@ def check_capture(path) -> CheckReport:
                 report.problems.append(str(reader.footer_error))
         elif footer is not None:
             report.footer = "ok"
-            mismatch = _compare(footer, report.index)
+            mismatch = differences(footer, report.index)
             if mismatch and not report.damaged:
                 report.footer = "mismatch"
-                report.problems.append(f"{report.path}: footer disagrees with the blocks: {mismatch}")
+                report.problems += [f"{report.path}: footer disagrees with the blocks: {d}" for d in mismatch]
         elif any(e.what.startswith("footer") for e in report.damaged):
             report.footer = "damaged"
     report.problems.extend(str(e) for e in report.damaged)
@@ -126,17 +127,6 @@ def check_capture(path) -> CheckReport:
             "every block is intact; `p2pcap repair` adds one"
         )
     return report
-
-
-def _compare(footer: CaptureIndex, scanned: CaptureIndex) -> str:
-    """Empty if the footer describes the scanned blocks, else what differs."""
-    a = [(b.offset, b.length, b.records) for b in footer.blocks]
-    b = [(b.offset, b.length, b.records) for b in scanned.blocks]
-    if a != b:
-        return f"{len(a)} blocks listed, {len(b)} found"
-    if footer.to_json() != scanned.to_json():
-        return "counts differ"
-    return ""
 
 
 @dataclass
@@ -162,13 +152,18 @@ class RepairReport:
 
 
 def repair_capture(in_path, out_path) -> RepairReport:
-    """Write the intact blocks of ``in_path`` and a fresh footer to ``out_path``.
+    """Write the intact blocks of ``in_path`` and a fresh footer to ``out_path``
+    (a path, or a binary file object).
 
     The header (metadata) must be intact: without it there is nothing to
     repair.  Raises ``FormatError`` for that, ``P2pcapError`` if both paths
     are the same file.
     """
-    if os.path.exists(out_path) and os.path.samefile(in_path, out_path):
+    if (
+        isinstance(out_path, (str, os.PathLike))
+        and os.path.exists(out_path)
+        and os.path.samefile(in_path, out_path)
+    ):
         raise ArgumentError("output", "repair would overwrite its input", value=os.fspath(out_path))
     report = RepairReport()
     with CaptureReader(in_path, skip_damaged=True) as reader:

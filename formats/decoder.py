@@ -11,7 +11,10 @@ Events, in file order: one ``FileHeader``; per record block a ``BlockStart``
 ``Damaged`` for a block that fails its checksums (the decoder then goes on
 with the next block); ``Truncated`` when the input ends inside something.
 Buffering is bounded by one block (``MAX_BLOCK_BYTES``) as long as the
-caller feeds only after ``NEED_DATA``, asking for ``need`` bytes.
+caller feeds only after ``NEED_DATA``, asking for ``need`` bytes.  What the
+blocks decompress to is bounded by the bytes fed: each record block is
+charged to an ``ExpansionBudget`` before it is delivered, and one past the
+budget comes as ``Damaged`` instead (``limits.py``, docs/FORMAT.md "Limits").
 
 >>> from p2pcap.formats.layout import encode_file_header
 >>> d = Decoder()
@@ -24,12 +27,12 @@ END
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from .block import decode_block, scan_block
 from .compress import decompress
 from .errors import CorruptBlock, FormatError, TruncatedCapture
+from .footer import parse_footer
 from .index import BlockInfo, CaptureIndex
 from .layout import (
     BLOCK_HEADER_LEN,
@@ -48,6 +51,7 @@ from .layout import (
     parse_file_header,
     parse_trailer,
 )
+from .limits import ExpansionBudget
 
 
 class _Sentinel:
@@ -122,14 +126,19 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Footer:
-    """The footer block (checksum verified); ``index()`` decompresses and parses it."""
+    """The footer block (checksum verified); ``index()`` decompresses and parses it.
+
+    ``first_block`` is where the file's first block starts (the footer's
+    block list is checked against it).
+    """
 
     header: BlockHeader
     body: bytes
+    first_block: int = 0
 
     def index(self) -> CaptureIndex:
         try:
-            return parse_footer(self.header, self.body)
+            return parse_footer(self.header, self.body, self.first_block)
         except FormatError as e:
             raise CorruptBlock(f"footer: {e.what}", offset=self.header.offset) from None
 
@@ -169,6 +178,8 @@ class Decoder:
         self.block_index = block_index  # index the next record block gets
         self.need = FILE_HEADER.size  # bytes wanted before the next event can come
         self.file_header: FileHeader | None = None
+        self.first_block = offset  # where the first block starts (after the file header)
+        self.budget = ExpansionBudget()  # what the blocks delivered decompress to
 
     # -- input ---------------------------------------------------------------
     def receive_data(self, data) -> None:
@@ -278,6 +289,7 @@ class Decoder:
             if avail >= length:
                 self.file_header = parse_file_header(self._peek(length))
                 self._consume(length)
+                self.first_block = self.offset
                 self._state = _BLOCK
                 return self.file_header
         else:
@@ -362,7 +374,7 @@ class Decoder:
                 check_body(h, body)
             except CorruptBlock as e:
                 return Damaged(CorruptBlock(f"footer: {e.what}", offset=h.offset))
-            return Footer(h, body)
+            return Footer(h, body, self.first_block)
         index = self.block_index
         self.block_index += 1
         self._state = _BLOCK
@@ -371,6 +383,9 @@ class Decoder:
         except CorruptBlock as e:
             e.block_index = index
             return Damaged(e)
+        refused = self.budget.charge(h.raw_len, h.records, read=self.offset)
+        if refused is not None:
+            return Damaged(CorruptBlock(refused, offset=h.offset, block_index=index, records=h.records))
         return Block(h, index, body)
 
     def _skip(self):
@@ -444,13 +459,3 @@ class Decoder:
             self._consume(avail)
             return Damaged(CorruptBlock(f"{avail} unexpected bytes after the trailer", offset=offset))
         return END
-
-
-def parse_footer(h: BlockHeader, body: bytes) -> CaptureIndex:
-    """The index a (checksum-verified) footer block holds; ``FormatError`` if unreadable."""
-    raw = decompress(body, h.raw_len)
-    try:
-        obj = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise FormatError(f"index is not JSON ({e})") from None
-    return CaptureIndex.from_json(obj)

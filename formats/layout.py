@@ -16,7 +16,10 @@ from dataclasses import dataclass
 # a core on block bodies (benchmarks/bench_recorder.py, (b)).
 from zlib_ng.zlib_ng import crc32
 
+from p2pcap.errors import ArgumentError
+
 from .errors import BadMagic, CorruptBlock, FormatError, UnsupportedVersion
+from .limits import MAX_JSON_DEPTH, MAX_METADATA, MIN_RECORD, json_shape, load_json
 
 # -- file header ------------------------------------------------------------
 # PNG-style magic: the high-bit byte catches 7-bit transfers, CR LF catches
@@ -26,7 +29,6 @@ MAGIC = b"\x89P2P\r\n\x1a\n"
 FORMAT_MAJOR = 1
 FORMAT_MINOR = 0
 FILE_HEADER = struct.Struct("<8sHHI")  # magic, major, minor, metadata length
-MAX_METADATA = 16 << 20
 
 # -- blocks -------------------------------------------------------------------
 BLOCK_SYNC = b"P2PB"
@@ -65,6 +67,23 @@ def commands_mask(commands) -> int:
 # -- file header --------------------------------------------------------------
 
 
+def json_text(obj) -> str:
+    """Compact JSON for the file (metadata, footer): UTF-8 as it is, but a
+    string holding bytes that were not UTF-8 (surrogate escapes, as the
+    reader decodes them) is written as ``\\udcXX`` escapes, which read back
+    as the same string, so its bytes round-trip.
+
+    >>> json_text({"host": "n1"}), json_text({"host": "n\\udce9"})
+    ('{"host":"n1"}', '{"host":"n\\\\udce9"}')
+    """
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(obj, separators=(",", ":"))  # ensure_ascii: every non-ASCII one escaped
+    return text
+
+
 def encode_file_header(metadata: dict, major: int = FORMAT_MAJOR, minor: int = FORMAT_MINOR) -> bytes:
     """Magic, version, JSON metadata and a CRC32 over all of it.
 
@@ -73,9 +92,12 @@ def encode_file_header(metadata: dict, major: int = FORMAT_MAJOR, minor: int = F
     """
     if not isinstance(metadata, dict):
         raise TypeError("capture metadata must be a dict (a JSON object)")
-    meta = json.dumps(metadata, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json_text(metadata)
+    meta = text.encode("utf-8")
     if len(meta) > MAX_METADATA:
-        raise ValueError(f"capture metadata is {len(meta)} bytes; the limit is {MAX_METADATA}")
+        raise ArgumentError("metadata", f"is {len(meta)} bytes of JSON; the format allows {MAX_METADATA}")
+    if json_shape(text)[0] > MAX_JSON_DEPTH:
+        raise ArgumentError("metadata", f"nests deeper than the format's {MAX_JSON_DEPTH} levels")
     head = FILE_HEADER.pack(MAGIC, major, minor, len(meta)) + meta
     return head + struct.pack("<I", crc32(head))
 
@@ -132,11 +154,8 @@ def parse_file_header(data: bytes) -> FileHeader:
     (stored,) = struct.unpack_from("<I", data, length - 4)
     if crc32(memoryview(data)[: length - 4]) != stored:
         raise CorruptBlock("file header checksum mismatch", offset=0)
-    try:
-        raw = bytes(data[FILE_HEADER.size : FILE_HEADER.size + meta_len])
-        metadata = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
-        raise FormatError(f"file header metadata is not JSON ({e})", offset=FILE_HEADER.size) from None
+    raw = data[FILE_HEADER.size : FILE_HEADER.size + meta_len]
+    metadata = load_json(raw, "file header metadata", offset=FILE_HEADER.size)
     if not isinstance(metadata, dict):
         raise FormatError("file header metadata is not a JSON object", offset=FILE_HEADER.size)
     return FileHeader(major, minor, metadata, length)
@@ -221,6 +240,11 @@ def parse_block_header(data, offset: int = 0) -> BlockHeader:
     if body_len > MAX_BLOCK_BYTES + (MAX_BLOCK_BYTES >> 4) or raw_len > MAX_BLOCK_BYTES:
         raise CorruptBlock(
             f"block claims {body_len} stored / {raw_len} raw bytes (limit {MAX_BLOCK_BYTES})", offset=offset
+        )
+    if btype == TYPE_RECORDS and records * MIN_RECORD > raw_len:
+        raise CorruptBlock(
+            f"block claims {records} records in {raw_len} bytes (a record takes at least {MIN_RECORD})",
+            offset=offset,
         )
     return BlockHeader(
         btype, flags, header_len, body_len, raw_len, records, ts_min, ts_max, mask, body_crc, offset

@@ -17,6 +17,11 @@ Section Header, one Interface Description (nanosecond timestamps), then an
 Enhanced Packet Block per record, whose ``opt_comment`` says who the peer
 was (``peer_id``, ``conn_type``, ``direction``, ``pid``, ``addr``).
 
+Strings are kept exactly: a command goes into the v1 header as the bytes
+the node gave (when they fit its 12 bytes), and text in an option, which
+pcapng requires to be UTF-8, shows a byte that is not UTF-8 (a surrogate
+escape, as the reader keeps it) as ``\\xNN`` (``utf8``).
+
 Two choices, documented in docs/ANALYSIS.md:
 
 * Wireshark refuses packets over 256 KiB (``WTAP_MAX_PACKET_SIZE_STANDARD``;
@@ -70,6 +75,20 @@ IF_DESCRIPTION = 3
 IF_TSRESOL = 9
 
 
+def utf8(text: str) -> bytes:
+    """``text`` as UTF-8 for an option: bytes that were not UTF-8 (surrogate
+    escapes) as ``\\xNN``, other lone surrogates as ``\\udNNN``.
+
+    >>> utf8("addr=1.2.3.4:9999"), utf8(b"h\\xff".decode("utf-8", "surrogateescape"))
+    (b'addr=1.2.3.4:9999', b'h\\\\xff')
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace")
+    return raw.decode("utf-8", "backslashreplace").encode("utf-8")
+
+
 def _pad4(data: bytes) -> bytes:
     return data + b"\0" * (-len(data) % 4)
 
@@ -89,9 +108,9 @@ def _block(block_type: int, body: bytes) -> bytes:
 
 def section_header(application: str, comment: str | None = None) -> bytes:
     """SHB: byte-order magic, version 1.0, section length unknown (-1)."""
-    opts = [(SHB_USERAPPL, application.encode())]
+    opts = [(SHB_USERAPPL, utf8(application))]
     if comment:
-        opts.insert(0, (OPT_COMMENT, comment.encode()))
+        opts.insert(0, (OPT_COMMENT, utf8(comment)))
     return _block(BT_SHB, struct.pack("<IHHq", BYTE_ORDER_MAGIC, 1, 0, -1) + _options(*opts))
 
 
@@ -100,17 +119,14 @@ def interface_description(name: str, description: str, snaplen: int = MAX_PACKET
     body = struct.pack("<HHI", LINKTYPE_WIRESHARK_UPPER_PDU, 0, snaplen)
     return _block(
         BT_IDB,
-        body
-        + _options(
-            (IF_NAME, name.encode()), (IF_DESCRIPTION, description.encode()), (IF_TSRESOL, bytes([9]))
-        ),
+        body + _options((IF_NAME, utf8(name)), (IF_DESCRIPTION, utf8(description)), (IF_TSRESOL, bytes([9]))),
     )
 
 
 def enhanced_packet(ts_ns: int, data: bytes, original_len: int, comment: str) -> bytes:
     """EPB on interface 0; ``data`` is what is kept, ``original_len`` what was."""
     head = struct.pack("<IIIII", 0, ts_ns >> 32, ts_ns & 0xFFFFFFFF, len(data), original_len)
-    return _block(BT_EPB, head + _pad4(data) + _options((OPT_COMMENT, comment.encode("utf-8", "replace"))))
+    return _block(BT_EPB, head + _pad4(data) + _options((OPT_COMMENT, utf8(comment))))
 
 
 def _tlv(tag: int, value: bytes) -> bytes:
@@ -217,7 +233,8 @@ class PcapngWriter:
             check = checksum(msg.payload)
         header = header_v1(self.magic, msg.command, msg.msg_size, check, strict=False)
         head = pdu_tags(msg.peer_addr, msg.direction) + header
-        original = len(head) + msg.msg_size
+        # a u32 field: a msg_size near 4 GiB (only a forged record has one) stops there
+        original = min(len(head) + msg.msg_size, 0xFFFFFFFF)
         keep = max(0, min(len(msg.payload), self.snaplen - len(head)))
         if keep < len(msg.payload):
             comment += f" cut={keep}/{msg.msg_size} (Wireshark packet limit {self.snaplen})"

@@ -19,8 +19,9 @@ import os
 import queue
 import threading
 
-from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated, parse_footer
+from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated
 from .errors import CorruptBlock, FormatError
+from .footer import parse_footer
 from .index import CaptureIndex, IndexBuilder
 from .layout import (
     BLOCK_HEADER_LEN,
@@ -274,11 +275,10 @@ class CaptureReader:
                 raise CorruptBlock("trailer does not point at the footer", offset=offset)
             body = data[header.header_len :]
             check_body(header, body)
-            index = parse_footer(header, body)
-            if any(b.offset < first_block or b.offset + b.length > offset for b in index.blocks):
-                raise CorruptBlock("footer lists blocks outside the file", offset=offset)
-            self.index = index
+            self.index = parse_footer(header, body, first_block)
         except FormatError as e:
+            if not isinstance(e, CorruptBlock) or not e.what.startswith("footer"):
+                e = CorruptBlock(f"footer: {e.what}", offset=offset if e.offset is None else e.offset)
             self.footer_error = self._named(e)
         finally:
             f.seek(here)

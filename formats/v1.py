@@ -71,14 +71,27 @@ def checksum(payload: bytes) -> bytes:
 def encode_command(command: str, *, strict: bool = True) -> bytes:
     """12 bytes, NUL-padded.  What no node would accept (non-printable, too
     long: a record whose command the recorder could not read) raises
-    P2pcapError, or with ``strict=False`` is shown as '?' and cut to 12."""
-    raw = command.encode("ascii", "replace")
-    if len(raw) <= COMMAND_LEN and all(0x20 <= b <= 0x7E for b in raw):
-        return raw.ljust(COMMAND_LEN, b"\0")
+    P2pcapError; with ``strict=False`` (an export, which keeps what the node
+    gave) it is the command's own bytes when they fit (at most 12, no NUL;
+    bytes that were not UTF-8 are kept as the reader's surrogate escapes
+    hold them), else '?' for each byte that is not printable, cut to 12.
+
+    >>> encode_command(b"in\\xc3v".decode("utf-8", "surrogateescape"), strict=False)
+    b'in\\xc3v\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00'
+    """
+    try:
+        exact = command.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        exact = None
+    if exact is not None and len(exact) <= COMMAND_LEN and all(0x20 <= b <= 0x7E for b in exact):
+        return exact.ljust(COMMAND_LEN, b"\0")
     if strict:
         raise FormatError(
             f"command {command!r} cannot be framed: at most {COMMAND_LEN} printable ASCII bytes"
         )
+    if exact is not None and len(exact) <= COMMAND_LEN and b"\0" not in exact:
+        return exact.ljust(COMMAND_LEN, b"\0")
+    raw = command.encode("ascii", "replace")
     return bytes(b if 0x20 <= b <= 0x7E else 0x3F for b in raw[:COMMAND_LEN]).ljust(COMMAND_LEN, b"\0")
 
 

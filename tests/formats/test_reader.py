@@ -1,6 +1,7 @@
 """CaptureReader: the index skips blocks, memory stays bounded, follow works."""
 
 import io
+import random
 import threading
 import time
 import tracemalloc
@@ -102,6 +103,9 @@ def test_memory_is_bounded(tmp_path):
 
     def peak(n_blocks):
         path = tmp_path / f"{n_blocks}.cap"
+        # payloads as incompressible as real ones: repeated bytes would make
+        # this a file that expands 66x, which readers refuse (limits.py)
+        payloads = [random.Random(i).randbytes(1000) for i in range(256)]
         with CaptureWriter(path, {}, block_size=64 << 10, level=1) as w:
             for i in range(n_blocks * 64):
                 w.write(
@@ -114,7 +118,7 @@ def test_memory_is_bounded(tmp_path):
                         "in",
                         ("inv", "tx")[i % 2],
                         1000,
-                        bytes([i % 256]) * 1000,
+                        payloads[i % 256],
                     )
                 )
         tracemalloc.start()
