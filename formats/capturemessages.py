@@ -17,7 +17,14 @@ sequence of records to its end::
        n payload (no magic, no checksum)
 
 Reading merges every file by time with a heap over one iterator per file,
-so memory holds one record per file, whatever their sizes.  Peers get ids
+so memory holds one record per file, whatever their sizes.  It never
+leaves the folder it was given: Core makes no links there, so a symbolic
+link (to a peer folder, a ``msgs_*.dat`` file, or ``message_capture``
+itself) is refused with one line naming it and where it points, rather
+than followed or skipped (a skipped peer would make a capture that looks
+whole and is not); and only regular files are read (a FIFO would block
+the import forever, a device has no end), opened with ``O_NOFOLLOW`` and
+checked with ``fstat``.  Peers get ids
 0, 1, … in folder-name order; connection type and pid are not recorded by
 Core (``conn_type`` is ``"unknown"``, ``pid`` 0).  Files are appended to
 across restarts and reconnections, and time is mockable, so a file's own
@@ -28,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 import os
+import stat
 import struct
 from collections import OrderedDict
 from pathlib import Path
@@ -63,21 +71,85 @@ def addr_to_folder(addr: str) -> str:
     return name
 
 
+def _refuse_link(path) -> None:
+    """A ``FormatError`` when ``path`` is a symbolic link: nothing outside the folder is read."""
+    if os.path.islink(path):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "?"
+        raise FormatError(
+            f"a symbolic link (to {target}): import reads only the folder it was given, and Core makes no links",
+            path=str(path),
+        )
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return name
+    return "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
 def find_capture_root(path) -> Path:
     """The ``message_capture`` folder: ``path`` itself or its child of that name."""
     path = Path(path)
-    if (path / "message_capture").is_dir():
-        return path / "message_capture"
+    child = path / "message_capture"
+    if os.path.lexists(child):
+        _refuse_link(child)
+        if child.is_dir():
+            return child
     return path
 
 
 def capture_folders(root: Path) -> list[tuple[str, Path]]:
-    """[(peer address, folder)] holding at least one ``msgs_*.dat``, sorted by name."""
+    """[(peer address, folder)] holding at least one ``msgs_*.dat``, sorted by name.
+
+    A link in the folder, or a ``msgs_*.dat`` that is a link or not a
+    regular file, is a ``FormatError`` naming it.
+    """
     found = []
     for entry in sorted(os.scandir(root), key=lambda e: e.name):
-        if entry.is_dir() and any(os.path.isfile(os.path.join(entry.path, f)) for f, _ in FILES):
+        if entry.is_symlink():
+            _refuse_link(entry.path)
+        if not entry.is_dir(follow_symlinks=False):
+            continue
+        present = False
+        for name, _ in FILES:
+            file = os.path.join(entry.path, name)
+            try:
+                mode = os.lstat(file).st_mode
+            except FileNotFoundError:
+                continue
+            _refuse_link(file)
+            if not stat.S_ISREG(mode):
+                raise FormatError(
+                    f"{_kind(mode)}, not a regular file: not a -capturemessages file", path=file
+                )
+            present = True
+        if present:
             found.append((folder_to_addr(entry.name), Path(entry.path)))
     return found
+
+
+def _open_regular(path: Path, identity=None):
+    """``(file, (device, inode))`` of a regular file reached without a link;
+    ``identity`` (from the first open) must match when it is opened again."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        _refuse_link(path)
+        raise FormatError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode) or (identity is not None and identity != (st.st_dev, st.st_ino)):
+        os.close(fd)
+        what = (
+            "replaced while it was read"
+            if stat.S_ISREG(st.st_mode)
+            else f"{_kind(st.st_mode)}, not a regular file"
+        )
+        raise FormatError(what, path=str(path))
+    return os.fdopen(fd, "rb"), (st.st_dev, st.st_ino)
 
 
 class _FilePool:
@@ -88,15 +160,20 @@ class _FilePool:
     def __init__(self, max_open: int = 128):
         self.max_open = max_open
         self._open: OrderedDict[Path, object] = OrderedDict()
+        self._identity: dict = {}  # path -> (device, inode) of its first open
 
     def get(self, path: Path):
-        """(file, fresh): ``fresh`` means it was (re)opened and must be positioned."""
+        """(file, fresh): ``fresh`` means it was (re)opened and must be positioned.
+
+        Opened again, it must be the same file as the first time: a file
+        swapped for another (or a FIFO) meanwhile is a ``FormatError``.
+        """
         f = self._open.pop(path, None)
         fresh = f is None
         if fresh:
             if len(self._open) >= self.max_open:
                 self._open.popitem(last=False)[1].close()
-            f = open(path, "rb")
+            f, self._identity[path] = _open_regular(path, self._identity.get(path))
         self._open[path] = f
         return f, fresh
 
@@ -214,7 +291,7 @@ def _merged(folders, max_open, on_torn):
     for peer_id, (addr, folder) in enumerate(folders):
         for filename, direction in FILES:
             file = folder / filename
-            if file.is_file():
+            if os.path.lexists(file):  # checked a regular file by capture_folders, and at each open
                 streams.append(
                     read_file(
                         file, peer_id=peer_id, peer_addr=addr, direction=direction, pool=pool, on_torn=on_torn

@@ -9,6 +9,13 @@ function: this module never decodes), and for gap rows ``gap_reason``,
 ``lost_messages``, ``lost_bytes``.  The capture's metadata is kept as JSON in
 the file's key-value metadata under ``p2pcap.metadata``.
 
+Text columns hold UTF-8, as Parquet's string type must; a capture's strings
+may hold bytes that are not (kept in memory as surrogate escapes).  Such a
+value is written in the lossless form of ``parquet_text``: every backslash
+doubled, every byte that was not UTF-8 as ``\\xNN``.  A value that is valid
+UTF-8 and has no backslash -- every address, connection type and command a
+node gives -- is written byte for byte (docs/FLEET.md, "Text columns").
+
 Rows are buffered into row groups of at most ``ROWS_PER_GROUP`` rows or
 ``BYTES_PER_GROUP`` payload bytes, so memory stays bounded whatever the size
 of the capture.  ``pyarrow`` is imported only when a writer is made.
@@ -19,17 +26,20 @@ of the capture.  ``pyarrow`` is imported only when a writer is made.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
+import re
 
 from p2pcap.errors import P2pcapError
 
+from .errors import FormatError
 from .records import Gap
 
 ROWS_PER_GROUP = 65_536
-BYTES_PER_GROUP = 64 << 20
+# Payload and decoded text buffered before a row group is written: with
+# pyarrow's copy of it, twice this is the writer's peak beside the reader's.
+BYTES_PER_GROUP = 32 << 20
 METADATA_KEY = b"p2pcap.metadata"
+_INT64_MAX = (1 << 63) - 1  # Parquet's integers and nanosecond times are signed 64-bit
 
 COLUMNS = (
     "kind",
@@ -62,6 +72,83 @@ _NO_MESSAGE = (None,) * 11  # peer_id .. decode_error
 
 # The order ``write`` builds a row in: the columns, with ``kind`` after the time and pid.
 _ROW_ORDER = (*COLUMNS[1:4], "kind", *COLUMNS[4:])
+
+
+# -- text columns ------------------------------------------------------------------
+
+_ESCAPED = re.compile(r"[\\\ud800-\udfff]")
+_UNESCAPE = re.compile(r"\\(\\|x[0-9a-f]{2}|u[0-9a-f]{4})")
+
+
+def _escape(match: re.Match) -> str:
+    ch = match.group()
+    if ch == "\\":
+        return "\\\\"
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"  # a lone surrogate from JSON: no byte to give back
+
+
+def parquet_text(value: str) -> str:
+    """``value`` as a Parquet text column holds it: valid UTF-8, lossless.
+
+    Unchanged when it is valid UTF-8 without a backslash; otherwise each
+    backslash is doubled and each byte that was not UTF-8 (a surrogate
+    escape) is written ``\\xNN``.  ``text_value`` reverses it.
+
+    >>> parquet_text("1.2.3.4:9999")
+    '1.2.3.4:9999'
+    >>> parquet_text(b"host\\xff\\\\x".decode("utf-8", "surrogateescape"))
+    'host\\\\xff\\\\\\\\x'
+    """
+    if value.isascii() and "\\" not in value:
+        return value
+    return _ESCAPED.sub(_escape, value)
+
+
+def text_value(text: str) -> str:
+    """The string ``parquet_text`` was given (stray bytes as surrogate escapes again).
+
+    >>> raw = b"caf\\xe9 \\\\ ok"
+    >>> text_value(parquet_text(raw.decode("utf-8", "surrogateescape"))).encode("utf-8", "surrogateescape") == raw
+    True
+    """
+    if "\\" not in text:
+        return text
+
+    def back(match: re.Match) -> str:
+        code = match.group(1)
+        if code == "\\":
+            return "\\"
+        if code[0] == "x":
+            return chr(0xDC00 + int(code[1:], 16))
+        return chr(int(code[1:], 16))
+
+    return _UNESCAPE.sub(back, text)
+
+
+def text_array(pa, values: list):
+    """A pyarrow string array of ``values`` (str or None) in ``parquet_text`` form.
+
+    The common case -- valid UTF-8, no backslash anywhere -- is converted
+    as it is, in one call; only a column holding something to escape is
+    converted value by value.
+    """
+    try:
+        array = pa.array(values, type=pa.string())
+    except UnicodeEncodeError:  # a surrogate escape: bytes that were not UTF-8
+        pass
+    else:
+        if len(values) < 1024:  # a few values: cheaper in Python than a compute call
+            if not any("\\" in v for v in values if v is not None):
+                return array
+        else:
+            import pyarrow.compute as pc
+
+            if not pc.any(pc.match_substring(array, "\\")).as_py():
+                return array
+    return pa.array([None if v is None else parquet_text(v) for v in values], type=pa.string())
 
 
 def _pyarrow():
@@ -99,6 +186,51 @@ def schema(pa):
     )
 
 
+def _message_array(pa, values: list):
+    """Our own messages (``decode_error``): a stray byte of a command name in
+    one is shown ``\\xNN``, as Python's ``backslashreplace`` does (the
+    command itself is kept losslessly in its own column)."""
+    try:
+        return pa.array(values, type=pa.string())
+    except UnicodeEncodeError:
+        return pa.array(
+            [
+                None
+                if v is None
+                else v.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                for v in values
+            ],
+            type=pa.string(),
+        )
+
+
+# The text columns whose values come from the capture's own strings; the
+# others are p2pcap's words (kind, direction, gap_reason, inv_type, hash),
+# JSON made with ``ensure_ascii`` (``decoded``: ASCII, its backslashes
+# JSON's) or p2pcap's messages (``decode_error``).
+CAPTURE_TEXT = frozenset(("peer_addr", "conn_type", "command"))
+
+
+def record_batch(pa, schema_, columns: list):
+    """A record batch of ``schema_`` from one Python list per column, the
+    capture's strings (``CAPTURE_TEXT``) through ``text_array``."""
+    arrays = []
+    for values, f in zip(columns, schema_):
+        if f.name in CAPTURE_TEXT:
+            arrays.append(text_array(pa, values))
+        elif f.name == "decode_error":
+            arrays.append(_message_array(pa, values))
+        else:
+            arrays.append(pa.array(values, type=f.type))
+    return pa.RecordBatch.from_arrays(arrays, schema=schema_)
+
+
+def metadata_json(metadata) -> bytes:
+    """The capture's metadata as the ``p2pcap.metadata`` value: JSON, ASCII
+    (a string's stray bytes as ``\\udcNN`` escapes, which ``json.loads`` gives back)."""
+    return json.dumps(metadata or {}, default=str, ensure_ascii=True).encode()
+
+
 class ParquetWriter:
     """Write records to a Parquet file (path or binary file object).
 
@@ -109,9 +241,7 @@ class ParquetWriter:
 
     def __init__(self, target, metadata: dict | None = None, *, decode=None, compression: str = "zstd"):
         self._pa, pq = _pyarrow()
-        self._schema = schema(self._pa).with_metadata(
-            {METADATA_KEY: json.dumps(metadata or {}, default=str).encode()}
-        )
+        self._schema = schema(self._pa).with_metadata({METADATA_KEY: metadata_json(metadata)})
         self._writer = pq.ParquetWriter(target, self._schema, compression=compression)
         self._decode = decode
         self._columns = {name: [] for name in COLUMNS}
@@ -122,7 +252,13 @@ class ParquetWriter:
         self.gaps = 0
 
     def write(self, record) -> None:
+        if record.ts_ns > _INT64_MAX:
+            raise FormatError(
+                f"a record's time, {record.ts_ns} ns since 1970, is past what Parquet's int64 holds"
+            )
         if type(record) is Gap:
+            if max(record.lost_messages, record.lost_bytes) > _INT64_MAX:
+                raise FormatError(f"a gap's loss ({record.lost_messages} messages) is more than int64 holds")
             row = (record.ts_ns, record.ts_ns, record.pid, "gap", *_gap_columns(record))
             self.gaps += 1
         else:
@@ -161,7 +297,7 @@ class ParquetWriter:
     def _flush(self) -> None:
         if not self._rows:
             return
-        batch = self._pa.RecordBatch.from_pydict(self._columns, schema=self._schema)
+        batch = record_batch(self._pa, self._schema, [self._columns[name] for name in COLUMNS])
         self._writer.write_batch(batch)
         for values in self._columns.values():
             values.clear()
@@ -180,264 +316,4 @@ class ParquetWriter:
         if exc_type is None:
             self.close()
         else:
-            self._writer.close()  # the caller removes the half-written file
-
-
-# -- datasets --------------------------------------------------------------------
-#
-# A dataset is a folder of three hive-partitioned tables (docs/FLEET.md):
-#
-#   DIR/_p2pcap_dataset.json                      marker: {"format": "p2pcap-dataset", "schema_version": 1}
-#   DIR/messages/node=<name>/date=<YYYY-MM-DD>/<capture>.parquet
-#   DIR/inventory/node=<name>/date=<YYYY-MM-DD>/<capture>.parquet
-#   DIR/objects/node=<name>/date=<YYYY-MM-DD>/<capture>.parquet
-#
-# ``node`` and ``date`` are partition columns (in the path, not the files).
-# Every file carries ``schema_version`` and ``capture`` columns and, in its
-# key-value metadata under ``p2pcap.dataset``, its table, node, capture and
-# schema version, so a reader can tell ours from a foreign file.  Nothing
-# here decodes: the inventory and object rows come from the caller's
-# ``items`` function.
-
-SCHEMA_VERSION = 1
-TABLES = ("messages", "inventory", "objects")
-MARKER = "_p2pcap_dataset.json"
-DATASET_KEY = b"p2pcap.dataset"
-_DAY_NS = 86_400 * 10**9
-
-
-def table_schema(pa, table: str):
-    """The Arrow schema of one dataset table, without the partition columns."""
-    head = [("schema_version", pa.int32()), ("capture", pa.string())]
-    # ``time`` in microseconds (``ts_ns`` keeps the nanoseconds): Spark reads
-    # no nanosecond timestamps from Parquet.
-    time = ("time", pa.timestamp("us", tz="UTC"))
-    if table == "messages":
-        return pa.schema(head + [time if f.name == "time" else (f.name, f.type) for f in schema(pa)])
-    if table in ("inventory", "objects"):
-        fields = head + [
-            ("ts_ns", pa.int64()),
-            time,
-            ("pid", pa.int64()),
-            ("peer_id", pa.int64()),
-            ("peer_addr", pa.string()),
-            ("conn_type", pa.string()),
-            ("direction", pa.string()),
-            ("command", pa.string()),
-            ("inv_type", pa.string()),
-            ("hash", pa.string()),
-        ]
-        if table == "objects":
-            fields.append(("msg_size", pa.int64()))
-        return pa.schema(fields)
-    raise ValueError(table)
-
-
-def utc_day(ts_ns: int) -> str:
-    """``2025-01-01`` for a time in ns since the epoch (the ``date`` partition)."""
-    import datetime
-
-    return (datetime.date(1970, 1, 1) + datetime.timedelta(days=ts_ns // _DAY_NS)).isoformat()
-
-
-class _Table:
-    """One table's rows of one capture: a file per UTC day, rows buffered per day."""
-
-    def __init__(self, pa, pq, root, table, node, capture, metadata, compression):
-        self._pa, self._pq = pa, pq
-        self._folder = os.path.join(root, table, f"node={node}")
-        self._capture = capture
-        info = {"table": table, "node": node, "capture": capture, "schema_version": SCHEMA_VERSION}
-        self.schema = table_schema(pa, table).with_metadata(
-            {
-                METADATA_KEY: json.dumps(metadata or {}, default=str).encode(),
-                DATASET_KEY: json.dumps(info).encode(),
-            }
-        )
-        self._names = self.schema.names
-        self._compression = compression
-        self._days: dict[int, list] = {}  # day number -> [columns, rows, bytes]
-        self._writers: dict[int, object] = {}
-        self._day_text: dict[int, str] = {}
-        self.paths: list[str] = []
-        self.rows = 0
-
-    def add(self, ts_ns: int, row: tuple, size: int = 0) -> None:
-        day = ts_ns // _DAY_NS
-        buf = self._days.get(day)
-        if buf is None:
-            buf = self._days[day] = [[[] for _ in self._names], 0, 0]
-        for values, value in zip(buf[0], (SCHEMA_VERSION, self._capture, *row)):
-            values.append(value)
-        buf[1] += 1
-        buf[2] += size
-        self.rows += 1
-        if buf[1] >= ROWS_PER_GROUP or buf[2] >= BYTES_PER_GROUP:
-            self._flush(day)
-
-    def _flush(self, day: int) -> None:
-        columns, rows, _ = self._days[day]
-        if not rows:
-            return
-        writer = self._writers.get(day)
-        if writer is None:
-            folder = os.path.join(self._folder, f"date={utc_day(day * _DAY_NS)}")
-            os.makedirs(folder, exist_ok=True)
-            path = os.path.join(folder, f"{self._capture}.parquet")
-            if os.path.exists(path):
-                raise P2pcapError(f"{path}: already in the dataset (this capture was exported to it before)")
-            writer = self._writers[day] = self._pq.ParquetWriter(
-                path, self.schema, compression=self._compression
-            )
-            self.paths.append(path)
-        batch = self._pa.RecordBatch.from_arrays(
-            [self._pa.array(v, type=f.type) for v, f in zip(columns, self.schema)], schema=self.schema
-        )
-        writer.write_batch(batch)
-        self._days[day] = [[[] for _ in self._names], 0, 0]
-
-    def close(self) -> None:
-        try:
-            for day in list(self._days):
-                self._flush(day)
-        finally:
-            for writer in self._writers.values():
-                writer.close()
-
-
-class DatasetWriter:
-    """Write one capture's records into a dataset folder (created if new).
-
-    ``node`` names the partition; ``capture`` names the files (one per table
-    and UTC day), so the same capture cannot be added twice.  ``decode(msg)
-    -> (decoded, error)`` fills the message table's ``decoded``;
-    ``items(msg, decoded) -> (inventory pairs, object pairs)`` gives the
-    (inv type, hash) rows of the other two tables (``decoded`` is None when
-    no ``decode`` was given: ``items`` decodes what it needs).
-    """
-
-    def __init__(
-        self,
-        root,
-        node: str,
-        capture: str,
-        metadata: dict | None = None,
-        *,
-        decode=None,
-        items=None,
-        compression: str = "zstd",
-        tables=TABLES,
-    ):
-        pa, pq = _pyarrow()
-        self.root = str(root)
-        os.makedirs(self.root, exist_ok=True)
-        import glob
-
-        for path in glob.glob(
-            os.path.join(glob.escape(self.root), "*", "node=*", "date=*", glob.escape(capture) + ".parquet")
-        ):
-            raise P2pcapError(f"{path}: already in the dataset (this capture was exported to it before)")
-        marker = os.path.join(self.root, MARKER)
-        if not os.path.exists(marker):
-            with open(marker, "w", encoding="utf-8") as f:
-                json.dump({"format": "p2pcap-dataset", "schema_version": SCHEMA_VERSION}, f)
-                f.write("\n")
-        self._tables = {t: _Table(pa, pq, self.root, t, node, capture, metadata, compression) for t in TABLES}
-        self._messages, self._inventory, self._objects = (self._tables[t] for t in TABLES)
-        self._keep_messages = "messages" in tables  # else only the inventory and object tables
-        self._decode = decode
-        self._items = items
-        self.messages = 0
-        self.gaps = 0
-
-    @property
-    def paths(self) -> list[str]:
-        return [p for t in self._tables.values() for p in t.paths]
-
-    @property
-    def rows(self) -> dict[str, int]:
-        return {name: t.rows for name, t in self._tables.items()}
-
-    def write(self, record) -> None:
-        ts = record.ts_ns
-        us = ts // 1000
-        if type(record) is Gap:
-            if self._keep_messages:
-                self._messages.add(
-                    ts,
-                    ("gap", ts, us, record.pid, *_gap_columns(record)),
-                )
-            self.gaps += 1
-            return
-        obj = error = text = None
-        if self._decode is not None:
-            obj, error = self._decode(record)
-            text = None if obj is None else json.dumps(obj, separators=(",", ":"))
-        head = (
-            ts,
-            us,
-            record.pid,
-            record.peer_id,
-            record.peer_addr,
-            record.conn_type,
-            record.direction,
-            record.command,
-        )
-        if self._items is not None:
-            inventory, objects = self._items(record, obj)
-            for inv_type, hash_ in inventory:
-                self._inventory.add(ts, (*head, inv_type, hash_))
-            for inv_type, hash_ in objects:
-                self._objects.add(ts, (*head, inv_type, hash_, record.msg_size))
-        if self._keep_messages:
-            self._messages.add(
-                ts,
-                (
-                    "message",
-                    ts,
-                    us,
-                    record.pid,
-                    record.peer_id,
-                    record.peer_addr,
-                    record.conn_type,
-                    record.direction,
-                    record.command,
-                    record.msg_size,
-                    record.captured_len,
-                    record.flags,
-                    record.payload,
-                    text,
-                    error,
-                    None,
-                    None,
-                    None,
-                ),
-                len(record.payload) + (len(text) if text else 0),
-            )
-        self.messages += 1
-
-    def close(self) -> None:
-        try:
-            for table in self._tables.values():
-                table.close()
-        except BaseException:
-            self._discard()
-            raise
-
-    def _discard(self) -> None:
-        for table in self._tables.values():
-            for writer in table._writers.values():
-                with contextlib.suppress(Exception):
-                    writer.close()
-        for path in self.paths:  # a half-written capture is worse than none
-            with contextlib.suppress(OSError):
-                os.unlink(path)
-
-    def __enter__(self) -> DatasetWriter:
-        return self
-
-    def __exit__(self, exc_type, *exc) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self._discard()
+            self._writer.close()  # the caller drops the half-written file (p2pcap.outputs)

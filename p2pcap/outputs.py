@@ -302,14 +302,16 @@ class StagedFiles:
         self.root = Path(root)
         self._staged: list[tuple[Path, Path]] = []  # (temporary, final)
         self._made: list[Path] = []  # folders made here, parents first
+        self._finals: set[Path] = set()
 
     def path(self, name) -> Path:
         final = self.root / name
-        if os.path.lexists(final) or any(f == final for _, f in self._staged):
+        if os.path.lexists(final) or final in self._finals:
             raise PathError(f"{final}: cannot write: it exists", final)
         self._make_parents(final.parent)
         temp = final.with_name(f".{final.name}.{len(self._staged)}{TEMP_SUFFIX}")
         self._staged.append((temp, final))
+        self._finals.add(final)  # a set: thousands of files (a dataset's days) stay linear
         return temp
 
     def _make_parents(self, folder: Path) -> None:
@@ -343,6 +345,7 @@ class StagedFiles:
             _fsync_folder(folder)
         self._staged = []
         self._made = []
+        self._finals = set()
 
     def abort(self) -> None:
         for temp, _ in self._staged:
@@ -353,6 +356,7 @@ class StagedFiles:
                 folder.rmdir()  # only when empty: never anything p2pcap did not make
         self._staged = []
         self._made = []
+        self._finals = set()
 
     def __enter__(self) -> StagedFiles:
         return self

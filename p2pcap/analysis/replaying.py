@@ -38,6 +38,7 @@ from importlib.metadata import version as package_version
 
 from p2pcap.analysis.errors import AnalysisError, ReplayError
 from p2pcap.analysis.filters import RecordFilter
+from p2pcap.analysis.pacing import MAX_SLEEP, Pacer
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import capture_network
 from p2pcap.errors import ArgumentError
@@ -46,56 +47,33 @@ from p2pcap.formats.records import Gap
 from p2pcap.formats.v1 import HEADER_LEN, MAX_SIZE, checksum, frame_v1, network_magic, parse_header_v1
 
 
-class _Pacer:
-    """Sleep until each record is due: its offset from the first, / speed."""
-
-    def __init__(self, speed: float, pacing: bool, max_sleep: float | None, clock, sleep):
-        if pacing and not speed > 0:
-            raise ArgumentError("speed", "must be more than 0", value=speed)
-        self.speed, self.pacing, self.max_sleep = speed, pacing, max_sleep
-        self.clock, self.sleep = clock, sleep
-        self._first_ns = None
-        self._start = 0.0
-        self._shift = 0.0  # idle time cut short by max_sleep, carried forward
-
-    def wait(self, ts_ns: int) -> None:
-        if not self.pacing:
-            return
-        if self._first_ns is None:
-            self._first_ns, self._start = ts_ns, self.clock()
-            return
-        due = self._start + self._shift + (ts_ns - self._first_ns) / 1e9 / self.speed
-        delay = due - self.clock()
-        if self.max_sleep is not None and delay > self.max_sleep:
-            self._shift -= delay - self.max_sleep
-            delay = self.max_sleep
-        if delay > 0:
-            self.sleep(delay)
-
-
 def replay(
     path,
     callback,
     *,
     speed: float = 1.0,
     pacing: bool = True,
-    max_sleep: float | None = None,
+    max_sleep: float | None = MAX_SLEEP,
     filt: RecordFilter | None = None,
     gaps: bool = False,
     decoded: bool = False,
     warn=None,
     with_version: bool = False,
+    network: str | None = None,
     clock=time.monotonic,
     sleep=time.sleep,
 ) -> int:
     """Call ``callback(record)`` for each message of a capture, in file order,
     each when it is due: the recorded spacing divided by ``speed``
     (``pacing=False``: no waiting; ``max_sleep``: cap any single pause, in
-    seconds).  ``filt`` (a ``RecordFilter``, the options ``show`` takes)
+    seconds, ``MAX_SLEEP`` unless given; 0 keeps every recorded pause:
+    ``pacing.py``).  ``filt`` (a ``RecordFilter``, the options ``show`` takes)
     selects messages; with ``gaps=True`` gap records are passed on too.
     With ``decoded=True`` the callback gets ``(record, decoded, error)``,
     decoded with the version its peer-session negotiated; ``with_version``
-    adds a fourth argument, (that version, how it is known), for gaps None.
+    adds a fourth argument, (that version, how it is known), for gaps None;
+    ``network`` overrides the capture's (address prefixes), and a capture
+    that names none is said so through ``warn`` first.
     Returns how many
     messages were passed on.  Damaged blocks are skipped; ``warn(problem)``
     then hears of each (an ``InputProblem``: damaged block, torn tail, no
@@ -106,9 +84,12 @@ def replay(
     >>> p2pcap.replay("run.cap", seen.append, speed=10)  # doctest: +SKIP
     1204
     """
-    pacer = _Pacer(speed, pacing, max_sleep, clock, sleep)
+    pacer = Pacer(speed, pacing, max_sleep, clock, sleep)
     passed = 0
-    with open_pipeline(path, filt, decode=decoded) as selection:
+    with open_pipeline(path, filt, decode=decoded, network=network) as selection:
+        note = selection.network_note() if decoded else None
+        if note and warn is not None:
+            warn(note)
         for record in selection:
             is_gap = type(record) is Gap
             if is_gap and not gaps:
@@ -345,7 +326,7 @@ def replay_to_node(
     network: str | None = None,
     speed: float = 1.0,
     pacing: bool = True,
-    max_sleep: float | None = None,
+    max_sleep: float | None = MAX_SLEEP,
     timeout: float = 10.0,
     linger: float = 1.0,
     clock=time.monotonic,
@@ -357,7 +338,7 @@ def replay_to_node(
     ``linger`` seconds are spent reading the node's replies at the end.
     """
     host, port = parse_target(target)
-    pacer = _Pacer(speed, pacing, max_sleep, clock, sleep)
+    pacer = Pacer(speed, pacing, max_sleep, clock, sleep)
     with open_pipeline(path) as p:
         reader = p.reader
         net = capture_network(reader.metadata, network, path)

@@ -98,7 +98,7 @@ def test_appending_a_fourth_capture(dataset, caps, tmp_path):
     again = subprocess.run(
         p2pcap_cmd("export", str(caps["d"]), "--node", "d", "-o", str(grown)), capture_output=True, text=True
     )
-    assert again.returncode == 1
+    assert again.returncode == 2
     assert len(again.stderr.strip().splitlines()) == 1 and "already in the dataset" in again.stderr
     assert pyarrow_rows(grown, "inventory", INVENTORY_COLUMNS) == after
 
@@ -140,7 +140,7 @@ def test_a_foreign_or_malformed_file_is_one_line(dataset, caps, tmp_path, what):
         text = "written for table 'objects' of node 'c', found in inventory/node=a"
     for cmd in (["propagation", str(bad)], ["export", str(caps["d"]), "--node", "d", "-o", str(bad)]):
         run = subprocess.run(p2pcap_cmd(*cmd), capture_output=True, text=True)
-        assert run.returncode == 1
+        assert run.returncode == 2
         lines = run.stderr.strip().splitlines()
         assert len(lines) == 1 and str(target) in lines[0] and text in lines[0], run.stderr
     assert not (bad / "inventory" / "node=d").exists()  # nothing added to a dataset in doubt
@@ -154,7 +154,7 @@ def test_a_folder_that_is_no_dataset(tmp_path, caps):
         ["export", str(caps["a"]), "--format", "parquet", "-o", str(tmp_path / "x")],
     ):
         run = subprocess.run(p2pcap_cmd(*cmd), capture_output=True, text=True)
-        assert run.returncode == 1
+        assert run.returncode == 2
         assert len(run.stderr.strip().splitlines()) == 1 and "not a p2pcap dataset" in run.stderr
 
 
@@ -168,11 +168,11 @@ def test_node_names_must_match_the_captures(caps, tmp_path):
             capture_output=True,
             text=True,
         )
-        assert run.returncode == 1
+        assert run.returncode == 2
         assert len(run.stderr.strip().splitlines()) == 1 and text in run.stderr, run.stderr
     run = subprocess.run(
         p2pcap_cmd("export", str(caps["a"]), str(caps["b"]), "-o", str(tmp_path / "x.jsonl")),
         capture_output=True,
         text=True,
     )
-    assert run.returncode == 1 and "several captures go only into a Parquet dataset" in run.stderr
+    assert run.returncode == 2 and "several captures go only into a Parquet dataset" in run.stderr

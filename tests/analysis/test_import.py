@@ -7,6 +7,9 @@ session recorded from the stand-in node (a round trip)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import stat
 import struct
 import subprocess
 
@@ -38,8 +41,8 @@ def write_folder(root, peers: dict) -> None:
             (root / name / f"msgs_{kind}.dat").write_bytes(b"".join(record(*r) for r in records))
 
 
-def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(p2pcap_cmd(*args), capture_output=True, text=True)
+def run(*args: str, timeout: float | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(p2pcap_cmd(*args), capture_output=True, text=True, timeout=timeout)
 
 
 def show(capture) -> list[dict]:
@@ -181,7 +184,7 @@ def test_round_trip_through_core_layout(tmp_path_factory, ebpf, standin, tmp_pat
         "seed.example.org_19999",
     ]
     again = run("export", str(session.capture), "--format", "capturemessages", "-o", str(folder))
-    assert again.returncode == 1 and "exists and is not an empty folder" in again.stderr
+    assert again.returncode == 2 and "exists and is not an empty folder" in again.stderr
     done = run("import", str(folder), "-o", str(tmp_path / "back.cap"))
     assert done.returncode == 0, done.stderr
     original = session.shown()
@@ -193,3 +196,72 @@ def test_round_trip_through_core_layout(tmp_path_factory, ebpf, standin, tmp_pat
 
     assert sorted(key(m, ids[m["peer_addr"]]) for m in original) == sorted(key(m, m["peer_id"]) for m in back)
     assert [m["ts_ns"] for m in back] == sorted(m["ts_ns"] for m in back)
+
+
+# -- the folder it was given, and only regular files (issue 22) ----------------------
+
+
+def planted(tmp_path, how: str):
+    """A -capturemessages folder with something Core never makes in it; the
+    path it is at, and the file outside the folder it would let import read."""
+    outside = tmp_path / "outside"
+    write_folder(outside, {"6.6.6.6_1": {"recv": [(T0_US, "secret", b"not yours")]}})
+    datadir = tmp_path / "regtest"
+    root = datadir / "message_capture"
+    write_folder(root, {"1.2.3.4_9999": {"recv": [(T0_US, "ping", bytes(8))]}})
+    if how == "peer folder":
+        path = root / "6.6.6.6_1"
+        path.symlink_to(outside / "6.6.6.6_1")
+    elif how == "file":
+        path = root / "1.2.3.4_9999" / "msgs_sent.dat"
+        path.symlink_to(outside / "6.6.6.6_1" / "msgs_recv.dat")
+    elif how == "message_capture":
+        shutil.rmtree(root)
+        path = root
+        path.symlink_to(outside)
+    elif how == "fifo":
+        path = root / "1.2.3.4_9999" / "msgs_sent.dat"
+        os.mkfifo(path)
+    else:  # a device without end
+        path = root / "1.2.3.4_9999" / "msgs_sent.dat"
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+    return datadir, path
+
+
+@pytest.mark.parametrize("how", ["peer folder", "file", "message_capture", "fifo", "device"])
+def test_import_stays_in_its_folder(tmp_path, how):
+    if how == "device" and os.geteuid() != 0:
+        pytest.skip("mknod needs root")
+    datadir, path = planted(tmp_path, how)
+    done = run(
+        "import", str(datadir), "-o", str(tmp_path / "x.cap"), timeout=30
+    )  # a FIFO would block: the timeout
+    assert done.returncode == 1, done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"Error: {path}: ")
+    assert (
+        ("a symbolic link (to " in line) if how not in ("fifo", "device") else ("not a regular file" in line)
+    )
+    assert not (tmp_path / "x.cap").exists()
+
+
+def test_a_file_swapped_while_reading_is_refused(tmp_path):
+    """Files reopened by the pool (more peers than it keeps open) must be
+    the same file as at first: one swapped for a FIFO is named, not read."""
+    from p2pcap.errors import P2pcapError
+
+    root = tmp_path / "message_capture"
+    write_folder(
+        root,
+        {
+            f"10.0.0.{i}_1": {"recv": [(T0_US + i + 10 * k, "ping", bytes(8)) for k in range(3)]}
+            for i in range(4)
+        },
+    )
+    merged = read_capture_dir(root, max_open=1)
+    next(merged)
+    target = root / "10.0.0.3_1" / "msgs_recv.dat"
+    target.unlink()
+    os.mkfifo(target)
+    with pytest.raises(P2pcapError, match="not a regular file|replaced while it was read"):
+        list(merged)

@@ -105,3 +105,32 @@ def test_the_cli_on_spark(spark, dataset):
     duck = subprocess.run(p2pcap_cmd(*args), capture_output=True, text=True)
     lines = [line for line in on_spark.stdout.splitlines() if line.startswith("{")]
     assert "\n".join(lines) + "\n" == duck.stdout and len(lines) == 2
+
+
+def test_glob_characters_above_the_dataset_are_literal_on_spark(spark, dataset, tmp_path):
+    """Hadoop expands ``[``, ``*``, ``?``, ``{`` and ``\\`` in the paths Spark is
+    given: the folder holding the dataset is escaped, and a decoy that a
+    glob of its name would match is not read."""
+    import shutil
+
+    odd = tmp_path / "in[1] *?{a,b}\\x" / "fleet"
+    shutil.copytree(dataset, odd)
+    shutil.copytree(dataset, tmp_path / "in1 ab" / "fleet")
+    assert answer(odd, engine="spark", spark_session=spark) == answer(dataset)
+
+
+def test_spark_errors_are_one_line(spark, dataset, tmp_path):
+    from p2pcap.analysis.datasets import DatasetError
+
+    broken = tmp_path / "fleet"
+    shutil.copytree(dataset, broken)
+    day = next((broken / "inventory" / "node=a").iterdir())
+    (file,) = day.iterdir()
+    raw = bytearray(file.read_bytes())
+    footer = int.from_bytes(raw[-8:-4], "little") + 8
+    for i in range(4, len(raw) - footer, 7):
+        raw[i] ^= 0x5A
+    file.write_bytes(bytes(raw))
+    with pytest.raises(DatasetError) as caught:
+        answer(broken, engine="spark", spark_session=spark)
+    assert str(caught.value).startswith("spark: ") and "\n" not in str(caught.value)

@@ -179,7 +179,7 @@ def test_wrong_network_is_named(session):
         *session.network_args,
     )
     listener.close()
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"Error: {listener.target}: handshake failed: node's network magic is deadbeef, not "
         f"{session.magic.hex()} ({session.network}): give --network"
@@ -203,7 +203,7 @@ def test_silent_node_times_out(session):
     )
     listener.close()
     assert time.monotonic() - start < 15
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"Error: {listener.target}: handshake timed out after 0.5 s waiting for version, verack"
     ]
@@ -216,12 +216,12 @@ def test_refused_connection_and_unknown_peer(session):
     done = run(
         "replay", str(session.capture), "--to", f"127.0.0.1:{port}", "--peer", "0", *session.network_args
     )
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"Error: 127.0.0.1:{port}: cannot connect: Connection refused"
     ]
     done = run("replay", str(session.capture), "--to", "127.0.0.1:1", "--peer", "5", *session.network_args)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"Error: {session.capture}: no peer 5 in this capture (peers: 0, 1, 7)"
     ]
@@ -250,7 +250,7 @@ def test_to_mistakes_are_one_line(tmp_path, args, message):
     with CaptureWriter(cap, {"network": "unknown"}) as w:
         w.write(Message(T0, 5, 0, "10.0.0.1:9999", "inbound", "in", "verack", 0, b""))
     done = run("replay", str(cap), "--to", "127.0.0.1:1", *args)
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [f"Error: {message.format(cap=cap)}"]
 
 
@@ -260,7 +260,7 @@ def test_to_with_network_override_and_pid_form(tmp_path):
         w.write(Message(T0, 5, 3, "10.0.0.1:9999", "inbound", "in", "ping", 8, bytes(8)))
         w.write(Message(T0, 6, 3, "10.0.0.2:9999", "inbound", "in", "pong", 8, bytes(8)))
     done = run("replay", str(cap), "--to", "127.0.0.1:1", "--peer", "3", "--network", "regtest")
-    assert done.returncode == 1 and "peer 3 exists in pids 5, 6: give --pid" in done.stderr
+    assert done.returncode == 2 and "peer 3 exists in pids 5, 6: give --pid" in done.stderr
     listener = Listener(REGTEST)
     done = run(
         "replay", str(cap), "--to", listener.target, "--peer", "6:3", "--network", "regtest", "--linger", "0"
@@ -325,3 +325,80 @@ def test_api_callback_with_pacing(tmp_path):
     assert sleeps == [0.1, 0.1, 0.1, 0.1]
     sleeps.clear()
     assert p2pcap.replay(cap, lambda r: None, pacing=False, sleep=sleep) == 4 and sleeps == []
+
+
+# -- pauses from a stranger's capture (issue 22; p2pcap/analysis/pacing.py) --------
+
+
+class Clock:
+    """A clock that ``sleep`` moves on; ``limit`` sleeps at most, then it stops the replay."""
+
+    def __init__(self, limit: int = 10_000):
+        self.now, self.sleeps, self.limit = 100.0, [], limit
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert 0 <= seconds <= 86_400  # no negative pause, no NaN, nothing time.sleep would refuse
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if len(self.sleeps) >= self.limit:
+            raise StopIteration("enough")
+
+
+def gap_capture(path, gap_ns: int):
+    with CaptureWriter(path, {"network": "regtest"}) as w:
+        for ts in (T0, T0 + 1_000_000, T0 + gap_ns, T0 + gap_ns + 500_000_000):
+            w.write(Message(ts, 5, 0, "10.0.0.1:19899", "inbound", "in", "ping", 8, bytes(8)))
+    return path
+
+
+def test_a_huge_gap_is_capped_by_default(tmp_path):
+    cap = gap_capture(tmp_path / "gap.cap", (1 << 63) - T0 - 10**9)  # to the end of int64 time
+    clock = Clock()
+    assert p2pcap.replay(cap, lambda r: None, clock=clock, sleep=clock.sleep) == 4
+    assert [round(s, 6) for s in clock.sleeps] == [0.001, 10.0, 0.5]  # MAX_SLEEP, then the spacing goes on
+
+
+def test_max_sleep_0_waits_a_huge_gap_in_pieces_without_overflow(tmp_path):
+    from p2pcap.analysis.pacing import SLEEP_PIECE
+
+    cap = gap_capture(tmp_path / "gap.cap", (1 << 63) - T0 - 10**9)  # 200 years: past what time.sleep takes
+    clock = Clock(limit=50)
+    with pytest.raises(StopIteration):  # still waiting after 50 pieces: it would go on, not raise
+        p2pcap.replay(cap, lambda r: None, max_sleep=0, clock=clock, sleep=clock.sleep)
+    assert clock.sleeps[0] == pytest.approx(0.001)
+    assert clock.sleeps[1:] == [SLEEP_PIECE] * 49
+
+
+def test_pacer_takes_any_gap_and_speed():
+    from p2pcap.analysis.pacing import Pacer
+
+    for speed in (1e-300, 1.0, 1e300):
+        clock = Clock(limit=5)
+        pacer = Pacer(speed, True, 10.0, clock, clock.sleep)
+        for ts in (0, (1 << 64) - 1, 0, (1 << 64) - 1, 5):
+            pacer.wait(ts)  # forward 584 years, back, forward: never NaN, never more than 10 s
+        assert all(0 <= s <= 10.0 for s in clock.sleeps)
+    with pytest.raises(p2pcap.errors.ArgumentError):
+        Pacer(float("inf"), True, 10.0)
+    with pytest.raises(p2pcap.errors.ArgumentError):
+        Pacer(1.0, True, float("nan"))
+
+
+def test_cli_max_sleep(tmp_path):
+    """``--max-sleep`` caps a pause (default 10 s); with 0 a 100-year gap is
+    waited for, without a traceback, until the process is stopped."""
+    cap = gap_capture(tmp_path / "gap.cap", 100 * 365 * 86_400 * 10**9)
+    start = time.monotonic()
+    done = run("replay", str(cap), "--max-sleep", "0.2")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 4 and time.monotonic() - start < 30
+    with pytest.raises(subprocess.TimeoutExpired) as waited:
+        run("replay", str(cap), "--max-sleep", "0", timeout=8)
+    out = waited.value.stdout or b""
+    err = waited.value.stderr or b""
+    assert len(out.splitlines()) == 2 and b"Traceback" not in err, err  # the two before the gap
+    help_text = " ".join(run("replay", "--help").stdout.split())
+    assert "--max-sleep SECONDS" in help_text and "[default: 10.0" in help_text
