@@ -24,6 +24,22 @@ diff A B                        p2pcap show -n A, then B               <= 2x
 B is A with 3 messages dropped and 2 changed.  ``--memory N`` also records
 N messages (default 1,000,000) and prints each command's peak RSS on it.
 
+``--filters N`` (default 1,000,000; 0 skips) times display filters (-Y)
+beside the shorthands they replace, on a capture of N messages (the same
+mix, the one ``--memory`` uses when the two counts agree):
+
+=================================================  ======================================  =======
+-Y                                                 shorthand                               goal
+=================================================  ======================================  =======
+show -Y 'command == "inv" && inv.type == MSG_TX'   show --type inv --where inv.type=MSG_TX <= 1.5x
+--json                                             --json
+show -Y 'command == "inv"' --json                  show --type inv --json                  as fast
+show -Y 'command == "inv"' -n                      show --type inv -n                      as fast
+=================================================  ======================================  =======
+
+"As fast" is read as within 10%: runs of the same command on this shared
+machine move by that much (docs/BENCHMARKS.md).
+
 The package's bytecode is compiled first (``compileall``, into the usual
 ``__pycache__``), as the installed tool has it (``make install`` is a pip
 install, which compiles): a checkout run under PYTHONDONTWRITEBYTECODE
@@ -144,6 +160,12 @@ def main(argv=None) -> None:
         default=1_000_000,
         help="messages in the capture the peak-RSS runs use (0: skip them)",
     )
+    parser.add_argument(
+        "--filters",
+        type=int,
+        default=1_000_000,
+        help="messages in the capture the display-filter runs use (0: skip them)",
+    )
     args = parser.parse_args(argv)
     tshark = shutil.which("tshark")
     compileall.compile_dir(Path(p2pcap.__file__).parent, quiet=1)
@@ -235,6 +257,53 @@ def main(argv=None) -> None:
             }.items():
                 t, rss = peak_rss(cmd)
                 print(f"  {name:28} {rss / 1024:>7.0f} MiB  {t:>7.1f} s")
+        if args.filters:
+            big = tmp / "big.cap"
+            if not (args.memory == args.filters and big.exists()):
+                big = tmp / "filters.cap"
+                write(OfflineMix(2).messages(args.filters), big)
+            display_filters(big, args.filters, args.rounds)
+
+
+# (display filter run, shorthand run, goal for their ratio)
+FILTER_PAIRS = [
+    (
+        ["-Y", 'command == "inv" && inv.type == MSG_TX', "--json"],
+        ["--type", "inv", "--where", "inv.type=MSG_TX", "--json"],
+        1.5,
+    ),
+    (["-Y", 'command == "inv"', "--json"], ["--type", "inv", "--json"], 1.1),
+    (["-Y", 'command == "inv"', "-n"], ["--type", "inv", "-n"], 1.1),
+]
+
+
+def display_filters(cap: Path, messages: int, rounds: int) -> None:
+    """-Y beside the shorthands, alternating inside each round (and which goes
+    first, every round); the medians and their ratios."""
+    times: dict[tuple, list[float]] = {}
+    lines: dict[tuple, int] = {}
+    for round_ in range(rounds):
+        for display, shorthand, _goal in FILTER_PAIRS:
+            # which of the two goes first changes every round, so that whatever going
+            # first or second does (the page cache, the CPU's clock) falls on both
+            for args in (display, shorthand) if round_ % 2 == 0 else (shorthand, display):
+                t, n = run([*P2PCAP, "show", str(cap), *args])
+                times.setdefault(tuple(args), []).append(t)
+                lines[tuple(args)] = n
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(f"\ndisplay filters on {messages:,} messages, {rounds} rounds, median wall seconds")
+    print(f"{'show ...':58} {'lines':>9} {'median s':>9}")
+    for display, shorthand, _goal in FILTER_PAIRS:
+        for args in (display, shorthand):
+            shown = " ".join(a if " " not in a else repr(a) for a in args)
+            print(f"{shown:58} {lines[tuple(args)]:>9,} {med[tuple(args)]:>9.3f}")
+    print(f"\n{'ratio (-Y / shorthand)':58} {'value':>7} {'goal':>7}  met")
+    for display, shorthand, goal in FILTER_PAIRS:
+        if lines[tuple(display)] != lines[tuple(shorthand)]:
+            raise SystemExit(f"{display} and {shorthand} printed different line counts")
+        value = med[tuple(display)] / med[tuple(shorthand)]
+        name = " ".join(a if " " not in a else repr(a) for a in display)
+        print(f"{name:58} {value:>6.2f}x <={goal:>5}x  {'yes' if value <= goal else 'NO'}")
 
 
 if __name__ == "__main__":

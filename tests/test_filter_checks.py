@@ -124,7 +124,36 @@ def _replay(cap, tmp):
     return ["replay", cap, "--no-pacing"], lambda result: result.stdout == ""
 
 
-COMMANDS = {"show": _show, "filter": _filter, "diff": _diff, "replay": _replay}
+def _stats(cap, tmp):
+    return ["stats", cap, "--json"], lambda result: json.loads(result.stdout)["messages"] == 0
+
+
+def _export(cap, tmp):
+    out = tmp / "out.jsonl"
+    return ["export", cap, "-o", out], lambda result: out.read_text() == ""
+
+
+def _pairs(cap, tmp):  # docs/CONVERSATIONS.md: the filters choose pairs by their request
+    def empty(result) -> bool:  # only the summary line, of no pair
+        return json.loads(result.stdout.splitlines()[-1])["summary"]["rules"] == []
+
+    return ["pairs", cap, "--json"], empty
+
+
+def _flow(cap, tmp):
+    return ["flow", cap, "--format", "svg"], lambda result: 'class="msg"' not in result.stdout
+
+
+COMMANDS = {
+    "pairs": _pairs,
+    "flow": _flow,
+    "show": _show,
+    "filter": _filter,
+    "diff": _diff,
+    "replay": _replay,
+    "stats": _stats,
+    "export": _export,
+}
 
 
 def test_the_table_covers_every_command_that_filters():

@@ -74,16 +74,24 @@ def wants_dataset(paths, output, fmt: str | None) -> bool:
 
 
 def export_captures(
-    paths, output, fmt: str | None = None, *, network: str | None = None, decode: bool = True, nodes=()
+    paths,
+    output,
+    fmt: str | None = None,
+    *,
+    network: str | None = None,
+    decode: bool = True,
+    nodes=(),
+    filt=None,
 ):
     """``export``: one capture to one file (``export_capture``), or captures
-    into a dataset folder (``dataset.export_dataset``) as ``wants_dataset`` says."""
+    into a dataset folder (``dataset.export_dataset``) as ``wants_dataset`` says;
+    ``filt`` (a ``RecordFilter``) selects the records written."""
     paths = list(paths)
     if wants_dataset(paths, output, fmt):
         from p2pcap.analysis.dataset import export_dataset
 
         check_output(paths, output)
-        return export_dataset(paths, output, nodes=nodes, decode=decode)
+        return export_dataset(paths, output, nodes=nodes, decode=decode, filt=filt)
     if len(paths) > 1:
         raise ArgumentError(
             "output",
@@ -91,18 +99,18 @@ def export_captures(
         )
     if nodes:
         raise ArgumentError("node", "{arg} names a node in a Parquet dataset (--format parquet -o DIR)")
-    return export_capture(paths[0], output, fmt, network=network, decode=decode)
+    return export_capture(paths[0], output, fmt, network=network, decode=decode, filt=filt)
 
 
 def export_capture(
-    path, output, fmt: str | None = None, *, network: str | None = None, decode: bool = True
+    path, output, fmt: str | None = None, *, network: str | None = None, decode: bool = True, filt=None
 ) -> ConvertSummary:
     """Write every record of capture ``path`` to ``output`` in ``fmt``.
 
     ``output`` ``-`` is standard output (pcapng and jsonl).  ``fmt`` defaults
     from the output's suffix.  ``network`` overrides the capture's own (for
     the pcapng header magic).  ``decode=False`` leaves ``decoded`` out of
-    JSON lines and Parquet.  Returns counts, and in ``problems`` what was
+    JSON lines and Parquet.  ``filt`` (a ``RecordFilter``) selects the records.  Returns counts, and in ``problems`` what was
     wrong with the input (damaged blocks, a torn tail, no footer).
     """
     fmt = fmt or guess_format(output)
@@ -120,7 +128,7 @@ def export_capture(
         _check_empty_folder(Path(output))
     summary = ConvertSummary(str(output), fmt)
     decoding = decode and fmt in ("jsonl", "parquet")
-    with open_pipeline(path, decode=decoding, network=network) as p:
+    with open_pipeline(path, filt, decode=decoding, network=network) as p:
         if fmt == "pcapng":
             summary.network = capture_network(p.metadata, network, path)
         elif decoding and p.network_note():

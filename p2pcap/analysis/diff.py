@@ -22,13 +22,14 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
+import struct
 import tempfile
 from array import array
 from dataclasses import dataclass, field
 
 import orjson
 
-from p2pcap.analysis.align import hunks, opcodes
+from p2pcap.analysis.align import Budget, hunks, opcodes
 from p2pcap.analysis.errors import AnalysisError
 from p2pcap.analysis.filters import RecordFilter
 from p2pcap.analysis.pipeline import open_pipeline
@@ -273,7 +274,7 @@ def _walked_blocks(selection, norm: Normalizer, side: Side, filt: RecordFilter):
     cannot serve: not built, or a filter it does not apply (``--type`` keeps
     the version messages out of the count, the metadata tests are per record)."""
     walk = accelerators.blockwalk()
-    bounds = selection.plain_bounds() if walk is not None and filt.commands is None else None
+    bounds = selection.plain_bounds() if walk is not None and filt.selected_commands is None else None
     if bounds is None:
         return None
     fingerprints, is_raw = walk.fingerprints, norm.raw_comparable
@@ -483,6 +484,7 @@ class DiffResult:
     sessions: list  # SessionDiff
     lines_a: LineStore
     lines_b: LineStore
+    notes: list = field(default_factory=list)  # what the reader should know of how it was compared
 
     def count_rows(self) -> list[tuple[str, str, int, int]]:
         keys = sorted(set(self.a.counts) | set(self.b.counts))
@@ -498,7 +500,16 @@ class DiffResult:
 
 
 class LineStore:
-    """Normalized JSON of the messages a diff prints, kept on disk by ordinal."""
+    """Normalized JSON of the messages a diff prints, kept on disk by ordinal.
+
+    Each entry is four length-prefixed fields (direction, command, summary,
+    normalized JSON): a capture's command may hold any character, a tab or
+    a line feed included.  Strings keep their surrogates (bytes that were
+    not UTF-8) through ``surrogatepass``.  Messages met again with the same
+    bytes (a relayed ``inv``, a run of ``ping``) are decoded once.
+    """
+
+    _HEAD = struct.Struct("<IIII")
 
     def __init__(self, needed):
         self.needed = array("Q", sorted(set(needed)))
@@ -509,6 +520,7 @@ class LineStore:
         if not self.needed:
             return
         k, ordinal = 0, -1
+        made: dict = {}  # (direction, command, version, payload or its digest) -> entry
         with open_pipeline(path, filt, decode=True, share_decoded=True) as sel:
             for rec in sel:
                 if type(rec) is not Message:
@@ -516,24 +528,48 @@ class LineStore:
                 ordinal += 1
                 if ordinal != self.needed[k]:
                     continue
-                decoded, error = sel.decoded(rec)
-                info = f"! {error}" if error else summarize(rec.command, decoded)
-                info = " ".join(info.split())  # one line, no tabs
-                text = f"{rec.direction}\t{rec.command}\t{info}\t{norm.text(rec, decoded, error)}\n".encode()
+                key = (
+                    rec.direction,
+                    rec.command,
+                    sel.version_for(rec),
+                    rec.msg_size,
+                    rec.payload
+                    if len(rec.payload) <= 64
+                    else hashlib.blake2b(rec.payload, digest_size=16).digest(),
+                )
+                entry = made.get(key)
+                if entry is None:
+                    entry = self._entry(rec, *sel.decoded(rec), norm)
+                    if len(made) >= _CACHE_LIMIT:
+                        made.clear()
+                    made[key] = entry
                 self.offsets.append(self._file.tell())
-                self._file.write(text)
+                self._file.write(entry)
                 k += 1
                 if k == len(self.needed):
                     break
         if k != len(self.needed):
             raise AnalysisError(f"{path}: the capture changed while diff read it")
 
+    def _entry(self, rec, decoded, error, norm) -> bytes:
+        info = f"! {error}" if error else summarize(rec.command, decoded)
+        fields = [
+            f.encode("utf-8", "surrogatepass")
+            for f in (rec.direction, rec.command, " ".join(info.split()), norm.text(rec, decoded, error))
+        ]
+        return self._HEAD.pack(*map(len, fields)) + b"".join(fields)
+
     def get(self, ordinal: int) -> tuple[str, str, str, str]:
         """``(direction, command, summary, normalized JSON)``."""
         k = bisect.bisect_left(self.needed, ordinal)
         self._file.seek(self.offsets[k])
-        direction, command, info, text = self._file.readline().decode().rstrip("\n").split("\t", 3)
-        return direction, command, info, text
+        sizes = self._HEAD.unpack(self._file.read(self._HEAD.size))
+        raw = self._file.read(sum(sizes))
+        out, at = [], 0
+        for n in sizes:
+            out.append(raw[at : at + n].decode("utf-8", "surrogatepass"))
+            at += n
+        return tuple(out)
 
     def close(self) -> None:
         self._file.close()
@@ -548,11 +584,12 @@ def diff_captures(
     a = scan(path_a, filt, norm)
     b = scan(path_b, filt, norm)
     sessions, need_a, need_b = [], [], []
+    budget = Budget.for_sizes(a.messages, b.messages)  # one for the whole diff (align.py)
     for sa, sb, how in pair_sessions(a.sessions, b.sessions, parse_peer_map(peer_map)):
         if sa is None or sb is None:
             sessions.append(SessionDiff(sa, sb, how, []))
             continue
-        groups = list(hunks(opcodes(sa.fps, sb.fps), context))
+        groups = list(hunks(opcodes(sa.fps, sb.fps, budget), context))
         for group in groups:
             for _tag, i1, i2, j1, j2 in group:
                 need_a.extend(sa.ords[i1:i2])
@@ -567,4 +604,11 @@ def diff_captures(
         lines_a.close()
         lines_b.close()
         raise
-    return DiffResult(a, b, sessions, lines_a, lines_b)
+    notes = []
+    if budget.spent:
+        notes.append(
+            f"the alignment used its whole budget ({budget.steps:,} steps for "
+            f"{a.messages + b.messages:,} messages): {budget.coarse:,} stretches are shown as "
+            f"replaced, not aligned message by message (--type or --peer narrow the comparison)"
+        )
+    return DiffResult(a, b, sessions, lines_a, lines_b, notes)

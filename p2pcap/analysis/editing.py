@@ -58,6 +58,8 @@ def describe_filter(filt: RecordFilter) -> list[str]:
             words += [flag, spec.text]
     for w in filt.where:
         words += ["--where", str(w)]
+    if filt.display is not None:
+        words += ["-Y", str(filt.display)]
     return words
 
 

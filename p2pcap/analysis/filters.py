@@ -4,8 +4,10 @@ A ``RecordFilter`` says which records to keep; a ``Selection`` runs one over
 a reader.  What the reader can do cheaply is pushed down to it: ``--type``
 and an absolute time range skip whole blocks through the footer index and
 the block headers.  Everything else is tested per record, on metadata first;
-only ``--where`` needs a payload decoded, with the protocol version
-negotiated on that peer-session.
+only ``--where`` and a display filter's decoded fields need a payload
+decoded, with the protocol version negotiated on that peer-session.  A
+display filter (``-Y``, ``p2pcap.analysis.dfilter``) pushes down what it
+can too: the commands it can be true of, and its top-level time bounds.
 
 Gap records pass every filter but the time range and ``--pid``: a filtered
 view still reports the losses that may hide what it looks for.
@@ -233,24 +235,40 @@ class RecordFilter:
     since: TimeSpec | None = None
     until: TimeSpec | None = None
     where: tuple = ()  # Where clauses, all must match
+    display: object = None  # -Y: a dfilter.DisplayFilter, which must match too
     _peer_keys: frozenset = field(default=frozenset(), init=False, repr=False, compare=False)
+    _commands: frozenset | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "_peer_keys", frozenset(_peer_key(p) for p in self.peers))
+        commands = self.commands
+        shown = None if self.display is None else self.display.commands
+        if shown is not None:
+            commands = shown if commands is None else commands & shown
+        object.__setattr__(self, "_commands", commands)
+
+    @property
+    def selected_commands(self) -> frozenset | None:
+        """The commands a message may have to pass: ``--type``'s, and those a display
+        filter can be true of (None: any)."""
+        return self._commands
 
     @property
     def needs_decode(self) -> bool:
-        return bool(self.where)
+        return bool(self.where) or (self.display is not None and self.display.needs_decode)
 
     def is_metadata_trivial(self) -> bool:
-        """True when ``wants`` keeps every record the reader's command filter passed."""
-        return not (self.exclude or self.direction or self.pids or self.conn_types or self._peer_keys)
+        """True when ``wants`` keeps every record the reader's command filter passed
+        (and a display filter has nothing left to test once its commands are pushed)."""
+        return not (self.exclude or self.direction or self.pids or self.conn_types or self._peer_keys) and (
+            self.display is None or self.display.residual_free
+        )
 
     def wants(self, record) -> bool:
-        """Metadata tests (not time, not ``where``): cheap, per record."""
+        """Metadata tests (not time, not ``where``, not a display filter's): cheap, per record."""
         if type(record) is not Message:
             return not self.pids or record.pid == 0 or record.pid in self.pids
-        if self.commands is not None and record.command not in self.commands:
+        if self._commands is not None and record.command not in self._commands:
             return False
         if record.command in self.exclude:
             return False
@@ -391,16 +409,32 @@ class Selection:
         """(commands, since_ns, until_ns, known) the reader is asked for; not
         ``known`` when a relative time waits for the first record."""
         filt = self.filt
-        relative = any(t is not None and t.kind != "absolute" for t in (filt.since, filt.until))
+        display = filt.display
+        times = (
+            (filt.since, filt.until)
+            if display is None
+            else (filt.since, filt.until, *display.since, *display.until)
+        )
+        relative = any(t is not None and t.kind != "absolute" for t in times) or (
+            display is not None and display.needs_first_time
+        )
         if relative:
             self.first_ns = self._first_ns()
-        since = _resolve(filt.since, self.first_ns)
-        until = _resolve(filt.until, self.first_ns)
+        since, until = self._bounds(self.first_ns)
         known = not relative or self.first_ns is not None
-        commands = None
-        if filt.commands is not None:
-            commands = filt.commands | {"version"} if self._decode_wanted else filt.commands
+        commands = filt.selected_commands
+        if commands is not None and self._decode_wanted:
+            commands = commands | {"version"}
         return commands, since, until, known
+
+    def _bounds(self, first_ns):
+        """(since_ns, until_ns): ``--since``/``--until`` and a display filter's time bounds, resolved."""
+        filt = self.filt
+        lows = [filt.since] + list(filt.display.since if filt.display is not None else ())
+        highs = [filt.until] + list(filt.display.until if filt.display is not None else ())
+        since = max((_resolve(t, first_ns) for t in lows if t is not None), default=None)
+        until = min((_resolve(t, first_ns) for t in highs if t is not None), default=None)
+        return since, until
 
     def plain_bounds(self):
         """``(commands, since_ns, until_ns)`` when the reader applies the whole
@@ -431,12 +465,13 @@ class Selection:
             pushed.update(since_ns=since, until_ns=until)
         if known and not filt.where:
             # (with decoding, the reader also passes version messages: wants() drops them)
-            yield from self._plain(self.reader.records(**pushed), commands == filt.commands)
+            yield from self._plain(self.reader.records(**pushed), commands == filt.selected_commands)
             return
+        display = filt.display if filt.display is not None and not filt.display.residual_free else None
         for rec in self.reader.records(**pushed):
             if not known:
                 self.first_ns = rec.ts_ns
-                since, until = _resolve(filt.since, rec.ts_ns), _resolve(filt.until, rec.ts_ns)
+                since, until = self._bounds(rec.ts_ns)
                 known = True
             if type(rec) is Message:
                 self.versions.see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
@@ -445,6 +480,8 @@ class Selection:
             if until is not None and rec.ts_ns > until:
                 continue
             if not filt.wants(rec):
+                continue
+            if display is not None and type(rec) is Message and not display.matches(rec, self):
                 continue
             if filt.where and type(rec) is Message:
                 decoded, _error = self.decoded(rec)
@@ -458,11 +495,90 @@ class Selection:
         filt = self.filt
         everything = exact_commands and filt.is_metadata_trivial()
         see = self.versions.see if self._decode_wanted else None
+        display = filt.display if filt.display is not None and not filt.display.residual_free else None
+        if display is None:
+            for rec in records:
+                if see is not None and type(rec) is Message and rec.command == "version":
+                    see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
+                if everything or filt.wants(rec):
+                    yield rec
+            return
+        wants, matches = filt.wants, display.matches
         for rec in records:
-            if see is not None and type(rec) is Message and rec.command == "version":
+            if type(rec) is not Message:
+                if wants(rec):
+                    yield rec
+                continue
+            if see is not None and rec.command == "version":
                 see(rec.pid, rec.peer_id, rec.direction, rec.command, rec.payload)
-            if everything or filt.wants(rec):
+            if wants(rec) and matches(rec, self):
                 yield rec
+
+
+def selected_index(records, each_block=None, chunk: int = 4096):
+    """The index (``formats.CaptureIndex``) of the records a ``Selection``
+    yields, as the writer would keep it for a capture of only those: counts
+    per command and direction, peer-sessions, losses, and one entry per
+    ``chunk`` records for the time range.  ``each_block(records)`` also gets
+    them, ``chunk`` at a time (``stats --biggest`` with a filter).
+
+    >>> idx = selected_index([Message(5, 1, 0, "1.2.3.4:9999", "inbound", "in", "ping", 8, bytes(8))])
+    >>> idx.messages, idx.ts_min_ns, idx.peers[0].messages_in
+    (1, 5, 1)
+    """
+    from p2pcap.formats.index import BlockInfo, CaptureIndex, Counts, Loss, PeerSession
+
+    idx = CaptureIndex()
+    peers: dict = {}
+    losses: dict = {}
+    batch: list = []
+
+    def close_batch():
+        if batch:
+            times = [r.ts_ns for r in batch]
+            idx.blocks.append(BlockInfo(len(idx.blocks), 0, 0, len(batch), min(times), max(times)))
+            if each_block is not None:
+                each_block(batch)
+
+    for rec in records:
+        batch.append(rec)
+        if type(rec) is Message:
+            dirs = idx.commands.setdefault(rec.command, {})
+            counts = dirs.get(rec.direction) or dirs.setdefault(rec.direction, Counts())
+            counts.messages += 1
+            counts.bytes += rec.msg_size
+            counts.captured += rec.captured_len
+            key = (rec.pid, rec.peer_id, rec.peer_addr, rec.conn_type)
+            session = peers.get(key)
+            if session is None:
+                session = peers[key] = PeerSession(*key, rec.ts_ns, rec.ts_ns)
+                idx.peers.append(session)
+            session.first_ns, session.last_ns = (
+                min(session.first_ns, rec.ts_ns),
+                max(session.last_ns, rec.ts_ns),
+            )
+            if rec.direction == "out":
+                session.messages_out += 1
+                session.bytes_out += rec.msg_size
+            else:
+                session.messages_in += 1
+                session.bytes_in += rec.msg_size
+        else:
+            loss = losses.get((rec.pid, rec.reason))
+            if loss is None:
+                loss = losses[(rec.pid, rec.reason)] = Loss(
+                    rec.pid, rec.reason, 0, 0, 0, rec.ts_ns, rec.ts_ns
+                )
+                idx.losses.append(loss)
+            loss.records += 1
+            loss.lost_messages += rec.lost_messages
+            loss.lost_bytes += rec.lost_bytes
+            loss.first_ns, loss.last_ns = min(loss.first_ns, rec.ts_ns), max(loss.last_ns, rec.ts_ns)
+        if len(batch) >= chunk:
+            close_batch()
+            batch = []
+    close_batch()
+    return idx
 
 
 def _resolve(spec: TimeSpec | None, first_ns):
@@ -471,4 +587,13 @@ def _resolve(spec: TimeSpec | None, first_ns):
     return spec.resolve(first_ns)
 
 
-__all__ = ["Gap", "Message", "RecordFilter", "Selection", "Where", "parse_time", "parse_where"]
+__all__ = [
+    "Gap",
+    "Message",
+    "RecordFilter",
+    "Selection",
+    "Where",
+    "parse_time",
+    "parse_where",
+    "selected_index",
+]

@@ -21,6 +21,7 @@ ahead}).
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -32,10 +33,11 @@ from p2pcap.analysis.dataset import (
     open_dataset,
     resolve_nodes,
 )
-from p2pcap.analysis.engines import _quote, open_engine
+from p2pcap.analysis.engines import _quote, check_memory_limit, open_engine
 from p2pcap.errors import ArgumentError
 from p2pcap.units import NS
 
+READ_TABLES = ("inventory", "objects")  # the dataset's tables propagation reads
 PERCENTILES = (50, 90, 99)
 TOP_PEERS = 3
 _MS = NS // 1000
@@ -245,16 +247,22 @@ class Propagation:
         self.close()
 
 
-def gather_inputs(inputs, nodes=(), temp_dir=None):
-    """(tables {table: files}, clocks {node: [...]}, node names, problems, temp folder or None).
+def _entries(ds, table: str) -> list[tuple[str, str]]:
+    """``(dataset folder, path in it)`` of each of ``ds``'s files of ``table``."""
+    root = str(ds.root)
+    return [(root, os.path.relpath(f, root)) for f in ds.files[table]]
+
+
+def gather_inputs(inputs, nodes=(), temp_dir=None, filt=None):
+    """(tables {table: [(folder, path in it)]}, clocks {node: [...]}, node names,
+    problems, temp folder or None).
 
     A folder must be a dataset; a file is a capture, exported (inventory and
     objects only) to a temporary dataset; ``nodes`` names the captures, in
-    order (``dataset.resolve_nodes``).
+    order (``dataset.resolve_nodes``).  ``filt`` (a ``RecordFilter``) selects
+    the messages of captures; a dataset's were chosen when it was exported.
     """
-    from p2pcap.formats.parquet import TABLES
-
-    tables: dict = {t: [] for t in TABLES if t != "messages"}
+    tables: dict = {t: [] for t in READ_TABLES}
     clocks: dict = {}
     names: list = []
     problems: list = []
@@ -262,10 +270,16 @@ def gather_inputs(inputs, nodes=(), temp_dir=None):
     folders = [Path(i) for i in inputs if Path(i).is_dir()]
     if nodes and not captures:
         raise ArgumentError("node", "{arg} names captures given as files; a dataset's nodes are in it")
+    if filt is not None and folders:
+        raise ArgumentError(
+            "display_filter",
+            f"{{arg}} selects messages of captures given as files; {folders[0]} is a dataset, "
+            "whose messages were chosen when it was exported (p2pcap export -Y ...)",
+        )
     for folder in folders:
         ds = open_dataset(folder)
         for t in tables:
-            tables[t] += ds.files[t]
+            tables[t] += _entries(ds, t)
         for node in ds.nodes:
             if node not in names:
                 names.append(node)
@@ -280,7 +294,12 @@ def gather_inputs(inputs, nodes=(), temp_dir=None):
         try:
             for path, name in zip(captures, given):
                 summary = export_dataset(
-                    [path], root, nodes=[name] if name else (), decode=False, tables=("inventory", "objects")
+                    [path],
+                    root,
+                    nodes=[name] if name else (),
+                    decode=False,
+                    tables=READ_TABLES,
+                    filt=filt,
                 )
                 problems += summary.problems
                 node = summary.nodes[0]
@@ -293,7 +312,7 @@ def gather_inputs(inputs, nodes=(), temp_dir=None):
             temp.cleanup()
             raise
         for t in tables:
-            tables[t] += ds.files[t]
+            tables[t] += _entries(ds, t)
     return tables, clocks, names, problems, temp
 
 
@@ -308,14 +327,27 @@ def propagation(
     engine: str = "duckdb",
     master: str | None = None,
     spark_session=None,
+    memory_limit: str | None = None,
+    temp_dir=None,
+    filt=None,
 ) -> Propagation:
     """Propagation across the nodes of ``inputs`` (captures and/or dataset folders).
 
     ``types``: inv type names (``MSG_ISDLOCK``) to keep; ``since``/``until``:
     ``TimeSpec`` (an offset is from the first event of all nodes);
     ``clock_offsets``: {node: ns its clock runs ahead}; ``engine``:
-    ``duckdb`` or ``spark`` (``master``, or an existing ``spark_session``).
+    ``duckdb`` or ``spark`` (``master``, or an existing ``spark_session``);
+    ``memory_limit``: DuckDB's (``engines.DEFAULT_MEMORY_LIMIT`` if None);
+    ``temp_dir``: where the temporary dataset of captures and DuckDB's
+    spill go (the system's temporary folder if None); ``filt``: a
+    ``RecordFilter`` of the messages of captures given as files (-Y).
+
+    >>> with propagation(["fleet/"], types=("MSG_ISDLOCK",)) as result:  # doctest: +SKIP
+    ...     result.types
+    {'MSG_ISDLOCK': 12}
     """
+    if memory_limit is not None:
+        check_memory_limit(memory_limit)
     for t in types:
         if not _TYPE.match(t):
             raise ArgumentError(
@@ -323,7 +355,7 @@ def propagation(
                 "expected inv type names such as MSG_TX, MSG_ISDLOCK, MSG_CLSIG (or a type number)",
                 value=t,
             )
-    tables, clocks, names, problems, temp = gather_inputs(inputs, nodes)
+    tables, clocks, names, problems, temp = gather_inputs(inputs, nodes, temp_dir, filt)
     offsets = dict(clock_offsets or {})
     for node in offsets:
         if node not in names:
@@ -332,7 +364,14 @@ def propagation(
                 "clock_offset", f"no node {node!r} in the inputs ({', '.join(names) or 'none'})"
             )
     try:
-        eng = open_engine(engine, tables, master=master, spark_session=spark_session)
+        eng = open_engine(
+            engine,
+            tables,
+            master=master,
+            spark_session=spark_session,
+            memory_limit=memory_limit,
+            temp_dir=temp_dir,
+        )
     except BaseException:
         temp and temp.cleanup()
         raise

@@ -2,10 +2,14 @@
 
 Counts per command, direction and peer-session, bytes, rates, losses.  A
 capture closed cleanly has all of that in its footer index, so the plain
-``stats`` decompresses nothing.  Asking for what the index cannot know
-(the biggest messages, a timeline for ``--plot``), or a file without a
-footer, costs one pass over the records, in bounded memory: counters per
-command and peer, a heap of the N biggest, a few hundred time buckets.
+``stats`` decompresses nothing.  The footer is the file's own account of
+itself: the reader refuses one whose claims the file cannot hold
+(``formats/footer.py``), but only reading the blocks proves the counts, so
+a result from the footer says it is unchecked (``checked``).  Asking for
+what the index cannot know (the biggest messages, a timeline for
+``--plot``), or a file without a footer, costs one pass over the records,
+in bounded memory: counters per command and peer, a heap of the N
+biggest, a few hundred time buckets.
 """
 
 from __future__ import annotations
@@ -63,6 +67,13 @@ class Stats:
     torn_tail: str | None = None
     damaged: list = field(default_factory=list)
     problems: list = field(default_factory=list)  # InputProblem, from a scan
+    filter: str | None = None  # the filter the counts are of (show's options), None: every record
+
+    @property
+    def checked(self) -> bool:
+        """True when the counts come from the blocks; False when they are the
+        footer's, taken on trust (``check`` or ``--scan`` verifies them)."""
+        return self.source == "scan"
 
     @property
     def first_ns(self):
@@ -137,19 +148,35 @@ def _without_payload(msg: Message) -> dict:
     }
 
 
-def capture_stats(path, *, biggest: int = 0, timeline: bool = False, scan: bool = False) -> Stats:
+def capture_stats(
+    path, *, biggest: int = 0, timeline: bool = False, scan: bool = False, filt=None, describe=None
+) -> Stats:
     """Statistics of one capture (``path`` or ``-``).
 
     From the footer index alone unless ``biggest``, ``timeline`` or ``scan``
     ask for more, or the file has no footer.  A scan builds the index the
     writer would have (``formats.index.IndexBuilder``) from every intact
-    block, and names the damaged ones in ``problems``.
+    block, and names the damaged ones in ``problems``.  ``filt`` (a
+    ``filters.RecordFilter``, show's options) counts only what it selects,
+    in one pass (``filters.selected_index``); ``describe`` is its text.
     """
-    reader, _seekable = open_input(path)
+    reader, seekable = open_input(path)
     with reader:
         size = os.path.getsize(path) if reader.path and os.path.isfile(reader.path) else None
         stats = Stats(input_name(path), "footer", reader.metadata, CaptureIndex(), size)
-        if reader.index is not None and not (biggest or timeline or scan):
+        if filt is not None:
+            from p2pcap.analysis.filters import Selection, selected_index
+
+            stats.source, stats.filter = "scan", describe or "filtered"
+            extras = _Extras(biggest, timeline) if biggest or timeline else None
+            if extras is not None and extras.timeline is not None:
+                extras.timeline.width_ns = _bin_width(reader.index)
+            selection = Selection(reader, filt, seekable=seekable)
+            stats.index = selected_index(selection, extras.add_block if extras else None)
+            if extras is not None:
+                stats.biggest = [e[2] for e in sorted(extras.heap, key=lambda e: e[:2], reverse=True)]
+                stats.timeline = extras.timeline
+        elif reader.index is not None and not (biggest or timeline or scan):
             stats.index = reader.index
         else:
             stats.source = "scan"
@@ -175,6 +202,8 @@ def stats_json(st: Stats) -> dict:
     return {
         "file": st.file,
         "source": st.source,
+        "checked": st.checked,
+        "filter": st.filter,
         "file_size": st.file_size,
         "metadata": st.metadata,
         "first_ns": st.first_ns,

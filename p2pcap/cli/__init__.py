@@ -22,10 +22,10 @@ from pathlib import Path
 import click
 
 from p2pcap.errors import EXIT_INTERRUPTED, EXIT_NO, EXIT_TROUBLE, ArgumentError, P2pcapError
-from p2pcap.terminal import fallback_streams, printable
+from p2pcap.terminal import fallback_streams, page_width, printable, set_page_width
 
 from .common import STATUS_KEY, finish, skip_damaged_option, warn, wide_option
-from .params import COMMANDS, DIRECTION, DURATION, PEER_ID, SIZE
+from .params import COMMANDS, DIRECTION, DISPLAY_FILTER, DURATION, PEER_ID, SIZE, kernel_filter
 
 FILE = click.Path(dir_okay=False, path_type=Path)
 EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -53,6 +53,7 @@ class Group(click.Group):
 
     def invoke(self, ctx):
         gc.set_threshold(*GC_THRESHOLDS)
+        set_page_width(page_width(sys.stdout))  # every command's tables; -w widens show, stats, diff
         try:
             result = super().invoke(ctx)
             sys.stdout.flush()  # a full disk shows here, not after the exit status is decided
@@ -157,6 +158,16 @@ def main():
     "--direction", type=DIRECTION, metavar="in|out", help="Only inbound or outbound messages (kernel-side)."
 )
 @click.option(
+    "-Y",
+    "--filter",
+    "--display-filter",
+    "display_filter",
+    type=DISPLAY_FILTER,
+    metavar="EXPR",
+    help="A display filter of command, peer.id and dir (kernel-side), e.g. "
+    "'command in {inv tx} && dir == \"in\"'.",
+)
+@click.option(
     "--rotate-size", type=SIZE, metavar="SIZE", help="Start a new file after this many bytes (100M, 1G)."
 )
 @click.option(
@@ -182,6 +193,7 @@ def record(
     types,
     peers,
     direction,
+    display_filter,
     rotate_size,
     rotate_time,
     buffer_size,
@@ -200,7 +212,9 @@ def record(
       sudo p2pcap record -o run.cap --exe /usr/bin/dashd --duration 1h
       sudo p2pcap record -o 'run-%Y%m%dT%H%M%S.cap' --rotate-time 1h
       sudo p2pcap record -o - --type inv,tx | p2pcap show -
+      sudo p2pcap record -o run.cap -Y 'command in {inv getdata tx} && peer.id == 3'
     """
+    types, peers, direction = kernel_filter(display_filter, types, peers, direction)
     from p2pcap.capture import record_to_file
 
     status = _StatusLine() if sys.stderr.isatty() else None
@@ -310,6 +324,7 @@ def show(
       p2pcap show run.cap
       p2pcap show run.cap --type inv,getdata --direction in --since +30s
       p2pcap show run.cap --where inv.type=MSG_CLSIG -v
+      p2pcap show run.cap -Y 'object.type == MSG_ISDLOCK && dir == "in"'
       p2pcap show run.cap --type inv --json | jq .decoded
       p2pcap record -o - --pid $(pidof dashd) | p2pcap show --type inv
     """
@@ -355,7 +370,8 @@ def check(file):
     from p2pcap.formats import check_capture
 
     report = check_capture(file)
-    click.echo(printable(str(report), backslash=False))
+    for line in report.lines():
+        click.echo(printable(line, backslash=False))
     if report.fatal is not None:
         sys.exit(report.fatal.exit_status)  # not a capture at all: trouble (2); a broken header: 1
     if not report.ok:
@@ -383,7 +399,7 @@ def repair(file, output):
 
 # The commands of the other modules, added after the group exists (they
 # import nothing heavy: each command imports what it runs when it runs).
-from p2pcap.cli import analyze, convert, doctor, fleet  # noqa: E402
+from p2pcap.cli import analyze, conversations, convert, doctor, fields, fleet, top  # noqa: E402
 
-for _module in (convert, analyze, doctor, fleet):
+for _module in (convert, analyze, doctor, fleet, conversations, fields, top):
     _module.register(main)

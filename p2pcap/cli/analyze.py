@@ -7,6 +7,7 @@ Thin click layers: read options, call one library function, print.
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import click
 
 from p2pcap.cli.common import STATUS_KEY, finish, skip_damaged_option, warn, wide_option
 from p2pcap.cli.params import with_filter
-from p2pcap.errors import P2pcapError
+from p2pcap.errors import ArgumentError, P2pcapError
 from p2pcap.outputs import refuse_overwriting
 from p2pcap.terminal import printable
 
@@ -49,17 +50,21 @@ def _echo_lines(lines, *, escape: bool = True) -> None:
     help="Draw messages/s per command over time into this PNG (needs matplotlib).",
 )
 @click.option("--scan", is_flag=True, help="Count from the records even when the footer index has it all.")
+@click.option("--pairs", "pairs", is_flag=True, help="Add p2pcap pairs' summary (reads every record).")
+@with_filter
 @wide_option
 @skip_damaged_option
-def stats(file, as_json, biggest, plot, scan, wide):
+def stats(file, as_json, biggest, plot, scan, wide, filt, pairs):
     """Counts, bytes, rates per command, direction and peer; losses.
 
-    Answers from the footer index without decompressing when it can.
+    Answers from the footer index without decompressing when it can; with
+    show's filters (-Y, --type, --peer...), counts what they select.
 
     \b
       p2pcap stats run.cap
       p2pcap stats run.cap --biggest 10 --plot rates.png
       p2pcap stats run.cap --json | jq '.commands.inv'
+      p2pcap stats run.cap -Y 'object.type == MSG_ISDLOCK && dir == "in"'
     """
     from p2pcap.analysis.stats import capture_stats, plot_rates, stats_json
     from p2pcap.cli.render import page_width, set_page_width
@@ -68,13 +73,35 @@ def stats(file, as_json, biggest, plot, scan, wide):
     set_page_width(page_width(sys.stdout, wide=wide))
     if plot is not None:
         refuse_overwriting([file], plot)
-    st = capture_stats(file, biggest=biggest, timeline=plot is not None, scan=scan)
+    from p2pcap.analysis.editing import describe_filter
+    from p2pcap.analysis.filters import RecordFilter
+
+    chosen = None if filt == RecordFilter() else filt
+    described = " ".join(shlex.quote(w) for w in describe_filter(filt)) if chosen else None
+    st = capture_stats(
+        file, biggest=biggest, timeline=plot is not None, scan=scan, filt=chosen, describe=described
+    )
     if plot is not None:
         plot_rates(st, plot)
+    conversations = None
+    if pairs:  # requests and answers (docs/CONVERSATIONS.md): a second pass, so a file
+        from p2pcap.analysis.conversations import capture_pairs
+        from p2pcap.outputs import is_stdio
+
+        if is_stdio(file):
+            raise ArgumentError("pairs", "{arg} reads the capture again: give a file, not standard input")
+        conversations = capture_pairs(file, filt)
     if as_json:
-        _echo_lines([json.dumps(stats_json(st), ensure_ascii=False, separators=(",", ":"))], escape=False)
+        obj = stats_json(st)
+        if conversations is not None:
+            obj["pairs"] = conversations.as_json()
+        _echo_lines([json.dumps(obj, ensure_ascii=False, separators=(",", ":"))], escape=False)
     else:
         _echo_lines(stats_lines(st))
+        if conversations is not None:
+            from p2pcap.cli.conversations import summary_lines
+
+            _echo_lines(["", *summary_lines(conversations)])
     if plot is not None and not as_json:
         warn(f"plot written to {plot}")
     finish(st.problems)
@@ -139,6 +166,8 @@ def diff(a, b, filt, ignore, context, peer_map, as_json, wide):
     # A reader that leaves early (`| head`) still gets diff's answer as the status.
     click.get_current_context().meta[STATUS_KEY] = 1 if res.different else 0
     try:
+        for note in res.notes:
+            warn(f"note: {note}")
         for side, path in ((res.a, a), (res.b, b)):
             if side.gap_records:
                 warn(

@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from p2pcap.cli.common import finish, skip_damaged_option
+from p2pcap.cli.common import finish, skip_damaged_option, warn
 from p2pcap.cli.params import filter_options, pop_filter
 from p2pcap.terminal import printable
 from p2pcap.units import split_commas
@@ -45,8 +46,9 @@ NETWORKS = ("mainnet", "testnet", "devnet", "regtest")
     help="Network magic for pcapng headers (default: the capture's own).",
 )
 @click.option("--no-decode", is_flag=True, help="Leave decoded messages out of jsonl/parquet (faster).")
+@filter_options
 @skip_damaged_option
-def export(files, output, fmt, nodes, network, no_decode):
+def export(files, output, fmt, nodes, network, no_decode, **filters):
     """Write a capture as pcapng (Wireshark), JSON lines, Parquet or Core's
     -capturemessages folder; or captures of many nodes as one Parquet dataset.
 
@@ -57,13 +59,24 @@ def export(files, output, fmt, nodes, network, no_decode):
       p2pcap export run.cap -o - --format jsonl | jq -c 'select(.command=="inv")'
       p2pcap export run.cap --format capturemessages -o message_capture/
       p2pcap export a.cap b.cap --node mn1 --node mn2 --format parquet -o fleet/
-    A Parquet dataset (docs/FLEET.md) is written when there are several
+      p2pcap export run.cap -o locks.pcapng -Y 'isdlock || object.type == MSG_ISDLOCK'
+    show's filters (-Y, --type, --peer...) select what is written.  A Parquet dataset (docs/FLEET.md) is written when there are several
     FILEs, or the output is an existing folder or has no .parquet suffix;
     an existing dataset is added to.
     """
     from p2pcap.analysis.convert import export_captures
+    from p2pcap.analysis.filters import RecordFilter
 
-    summary = export_captures(files, output, fmt, network=network, decode=not no_decode, nodes=nodes)
+    filt = pop_filter(filters)
+    summary = export_captures(
+        files,
+        output,
+        fmt,
+        network=network,
+        decode=not no_decode,
+        nodes=nodes,
+        filt=None if filt == RecordFilter() else filt,
+    )
     click.echo(printable(summary.line(), backslash=False), err=True)
     finish(summary.problems)
 
@@ -110,10 +123,21 @@ def import_(folder, output, network):
     help="Replay this many times faster than recorded.",
 )
 @click.option("--no-pacing", is_flag=True, help="Pass everything on at once, without waiting.")
-@click.option("--max-sleep", type=click.FloatRange(min=0), help="Cap any single pause (seconds).")
+@click.option(
+    "--max-sleep",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Cap any single pause at this (0: every recorded pause, however long).",
+)
 @click.option("-x", "--hex", "hex_payload", is_flag=True, help="Add the payload as hex (payload_hex).")
 @click.option("--to", "target", metavar="HOST:PORT", help="Send one peer's inbound messages to this node.")
-@click.option("--network", type=click.Choice(NETWORKS), help="With --to: magic (default: the capture's).")
+@click.option(
+    "--network",
+    type=click.Choice(NETWORKS),
+    help="Decode as this network's (address prefixes); with --to, its magic. Default: the capture's.",
+)
 @click.option(
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
@@ -142,7 +166,7 @@ def replay(file, speed, no_pacing, max_sleep, hex_payload, target, network, time
     order.  --peer names the one peer (id, or pid:id); no other filter applies.
     """
     if target is None:
-        _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, pop_filter(filters))
+        _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, pop_filter(filters), network)
         return
     from p2pcap.analysis.replaying import replay_to_node
 
@@ -181,18 +205,19 @@ def _one_peer(filters: dict) -> tuple[int, int | None]:
     return int(peer_text), pid
 
 
-def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> None:
+def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt, network) -> None:
     from p2pcap.analysis.replaying import replay
+    from p2pcap.analysis.source import InputProblem
     from p2pcap.cli.render import Renderer
 
     renderer = Renderer(json_lines=True, hex_payload=hex_payload)
-    stdout = click.get_text_stream("stdout", errors="replace")
+    stdout = sys.stdout
 
     def emit(record, decoded, error, version) -> None:
         stdout.write(renderer.render(record, decoded, error, version) + "\n")
         stdout.flush()  # each line when it is due, not when a buffer fills
 
-    problems = []
+    problems, notes = [], []
     replay(
         file,
         emit,
@@ -202,9 +227,12 @@ def _replay_offline(file, speed, no_pacing, max_sleep, hex_payload, filt) -> Non
         filt=filt,
         gaps=True,
         decoded=True,
-        warn=problems.append,
+        warn=lambda problem: (problems if isinstance(problem, InputProblem) else notes).append(problem),
         with_version=True,
+        network=network,
     )
+    for note in notes:
+        warn(note)
     finish(problems)
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from p2pcap.cli.common import finish, warn
-from p2pcap.cli.params import TIME
+from p2pcap.cli.common import UsageProblem, finish, warn
+from p2pcap.cli.params import DISPLAY_FILTER, INV_TYPES, TIME
 from p2pcap.units import split_commas
 
 INPUT = click.Path(exists=True, path_type=Path)
@@ -24,7 +24,7 @@ def _offsets(ctx, param, values) -> dict:
         try:
             node, ns = parse_clock_offset(text)
         except ArgumentError as exc:
-            raise click.ClickException(exc.named(param.opts[0])) from None
+            raise UsageProblem(exc.named(param.opts[0])) from None
         out[node] = ns
     return out
 
@@ -38,6 +38,7 @@ def summary_lines(result) -> list[str]:
     from p2pcap.analysis.propagation import CLOCK_NOTE
     from p2pcap.analysis.stats import clock_text
     from p2pcap.cli.render import fit
+    from p2pcap.terminal import printable
 
     lines = [
         f"{len(result.nodes)} nodes ({', '.join(result.nodes)}), engine {result.engine}; "
@@ -60,7 +61,7 @@ def summary_lines(result) -> list[str]:
                 f"  {'node':{width}} {'heard':>7} {'first':>6} {'missing':>7} {'p50 ms':>9} "
                 f"{'p90 ms':>9} {'p99 ms':>9} {'max ms':>9}  peers first most often",
             ]
-        peers = ", ".join(f"{p or '-'} ({n})" for p, n in s.top_peers)
+        peers = ", ".join(f"{printable(p) if p else '-'} ({n})" for p, n in s.top_peers)
         pct = s.percentiles_ns
         lines.append(
             fit(
@@ -96,6 +97,7 @@ def summary_lines(result) -> list[str]:
 @click.option(
     "--type",
     "types",
+    type=INV_TYPES,
     multiple=True,
     metavar="MSG_...",
     help="Only these inv types, e.g. MSG_ISDLOCK,MSG_CLSIG (repeatable or comma list).",
@@ -123,6 +125,26 @@ def summary_lines(result) -> list[str]:
     "--master", metavar="URL", help="Spark master (local[4], spark://host:7077, yarn); default local."
 )
 @click.option(
+    "--memory-limit",
+    metavar="SIZE",
+    help="DuckDB's memory limit (512MB, 2GB); past it, it spills to a temporary folder.  [default: 100MB]",
+)
+@click.option(
+    "--temp-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where captures given as files are exported and DuckDB spills (default: the system's).",
+)
+@click.option(
+    "-Y",
+    "--filter",
+    "--display-filter",
+    "display_filter",
+    type=DISPLAY_FILTER,
+    metavar="EXPR",
+    help="Only the messages of captures (given as files) this display filter selects, "
+    "e.g. 'conn_type != \"block-relay-only\"'.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -133,7 +155,21 @@ def summary_lines(result) -> list[str]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Draw the delay CDF per inv type into this PNG (needs matplotlib).",
 )
-def propagation(inputs, nodes, types, since, until, clock_offsets, engine, master, as_json, plot):
+def propagation(
+    inputs,
+    nodes,
+    types,
+    since,
+    until,
+    clock_offsets,
+    engine,
+    master,
+    memory_limit,
+    temp_dir,
+    display_filter,
+    as_json,
+    plot,
+):
     """How fast inventory crosses a fleet: per object the first node and each
     node's delay; per inv type and node p50/p90/p99 and who announced first.
 
@@ -157,6 +193,9 @@ def propagation(inputs, nodes, types, since, until, clock_offsets, engine, maste
         clock_offsets=clock_offsets,
         engine=engine,
         master=master,
+        memory_limit=memory_limit,
+        temp_dir=temp_dir,
+        filt=_display_only(display_filter),
     ) as result:
         if plot is not None:
             plot_delays(result, plot)
@@ -176,6 +215,15 @@ def propagation(inputs, nodes, types, since, until, clock_offsets, engine, maste
             warn(f"plot written to {plot}")
         problems = result.problems
     finish(problems)
+
+
+def _display_only(display):
+    """A ``RecordFilter`` of the display filter alone, or None."""
+    if display is None:
+        return None
+    from p2pcap.analysis.filters import RecordFilter
+
+    return RecordFilter(display=display)
 
 
 def register(group: click.Group) -> None:

@@ -8,8 +8,12 @@ are checked here too, before any file is opened (``p2pcap.analysis.
 vocabulary``): a command, connection type, peer, direction or decoded
 field that cannot occur is refused with the nearest known word, instead of
 matching nothing.  The filter options are shared so that ``show``,
-``filter``, ``diff`` and ``replay`` take the same flags with the same
-meaning (``filter`` writes what ``show`` lists).
+``stats``, ``filter``, ``diff``, ``export`` and ``replay`` take the same
+flags with the same meaning (``filter`` writes what ``show`` lists); ``-Y``
+takes a display filter (``p2pcap.analysis.dfilter``), compiled here once,
+and the shorthands (``--type``, ``--peer``, ``--where``...) still hold
+beside it.  The types complete in the shell (click's completion): commands
+for ``--type``, field names for ``-Y`` and ``--where``.
 """
 
 from __future__ import annotations
@@ -34,11 +38,20 @@ from p2pcap.units import parse_duration, parse_size, split_commas
 
 
 class _Parsed(click.ParamType):
-    """A click type around one of our parsers (which raise ``ArgumentError``)."""
+    """A click type around one of our parsers (which raise ``ArgumentError``);
+    ``complete(text)`` gives the shell's completions of a partial value."""
 
-    def __init__(self, name: str, parse):
+    def __init__(self, name: str, parse, complete=None):
         self.name = name
         self._parse = parse
+        self._complete = complete
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        if self._complete is None:
+            return []
+        return [CompletionItem(text) for text in self._complete(incomplete)]
 
     def convert(self, value, param, ctx):
         if not isinstance(value, str):
@@ -60,11 +73,55 @@ def _each(check):
     return parse
 
 
+def _complete_commands(incomplete: str) -> list[str]:
+    """``inv,get`` -> ``inv,getdata``, ``inv,getheaders``...: the last of a comma list."""
+    from p2pcap.analysis.vocabulary import known_commands
+
+    head, _, last = incomplete.rpartition(",")
+    start = head + "," if head else ""
+    return [start + c for c in sorted(known_commands()) if c.startswith(last)]
+
+
+def _complete_filter(incomplete: str) -> list[str]:
+    """A display filter's last word completed to the field names it starts."""
+    from p2pcap.analysis.dfilter import every_name
+
+    cut = max(incomplete.rfind(c) for c in " (!&|{,")
+    head, word = incomplete[: cut + 1], incomplete[cut + 1 :]
+    names = [n for n in every_name() if n.startswith(word)]
+    if len(names) > 200:  # the next part, not 2,000 names: "inv." before "inv.type"
+        names = sorted(
+            {n[: len(word) + n[len(word) :].find(".") + 1] if "." in n[len(word) :] else n for n in names}
+        )
+    return [head + n for n in names]
+
+
+def _complete_where(incomplete: str) -> list[str]:
+    """``--where``'s paths (as the decoded JSON has them), then an enum's names after ``=``."""
+    from p2pcap.decoders.fields import catalogue
+
+    path, equals, value = incomplete.partition("=")
+    if equals:
+        names = {n for f in catalogue().lookup(path) if f.names for n in f.names.values() if n}
+        return [f"{path}={n}" for n in sorted(names) if n.lower().startswith(value.lower())]
+    return sorted({f.path for f in catalogue().fields() if f.path.startswith(path)})
+
+
 SIZE = _Parsed("size", parse_size)
 DURATION = _Parsed("duration", parse_duration)
 TIME = _Parsed("time", parse_time)
-WHERE = _Parsed("field=value", lambda text: check_where(parse_where(text)))
-COMMANDS = _Parsed("cmd", _each(check_command))
+WHERE = _Parsed("field=value", lambda text: check_where(parse_where(text)), _complete_where)
+
+
+def compile_filter(text: str):
+    """``dfilter.compile_filter``, imported when a filter is given (not for ``--help``)."""
+    from p2pcap.analysis.dfilter import compile_filter as compile_it
+
+    return compile_it(text)
+
+
+DISPLAY_FILTER = _Parsed("filter", compile_filter, _complete_filter)
+COMMANDS = _Parsed("cmd", _each(check_command), _complete_commands)
 PEERS = _Parsed("peer", _each(check_peer))
 CONN_TYPES = _Parsed("type", _each(check_conn_type))
 DIRECTION = _Parsed("direction", check_direction)
@@ -122,9 +179,30 @@ _OPTIONS = [
         help="Decoded field match, e.g. inv.type=MSG_CLSIG, hash=ab12*, height>=200 "
         "(repeatable, all must hold).",
     ),
+    click.option(
+        "-Y",
+        "--filter",
+        "--display-filter",
+        "display_filter",
+        type=DISPLAY_FILTER,
+        metavar="EXPR",
+        help="A display filter as in Wireshark, e.g. 'inv.type == MSG_TX && dir == \"in\"' "
+        "(fields: p2pcap fields; with the options above, all must hold).",
+    ),
 ]
 
-FILTER_KEYS = ("types", "not_types", "peers", "pids", "direction", "conn_types", "since", "until", "wheres")
+FILTER_KEYS = (
+    "types",
+    "not_types",
+    "peers",
+    "pids",
+    "direction",
+    "conn_types",
+    "since",
+    "until",
+    "wheres",
+    "display_filter",
+)
 
 
 def filter_options(fn):
@@ -144,8 +222,10 @@ def build_filter(
     since=None,
     until=None,
     wheres=(),
+    display_filter=None,
 ) -> RecordFilter:
-    """A ``RecordFilter`` from option values (times and clauses parsed or as text)."""
+    """A ``RecordFilter`` from option values (times, clauses and the display filter
+    parsed or as text)."""
     commands = frozenset(split_commas(types)) or None
     return RecordFilter(
         commands=commands,
@@ -157,7 +237,36 @@ def build_filter(
         since=TIME.convert(since, None, None) if since else None,
         until=TIME.convert(until, None, None) if until else None,
         where=tuple(WHERE.convert(w, None, None) for w in wheres),
+        display=DISPLAY_FILTER.convert(display_filter, None, None) if display_filter else None,
     )
+
+
+def kernel_filter(display, types=(), peers=(), direction=None) -> tuple[tuple, tuple, str | None]:
+    """``record``'s (types, peers, direction) with a display filter's kernel part
+    and-ed in (``DisplayFilter.kernel_terms``, which refuses what needs user space).
+
+    >>> kernel_filter(compile_filter('command in {inv tx} && dir == "in"'), ("tx,ping",))
+    (('tx',), (), 'in')
+    """
+    if display is None:
+        return tuple(types), tuple(peers), direction
+    commands, ids, way = display.kernel_terms()
+    if commands is not None:
+        given = set(split_commas(types))
+        commands = commands & given if given else commands
+        if not commands:
+            raise ArgumentError("display_filter", "{arg} and --type keep no command in common")
+        types = (",".join(sorted(commands)),)
+    if ids is not None:
+        ids = ids & set(peers) if peers else ids
+        if not ids:
+            raise ArgumentError("display_filter", "{arg} and --peer keep no peer in common")
+        peers = tuple(sorted(ids))
+    if way is not None:
+        if direction is not None and direction != way:
+            raise ArgumentError("display_filter", "{arg} and --direction keep no direction in common")
+        direction = way
+    return tuple(types), tuple(peers), direction
 
 
 def pop_filter(kwargs: dict) -> RecordFilter:
@@ -166,7 +275,7 @@ def pop_filter(kwargs: dict) -> RecordFilter:
 
 
 def with_filter(fn):
-    """Decorator: the command gets ``filt=RecordFilter`` instead of the nine options."""
+    """Decorator: the command gets ``filt=RecordFilter`` instead of the ten options."""
 
     @filter_options
     @functools.wraps(fn)

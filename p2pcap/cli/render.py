@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import json
-import shutil
 import time
 
 import orjson
@@ -25,32 +24,12 @@ from p2pcap.analysis.summary import summarize
 from p2pcap.formats.accelerators import general_only, payloadjson
 from p2pcap.formats.jsonl import NOT_DECODED, gap_object, message_object
 from p2pcap.formats.records import Gap, Message
-from p2pcap.terminal import printable
+from p2pcap.terminal import page_width, page_width_now, printable, set_page_width  # noqa: F401 (re-exported)
 from p2pcap.units import iso
 
 WIDTH = 80  # the page when nothing says otherwise
 INDENT = "    "
 PAGE = object()  # fit(): the width of the page, whatever it is for this run
-_page_width: list = [WIDTH]
-
-
-def set_page_width(width: int | None) -> None:
-    """The columns every table row is cut to in this run; None: never cut."""
-    _page_width[0] = width
-
-
-def page_width_now() -> int | None:
-    """The width ``set_page_width`` chose for this run."""
-    return _page_width[0]
-
-
-def page_width(stream, *, wide: bool = False) -> int | None:
-    """The terminal's width when ``stream`` is one; None (never cut) when it
-    is piped or redirected, or with ``wide`` (``-w``), as ``ps -w`` does."""
-    isatty = getattr(stream, "isatty", None)
-    if wide or not (isatty and isatty()):
-        return None
-    return max(shutil.get_terminal_size((WIDTH, 24)).columns, 40)
 
 
 def clock(ts_ns: int) -> str:
@@ -132,7 +111,7 @@ def fit(text: str, width=PAGE) -> str:
     """``text`` cut to ``width`` columns (the page's by default; None: whole),
     ending in ``…`` when cut."""
     if width is PAGE:
-        width = _page_width[0]
+        width = page_width_now()
     return text if width is None or len(text) <= width else text[: width - 1] + "…"
 
 

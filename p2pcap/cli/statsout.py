@@ -39,6 +39,8 @@ def stats_lines(st: Stats) -> list[str]:
     size = f"{human(st.file_size)}, " if st.file_size is not None else ""
     source = "from the footer index" if st.source == "footer" else "scanned"
     lines = [fit(f"file        {st.file} ({size}{source})")]
+    if st.filter:
+        lines.append(fit(f"filter      {printable(st.filter)} (the counts below are of what it selects)"))
     if not st.checked:
         lines.append("unchecked   counts as the footer states them; --scan or check reads the blocks")
     target = md.get("target") if isinstance(md.get("target"), dict) else {}

@@ -202,7 +202,7 @@ def test_unknown_network_asks_for_network_in_one_line(tmp_path):
         cap, [Message(T0, 5, 0, "10.0.0.1:9999", "inbound", "in", "verack", 0, b"")], network="unknown"
     )
     done = export(str(cap), "-o", str(tmp_path / "u.pcapng"))
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         f"Error: {cap}: the capture's network is unknown: give --network "
         f"(mainnet, testnet, devnet, regtest) to pick the message magic"
@@ -357,7 +357,7 @@ def test_mistakes_are_one_line(tmp_path, args, message):
     write_capture(cap, [Message(T0, 5, 0, "10.0.0.1:9999", "inbound", "in", "verack", 0, b"")])
     fill = {"tmp": str(tmp_path), "cap": str(cap)}
     result = CliRunner().invoke(main, ["export", str(cap), *[a.format(**fill) for a in args]])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert result.output.strip().splitlines() == [f"Error: {message.format(**fill)}"]
 
 

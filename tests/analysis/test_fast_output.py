@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from p2pcap.cli import main
-from p2pcap.cli.render import MessageLines, Renderer, json_line
+from p2pcap.cli.render import MessageLines, Renderer, json_line, set_page_width
 from p2pcap.formats import CaptureWriter, Gap, Message, _blockwalk
 from p2pcap.formats.accelerators import GENERAL_ENV
 from p2pcap.formats.block import BlockBuilder, decode_block
@@ -134,6 +134,30 @@ def generated_messages(seed: int, count: int = 3000) -> list:
     return out
 
 
+def over_limit_messages(ts: int) -> list:
+    """Messages just past Dash Core's limits (decoders/*.py, limits.Limit):
+    the general way names the error, a fast path must decline, never write
+    them.  A notfound past MAX_INV_SZ decodes (it has no such limit) though
+    the C writer, which keeps one bound for the three inventories, declines."""
+    rng = random.Random(22)
+    entries = 50_001
+    inventory = b"\xfd" + struct.pack("<H", entries) + rng.randbytes(36 * entries)
+    scripts = [62_000] * 16 + [7_804]  # a transaction of 1,000,001 bytes (MAX_LEGACY_BLOCK_SIZE + 1)
+    outputs = b"".join(bytes(8) + b"\xfd" + struct.pack("<H", n) + rng.randbytes(n) for n in scripts)
+    payloads = [
+        ("inv", inventory),
+        ("notfound", inventory),
+        ("tx", b"\x01\x00\x00\x00\x00\x11" + outputs + bytes(4)),
+        ("qsigshare", bytes([33]) + rng.randbytes(195 * 33)),  # MAX_MSGS_SIG_SHARES + 1
+        ("qsigsesann", bytes([101]) + (b"\x01" + rng.randbytes(97)) * 101),  # MAX_MSGS_CNT_QSIGSESANN + 1
+    ]
+    pid, peer, addr, conn = PEERS[0]
+    return [
+        Message(ts + i, pid, peer, addr, conn, "in", command, len(payload), payload)
+        for i, (command, payload) in enumerate(payloads)
+    ]
+
+
 def write(path, records, *, block_size: int = 64 << 10):
     with CaptureWriter(path, {"network": "mainnet"}, block_size=block_size) as w:
         for r in records:
@@ -144,11 +168,13 @@ def write(path, records, *, block_size: int = 64 << 10):
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("fast")
-    mixed = write(tmp / "mixed.cap", generated_messages(1))
+    records = generated_messages(1)
+    mixed = write(tmp / "mixed.cap", records + over_limit_messages(records[-1].ts_ns + 1))
     # A capture whose blocks hold only ASCII names: the C listing renders every block.
     ascii_only = [
         r for r in generated_messages(2) if type(r) is Gap or (r.command.isascii() and r.peer_addr.isascii())
     ]
+    ascii_only += over_limit_messages(ascii_only[-1].ts_ns + 1)
     return {"mixed": mixed, "ascii": write(tmp / "ascii.cap", ascii_only)}
 
 
@@ -229,6 +255,15 @@ def test_a_separate_process_too(generated):
 
 
 # -- the C listing, block by block -------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def eighty_columns():
+    """The renderer's rows and the C listing's both cut to 80 columns here
+    (a CLI test run before, in this process, may have left another page width)."""
+    set_page_width(80)
+    yield
+    set_page_width(80)
+
+
 def rows(records) -> str:
     r = Renderer()
     return "\n".join(r.render(rec) for rec in records)

@@ -305,10 +305,10 @@ def test_bad_offset_and_unknown_node_are_one_line(dataset):
     for args, text in (
         (["--clock-offset", "b=fast"], "--clock-offset 'b=fast': expected NODE=+MS"),
         (["--clock-offset", "zz=+1"], "--clock-offset: no node 'zz' in the inputs"),
-        (["--type", "tx"], "--type 'tx': expected inv type names"),
+        (["--type", "tx"], "--type 'tx': unknown inventory type"),
     ):
         run = subprocess.run(p2pcap_cmd("propagation", str(dataset), *args), capture_output=True, text=True)
-        assert run.returncode == 1
+        assert run.returncode == 2
         assert len(run.stderr.strip().splitlines()) == 1 and text in run.stderr, run.stderr
 
 

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 import p2pcap.formats.decoder as decoder_module
 from p2pcap.cli import main
 
+from ..conftest import run_in_terminal
 from .captures import STEP, recorded, sample_messages, write_capture
 
 
@@ -55,8 +56,8 @@ def test_recorded_session(rec):
     peers = {(p["peer_id"], p["addr"], p["conn_type"]) for p in obj["peers"]}
     assert peers == {(m[1], m[2], m[3]) for m in messages}
     assert obj["directions"]["in"]["messages"] == sum(1 for m in messages if m[0] == "in")
-    table = CliRunner().invoke(main, ["stats", str(rec["base"])]).stdout.splitlines()
-    assert all(len(line) <= 80 for line in table)
+    status, table = run_in_terminal(["stats", rec["base"]], columns=80)
+    assert status == 0 and all(len(line) <= 80 for line in table.splitlines())
 
 
 def test_answers_from_the_footer_without_decompressing(cap, monkeypatch):
@@ -111,13 +112,15 @@ def test_biggest_messages(cap):
 def test_table(cap):
     result = CliRunner().invoke(main, ["stats", str(cap), "--biggest", "2"])
     assert result.exit_code == 0
-    lines = result.stdout.splitlines()
-    assert all(len(line) <= 80 for line in lines)
     text = result.stdout
     assert "lost        6 messages" in text and "ringbuf-full" in text
     assert "127.0.0.1:19899" in text and "outbound-full-relay" in text
-    assert "regtest-seed-node-number-tw…" in text  # cut to fit; --json has it whole
+    longest = max((m[2] for m in sample_messages()), key=len)
+    assert longest in text  # not a terminal: nothing is cut
     assert "biggest" in text
+    status, seen = run_in_terminal(["stats", cap, "--biggest", "2"], columns=80)
+    assert status == 0 and all(len(line) <= 80 for line in seen.splitlines())
+    assert longest not in seen and longest[:20] in seen  # a terminal of 80 columns: cut to fit
 
 
 def test_plot(cap, tmp_path):
@@ -131,5 +134,5 @@ def test_not_a_capture_is_one_line(tmp_path):
     bad = tmp_path / "x.cap"
     bad.write_bytes(b"\x00" * 100)
     result = CliRunner().invoke(main, ["stats", str(bad)])
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
