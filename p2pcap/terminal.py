@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import codecs
 import re
+import shutil
 import unicodedata
 
 # C0 controls, DEL, C1 controls, the backslash, lone surrogates, and the
@@ -113,4 +114,39 @@ def fallback_streams(*streams) -> None:
                 pass
 
 
-__all__ = ["ERRORS", "fallback_streams", "printable"]
+# -- the page: how wide a table row may be in this run ----------------------------
+DEFAULT_WIDTH = 80  # the page when nothing says otherwise
+_page_width: list = [DEFAULT_WIDTH]
+
+
+def set_page_width(width: int | None) -> None:
+    """The columns every table row is cut to in this run; None: never cut."""
+    _page_width[0] = width
+
+
+def page_width_now() -> int | None:
+    """The width ``set_page_width`` chose for this run."""
+    return _page_width[0]
+
+
+def page_width(stream, *, wide: bool = False) -> int | None:
+    """The terminal's width when ``stream`` is one; None (never cut) when it
+    is piped or redirected, or with ``wide`` (``-w``), as ``ps -w`` does.
+
+    >>> import io; page_width(io.StringIO()) is None
+    True
+    """
+    isatty = getattr(stream, "isatty", None)
+    if wide or not (isatty and isatty()):
+        return None
+    return max(shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, 40)
+
+
+__all__ = [
+    "ERRORS",
+    "fallback_streams",
+    "page_width",
+    "page_width_now",
+    "printable",
+    "set_page_width",
+]

@@ -104,9 +104,10 @@ def p2pcap_cmd(*args: str) -> list[str]:
 
 @pytest.fixture
 def public_dir():
-    """A directory the user nobody can create files in (pytest's tmp_path is root-only)."""
+    """A directory the user nobody can create files in (pytest's tmp_path is root-only):
+    sticky, as /tmp is, since the root recorder refuses a folder anyone may swap names in."""
     path = Path(tempfile.mkdtemp(prefix="p2pcap-sudo-", dir="/tmp"))
-    path.chmod(0o777)
+    path.chmod(0o1777)
     yield path
     shutil.rmtree(path, ignore_errors=True)
 

@@ -148,7 +148,7 @@ def test_an_output_in_a_missing_folder_is_one_line_naming_it(capture, tmp_path, 
     action = {".png": "cannot write the plot", ".json": "cannot write the mapping"}.get(
         Path(named).suffix, "cannot write"
     )
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {named}: {action}: "), proc.stderr
     # pyarrow words it its own way; everything else is the system's message.

@@ -75,7 +75,7 @@ def test_filter_to_stdout_and_from_stdin(cap):
 
 def test_filter_refuses_to_overwrite_its_input(cap):
     result = run("filter", cap, "-o", cap)
-    assert result.exit_code == 1 and "must not be the input" in result.output
+    assert result.exit_code == 2 and "must not be the input" in result.output
 
 
 def test_merge_by_time(tmp_path):

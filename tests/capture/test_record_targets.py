@@ -117,7 +117,7 @@ def test_no_dashd_is_one_line(tmp_path, ebpf):
     proc = subprocess.run(
         p2pcap_cmd("record", "-o", str(tmp_path / "x.cap")), capture_output=True, text=True, timeout=60
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert proc.stderr.strip() == "Error: no running dashd found: give --pid PID or --exe PATH"
 
 
@@ -188,9 +188,9 @@ def test_under_sudo_a_place_only_root_can_write_is_one_line(tmp_path, ebpf, stan
         )
     finally:
         node.kill()
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().endswith(
-        "x.cap: cannot create: Permission denied (files are written as nobody, who ran sudo)"
+        "x.cap: cannot create: Permission denied (files are created as nobody, who ran sudo)"
     )
 
 
