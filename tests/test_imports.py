@@ -31,7 +31,7 @@ LAYERS = {
         {"p2pcap.analysis", "p2pcap.formats", "p2pcap.decoders"},
         {"orjson", "matplotlib", "duckdb", "pyspark"},
     ),
-    "cli": (ROOT / "p2pcap" / "cli", {"p2pcap"}, {"click", "orjson"}),
+    "cli": (ROOT / "p2pcap" / "cli", {"p2pcap"}, {"click", "orjson", "rich"}),
 }
 
 
