@@ -5,6 +5,9 @@
 #   make bench         print the benchmark figures
 #   make kernel-matrix the live tests on every kernel p2pcap claims, booted under qemu, and the
 #                      interpreter- and BCC-dependent tests in Debian 13's userland (tests/kernels)
+#   make test-realnode DASHD=PATH [DASH_FUNCTIONAL=PATH]
+#                      p2pcap against a real dashd and its own -capturemessages (tests/realnode)
+#   make demo DASHD=PATH   the demo on a real regtest dashd instead of the stand-in
 #   make setup         only the runtime set-up: system packages, kernel headers, tracefs, .venv
 #   sudo make install  p2pcap as a system tool: its own environment in $(LIBDIR), $(BINDIR)/p2pcap
 #   sudo make uninstall
@@ -23,7 +26,8 @@ BINDIR ?= $(PREFIX)/bin
 # What `pip install` builds from (pyproject.toml's package folders).
 DIST_FILES := pyproject.toml setup.py README.md p2pcap capture decoders formats
 
-.PHONY: setup host host-test venv standin demo test lint bench kernel-matrix install uninstall clean
+.PHONY: setup host host-test venv standin demo test test-realnode lint bench kernel-matrix \
+	install uninstall clean
 
 setup: host venv
 
@@ -31,8 +35,13 @@ setup: host venv
 # Under test, demo, bench and standin (and whatever they need first) it is
 # the test set-up: runtime + make, <sys/sdt.h>, tshark.  One run either way.
 HOST_FLAGS :=
-test demo bench standin: HOST_FLAGS := --test
+standin: HOST_FLAGS := --test
+test: HOST_FLAGS := --test
+bench: HOST_FLAGS := $(if $(DASHD),--realnode,--test)
 kernel-matrix: HOST_FLAGS := --kernels
+# A real dashd (Debian-built) also needs its shared libraries: libevent, GMP, SQLite.
+test-realnode: HOST_FLAGS := --realnode
+demo: HOST_FLAGS := $(if $(DASHD),--realnode,--test)
 host:
 	@scripts/setup-host.sh $(HOST_FLAGS)
 
@@ -69,19 +78,35 @@ build/p2p-standin-cxx build/p2p-standin-cxx-sema: build/p2p-standin-cxx%: tests/
 
 standin: $(STANDIN) build/p2p-standin-sema build/p2p-standin-cxx build/p2p-standin-cxx-sema
 
+# DASHD=PATH: record a real regtest dashd instead of the stand-in node.
 demo: host venv standin
-	@scripts/demo.sh
+	@DASHD="$(if $(DASHD),$(abspath $(DASHD)))" scripts/demo.sh
 
 test: host venv standin
 	$(PY) -m pytest -q
+
+# The real-node tier (tests/realnode, its own pytest run): a dashd built with
+# USDT probes, DASHD=PATH, and for the masternode networks Dash Core's
+# test/functional folder of the same version, DASH_FUNCTIONAL=PATH.
+# .ci/run points both at ../shared/dashcore and sets P2PCAP_REQUIRE_REALNODE=1.
+# Without DASHD it stops in one line, before any set-up, with make's status 2.
+ifneq ($(filter test-realnode,$(MAKECMDGOALS)),)
+ifeq ($(DASHD),)
+$(error test-realnode needs DASHD=PATH, a dashd built with USDT probes (and DASH_FUNCTIONAL=PATH, its Dash Core test/functional folder, for the masternode networks))
+endif
+endif
+test-realnode: host venv
+	DASHD="$(abspath $(DASHD))" DASH_FUNCTIONAL="$(if $(DASH_FUNCTIONAL),$(abspath $(DASH_FUNCTIONAL)))" \
+	    $(PY) -m pytest -q tests/realnode
 
 # The formatter and the linter, as configured in pyproject.toml ([tool.ruff]).
 lint: host venv
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
 
+# DASHD=PATH: benchmarks/bench_realnode.py also measures a real dashd.
 bench: host venv standin
-	$(PY) benchmarks/run_all.py
+	$(if $(DASHD),DASHD="$(abspath $(DASHD))") $(PY) benchmarks/run_all.py
 
 kernel-matrix: host venv standin
 	$(PY) tests/kernels/matrix.py

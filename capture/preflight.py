@@ -230,7 +230,9 @@ def check_probes(notes: Iterable, where: str) -> list[Check]:
             continue
         note = found[0]
         count = note.argument_count
-        sites = f", {len(found)} sites" if len(found) > 1 else ""
+        # The operands say where each argument is read from (a register, a
+        # stack slot): what to compare with `readelf -n` when a build differs.
+        sites = f" ({' '.join(note.argument_list)})" + (f", {len(found)} sites" if len(found) > 1 else "")
         unreadable = _unreadable_argument(found)
         if count != PROBE_ARGUMENTS:
             checks.append(

@@ -19,7 +19,9 @@ Steps, each skipped when already done:
    extension published only as source); with ``--test`` also what the tests
    use: make, systemtap-sdt-dev (``<sys/sdt.h>`` for the stand-in node),
    tshark (reads ``p2pcap export`` pcapng files) and a Java runtime
-   (default-jre-headless, for the Spark tests).
+   (default-jre-headless, for the Spark tests); with ``--realnode`` (the
+   real-node tier, ``make test-realnode``, and ``make demo DASHD=...``) also
+   the shared libraries a Debian-built dashd links against.
 2. for a kernel with no headers package of its own (a custom build), links
    ``/lib/modules/$(uname -r)/{build,source}`` to the closest installed
    distribution headers, as a stand-in; a real build folder is never touched.
@@ -44,11 +46,22 @@ BY_HAND = (
 )
 
 
+# The shared libraries a dashd built on Debian 12 links against (`ldd dashd`
+# of Dash Core v23.1.2 built with --enable-wallet --without-bdb: libevent,
+# its pthreads and core halves, GMP for the BLS library, SQLite for the
+# descriptor wallets).  Debian 13 and Ubuntu 24.04 renamed libevent's
+# packages in the 64-bit time_t transition (the "t64" suffix); the sonames
+# (libevent-2.1.so.7 ...) stayed, so the same binary runs on either.
+DASHD_LIBS = ("libevent-2.1-7", "libevent-pthreads-2.1-7", "libevent-core-2.1-7", "libgmp10", "libsqlite3-0")
+DASHD_LIBS_T64 = tuple(f"{p}t64" if p.startswith("libevent") else p for p in DASHD_LIBS)
+
+
 @dataclass(frozen=True)
 class Host:
     name: str
     family: str  # "debian" or "ubuntu": package names and header layout
     refusal: str | None = None  # None: supported; else why set-up refuses it
+    dashd_libs: tuple[str, ...] = DASHD_LIBS  # what a Debian-built dashd needs here
 
     @property
     def supported(self) -> bool:
@@ -60,7 +73,7 @@ _UBUNTU_WHY = "cannot be exercised by this project's tests yet (no Ubuntu packag
 # The one table of hosts: (os-release ID, VERSION_ID) -> supported, or why not.
 HOSTS: dict[tuple[str, str], Host] = {
     ("debian", "12"): Host("Debian 12 (bookworm)", "debian"),
-    ("debian", "13"): Host("Debian 13 (trixie)", "debian"),
+    ("debian", "13"): Host("Debian 13 (trixie)", "debian", dashd_libs=DASHD_LIBS_T64),
     ("ubuntu", "22.04"): Host(
         "Ubuntu 22.04 (jammy)",
         "ubuntu",
@@ -70,6 +83,7 @@ HOSTS: dict[tuple[str, str], Host] = {
         "Ubuntu 24.04 (noble)",
         "ubuntu",
         f"its userland (Python 3.12 and its BCC) and its kernels {_UBUNTU_WHY}",
+        dashd_libs=DASHD_LIBS_T64,
     ),
 }
 
@@ -80,7 +94,9 @@ RUNTIME = ("python3-bpfcc", "python3-venv", "gcc", "python3-dev")
 # local-mode Spark for `propagation --engine spark`
 # (tests/analysis/test_propagation_spark.py): default-jre-headless is
 # Debian's (and Ubuntu's) current OpenJDK, 17 on Debian 12, 21 on Debian 13.
-TEST = ("make", "systemtap-sdt-dev", "g++", "gdb", "tshark", "default-jre-headless")
+# chromium opens `p2pcap flow`'s HTML page headless (tests/analysis/test_flow.py);
+# tmux drives `p2pcap top` (tests/test_top.py).
+TEST = ("make", "systemtap-sdt-dev", "g++", "gdb", "tshark", "default-jre-headless", "chromium", "tmux")
 # The kernel matrix (tests/kernels): qemu boots Debian's kernels under TCG
 # through virtme-ng, which builds each guest's initramfs with busybox and
 # refreshes module lists with depmod (kmod); debootstrap makes the Debian 13
@@ -166,13 +182,15 @@ def plan(
     untested_ok: bool = False,
     arch: str = "amd64",
     kernels: bool = False,
+    realnode: bool = False,
 ) -> list[Step]:
     """The set-up steps for a host, from its answers.
 
     os_release: the text of /etc/os-release; uname_r: ``uname -r``;
     known: package names apt knows (has a candidate for); installed: names
     dpkg has installed; test: also the test packages; kernels: also the
-    kernel matrix's (implies test); untested_ok: the
+    kernel matrix's (implies test); realnode: also the libraries a
+    Debian-built dashd needs (implies test); untested_ok: the
     ``P2PCAP_UNTESTED_HOST=1`` override for a host the table refuses.
     """
     host, name = host_of(os_release)
@@ -207,12 +225,15 @@ def plan(
         *RUNTIME[:1],
         headers,
         *RUNTIME[1:],
-        *(TEST if test or kernels else ()),
+        *(TEST if test or kernels or realnode else ()),
         *(KERNEL_MATRIX if kernels else ()),
+        *(host.dashd_libs if realnode else ()),
     ]
     unknown = tuple(p for p in wanted if p not in known and p not in installed)
     missing = tuple(p for p in wanted if p not in installed and p not in unknown)
-    what = "runtime, test and kernel-matrix" if kernels else "runtime and test" if test else "runtime"
+    parts = ["runtime", *["test"] * (test or kernels or realnode), *["kernel-matrix"] * kernels]
+    parts += ["real-node"] * realnode
+    what = " and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}"
     if unknown:
         steps.append(
             Step(
@@ -373,6 +394,8 @@ def _candidates(uname_r: str, arch: str) -> list[str]:
         *RUNTIME,
         *TEST,
         *KERNEL_MATRIX,
+        *DASHD_LIBS,
+        *DASHD_LIBS_T64,
         f"linux-headers-{uname_r}",
         "linux-headers-generic",
         *(f"linux-headers-{f}{arch}" for f in ("", "cloud-", "rt-")),
@@ -406,6 +429,7 @@ def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     test = "--test" in args
     kernels = "--kernels" in args
+    realnode = "--realnode" in args
     if os.geteuid() != 0:
         say(
             "not root: skipping system packages, kernel-header links and tracefs (recording "
@@ -430,6 +454,7 @@ def main(argv=None) -> int:
             untested_ok=untested_ok,
             arch=arch,
             kernels=kernels,
+            realnode=realnode,
         )
 
     steps = make_plan()

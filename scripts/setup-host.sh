@@ -4,6 +4,7 @@
 #   scripts/setup-host.sh          runtime: BCC, kernel headers, python3-venv, tracefs
 #   scripts/setup-host.sh --test   runtime + what the tests and the demo use
 #   scripts/setup-host.sh --kernels   --test + what the kernel matrix boots guests with
+#   scripts/setup-host.sh --realnode  --test + the libraries a Debian-built dashd needs
 # The decisions (which host, which packages, stand-in header links) are in
 # scripts/hostsetup.py, run by the system python3.
 set -euo pipefail

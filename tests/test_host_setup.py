@@ -69,6 +69,8 @@ BASE = {
     "gdb",
     "tshark",
     "default-jre-headless",
+    "chromium",
+    "tmux",
 }
 DEBIAN_METAS = {"linux-headers-amd64", "linux-headers-cloud-amd64", "linux-headers-rt-amd64"}
 
@@ -224,7 +226,16 @@ def test_test_packages_only_with_test():
         DEBIAN_12, "6.1.0-57-amd64", BASE | {"linux-headers-6.1.0-57-amd64"}, set(), test=True
     )
     extra = set(step(full, "install").packages) - set(step(runtime, "install").packages)
-    assert extra == {"tshark", "systemtap-sdt-dev", "make", "g++", "gdb", "default-jre-headless"}
+    assert extra == {
+        "tshark",
+        "systemtap-sdt-dev",
+        "make",
+        "g++",
+        "gdb",
+        "default-jre-headless",
+        "chromium",
+        "tmux",
+    }
 
 
 def test_java_is_a_test_package_not_a_runtime_one():
@@ -252,6 +263,39 @@ def test_kernel_matrix_packages_only_with_kernels():
     extra = set(step(matrix, "install").packages) - set(step(tests, "install").packages)
     assert extra == {"qemu-system-x86", "kmod", "busybox-static", "debootstrap"}
     assert "kernel-matrix" in step(matrix, "install").message
+
+
+def test_realnode_adds_the_libraries_a_debian_built_dashd_needs():
+    # `ldd dashd` of Dash Core v23.1.2 built on Debian 12: libevent (and its
+    # pthreads and core halves), GMP, SQLite
+    libs = {"libevent-2.1-7", "libevent-pthreads-2.1-7", "libevent-core-2.1-7", "libgmp10", "libsqlite3-0"}
+    known = BASE | libs | {"linux-headers-6.1.0-57-amd64"}
+    tests = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), test=True)
+    realnode = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, set(), realnode=True)
+    extra = set(step(realnode, "install").packages) - set(step(tests, "install").packages)
+    assert extra == libs
+    assert "real-node" in step(realnode, "install").message
+    assert not libs & set(step(tests, "install").packages)  # make test needs no dashd
+    # installed already: nothing to do
+    done = hostsetup.plan(DEBIAN_12, "6.1.0-57-amd64", known, known, realnode=True)
+    assert kinds(done) == ["done", "tracefs"] and "libgmp10" in step(done, "done").message
+
+
+def test_realnode_libraries_take_debian_13s_t64_names():
+    # Debian 13 renamed libevent's packages in the 64-bit time_t transition
+    t64 = {"libevent-2.1-7t64", "libevent-pthreads-2.1-7t64", "libevent-core-2.1-7t64"}
+    own = "linux-headers-6.12.118+deb13-amd64"
+    known = BASE | t64 | {"libgmp10", "libsqlite3-0", own}
+    steps = hostsetup.plan(DEBIAN_13, "6.12.118+deb13-amd64", known, BASE | {own}, realnode=True)
+    assert set(step(steps, "install").packages) == t64 | {"libgmp10", "libsqlite3-0"}
+    # and the old names would be unknown there: named, nothing installed
+    steps = hostsetup.plan(DEBIAN_13, "6.12.118+deb13-amd64", known - t64, BASE | {own}, realnode=True)
+    assert set(step(steps, "unknown").packages) == t64
+
+
+def test_realnode_library_names_are_looked_up_with_the_rest():
+    candidates = hostsetup._candidates("6.1.0-57-amd64", "amd64")
+    assert set(hostsetup.DASHD_LIBS) <= set(candidates) and set(hostsetup.DASHD_LIBS_T64) <= set(candidates)
 
 
 def test_apt_policy_parsing_keeps_only_names_with_a_version():

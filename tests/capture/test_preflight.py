@@ -157,10 +157,12 @@ def test_probes_with_semaphores_say_how_they_are_raised():
     ]
     inbound, outbound = preflight.check_probes(notes, "/usr/bin/dashd")
     assert inbound.line() == (
-        "ok    net:inbound_message in /usr/bin/dashd: 6 arguments; semaphore at 0x4a2b10: "
+        f"ok    net:inbound_message in /usr/bin/dashd: 6 arguments ({ARGS6}); semaphore at 0x4a2b10: "
         "raised by the kernel while recording (uprobe reference counter)"
     )
-    assert outbound == Check("probe", OK, "net:outbound_message in /usr/bin/dashd: 6 arguments, no semaphore")
+    assert outbound == Check(
+        "probe", OK, f"net:outbound_message in /usr/bin/dashd: 6 arguments ({ARGS6}), no semaphore"
+    )
 
 
 def test_probe_with_an_operand_p2pcap_cannot_read_fails():
