@@ -2,51 +2,62 @@
 
 For every capture in samples/ (the stand-in's ``.msgs`` files and ``.cap``
 recordings; a file there that this test cannot read fails it, so a capture
-added later is never passed over), each message is decoded and:
+added later is never passed over), each message is decoded and followed
+(``tests/sample_objects.py`` says, command by command, what each carries
+and names, and why):
 
-- every object it carries is indexed by its hash, computed here and checked
-  against the decoder's: a block header's X11 (``dash_hash``) of its 80
-  bytes, a transaction's SHA256d, a clsig's or an isdlock's SHA256d of its
-  payload (Core's ``::SerializeHash``), other objects' hash as
-  ``p2pcap.decoders.announced`` gives it; every header meets its own
-  ``bits`` (src/pow.cpp CheckProofOfWork) and a block's merkle root is its
-  transactions' (src/consensus/merkle.cpp);
-- every hash it names is followed to the object (``NAMES`` below): inv,
-  getdata and notfound items by their type, the clsig's block (whose CbTx
-  height must be the clsig's), the isdlock's transaction, inputs and cycle
-  block, transactions' inputs, headers' parents and merkle roots, locators
-  and the CbTx's merkle roots.
+- every object it carries is indexed by the hash Dash Core gives it,
+  computed here (``tests/sample_hashes.py``) and checked against the
+  decoder's: a header's X11, a transaction's SHA256d, a clsig's, isdlock's,
+  spork's, DKG message's, final commitment's or recovered signature's
+  SHA256d; every header meets its own ``bits``, a block's merkle root is
+  its transactions' (a compact block's too, once its short ids are matched
+  to transactions the capture carries);
+- every hash it names is followed to the object: inventories, locators,
+  parents, merkle roots, inputs, a clsig's block, quorum hashes (blocks),
+  ProTx hashes, signing requests;
+- an object carried twice agrees with itself: a header's fields, a compact
+  block's transactions and the block's, a recovered signature carried as
+  ``qsigrec``, ``clsig``, ``isdlock``, CbTx or MNHF signal;
+- what answers a request follows it on the same connection, as Core sends
+  it: a ``getdata`` asks for what the peer announced, ``notfound`` and an
+  object answer a ``getdata``, ``getblocktxn`` a ``cmpctblock``,
+  ``blocktxn`` a ``getblocktxn``, the signing-share messages name a session
+  their sender announced.
 
 A hash whose object the capture does not carry is reported by where it is
-named ("getheaders2 locator", "tx input" ...); that is allowed only where
-``NOT_CARRIED`` says the sample leaves the object out on purpose, and a
-declared omission that no longer happens fails too.  A command whose named
-hashes are not followed here yet fails, so nothing is left unchecked
-without saying so.
+named ("getheaders2 locator", "tx input" ...).  In a synthetic sample that
+is allowed only where ``NOT_CARRIED`` says the sample leaves the object out
+on purpose, and a declared omission that no longer happens fails too.  A
+capture of a live network (``LIVE``) is a window: what it names but does
+not carry is reported (``pytest -rP``), except an answer whose request is
+missing on a connection the capture holds from its ``version`` on.  A
+command not followed fails, so nothing is left unchecked without saying so.
 """
 
 from __future__ import annotations
 
-import hashlib
+import doctest
 import struct
 import subprocess
 import sys
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 
-import dash_hash
 import pytest
 
 import p2pcap
-from p2pcap.analysis.negotiation import VersionTracker
-from p2pcap.decoders import DecodeError, announced, decode
 from p2pcap.formats import Gap
+from tests import sample_hashes, sample_objects
+from tests.sample_hashes import carried_transactions, meets_target, sha256d, x11
+from tests.sample_objects import ANSWER, Sample
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
-NOT_CAPTURES = {"make_session.py": "writes regtest-session.msgs"}
+NOT_CAPTURES = {"make_session.py": "writes regtest-session.msgs", "README.md": "the samples' notes"}
 
-# What samples/make_session.py leaves out on purpose (its docstring says why).
+# What samples/make_session.py leaves out on purpose (its docstring says why), and the two
+# answers its scripted session pushes where Core would wait for a getdata.
 REGTEST_SESSION = {
     "getheaders2 locator": "blocks 197 and 196, the node's chain before the session",
     "headers prev_block": "block 197, the parent of the first header sent",
@@ -56,59 +67,15 @@ REGTEST_SESSION = {
     "tx input": "the transactions tx1 and tx2 spend",
     "cbtx merkle_root_mn_list": "the masternode list (chain state)",
     "cbtx merkle_root_quorums": "the quorum commitments (chain state)",
+    "clsig answers a getdata": "the session pushes its clsig unasked; Core sends one for a getdata only",
+    "isdlock answers a getdata": "the session pushes its isdlock unasked, as its clsig",
 }
 NOT_CARRIED = {"regtest-session.msgs": REGTEST_SESSION, "regtest-session.cap": REGTEST_SESSION}
-
-INVENTORIES = ("inv", "getdata", "notfound")
-LOCATORS = ("getblocks", "getheaders", "getheaders2")
-HEADERS = ("headers", "headers2")
-# Commands that name no object's hash (a version's mnauth challenge is a nonce).
-HASHLESS = frozenset(
-    "version verack sendaddrv2 sendheaders sendheaders2 sendcmpct senddsq getaddr addr addrv2 "
-    "ping pong mempool feefilter sendtxrcncl wtxidrelay qsendrecsigs spork".split()
-)
-FOLLOWED = frozenset((*INVENTORIES, *LOCATORS, *HEADERS, "tx", "block", "clsig", "isdlock", "islock"))
-NULL = "00" * 32
-
-
-def sha256d(data: bytes) -> bytes:
-    return hashlib.sha256(hashlib.sha256(data).digest()).digest()
-
-
-def shown(wire: bytes) -> str:
-    """A hash as RPC shows it: the wire bytes reversed, in hex."""
-    return wire[::-1].hex()
-
-
-def meets_target(block_hash: str, bits: int) -> bool:
-    """src/pow.cpp CheckProofOfWork: the hash as a number at most the compact target."""
-    return int(block_hash, 16) <= (bits & 0xFFFFFF) << (8 * ((bits >> 24) - 3))
-
-
-def merkle_root(txids: list[str]) -> str:
-    """src/consensus/merkle.cpp ComputeMerkleRoot: pairs hashed, an odd last one doubled."""
-    level = [bytes.fromhex(t)[::-1] for t in txids]
-    while len(level) > 1:
-        if len(level) % 2:
-            level.append(level[-1])
-        level = [sha256d(level[i] + level[i + 1]) for i in range(0, len(level), 2)]
-    return shown(level[0]) if level else NULL
-
-
-def compact_size(data: bytes, at: int) -> tuple[int, int]:
-    first = data[at]
-    width = {0xFD: 2, 0xFE: 4, 0xFF: 8}.get(first, 0)
-    return (int.from_bytes(data[at + 1 : at + 1 + width], "little") if width else first), at + 1 + width
-
-
-def header_hashes(payload: bytes) -> list[str]:
-    """X11 of each 80-byte header of a ``headers`` payload, read here, not by the decoder."""
-    count, at = compact_size(payload, 0)
-    out = []
-    for _ in range(count):
-        out.append(shown(dash_hash.getPoWHash(payload[at : at + 80])))
-        _, at = compact_size(payload, at + 80)  # tx_count, always 0
-    return out
+# Recordings of real nodes (samples/README.md): windows of a live network.
+LIVE = {
+    "realnode-regtest.cap": "a window: blocks before it (genesis, locators) are named, not carried",
+    "realnode-masternodes.cap": "a window: the functional test's cached chain (ProRegTxs, quorums) came before",
+}
 
 
 # -- reading the captures ----------------------------------------------------------
@@ -151,150 +118,70 @@ def read(path: Path) -> list:
     return reader(path)
 
 
-# -- following hashes --------------------------------------------------------------
-class Sample:
-    """The objects a capture carries (kind -> hashes) and the hashes it names.
+_FOUND: dict[Path, Sample] = {}
 
-    Kinds are inv type names (``MSG_TX``, ``MSG_BLOCK`` ...), ``header``
-    (any header: a block's or a headers message's) and ``block`` (a block
-    with all its transactions, a ``block`` message).  ``named`` holds
-    (where, kind, hash, message index); ``problems`` what is wrong outright.
-    """
 
-    def __init__(self, messages: list):
-        self.carried: dict[str, set[str]] = defaultdict(set)
-        self.named: list[tuple[str, str, str, int]] = []
-        self.problems: list[str] = []
-        self.cbtx_height: dict[str, int] = {}  # block hash -> its CbTx height
-        self.clsigs: list[tuple[int, int, str]] = []  # (message, height, block hash)
-        versions = VersionTracker()
-        for i, message in enumerate(messages):
-            if message[0] == "gap":
-                self.name("lost messages", "gap", str(message[1]), i)
-                continue
-            pid, peer, direction, command, payload = message
-            versions.see(pid, peer, direction, command, payload)
-            if command not in FOLLOWED | HASHLESS:
-                self.problems.append(f"message {i}: {command} is not followed by tests/test_samples.py yet")
-                continue
-            try:
-                decoded = decode(command, payload, versions.version_for(pid, peer))
-            except DecodeError as exc:
-                self.problems.append(f"message {i}: {exc}")
-                continue
-            self.add(i, command, payload, decoded)
-        for i, height, block in self.clsigs:
-            if block in self.cbtx_height and self.cbtx_height[block] != height:
-                self.problems.append(
-                    f"message {i}: clsig height {height}, its block's CbTx says {self.cbtx_height[block]}"
-                )
-
-    def name(self, where: str, kind: str, value: str, i: int) -> None:
-        if value != NULL:  # a null hash names nothing (a coinbase's prevout, no hash_stop)
-            self.named.append((where, kind, value, i))
-
-    def check(self, i: int, what: str, ours, theirs) -> None:
-        if ours != theirs:
-            self.problems.append(f"message {i}: {what} is {ours}, the decoder says {theirs}")
-
-    def add(self, i: int, command: str, payload: bytes, decoded: dict) -> None:
-        for inv_type, value in announced(command, decoded):
-            if command not in INVENTORIES:
-                self.carried[inv_type].add(value)
-        if command in INVENTORIES:
-            for inv_type, value in announced(command, decoded):
-                self.name(f"{command} {inv_type}", inv_type, value, i)
-        elif command == "tx":
-            self.check(i, "txid", shown(sha256d(payload)), decoded["txid"])
-            self.transaction(i, decoded)
-        elif command in ("clsig", "isdlock", "islock"):
-            self.check(i, f"{command} hash", shown(sha256d(payload)), decoded["hash"])
-            if command == "clsig":
-                self.name("clsig block_hash", "header", decoded["block_hash"], i)
-                self.clsigs.append((i, decoded["height"], decoded["block_hash"]))
-            else:
-                self.name(f"{command} txid", "MSG_TX", decoded["txid"], i)
-                for outpoint in decoded["inputs"]:
-                    self.name(f"{command} input", "MSG_TX", outpoint["hash"], i)
-                if decoded.get("cycle_hash"):
-                    self.name(f"{command} cycle_hash", "header", decoded["cycle_hash"], i)
-        elif command == "block":
-            header = decoded["header"]
-            self.check(i, "block hash", shown(dash_hash.getPoWHash(payload[:80])), header["hash"])
-            self.header(i, command, header, carries_transactions=True)
-            txids = [tx["txid"] for tx in decoded["vtx"]]
-            self.check(i, "merkle root of its transactions", merkle_root(txids), header["merkle_root"])
-            self.carried["block"].add(header["hash"])
-            for tx in decoded["vtx"]:
-                self.carried["MSG_TX"].add(tx["txid"])
-                self.transaction(i, tx, block=header["hash"])
-        elif command in HEADERS:
-            entries = [entry.get("header", entry) for entry in decoded["headers"]]
-            if command == "headers":
-                self.check(i, "header hashes", header_hashes(payload), [entry["hash"] for entry in entries])
-            for entry in entries:
-                self.header(i, command, entry, carries_transactions=False)
-        elif command in LOCATORS:
-            for value in decoded["locator"]["have"]:
-                self.name(f"{command} locator", "header", value, i)
-            self.name(f"{command} stop", "header", decoded["stop"], i)
-
-    def header(self, i: int, command: str, header: dict, carries_transactions: bool) -> None:
-        self.carried["header"].add(header["hash"])
-        if not meets_target(header["hash"], header["bits"]):
-            self.problems.append(
-                f"message {i}: header {header['hash']} misses its target (bits {header['bits']:#x})"
-            )
-        self.name(f"{command} prev_block", "header", header["prev_block"], i)
-        if not carries_transactions:  # its transactions: carried if the same block comes whole
-            self.name(f"{command} merkle_root", "block", header["hash"], i)
-
-    def transaction(self, i: int, tx: dict, block: str | None = None) -> None:
-        for txin in tx["vin"]:
-            self.name("tx input", "MSG_TX", txin["prevout"]["hash"], i)
-        cbtx = tx.get("extra_payload") if tx.get("type") == 5 else None
-        if cbtx:  # DIP-0004 CbTx (src/evo/cbtx.h)
-            if block:
-                self.cbtx_height[block] = cbtx["height"]
-            for field in ("merkle_root_mn_list", "merkle_root_quorums"):
-                self.name(f"cbtx {field}", "state", cbtx[field], i)
-
-    def not_carried(self) -> dict[str, list[str]]:
-        """where -> the hashes named there whose object is not in the capture.
-
-        A headers message's merkle root is followed to the same block coming
-        whole, whose root is checked against its transactions.
-        """
-        out: dict[str, list[str]] = defaultdict(list)
-        for where, kind, value, _ in self.named:
-            if value not in self.carried.get(kind, ()):
-                out[where].append(value)
-        return dict(out)
+def found_in(path: Path) -> Sample:
+    """The Sample of a file, followed once for all the tests that look at it."""
+    if path not in _FOUND:
+        _FOUND[path] = Sample(read(path))
+    return _FOUND[path]
 
 
 # -- the tests ---------------------------------------------------------------------
 @pytest.fixture(params=sample_files(), ids=lambda p: str(p.relative_to(SAMPLES)))
 def sample(request) -> tuple[Path, Sample]:
-    return request.param, Sample(read(request.param))
+    return request.param, found_in(request.param)
 
 
 def test_samples_holds_captures():
-    assert {p.name for p in sample_files()} >= {"regtest-session.msgs", "regtest-session.cap"}
+    names = {p.name for p in sample_files()}
+    assert names >= {"regtest-session.msgs", "regtest-session.cap", *LIVE}
+    assert not set(NOT_CARRIED) & set(LIVE), "a sample is either synthetic or live"
+
+
+def test_the_hashes_computed_here_are_cores():
+    """SipHash's reference vector, X11, a request id (the examples of tests/sample_hashes.py)."""
+    for module in (sample_hashes, sample_objects):
+        failed, tried = doctest.testmod(module)
+        assert tried >= 1 and failed == 0, module.__name__
 
 
 def test_each_object_has_the_hash_it_is_named_by(sample):
     path, found = sample
-    assert found.problems == [], f"samples/{path.name}:\n" + "\n".join(found.problems)
+    assert found.problems == [], f"samples/{path.name}:\n" + "\n".join(found.problems[:40])
+
+
+def unanswered(found: Sample) -> list[str]:
+    """The answers whose request is missing on a connection the capture holds from its start."""
+    return [
+        v for where, values in found.not_carried().items() if found.kinds[where] == ANSWER for v in values
+    ]
+
+
+def report(path: Path, found: Sample, declared: dict) -> None:
+    """What the capture names but does not carry, by kind and by where (pytest -rP shows it)."""
+    missing = found.not_carried()
+    kinds = Counter()
+    for where, hashes in sorted(missing.items()):
+        kinds[found.kinds[where]] += len(hashes)
+        why = declared.get(where, LIVE.get(path.name, "NOT DECLARED"))
+        print(f"samples/{path.name}: not carried, {where}: {len(hashes)} ({why})")
+    for kind, count in sorted(kinds.items()):
+        print(f"samples/{path.name}: not carried, kind {kind}: {count}")
 
 
 def test_each_named_object_is_carried_or_left_out_on_purpose(sample):
     path, found = sample
     missing = found.not_carried()
-    declared = NOT_CARRIED.get(path.name, {})
-    for where, hashes in sorted(missing.items()):  # the report (pytest -rP shows it)
-        print(
-            f"samples/{path.name}: not carried, {where}: {len(hashes)} ({declared.get(where, 'NOT DECLARED')})"
+    if path.name in LIVE:
+        report(path, found, {})
+        assert unanswered(found) == [], (
+            f"samples/{path.name}: answers without their request on the connection"
         )
+        return
+    declared = NOT_CARRIED.get(path.name, {})
+    report(path, found, declared)
     undeclared = {where: hashes for where, hashes in missing.items() if where not in declared}
     assert undeclared == {}, f"samples/{path.name} names objects it does not carry"
     assert set(declared) - set(missing) == set(), "declared left out, but carried (or no longer named)"
@@ -328,6 +215,13 @@ def session() -> list:
     return read_msgs(SAMPLES / "regtest-session.msgs")
 
 
+@pytest.fixture(scope="module")
+def masternodes() -> list:
+    messages = read_cap(SAMPLES / "realnode-masternodes.cap")
+    assert all(m[0] != "gap" for m in messages)  # the tests below index every message
+    return messages
+
+
 def test_a_block_named_by_another_hash_is_found(session):
     """The sample's old fault: inv, getdata and clsig named a hash that was not the block's X11."""
     block = next(m[4] for m in session if m[3] == "block")
@@ -356,7 +250,7 @@ def test_a_header_that_misses_its_target_is_found(session):
     def unmined(payload: bytes) -> bytes:
         for nonce in range(1 << 16):
             header = payload[1:77] + struct.pack("<I", nonce)
-            if not meets_target(shown(dash_hash.getPoWHash(header)), 0x207FFFFF):
+            if not meets_target(x11(header), 0x207FFFFF):
                 return payload[:1] + header + payload[81:]
         raise AssertionError("every nonce meets the target")
 
@@ -372,3 +266,60 @@ def test_a_clsig_of_another_height_is_found(session):
 def test_a_command_not_followed_is_said(session):
     problems = Sample([*session, (0, 0, "in", "mnlistdiff", b"")]).problems
     assert any("mnlistdiff is not followed" in p for p in problems), problems
+
+
+def test_a_changed_compact_block_header_no_longer_names_its_block(masternodes):
+    """A cmpctblock a getblocktxn asks about, one byte of its header flipped: the getblocktxn now
+    names a block the peer never sent on that connection, which fails a live capture."""
+    asked = {(m[0], m[1], m[4][:32]) for m in masternodes if m[3] == "getblocktxn"}
+    at = next(
+        i
+        for i, m in enumerate(masternodes)
+        if m[3] == "cmpctblock" and (m[0], m[1], wire_hash(m[4])) in asked
+    )
+    before = x11(masternodes[at][4][:80])
+    payload = masternodes[at][4]
+    bad = list(masternodes)
+    bad[at] = (*bad[at][:4], payload[:68] + bytes([payload[68] ^ 1]) + payload[69:])  # its time
+    assert not [v for v in unanswered(found_in(SAMPLES / "realnode-masternodes.cap")) if before in v]
+    assert [v for v in unanswered(Sample(bad)) if before in v and "cmpctblock" in v]
+
+
+def wire_hash(cmpctblock: bytes) -> bytes:
+    """A compact block's hash as a getblocktxn names it: X11 of the header, in wire order."""
+    return bytes.fromhex(x11(cmpctblock[:80]))[::-1]
+
+
+def test_a_recovered_signature_with_another_id_is_found(masternodes):
+    """A qsigrec whose request id is changed no longer agrees with the clsig carrying its signature."""
+    clsig_sigs = {m[4][36:] for m in masternodes if m[3] == "clsig"}  # height, block hash, sig
+    # llmqType, quorumHash, id, msgHash, sig (src/llmq/signing.h CRecoveredSig)
+    at = next(i for i, m in enumerate(masternodes) if m[3] == "qsigrec" and m[4][97:] in clsig_sigs)
+    payload = masternodes[at][4]
+    bad = list(masternodes)
+    bad[at] = (*bad[at][:4], payload[:33] + bytes([payload[33] ^ 1]) + payload[34:])  # its id
+    problems = Sample(bad).problems
+    assert [p for p in problems if "one signature for different id" in p], problems
+
+
+def test_a_blocktxn_with_other_transactions_is_found(masternodes):
+    """A blocktxn whose two transactions trade places: neither has the short id its cmpctblock gave."""
+    at = next(i for i, m in enumerate(masternodes) if m[3] == "blocktxn" and m[4][32] == 2)
+    payload = masternodes[at][4]
+    first, second = carried_transactions("blocktxn", payload)
+    assert first != second
+    swapped = (*masternodes[at][:4], payload[:33] + second + first)
+    assert Sample(masternodes[: at + 1]).problems == []  # unchanged, the capture so far is consistent
+    problems = Sample([*masternodes[:at], swapped]).problems
+    assert len([p for p in problems if "is not its short id's" in p]) == 2, problems
+
+
+def test_a_getdata_of_what_the_peer_never_announced_is_found():
+    """Without its inv messages the regtest network asks for transactions nobody announced."""
+    messages = [m for m in read_cap(SAMPLES / "realnode-regtest.cap") if m[0] == "gap" or m[3] != "inv"]
+    missing = Sample(messages).not_carried()
+    assert "getdata MSG_TX: announced by the peer" in missing
+    assert (
+        "getdata MSG_TX: announced by the peer"
+        not in found_in(SAMPLES / "realnode-regtest.cap").not_carried()
+    )
