@@ -153,3 +153,92 @@ def read_clock() -> dict:
     entry["synchronized"] = synchronized
     entry["source"] = source
     return entry
+
+
+# -- steps of the wall clock during a recording ----------------------------------
+# A capture's times are CLOCK_MONOTONIC (what bpf_ktime_get_ns reads) plus
+# one offset taken when recording starts, so they never go back and never
+# jump.  NTP *slews* both clocks alike (adjtimex(2): the frequency
+# correction applies to CLOCK_MONOTONIC too), so the difference between
+# them changes only when the wall clock is *stepped* (settimeofday,
+# clock_settime, chrony's makestep, ntpd at start, a leap second).  A change
+# above this is a step; reading the two clocks back to back costs well
+# under a microsecond, so 2 ms is far above the noise and below any step
+# NTP takes (ntpd steps at 128 ms, chrony's makestep at 1 s by default).
+STEP_THRESHOLD_NS = 2_000_000
+MAX_STEPS_KEPT = 64  # steps remembered per recording (and per file's footer)
+
+
+def _iso(ts_ns: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts_ns // 1_000_000_000))
+
+
+class ClockStep:
+    """The wall clock moved ``step_ns`` against the capture's time base.
+
+    ``at_ns``: capture time when it was noticed (within a second of the
+    step); ``wall_ns``: the wall clock then; ``total_ns``: how far the wall
+    clock now is from the capture's times, all steps of the run together.
+    """
+
+    __slots__ = ("at_ns", "step_ns", "wall_ns", "total_ns")
+
+    def __init__(self, at_ns: int, step_ns: int, wall_ns: int, total_ns: int):
+        self.at_ns, self.step_ns, self.wall_ns, self.total_ns = at_ns, step_ns, wall_ns, total_ns
+
+    def to_json(self) -> dict:
+        return {"at_ns": self.at_ns, "step_ns": self.step_ns, "wall_ns": self.wall_ns, "total_ns": self.total_ns}
+
+    def describe(self) -> str:
+        """One line for the recorder's stderr.
+
+        >>> ClockStep(0, -2_500_000_000, 0, -2_500_000_000).describe()[:45]
+        'the wall clock stepped -2.500 s at 1970-01-01'
+        """
+        return (
+            f"the wall clock stepped {self.step_ns / 1e9:+.3f} s at {_iso(self.at_ns)} "
+            f"(capture time); capture times keep the recording's own clock "
+            f"({self.total_ns / 1e9:+.3f} s from the wall clock now), so messages stay in order"
+        )
+
+
+class StepWatch:
+    """Notices steps of the wall clock against CLOCK_MONOTONIC.
+
+    ``offset_ns`` is the capture's time base: ts_ns = monotonic + offset_ns.
+    ``clock`` has ``monotonic_ns()`` and ``time_ns()`` (the ``time`` module;
+    a fake one in tests).
+
+    >>> import time
+    >>> w = StepWatch(clock=time)
+    >>> w.check() is None
+    True
+    """
+
+    def __init__(self, clock=time, threshold_ns: int = STEP_THRESHOLD_NS):
+        self._clock = clock
+        self.threshold_ns = threshold_ns
+        self.offset_ns = self._difference()
+        self._last = self.offset_ns
+
+    def _difference(self) -> int:
+        """wall - monotonic, from the closest of three back-to-back readings."""
+        mono, wall = self._clock.monotonic_ns, self._clock.time_ns
+        best = None
+        for _ in range(3):
+            a = mono()
+            w = wall()
+            b = mono()
+            if best is None or b - a < best[0]:
+                best = (b - a, w - (a + b) // 2)
+        return best[1]
+
+    def check(self) -> ClockStep | None:
+        """The step since the last check, if the wall clock was stepped."""
+        now = self._difference()
+        step = now - self._last
+        if abs(step) < self.threshold_ns:
+            return None
+        self._last = now
+        mono = self._clock.monotonic_ns()
+        return ClockStep(mono + self.offset_ns, step, mono + now, now - self.offset_ns)

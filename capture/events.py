@@ -13,8 +13,10 @@ Layouts (``p2p_messages.bpf.c``, little-endian, no padding):
     EV_WAKE     u64 kind (sent only to wake the consumer during a burst)
 
 A peer is named once by an EV_PEER record, before its first message in the
-ring; messages refer to it by ``peer_ref``.  A message larger than one
-chunk arrives as an EV_MESSAGE record followed by EV_CHUNK records from
+ring; messages refer to it by ``peer_ref``.  The names live in a
+``peertable.PeerTable``, which forgets old refs so that a recording of
+weeks holds no more of them than a recording of minutes.  A message larger
+than one chunk arrives as an EV_MESSAGE record followed by EV_CHUNK records from
 the same thread: one probe hit runs to completion before that thread can
 hit another, so per thread the chunks are in order, while threads on other
 CPUs interleave theirs (dashd pushes messages from several threads).  The
@@ -37,6 +39,7 @@ import struct
 from p2pcap.formats.records import FLAG_ADDR_FAULT, FLAG_CONN_FAULT, FLAG_PAYLOAD_FAULT, Message
 
 from .limits import ADDR_MAX, CMD_MAX, CONN_MAX
+from .peertable import PeerTable
 
 EV_MESSAGE = 1
 EV_CHUNK = 2
@@ -61,6 +64,11 @@ _LEN_MASK = RINGBUF_DISCARD_BIT - 1
 DIRECTION = ("out", "in")  # indexed by the inbound byte
 UNKNOWN_PEER = (0, -1, "", "", FLAG_ADDR_FAULT | FLAG_CONN_FAULT)
 PENDING_TIMEOUT_NS = 100_000_000  # a message's chunks follow within microseconds
+# Command names met, kept so each is decoded once.  Dash Core traces every
+# message a peer sends, unknown commands included (net_processing.cpp
+# ProcessMessages fires inbound_message before looking at the command), so
+# a peer can send any number of names: past this many the cache starts over.
+COMMAND_CACHE_MAX = 4096
 
 
 def _text(raw: bytes) -> str:
@@ -102,9 +110,10 @@ class Assembler:
         # valid only until ``emit`` returns.  The recorder's writer copies
         # them straight into its block, sparing a copy per message.
         self.borrow = borrow
-        self.peers: dict[int, tuple] = {}  # ref -> (pid, peer_id, addr, conn_type, flags)
+        self.table = PeerTable()  # ref -> (pid, peer_id, addr, conn_type, flags), bounded
         self.pids: set[int] = set()  # processes whose peers were announced
         self._commands: dict[bytes, str] = {}
+        self._conn_types: dict[bytes, str] = {}
         # tid -> [Message, pieces so far, bytes so far, captured_len, last progress (ns)]
         self._pending: dict[int, list] = {}
         self.incomplete: list[Message] = []  # abandoned with chunks missing, not yet reported
@@ -149,7 +158,10 @@ class Assembler:
     def _drain(self, buf, view, heads, base, mask, consumer, producer, commit, commit_every):
         unpack = EVENT_HEAD.unpack_from
         commands = self._commands
-        peers = self.peers
+        if len(commands) > COMMAND_CACHE_MAX:
+            commands.clear()
+        peers = self.table.current
+        older = self.table.older
         pending = self._pending
         emit = self.emit
         offset_ns = self.clock_offset_ns
@@ -185,7 +197,8 @@ class Assembler:
             command = commands.get(raw)
             if command is None:
                 command = commands[raw] = _text(raw)
-            pid, peer_id, addr, conn, peer_flags = peers.get(ref, unknown)
+            name = peers.get(ref)
+            pid, peer_id, addr, conn, peer_flags = older.get(ref, unknown) if name is None else name
             if data_len > size - EVENT_DATA or data_len > captured:
                 self.malformed += 1
                 continue
@@ -301,8 +314,13 @@ class Assembler:
         a = off + PEER_HEAD.size
         c = a + ADDR_MAX
         addr = _text(buf[a : a + min(addr_len, ADDR_MAX - 1)])
-        conn = _text(buf[c : c + min(conn_len, CONN_MAX - 1)])
-        self.peers[ref] = (pid, peer_id, addr, conn, flags)
+        raw = buf[c : c + min(conn_len, CONN_MAX - 1)]
+        conn = self._conn_types.get(raw)  # a handful of names, shared by every peer
+        if conn is None:
+            if len(self._conn_types) > COMMAND_CACHE_MAX:  # made-up names: start over
+                self._conn_types.clear()
+            conn = self._conn_types[raw] = _text(raw)
+        self.table.add(ref, (pid, peer_id, addr, conn, flags))
         self.pids.add(pid)
 
     def _abandon(self, tid: int) -> None:
@@ -326,10 +344,14 @@ class Assembler:
         out, self.incomplete = self.incomplete, []
         return out
 
+    @property
+    def peers(self) -> dict:
+        """The peers named since the peer table last turned (``peertable.py``)."""
+        return self.table.current
+
     def forget_pid(self, pid: int) -> None:
         """The process is gone: drop its peers (its pid may be reused)."""
-        for ref in [r for r, p in self.peers.items() if p[0] == pid]:
-            del self.peers[ref]
+        self.table.forget_pid(pid)
         self.pids.discard(pid)
 
     def finish(self) -> None:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import GAP_REASONS, GAP_REASSEMBLY, GAP_RINGBUF_FULL, GAP_USERSPACE, Gap
 
-from . import program
+from . import clocksync, program
 from .events import Assembler
 from .ringbuf import Waker, open_ring
 
@@ -34,6 +34,7 @@ DRAIN_INTERVAL = 0.05
 GIL_SWITCH_INTERVAL = 0.0005
 TARGET_POLL_INTERVAL = 0.5  # s between looks at the traced processes
 STATUS_INTERVAL = 1.0  # s between status lines
+TRIM_INTERVAL = 30.0  # s between handing freed heap pages back (tune_allocator)
 
 
 @dataclass
@@ -47,6 +48,8 @@ class Summary:
     bytes_written: int = 0
     files: list = field(default_factory=list)
     ring: str = ""
+    clock_steps: list = field(default_factory=list)  # clocksync.ClockStep, the last MAX_STEPS_KEPT
+    signal: int | None = None  # the signal that ended the recording, if one did
 
     def line(self) -> str:
         """``"1200 messages, 345678 payload bytes, 0 lost"``; losses by reason."""
@@ -92,14 +95,21 @@ class Recorder:
         self._last_loss_poll_ns = 0
         self._live: set[int] = set(self.pids)  # processes we know to be running
         self._dead: list[int] = []  # found gone at the last look; forgotten at the next
+        self.clock_watch: clocksync.StepWatch | None = None
 
-    def stop(self, *_args) -> None:
+    def stop(self, signum=None, _frame=None) -> None:
         self._stop = True
+        if signum is not None:
+            self.summary.signal = signum  # SIGINT makes `record` exit 130, as every command does
 
     # -- the loop ----------------------------------------------------------------
     def run(self, on_listening=None) -> Summary:
-        tune_allocator()
-        offset = time.time_ns() - time.monotonic_ns()  # bpf_ktime_get_ns is CLOCK_MONOTONIC
+        trim = tune_allocator()
+        # bpf_ktime_get_ns is CLOCK_MONOTONIC: every ts_ns is it plus this
+        # one offset, so a step of the wall clock (NTP, an operator) cannot
+        # reorder messages; StepWatch notices one and the capture records it.
+        self.clock_watch = clocksync.StepWatch(clock=time)
+        offset = self.clock_watch.offset_ns
         self.offset_ns = offset
         self.assembler = assembler = Assembler(offset, self.output.write, borrow=True)
         self._bind_emit()
@@ -117,6 +127,7 @@ class Recorder:
         next_drain = start
         next_targets = start + TARGET_POLL_INTERVAL
         next_status = start + STATUS_INTERVAL
+        next_trim = start + TRIM_INTERVAL
         status_from = (start, 0)
         try:
             while not self._stop:
@@ -129,8 +140,10 @@ class Recorder:
                 ring.drain()
                 self._account(losses, now_ns)
                 now = time.monotonic()
+                assembler.table.tick(now, *ring.positions(), self._forget_peers)
                 if now >= next_targets:
                     self._check_targets()
+                    self._check_clock()
                     next_targets = now + TARGET_POLL_INTERVAL
                 if self.max_count is not None and self.output.messages >= self.max_count:
                     self._stop = True
@@ -138,6 +151,9 @@ class Recorder:
                     self._stop = True
                 if self.output.tick(now):
                     self._bind_emit()
+                if now >= next_trim:
+                    trim()
+                    next_trim = now + TRIM_INTERVAL
                 if self.on_status and now >= next_status:
                     status_from = self._status(now, status_from)
                     next_status = now + STATUS_INTERVAL
@@ -224,7 +240,7 @@ class Recorder:
         for pid in self._dead:
             self.assembler.forget_pid(pid)
         if self._dead:
-            program.forget_peers(self.bpf)
+            self._forget_peers()
         self._dead = []
         for pid in self.assembler.pids - self._live:
             self._live.add(pid)
@@ -236,6 +252,21 @@ class Recorder:
             self.on_note(f"pid {pid} exited")
         if self.pids and not any(pid in self._live for pid in self.pids):
             self._stop = True  # --pid: the node is gone, the recording is over
+
+    def _forget_peers(self) -> None:
+        """Make the BPF program name every peer afresh (``program.forget_peers``)."""
+        program.forget_peers(self.bpf)
+
+    def _check_clock(self) -> None:
+        """Record a step of the wall clock: in the capture, and in a note."""
+        step = self.clock_watch.check()
+        if step is None:
+            return
+        steps = self.summary.clock_steps
+        steps.append(step)
+        del steps[: -clocksync.MAX_STEPS_KEPT]
+        self.output.clock_step(step)
+        self.on_note(step.describe())
 
     def _status(self, now: float, since: tuple) -> tuple:
         t0, n0 = since
@@ -251,8 +282,8 @@ class Recorder:
         return (now, n)
 
 
-def tune_allocator() -> None:
-    """Keep glibc from mapping and unmapping every large buffer.
+def tune_allocator():
+    """Keep glibc from mapping and unmapping every large buffer; return ``trim()``.
 
     Message payloads, blocks (1 MiB) and their compressed frames are
     allocated and freed thousands of times a second.  By default glibc
@@ -260,13 +291,28 @@ def tune_allocator() -> None:
     every one is page-faulted in and zeroed again: copying 1 MiB took 1.5 ms
     here instead of 0.1 ms.  mallopt() keeps them on the heap (M_MMAP_THRESHOLD
     above the largest message, M_TRIM_THRESHOLD above the working set).
+
+    The heap then keeps, as its size, the most the recording ever used: a
+    minute of a starved consumer (every write-behind buffer in flight, the
+    compressor's levels, big drains) left the recorder ~35 MB larger for
+    good (issue 29).  ``trim()``, malloc_trim(0), hands the pages of freed
+    chunks back to the kernel (MADV_DONTNEED, holes included), ~3 ms for a
+    fragmented 50 MB heap; the recorder calls it every TRIM_INTERVAL, so
+    the buffers in use keep their pages between calls and the resident size
+    follows what is in use.  And a new thread gets an arena of its own (up
+    to 8 per core), each file's writer has two, so M_ARENA_MAX 2: the main
+    thread's arena and one that the writer threads of every file share.
     """
     try:
         libc = ctypes.CDLL(None)
         libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
         libc.mallopt(-1, 128 << 20)  # M_TRIM_THRESHOLD
+        libc.mallopt(-8, 2)  # M_ARENA_MAX
+        malloc_trim = libc.malloc_trim
     except (OSError, AttributeError):
-        pass  # not glibc: nothing to tune
+        return lambda: None  # not glibc: nothing to tune
+    malloc_trim.argtypes = (ctypes.c_size_t,)
+    return lambda: malloc_trim(0)
 
 
 def alive(pid: int) -> bool:

@@ -94,6 +94,10 @@ class MappedRing:
         """Bytes the kernel has written that we have not read yet."""
         return self._producer_pos[0] - self._pos
 
+    def positions(self) -> tuple[int, int]:
+        """(read up to, written up to): ring positions, which only grow."""
+        return self._pos, self._producer_pos[0]
+
     def drain(self) -> int:
         """Hand every committed record to the assembler; returns the bytes read."""
         producer = self._producer_pos[0]
@@ -126,7 +130,8 @@ class CallbackRing:
         self.fd = bpf[name].map_fd
         self.bpf = bpf
         self.assembler = assembler
-        self._raw: list[bytes] = []
+        self._raw: list[bytes] = []  # at most what the ring held: emptied by every drain
+        self.drains = 0
         raw = self._raw
         string_at = ctypes.string_at
 
@@ -139,7 +144,12 @@ class CallbackRing:
     def backlog(self) -> int:
         return 0
 
+    def positions(self) -> tuple[int, int]:
+        """(drains done, the next drain): each drain reads all that was written before it."""
+        return self.drains, self.drains + 1
+
     def drain(self) -> int:
+        self.drains += 1
         self.bpf.ring_buffer_consume()
         if not self._raw:
             return 0

@@ -168,7 +168,7 @@ def record_to_file(
                 f"{out.bytes_written} bytes written for {out.payload_bytes} payload bytes"
             )
         summary.bytes_written = out.bytes_written
-        summary.files = list(out.files)
+        summary.files = out.files  # a FileList: its len() counts every file, its names are bounded
         summary.messages = out.messages
         summary.payload_bytes = out.payload_bytes
         return summary

@@ -453,4 +453,29 @@ def scan_block(raw: bytes, records: int) -> BlockContent:
         raise CorruptBlock(f"block holds {seen} records, its header says {records}")
     c.records = seen
     c.ts_min_ns, c.ts_max_ns = (ts_min, ts_max) if seen else (0, 0)
+    if len(c.peers) + len(c.commands) > 2 * len(counts):
+        _drop_unused(c)
     return c
+
+
+def _drop_unused(c: BlockContent) -> None:
+    """Keep only the peers and commands some message of the block uses.
+
+    A writer defines one only for a message that uses it, so this changes
+    nothing for p2pcap's blocks; a forged block can define 65,535 peers
+    for one message, and every peer-session the index keeps costs it a few
+    hundred bytes: kept to the ones used, they are no more than the
+    block's records, which the expansion budget bounds (limits.py).
+    """
+    peer_refs = sorted({key >> 18 for key in c.counts})
+    command_refs = sorted({(key >> 1) & 0xFFFF for key in c.counts})
+    peer_new = {old: new for new, old in enumerate(peer_refs)}
+    command_new = {old: new for new, old in enumerate(command_refs)}
+    c.peers = [c.peers[r] for r in peer_refs]
+    c.peer_first = [c.peer_first[r] for r in peer_refs]
+    c.peer_last = [c.peer_last[r] for r in peer_refs]
+    c.commands = [c.commands[r] for r in command_refs]
+    c.counts = {
+        peer_new[key >> 18] << 18 | command_new[(key >> 1) & 0xFFFF] << 1 | key & 1: n
+        for key, n in c.counts.items()
+    }

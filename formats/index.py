@@ -9,11 +9,12 @@ blocks.  Stored as JSON (docs/FORMAT.md, "Footer").
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .block import BlockContent
-from .errors import FormatError
-from .layout import GAP_BIT, commands_mask
+from .layout import GAP_BIT
 from .records import DIRECTIONS
 
 
@@ -103,6 +104,9 @@ class CaptureIndex:
     commands: dict = field(default_factory=dict)  # command -> {"in"/"out": Counts}
     peers: list = field(default_factory=list)  # PeerSession, in first-seen order
     losses: list = field(default_factory=list)  # Loss
+    # Steps of the recording host's wall clock (capture/clocksync.py
+    # ClockStep.to_json), written in the footer when there are any.
+    clock_steps: list = field(default_factory=list)
 
     @property
     def messages(self) -> int:
@@ -137,7 +141,9 @@ class CaptureIndex:
         return max((b.ts_max_ns for b in self.blocks if b.records), default=None)
 
     def to_json(self) -> dict:
+        steps = {"clock_steps": list(self.clock_steps)} if self.clock_steps else {}
         return {
+            **steps,
             "blocks": [
                 {
                     "offset": b.offset,
@@ -182,71 +188,151 @@ class CaptureIndex:
             ],
         }
 
-    @classmethod
-    def from_json(cls, obj) -> CaptureIndex:
-        """Rebuild from the footer's JSON; unknown keys (newer minors) are ignored."""
-        try:
-            blocks = []
-            for i, b in enumerate(obj["blocks"]):
-                cmds = tuple(b["commands"])
-                gaps = int(b.get("gaps", 0))
-                mask = commands_mask(cmds) | (GAP_BIT if gaps else 0)
-                blocks.append(
-                    BlockInfo(
-                        i,
-                        int(b["offset"]),
-                        int(b["length"]),
-                        int(b["records"]),
-                        int(b["ts_min"]),
-                        int(b["ts_max"]),
-                        int(b.get("raw_len", 0)),
-                        mask,
-                        cmds,
-                        gaps,
-                    )
-                )
-            commands = {}
-            for name, dirs in obj["commands"].items():
-                commands[str(name)] = {d: Counts(*map(int, v)) for d, v in dirs.items() if d in DIRECTIONS}
-            peers = [
-                PeerSession(
-                    int(p["pid"]),
-                    int(p["peer_id"]),
-                    str(p["addr"]),
-                    str(p["conn_type"]),
-                    int(p["first"]),
-                    int(p["last"]),
-                    int(p["messages"][0]),
-                    int(p["messages"][1]),
-                    int(p["bytes"][0]),
-                    int(p["bytes"][1]),
-                )
-                for p in obj["peers"]
-            ]
-            losses = [
-                Loss(
-                    int(x["pid"]),
-                    int(x["reason"]),
-                    int(x["records"]),
-                    int(x["lost_messages"]),
-                    int(x["lost_bytes"]),
-                    int(x["first"]),
-                    int(x["last"]),
-                )
-                for x in obj["losses"]
-            ]
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-            raise FormatError(f"footer index is malformed ({type(e).__name__}: {e})") from None
-        return cls(blocks, commands, peers, losses)
+
+# How much one file's index may hold while the recorder writes it: the
+# recorder's memory must not grow with the length of a recording
+# (docs/DESIGN.md, "Bounds of a long recording").  A block ends at 1 MiB or
+# after 1 s, so 2^16 blocks are 18 hours of a quiet node and about 64 GiB
+# of a busy one; 2^13 peer-sessions are days of a node's churn (Dash
+# Core keeps ~125 connections, most of them for hours); commands and (pid, loss reason) pairs are a
+# few dozen in any real recording, and a peer sending made-up command
+# names gets no further than 2^10.  Past 7/8 of any of these the index is
+# ``full`` and the recorder starts a new file, which begins an index of its
+# own; a writer that cannot (standard output) goes on until the limit and
+# then stops indexing: the file ends without a footer, which readers
+# replace by walking the block headers (docs/FORMAT.md).  Measured: ~60
+# bytes per block (packed, below), ~410 per peer-session with its strings:
+# at most ~4 MB and ~3.3 MB.
+@dataclass(frozen=True)
+class IndexLimits:
+    blocks: int = 1 << 16
+    sessions: int = 1 << 13
+    commands: int = 1 << 10
+    losses: int = 1 << 10
+    clock_steps: int = 64
+
+
+WRITER_LIMITS = IndexLimits()
+
+
+class BlockTable(Sequence):
+    """``BlockInfo`` entries stored as packed 64-bit rows: ~60 bytes a block
+    where the objects take ~350.  A sequence of BlockInfo, built on access.
+
+    >>> t = BlockTable()
+    >>> t.append(BlockInfo(0, 38, 200, 3, 5, 9, 250, 0, ("inv",), 1))
+    >>> t[-1].offset, t[-1].commands, len(t)
+    (38, ('inv',), 1)
+    """
+
+    _FIELDS = 7  # offset, length, records, ts_min_ns, ts_max_ns, raw_len, gaps
+
+    def __init__(self):
+        self._rows = array("q")
+        self._sets = array("I")  # per block: its command tuple, in _tuples
+        self._tuples: list[tuple] = []
+        self._masks: list[int] = []
+        self._ids: dict[tuple, int] = {}
+
+    def append(self, info: BlockInfo) -> None:
+        commands = info.commands or ()
+        k = self._ids.get(commands)
+        if k is None:
+            k = self._ids[commands] = len(self._tuples)
+            self._tuples.append(commands)
+            self._masks.append(info.mask & ~GAP_BIT)
+        self._rows.extend(
+            (
+                info.offset,
+                info.length,
+                info.records,
+                info.ts_min_ns,
+                info.ts_max_ns,
+                info.raw_len,
+                info.gaps or 0,
+            )
+        )
+        self._sets.append(k)
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        n = len(self._sets)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("block index out of range")
+        offset, length, records, ts_min, ts_max, raw_len, gaps = self._rows[7 * i : 7 * i + 7]
+        k = self._sets[i]
+        mask = self._masks[k] | (GAP_BIT if gaps else 0)
+        return BlockInfo(i, offset, length, records, ts_min, ts_max, raw_len, mask, self._tuples[k], gaps)
 
 
 class IndexBuilder:
-    """Accumulates ``BlockContent`` of each block written (or scanned) into an index."""
+    """Accumulates ``BlockContent`` of each block written (or scanned) into an index.
 
-    def __init__(self):
+    ``limits`` (the writer's: ``WRITER_LIMITS``) caps what it holds: ``full``
+    says a new file is due, and past a limit the builder lets everything go
+    and says ``overflowed`` (the writer then ends the file without a footer).
+
+    >>> b = IndexBuilder(IndexLimits(blocks=8))
+    >>> for i in range(7):
+    ...     _ = b.add_block(100 * i, 100, 200, BlockContent(records=1))
+    >>> b.full, b.overflowed, len(b.index.blocks)
+    (True, False, 7)
+    """
+
+    def __init__(self, limits: IndexLimits | None = None):
         self.index = CaptureIndex()
         self._peers: dict = {}  # (pid, peer_id, addr, conn_type) -> PeerSession
         self._losses: dict = {}  # (pid, reason) -> Loss
+        self.limits = limits
+        self.overflowed = False
+        if limits is not None:
+            self.index.blocks = BlockTable()
+
+    @property
+    def full(self) -> bool:
+        """Past 7/8 of a limit: time for a new file."""
+        lim, idx = self.limits, self.index
+        if lim is None:
+            return False
+        return self.overflowed or any(
+            8 * n >= 7 * cap
+            for n, cap in (
+                (len(idx.blocks), lim.blocks),
+                (len(idx.peers), lim.sessions),
+                (len(idx.commands), lim.commands),
+                (len(idx.losses), lim.losses),
+            )
+        )
+
+    def _over(self) -> bool:
+        """Whether a limit is passed; if so, let the index go (once)."""
+        lim, idx = self.limits, self.index
+        if self.overflowed:
+            return True
+        if lim is None or (
+            len(idx.blocks) <= lim.blocks
+            and len(idx.peers) <= lim.sessions
+            and len(idx.commands) <= lim.commands
+            and len(idx.losses) <= lim.losses
+        ):
+            return False
+        self.overflowed = True
+        self.index = CaptureIndex(blocks=BlockTable())
+        self._peers, self._losses = {}, {}
+        return True
+
+    def add_clock_step(self, step: dict) -> None:
+        """A step of the wall clock during the file (kept in the footer; the last ``limits.clock_steps``)."""
+        steps = self.index.clock_steps
+        steps.append(step)
+        if self.limits is not None:
+            del steps[: -self.limits.clock_steps]
 
     def add_block(self, offset: int, length: int, raw_len: int, content: BlockContent) -> BlockInfo:
         idx = self.index
@@ -262,6 +348,8 @@ class IndexBuilder:
             tuple(content.commands),
             len(content.gaps),
         )
+        if self.overflowed:
+            return info  # the file will have no footer: nothing to keep
         idx.blocks.append(info)
         sessions = []
         for ref, key in enumerate(content.peers):
@@ -293,9 +381,12 @@ class IndexBuilder:
                 s.bytes_in += nbytes
         for g in content.gaps:
             self.add_gap(g)
+        self._over()
         return info
 
     def add_gap(self, g) -> None:
+        if self.overflowed:
+            return
         x = self._losses.get((g.pid, g.reason))
         if x is None:
             x = self._losses[(g.pid, g.reason)] = Loss(g.pid, g.reason, 0, 0, 0, g.ts_ns, g.ts_ns)

@@ -18,7 +18,6 @@ the blocks still queued (normally none).
 from __future__ import annotations
 
 import collections
-import json
 import os
 import queue
 import threading
@@ -26,8 +25,15 @@ import time
 
 from .block import BlockBuilder, BlockContent, payload_len
 from .compress import DEFAULT_LEVEL, Compressor
-from .index import IndexBuilder
-from .layout import TYPE_FOOTER, TYPE_RECORDS, encode_block_header, encode_file_header, encode_trailer
+from .index import WRITER_LIMITS, IndexBuilder
+from .layout import (
+    TYPE_FOOTER,
+    TYPE_RECORDS,
+    encode_block_header,
+    encode_file_header,
+    encode_trailer,
+    json_text,
+)
 from .records import Message
 from .writebehind import WriteBehind
 
@@ -38,6 +44,10 @@ DEFAULT_BLOCK_SIZE = 1 << 20  # docs/FORMAT.md, "Choices"
 BUFFER_SLACK = 64 << 10
 IOV_MAX = 1024  # pieces per writev() (Linux UIO_MAXIOV)
 _STOP = object()
+
+
+def _no_backlog() -> int:
+    return 0
 
 
 def _writev_all(fd: int, pieces) -> None:
@@ -84,10 +94,12 @@ class CaptureWriter:
         compressor=None,
         stream: bool = False,
         clock=time.monotonic,
+        opener=None,
     ):
         header = encode_file_header(metadata or {})  # bad metadata fails before any file exists
         if isinstance(target, (str, os.PathLike)):
-            self._file = open(target, "wb", buffering=0)  # _put gathers its own writes
+            # opener: how the recorder creates its files as root (capture/files.py)
+            self._file = open(target, "wb", buffering=0, opener=opener)  # _put gathers its own writes
             self._own = True
         else:
             self._file = target
@@ -101,10 +113,21 @@ class CaptureWriter:
         self.block_size = block_size
         self.flush_interval = flush_interval
         self._clock = clock
+        self._queue = self._io_queue = None
+        if threaded:
+            self._queue = queue.Queue(maxsize=queue_blocks)  # blocks to compress
+            self._io_queue = queue.Queue(maxsize=queue_blocks)  # compressed, to write
         # compressor(backlog) -> compress(raw): bytes, or a stored frame's
-        # pieces; backlog() tells how many blocks wait to be compressed.
-        self._compress = compressor(self.backlog) if compressor else Compressor(level)
-        self._index = IndexBuilder()
+        # pieces; backlog() tells how many blocks wait to be compressed.  It
+        # is the queue's own method, not one of this writer's: a cycle
+        # writer -> compressor -> writer kept every closed file's writer,
+        # and its ~12 MiB of block buffers, until a full garbage collection
+        # (a recorder rotating files grew ~1.3 MB per file; issue 29).
+        backlog = self._queue.qsize if threaded else _no_backlog
+        self._compress = compressor(backlog) if compressor else Compressor(level)
+        # stream: the recorder's files, whose index must not grow without
+        # bound however long the recording (index.py, IndexLimits).
+        self._index = IndexBuilder(WRITER_LIMITS if stream else None)
         self._lock = threading.Lock()
         self._spare: list[bytearray] = []  # buffers of blocks written, for the next ones
         # A buffer per block in flight: queued, compressing, writing, filling.
@@ -122,11 +145,8 @@ class CaptureWriter:
         self.blocks = 0
         self.bytes_written = 0
         self._put(header)
-        self._queue = self._io_queue = None
         self._threads: list[threading.Thread] = []
         if threaded:
-            self._queue = queue.Queue(maxsize=queue_blocks)  # blocks to compress
-            self._io_queue = queue.Queue(maxsize=queue_blocks)  # compressed, to write
             self._threads = [
                 threading.Thread(
                     target=self._work,
@@ -210,7 +230,8 @@ class CaptureWriter:
                 if self._error is not None:
                     raise self._error
                 self._merge()
-                self._write_footer()
+                if not self._index.overflowed:  # past its limits the index was let go
+                    self._write_footer()
             finally:
                 if self._own:
                     self._file.close()
@@ -274,6 +295,16 @@ class CaptureWriter:
         """Finished blocks waiting for the compressing thread."""
         return self._queue.qsize() if self._queue is not None else 0
 
+    @property
+    def index_full(self) -> bool:
+        """The index is near its limits (``stream=True``): time for a new file."""
+        return self._index.full
+
+    def note_clock_step(self, step: dict) -> None:
+        """Keep a step of the wall clock (a JSON object) in this file's footer."""
+        with self._lock:
+            self._index.add_clock_step(step)
+
     def _new_builder(self) -> BlockBuilder:
         spare = self._spare
         # list.pop/append are atomic: the worker thread hands buffers back.
@@ -332,7 +363,7 @@ class CaptureWriter:
 
     def _write_footer(self) -> None:
         index = self._index.index
-        raw = json.dumps(index.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        raw = json_text(index.to_json()).encode("utf-8")  # strings from any bytes round-trip
         body = self._compress(raw)
         head = encode_block_header(
             TYPE_FOOTER, body, len(raw), len(index.blocks), index.ts_min_ns or 0, index.ts_max_ns or 0, 0

@@ -10,7 +10,7 @@ import pytest
 
 from p2pcap.capture import compression
 from p2pcap.capture.compression import AdaptiveCompressor
-from p2pcap.capture.output import Output, give_to
+from p2pcap.capture.output import Output
 from p2pcap.errors import P2pcapError
 from p2pcap.formats import CaptureWriter, Gap, Message, open_capture
 from p2pcap.formats.compress import decompress
@@ -29,8 +29,8 @@ class Clock:
         return self.now
 
 
-def small_blocks(dest, meta):
-    return CaptureWriter(dest, meta, block_size=4096, flush_interval=3600)
+def small_blocks(dest, meta, opener=None):
+    return CaptureWriter(dest, meta, block_size=4096, flush_interval=3600, opener=opener)
 
 
 def read_all(paths):
@@ -94,16 +94,6 @@ def test_no_empty_files_while_nothing_happens(tmp_path):
     assert out.files == [str(tmp_path / "quiet.cap")]
 
 
-def test_closed_files_are_announced(tmp_path):
-    closed = []
-    out = Output(tmp_path / "a.cap", {}, rotate_size=1, on_file=closed.append, writer_factory=small_blocks)
-    for i in range(3):
-        out.write(message(i, 5000))
-        out.tick()
-    out.close()
-    assert closed == out.files
-
-
 def test_stdout_cannot_rotate():
     with pytest.raises(P2pcapError, match="standard output"):
         Output("-", {}, rotate_size=10)
@@ -112,18 +102,6 @@ def test_stdout_cannot_rotate():
 def test_an_unwritable_place_is_one_error(tmp_path):
     with pytest.raises(P2pcapError, match="cannot create"):
         Output(tmp_path / "missing-dir" / "run.cap", {})
-
-
-def test_give_to_leaves_devices_alone(tmp_path):
-    before = os.stat(os.devnull)
-    give_to(os.devnull, 65534, 65534)
-    give_to("-", 65534, 65534)
-    assert os.stat(os.devnull).st_uid == before.st_uid
-    if os.geteuid() == 0:
-        f = tmp_path / "x.cap"
-        f.write_bytes(b"")
-        give_to(str(f), 65534, 65533)
-        assert (f.stat().st_uid, f.stat().st_gid) == (65534, 65533)
 
 
 def test_adaptive_compressor_steps_down_under_backlog_and_back_up_when_calm():
