@@ -187,7 +187,12 @@ class ClockStep:
         self.at_ns, self.step_ns, self.wall_ns, self.total_ns = at_ns, step_ns, wall_ns, total_ns
 
     def to_json(self) -> dict:
-        return {"at_ns": self.at_ns, "step_ns": self.step_ns, "wall_ns": self.wall_ns, "total_ns": self.total_ns}
+        return {
+            "at_ns": self.at_ns,
+            "step_ns": self.step_ns,
+            "wall_ns": self.wall_ns,
+            "total_ns": self.total_ns,
+        }
 
     def describe(self) -> str:
         """One line for the recorder's stderr.

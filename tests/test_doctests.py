@@ -16,7 +16,14 @@ import p2pcap.analysis
 import p2pcap.cli
 import p2pcap.formats
 
-MODULES = ["p2pcap", "p2pcap.errors", "p2pcap.units", "p2pcap.folders", "p2pcap.outputs", "p2pcap.terminal"] + sorted(
+MODULES = [
+    "p2pcap",
+    "p2pcap.errors",
+    "p2pcap.units",
+    "p2pcap.folders",
+    "p2pcap.outputs",
+    "p2pcap.terminal",
+] + sorted(
     info.name
     for package in (p2pcap.formats, p2pcap.analysis, p2pcap.cli)
     for info in pkgutil.iter_modules(package.__path__, package.__name__ + ".")

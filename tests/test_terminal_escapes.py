@@ -44,7 +44,11 @@ def captures(tmp_path_factory):
             w.write(
                 Message(2, 7, 3, "10.0.0.1:9999" + text, "inbound" + text, "in", "ping" + text, 8, bytes(8))
             )
-            payload = evil_version() if text else evil_version().replace(AGENT.encode("utf-8", "surrogateescape"), b"x")
+            payload = (
+                evil_version()
+                if text
+                else evil_version().replace(AGENT.encode("utf-8", "surrogateescape"), b"x")
+            )
             w.write(
                 Message(
                     3, 7, 4, "1.2.3.4:1" + text, "outbound" + text, "out", "version", len(payload), payload
