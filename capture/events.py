@@ -112,6 +112,7 @@ class Assembler:
         self.borrow = borrow
         self.table = PeerTable()  # ref -> (pid, peer_id, addr, conn_type, flags), bounded
         self.pids: set[int] = set()  # processes whose peers were announced
+        self.on_pid = None  # on_pid(pid): a process named for the first time
         self._commands: dict[bytes, str] = {}
         self._conn_types: dict[bytes, str] = {}
         # tid -> [Message, pieces so far, bytes so far, captured_len, last progress (ns)]
@@ -321,7 +322,10 @@ class Assembler:
                 self._conn_types.clear()
             conn = self._conn_types[raw] = _text(raw)
         self.table.add(ref, (pid, peer_id, addr, conn, flags))
-        self.pids.add(pid)
+        if pid not in self.pids:
+            self.pids.add(pid)
+            if self.on_pid is not None:
+                self.on_pid(pid)  # before its first message is emitted
 
     def _abandon(self, tid: int) -> None:
         msg, parts = self._pending.pop(tid)[:2]

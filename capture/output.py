@@ -57,6 +57,9 @@ class Output:
         self.rotate_time = rotate_time
         self.opener = opener
         self.as_user = as_user  # who creates the files, named in errors
+        # pid -> network of each process recorded (the recorder keeps it
+        # current): every file's blocks define them (format 1.1)
+        self.processes: dict[int, str] = {}
         self._clock = clock
         self._factory = writer_factory or _recording_writer
         self.files = FileList()  # the files started, in order (the first and the latest kept)
@@ -98,6 +101,7 @@ class Output:
             meta["clock_steps"] = list(self.clock_steps)  # the capture's times vs the wall clock
         try:
             self.writer = self._factory(stream if stream is not None else dest, meta, self.opener)
+            self.writer.processes = self.processes
         except PathError as e:
             who = f" (files are created as {self.as_user}, who ran sudo)" if self.as_user else ""
             raise PathError(f"{e}{who}", name) from None

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from p2pcap.formats.records import GAP_REASONS, GAP_REASSEMBLY, GAP_RINGBUF_FULL, GAP_USERSPACE, Gap
 
-from . import clocksync, program
+from . import clocksync, program, targets
 from .events import Assembler
 from .ringbuf import Waker, open_ring
 
@@ -112,6 +112,7 @@ class Recorder:
         offset = self.clock_watch.offset_ns
         self.offset_ns = offset
         self.assembler = assembler = Assembler(offset, self.output.write, borrow=True)
+        assembler.on_pid = self._new_process
         self._bind_emit()
         ring = open_ring(self.bpf, "events", self.opts.ringbuf_bytes, assembler)
         waker = Waker(ring.fd)
@@ -239,6 +240,8 @@ class Recorder:
         # may be reused; a new process must announce its peers anew).
         for pid in self._dead:
             self.assembler.forget_pid(pid)
+            if self.output is not None:
+                self.output.processes.pop(pid, None)
         if self._dead:
             self._forget_peers()
         self._dead = []
@@ -252,6 +255,15 @@ class Recorder:
             self.on_note(f"pid {pid} exited")
         if self.pids and not any(pid in self._live for pid in self.pids):
             self._stop = True  # --pid: the node is gone, the recording is over
+
+    def _new_process(self, pid: int) -> None:
+        """A process named for the first time (--pid's, or one --exe found,
+        started later included): the network it runs on, from its command
+        line and configuration (``targets.infer_network``), goes with every
+        block of its messages.  Once per process, before its first message."""
+        network, _how, _devnet = targets.infer_network(pid)
+        if network != "unknown":  # gone already (its command line unreadable): the capture's applies
+            self.output.processes[pid] = network
 
     def _forget_peers(self) -> None:
         """Make the BPF program name every peer afresh (``program.forget_peers``)."""

@@ -25,6 +25,7 @@ KIND_MESSAGE = 0x01
 KIND_PEER = 0x02
 KIND_COMMAND = 0x03
 KIND_GAP = 0x04
+KIND_PROCESS = 0x05  # format 1.1: a process's network, before the first peer of that pid in a block
 
 # kind, size, ts_ns, peer ref, command ref, direction, flags, msg_size, captured_len
 MESSAGE = struct.Struct("<BIQHHBHII")  # 28 bytes, then the payload
@@ -34,11 +35,14 @@ PEER = struct.Struct("<BIHIqHB")  # 22 bytes, then addr, conn_type
 COMMAND = struct.Struct("<BIHB")  # 8 bytes, then the name
 # kind, size, ts_ns, pid, reason, lost_messages, lost_bytes
 GAP = struct.Struct("<BIQIHQQ")  # 35 bytes
+# kind, size, pid, network length
+PROCESS = struct.Struct("<BIIB")  # 10 bytes, then the network's name
 ENTRY = struct.Struct("<BI")  # the part every entry shares
 _MESSAGE_HEAD = struct.Struct("<xI10xH")  # size and command ref of a message
 
 INITIAL_BUFFER = 64 << 10  # bytes; a builder's own buffer doubles as needed
 MAX_REFS = 0xFFFF  # refs are u16; a builder that fills a table ends the block
+MAX_PROCESSES = 4096  # pid -> network a reader keeps (processes come and go; the latest win)
 _DIRECTION = {"in": 0, "out": 1}
 _TEXT = ("utf-8", "surrogateescape")  # strings are UTF-8; stray bytes round-trip
 
@@ -110,8 +114,12 @@ class BlockBuilder:
     another pass over it.
     """
 
-    def __init__(self, buffer: bytearray | None = None):
+    def __init__(self, buffer: bytearray | None = None, processes: dict | None = None):
         self._buf = buffer if buffer is not None else bytearray(INITIAL_BUFFER)
+        # pid -> network (the recorder's, or the reader's the records came
+        # from): each pid's is defined before its first peer in the block
+        self._processes = processes
+        self._processes_defined: set = set()
         self.nbytes = 0  # bytes of the body so far (public: the writer checks it per record)
         self.records = 0
         self._peer_refs: dict = {}
@@ -233,6 +241,11 @@ class BlockBuilder:
 
     def _define_peer(self, key) -> int:
         pid, peer_id, addr, conn_type = key
+        processes = self._processes
+        if processes and pid not in self._processes_defined:
+            network = processes.get(pid)
+            if network is not None:
+                self._define_process(pid, network)
         ref = len(self._content.peers)
         a = _encode(addr, 0xFFFF, "peer address")
         t = _encode(conn_type, 0xFF, "connection type")
@@ -249,6 +262,14 @@ class BlockBuilder:
         if ref + 1 >= MAX_REFS:
             self.full = True
         return ref
+
+    def _define_process(self, pid: int, network: str) -> None:
+        name = _encode(network, 0xFF, "network")
+        try:
+            self._append(PROCESS.pack(KIND_PROCESS, PROCESS.size - 5 + len(name), pid, len(name)) + name)
+        except struct.error as e:
+            raise ValueError(f"process field out of range for the format: {e}") from None
+        self._processes_defined.add(pid)
 
     def _define_command(self, command: str, name: bytes) -> int:
         ref = len(self._content.commands)
@@ -278,9 +299,19 @@ def _bad(what: str, pos: int) -> CorruptBlock:
 
 
 def decode_block(
-    raw: bytes, records: int, *, commands=None, since_ns=None, until_ns=None, gaps: bool = True
+    raw: bytes,
+    records: int,
+    *,
+    commands=None,
+    since_ns=None,
+    until_ns=None,
+    gaps: bool = True,
+    processes: dict | None = None,
 ) -> list:
     """The records of one decompressed block body, in write order.
+
+    ``processes`` (a dict), when given, gets each process's network the
+    block defines (pid -> name, format 1.1).
 
     ``commands`` (a set of names) keeps only those messages: a message of
     another command is skipped after reading its size and command ref,
@@ -351,6 +382,8 @@ def decode_block(
                 seen += 1
                 if gaps and (not timed or lo <= gap.ts_ns <= hi):
                     append(gap)
+            elif kind == KIND_PROCESS and processes is not None:
+                pos = _process(raw, pos, n, processes)
             else:
                 pos = _skip(raw, pos, n, kind)
     except (struct.error, IndexError, ValueError) as e:
@@ -372,6 +405,16 @@ def _peer(raw, pos: int, n: int, peers: list) -> int:
     peers.append(
         (pid, peer_id, raw[a : a + alen].decode(*_TEXT), raw[a + alen : a + alen + tlen].decode(*_TEXT))
     )
+    return pos + 5 + size
+
+
+def _process(raw, pos: int, n: int, processes: dict) -> int:
+    _, size, pid, length = PROCESS.unpack_from(raw, pos)
+    if size < 5 + length or pos + 5 + size > n:
+        raise _bad("bad process definition", pos)
+    if len(processes) >= MAX_PROCESSES and pid not in processes:
+        processes.clear()  # a forged file naming process after process: bounded all the same
+    processes[pid] = raw[pos + 10 : pos + 10 + length].decode(*_TEXT)
     return pos + 5 + size
 
 

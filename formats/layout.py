@@ -27,7 +27,7 @@ from .limits import MAX_JSON_DEPTH, MAX_METADATA, MIN_RECORD, json_shape, load_j
 # section 12.12).
 MAGIC = b"\x89P2P\r\n\x1a\n"
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1  # 1.1: process definitions (docs/FORMAT.md, "Versions")
 FILE_HEADER = struct.Struct("<8sHHI")  # magic, major, minor, metadata length
 
 # -- blocks -------------------------------------------------------------------
@@ -88,7 +88,7 @@ def encode_file_header(metadata: dict, major: int = FORMAT_MAJOR, minor: int = F
     """Magic, version, JSON metadata and a CRC32 over all of it.
 
     >>> encode_file_header({})[:16].hex(" ")
-    '89 50 32 50 0d 0a 1a 0a 01 00 00 00 02 00 00 00'
+    '89 50 32 50 0d 0a 1a 0a 01 00 01 00 02 00 00 00'
     """
     if not isinstance(metadata, dict):
         raise TypeError("capture metadata must be a dict (a JSON object)")

@@ -65,6 +65,9 @@ class CaptureReader:
         self.poll_interval = poll_interval
         self.torn_tail = None  # TruncatedCapture, set when reading reaches a cut tail
         self.damaged: list = []  # CorruptBlock skipped (skip_damaged=True)
+        # pid -> the network its process ran on, as the blocks read so far
+        # define it (format 1.1; block.MAX_PROCESSES at most)
+        self.processes: dict = {}
         self.index: CaptureIndex | None = None  # the footer's index, if the file has one
         self.footer_error: FormatError | None = None  # why a present footer was not used
         # The latest record time of the intact blocks passed so far: what a
@@ -103,11 +106,13 @@ class CaptureReader:
         skipped without being built, and blocks known not to hold any are
         not decompressed.  ``since_ns``/``until_ns`` (inclusive) select by
         time.  Gaps are kept (a filtered view still reports losses) unless
-        ``gaps=False``.
+        ``gaps=False``.  The networks the blocks define for their processes
+        are kept in ``processes`` as they are read.
         """
+        processes = self.processes
         for block, filters, raw in self._decompressing(commands, since_ns, until_ns, gaps):
             try:
-                records = block.records(raw(), **filters)
+                records = block.records(raw(), processes=processes, **filters)
             except CorruptBlock as e:
                 self._damage(e)
                 continue
@@ -134,7 +139,7 @@ class CaptureReader:
             try:
                 body = raw()
                 made = render(body, block.header.records, *filters.values())
-                yield block.records(body, **filters) if made is None else made
+                yield block.records(body, processes=self.processes, **filters) if made is None else made
             except CorruptBlock as e:
                 self._damage(e)
 

@@ -95,6 +95,7 @@ class CaptureWriter:
         stream: bool = False,
         clock=time.monotonic,
         opener=None,
+        processes: dict | None = None,
     ):
         header = encode_file_header(metadata or {})  # bad metadata fails before any file exists
         if isinstance(target, (str, os.PathLike)):
@@ -132,6 +133,9 @@ class CaptureWriter:
         self._spare: list[bytearray] = []  # buffers of blocks written, for the next ones
         # A buffer per block in flight: queued, compressing, writing, filling.
         self._spare_max = 2 * queue_blocks + 3 if threaded else 1
+        # pid -> network: each block defines the networks of the processes
+        # it holds messages of (format 1.1); the caller keeps the dict current.
+        self._processes = processes
         self._builder = self._new_builder()
         self._oldest: float | None = None  # clock() when the open block got its first record
         self._error: BaseException | None = None
@@ -305,10 +309,23 @@ class CaptureWriter:
         with self._lock:
             self._index.add_clock_step(step)
 
+    @property
+    def processes(self) -> dict | None:
+        """pid -> network, defined in each block that holds the process's
+        messages (format 1.1); a dict the caller keeps current."""
+        return self._processes
+
+    @processes.setter
+    def processes(self, processes: dict | None) -> None:
+        with self._lock:
+            self._processes = processes
+            self._builder._processes = processes
+
     def _new_builder(self) -> BlockBuilder:
         spare = self._spare
         # list.pop/append are atomic: the worker thread hands buffers back.
-        return BlockBuilder(spare.pop() if spare else bytearray(self.block_size + BUFFER_SLACK))
+        buffer = spare.pop() if spare else bytearray(self.block_size + BUFFER_SLACK)
+        return BlockBuilder(buffer, self._processes)
 
     def _seal(self, content: BlockContent) -> tuple:
         """Compress a finished block: (header, body, raw body, content).

@@ -212,7 +212,8 @@ def anonymize_capture(src, dst, *, mapping_path=None) -> AnonymizeReport:
             for peer in p.index.peers:
                 amap.peer_addr(peer.addr)
         edit = {"command": "anonymize", "tool_version": tool_version(), "placeholders": PLACEHOLDERS}
-        with open_writer(dst, edited(_scrub(p.metadata), edit)) as writer:
+        # each process's network goes along, as the blocks read define it
+        with open_writer(dst, edited(_scrub(p.metadata), edit), processes=p.reader.processes) as writer:
             for rec in p:
                 if type(rec) is Message:
                     rec = _anonymized(rec, p.version_for(rec), amap, report)

@@ -131,8 +131,8 @@ def export_capture(
     with open_pipeline(path, filt, decode=decoding, network=network) as p:
         if fmt == "pcapng":
             summary.network = capture_network(p.metadata, network, path)
-        elif decoding and p.network_note():
-            summary.notes.append(p.network_note())
+        elif decoding:
+            p.say_unknown_network(summary.notes.append)
         decoder = _export_decoder(p) if decoding else None
         with writing(output):
             writer = _write_all(p, output, fmt, summary, decoder, to_stdout)

@@ -9,6 +9,7 @@ the input's, with an ``edits`` list saying what was done to it.
 
 from __future__ import annotations
 
+import collections
 import heapq
 import os
 from dataclasses import dataclass, field
@@ -89,7 +90,8 @@ def filter_capture(src, dst, filt: RecordFilter, *, limit=None) -> EditReport:
     report = EditReport()
     with open_pipeline(src, filt) as p:
         edit = {"command": "filter", "tool_version": tool_version(), "args": describe_filter(filt)}
-        with open_writer(dst, edited(p.metadata, edit)) as writer:
+        # each process's network goes along, as the blocks read define it
+        with open_writer(dst, edited(p.metadata, edit), processes=p.reader.processes) as writer:
             for rec in p:
                 if type(rec) is Message:
                     if limit is not None and report.messages_out >= limit:
@@ -143,7 +145,8 @@ def merge_captures(sources, dst) -> EditReport:
             pipelines.append(open_pipeline(src))
         metadata = merge_metadata([p.metadata for p in pipelines], [p.name for p in pipelines])
         streams = [_keyed(p, n) for n, p in enumerate(pipelines)]
-        with open_writer(dst, metadata) as writer:
+        processes = collections.ChainMap(*(p.reader.processes for p in pipelines))
+        with open_writer(dst, metadata, processes=processes) as writer:
             for _key, rec in heapq.merge(*streams, key=lambda kv: kv[0]):
                 if type(rec) is Message:
                     report.messages_out += 1

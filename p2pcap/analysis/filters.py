@@ -25,6 +25,8 @@ from p2pcap.formats.peeraddr import split_host_port
 from p2pcap.formats.records import Gap, Message
 from p2pcap.formats.v1 import NETWORKS, canonical_network
 
+_canonical = functools.lru_cache(maxsize=64)(canonical_network)
+
 # -- --where FIELD=VALUE --------------------------------------------------------
 _WHERE = re.compile(r"^\s*([A-Za-z0-9_.\-]+?)\s*(!=|>=|<=|==|=|>|<)\s*(.*?)\s*$")
 
@@ -339,10 +341,15 @@ class Selection:
         if network is not None and canonical_network(network) is None:
             raise ArgumentError("network", f"expected one of {', '.join(NETWORKS)}", value=network)
         recorded = reader.metadata.get("network") if isinstance(reader.metadata, dict) else None
-        self.network = canonical_network(network) or canonical_network(
-            recorded if isinstance(recorded, str) else None
-        )
-        self.network_known = self.network is not None
+        self._override = canonical_network(network)
+        self.network = self._override or canonical_network(recorded if isinstance(recorded, str) else None)
+        # Each process's own network, where the blocks define it (format 1.1:
+        # one --exe recording of a -regtest and a -testnet node), wins over
+        # the capture's; ``on_unknown_network(pid)`` hears once of a decoded
+        # message whose network nothing names (its addresses: mainnet's).
+        self._processes = getattr(reader, "processes", {})
+        self.on_unknown_network = None
+        self._unknown_said = False
         self._decode_wanted = decode or filt.needs_decode
         self._seekable = seekable
         self._cache = (None, (None, None), None)  # (message, (decoded, error), version_info)
@@ -362,6 +369,20 @@ class Selection:
 
     def version_for(self, msg: Message) -> int:
         return self.versions.version_for(msg.pid, msg.peer_id)
+
+    def network_for(self, pid: int) -> str | None:
+        """The network ``pid``'s messages decode with: --network, else the one
+        its process ran on, else the capture's; None when nothing says."""
+        if self._override is not None:
+            return self._override
+        own = self._processes.get(pid)
+        network = _canonical(own) if own is not None else None
+        if network is None:
+            network = self.network
+            if network is None and not self._unknown_said and self.on_unknown_network is not None:
+                self._unknown_said = True
+                self.on_unknown_network(pid)
+        return network
 
     def version_info(self, msg: Message) -> tuple[int, str]:
         """(version, ``negotiated`` | ``assumed`` | ``given``) ``msg`` is decoded with."""
@@ -383,14 +404,15 @@ class Selection:
             info = self.versions.version_info(msg.pid, msg.peer_id)
             version = info[0]
             payload = msg.payload
+            network = self.network_for(msg.pid)
             if self._memo is None or len(payload) < _MEMO_MIN or msg.command in _INVENTORIES:
-                result = decode_record(msg, version, self.network)
+                result = decode_record(msg, version, network)
             else:
                 # A node relays one tx, lock or header to many peers: decode those bytes once.
-                key = (msg.command, version, msg.msg_size, payload)
+                key = (msg.command, version, msg.msg_size, network, payload)
                 result = self._memo.get(key)
                 if result is None:
-                    result = decode_record(msg, version, self.network)
+                    result = decode_record(msg, version, network)
                     if len(self._memo) >= _MEMO_LIMIT:
                         self._memo.clear()
                     self._memo[key] = result

@@ -48,15 +48,18 @@ class Pipeline:
             network=network,
         )
 
-    def network_note(self) -> str | None:
-        """One line when decoded addresses cannot be given their network's
-        prefixes (the capture names no network and none was given), else None."""
-        if self.selection.network_known:
-            return None
-        return (
-            f"{self.name}: the capture does not name its network; addresses are shown "
-            f"with mainnet's prefixes (give --network)"
-        )
+    def say_unknown_network(self, note) -> None:
+        """Have ``note(text)`` hear, once, that a decoded message's network is
+        named by nothing (the capture, its process, --network): its addresses
+        are then shown with mainnet's prefixes, never without a word."""
+
+        def unknown(pid: int) -> None:
+            note(
+                f"{self.name}: no network is recorded for pid {pid}; addresses are shown "
+                f"with mainnet's prefixes (give --network)"
+            )
+
+        self.selection.on_unknown_network = unknown
 
     @property
     def metadata(self):

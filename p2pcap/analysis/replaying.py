@@ -87,9 +87,8 @@ def replay(
     pacer = Pacer(speed, pacing, max_sleep, clock, sleep)
     passed = 0
     with open_pipeline(path, filt, decode=decoded, network=network) as selection:
-        note = selection.network_note() if decoded else None
-        if note and warn is not None:
-            warn(note)
+        if decoded and warn is not None:
+            selection.say_unknown_network(warn)
         for record in selection:
             is_gap = type(record) is Gap
             if is_gap and not gaps:

@@ -63,8 +63,9 @@ def show_capture(
     capture is bound by reading, not by decoding.  ``protocol_version`` is
     the version assumed for peer-sessions whose handshake was not captured.
     ``times`` is tshark's ``-t`` letter (``render.TIME_FORMATS``); ``network``
-    overrides the capture's own (address prefixes); ``note(text)`` hears,
-    before any row, that the network is unknown (not an input problem).
+    overrides the capture's own and its processes' (address prefixes);
+    ``note(text)`` hears once that a message's network is unknown (not an
+    input problem).
     Damaged blocks are skipped; ``warn(problem)`` hears of each problem with
     the input after the last record (``InputProblem``).
 
@@ -78,9 +79,7 @@ def show_capture(
     with open_pipeline(
         path, filt, decode=decode, follow=follow, assume=protocol_version, share_decoded=True, network=network
     ) as p:
-        text = p.network_note() if decode else None
-        if text:
-            (note or warn)(text)  # once, before the rows: never mainnet's prefixes without a word
+        p.say_unknown_network(note or warn)  # never mainnet's prefixes without a word
         header = renderer.header()
         if header:
             out(header)
@@ -124,14 +123,18 @@ def _show_records(p, renderer: Renderer, out, live_flush, *, decode: bool, limit
     render, decoded, version_info = renderer.render, p.selection.decoded, p.selection.version_info
     # An inventory's or a tx's JSON line straight from its bytes (formats/_payloadjson.c), where it can.
     payload_line = renderer.payload_line if decode and renderer.json_lines else None
-    network = p.selection.network
+    network_for = p.selection.network_for
     for record in p:
         if type(record) is Message:
             if limit is not None and shown >= limit:
                 break
             if decode:
                 version = version_info(record)
-                line = payload_line(record, version, network) if payload_line is not None else None
+                line = (
+                    payload_line(record, version, network_for(record.pid))
+                    if payload_line is not None
+                    else None
+                )
                 out(line if line is not None else render(record, *decoded(record), version))
             else:
                 out(render(record))

@@ -112,7 +112,7 @@ def test_repair_refuses_a_newer_minor(tmp_path):
 
     from p2pcap.formats import UnsupportedVersion
 
-    newer = FILE[:10] + b"\x01\x00" + FILE[12:]
+    newer = FILE[:10] + b"\x02\x00" + FILE[12:]  # minor 2: newer than this p2pcap's 1.1
     import struct
     import zlib
 
@@ -120,6 +120,6 @@ def test_repair_refuses_a_newer_minor(tmp_path):
     crc = struct.pack("<I", zlib.crc32(newer[: head_len - 4]))
     newer = newer[: head_len - 4] + crc + newer[head_len:]
     src = path_or(newer, tmp_path)
-    assert CaptureReader(src).version == (1, 1)
+    assert CaptureReader(src).version == (1, 2)
     with pytest.raises(UnsupportedVersion, match="newer p2pcap"):
         repair_capture(src, tmp_path / "out.cap")

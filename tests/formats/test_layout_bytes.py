@@ -31,10 +31,10 @@ TS = 1_700_000_000_000_000_000  # 0x17979cfe362a0000
 FILE_HEADER = (
     b"\x89P2P\r\n\x1a\n"  # magic
     b"\x01\x00"  # major version 1
-    b"\x00\x00"  # minor version 0
+    b"\x01\x00"  # minor version 1
     b"\x15\x00\x00\x00"  # metadata length: 21
     b'{"network":"regtest"}'  # metadata, JSON UTF-8
-    b"\xe0\x99\x5f\x55"  # CRC32 of the 37 bytes above
+    b"\xa1\x82\xd3\x3b"  # CRC32 of the 37 bytes above
 )
 
 BODY = (
@@ -156,7 +156,7 @@ def test_block_header_bytes():
 def test_hand_made_file_reads():
     reader = CaptureReader(io.BytesIO(FILE_HEADER + BLOCK_HEADER + FRAME))
     assert reader.metadata == {"network": "regtest"}
-    assert reader.version == (1, 0)
+    assert reader.version == (1, 1)
     assert list(reader) == RECORDS
     assert reader.torn_tail is None and reader.index is None  # no footer: still valid
 
@@ -245,3 +245,22 @@ def test_minor_version_and_unknown_kinds_are_accepted():
     reader = CaptureReader(io.BytesIO(file_head + bytes(head) + frame))
     assert reader.version == (1, 7)
     assert list(reader) == RECORDS
+
+
+def test_process_definition_bytes():
+    """Format 1.1: a process's network, defined before its first peer in the block."""
+    builder = BlockBuilder(processes={0x1234: "regtest"})
+    builder.add(RECORDS[0])
+    raw = bytes(builder.finish().raw)
+    assert raw[:17] == (
+        b"\x05"  # kind 5: process definition
+        b"\x0c\x00\x00\x00"  # size: 12 bytes follow
+        b"\x34\x12\x00\x00"  # pid 0x1234
+        b"\x07"  # network name length: 7
+        b"regtest"  # the name
+    )
+    assert raw[17] == 2  # then the peer definition (kind 2)
+    found = {}
+    assert decode_block(raw, 1, processes=found) == RECORDS[:1]
+    assert found == {0x1234: "regtest"}
+    assert decode_block(raw, 1) == RECORDS[:1]  # a reader that does not ask steps over it

@@ -122,7 +122,7 @@ def record_getter(key: str):
     if key == "protocol_version":
         return lambda r, e: [e.version_for(r)]
     if key == "network":
-        return lambda r, e: [] if e.network is None else [e.network]
+        return lambda r, e: [] if (n := e.network_for(r.pid)) is None else [n]
     if key == "partial":  # there only when true, as Wireshark's expert fields
         return lambda r, e: [True] if r.partial else []
     if key == "payload":
