@@ -182,9 +182,16 @@ def test_a_week_long_recording_with_rotation_across_midnights_and_a_clock_step(t
     monkeypatch.setattr(program, "LossCounters", NoLosses)
     monkeypatch.setattr(program, "forget_peers", node.forget)
 
+    def one_level(backlog):
+        # The recorder's compressor held at one level, -100 (next to stored):
+        # an hour of the slow days then ends by time and one of the fast
+        # days by size.  The adaptive one steps down as far as the machine's
+        # load makes it, and which files end by size would depend on it.
+        return AdaptiveCompressor(backlog, levels=(-100,))
+
     def writer(dest, meta, opener=None):  # the recorder's writer, on the fake clock
         return CaptureWriter(
-            dest, meta, threaded=True, compressor=AdaptiveCompressor, stream=True, clock=clock.monotonic
+            dest, meta, threaded=True, compressor=one_level, stream=True, clock=clock.monotonic
         )
 
     out = Output(
