@@ -47,6 +47,7 @@ class Output:
         clock=time.monotonic,
         writer_factory=None,
         as_user: str | None = None,
+        on_block=None,
     ):
         self.target = str(target)
         self.to_stdout = self.target == "-"
@@ -57,6 +58,8 @@ class Output:
         self.rotate_time = rotate_time
         self.opener = opener
         self.as_user = as_user  # who creates the files, named in errors
+        # on_block(content, stored_bytes): each block as it is sealed (record --metrics counts them)
+        self.on_block = on_block
         # pid -> network of each process recorded (the recorder keeps it
         # current): every file's blocks define them (format 1.1)
         self.processes: dict[int, str] = {}
@@ -102,6 +105,8 @@ class Output:
         try:
             self.writer = self._factory(stream if stream is not None else dest, meta, self.opener)
             self.writer.processes = self.processes
+            if self.on_block is not None:
+                self.writer.on_block = self.on_block
         except PathError as e:
             who = f" (files are created as {self.as_user}, who ran sudo)" if self.as_user else ""
             raise PathError(f"{e}{who}", name) from None

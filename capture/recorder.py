@@ -45,6 +45,7 @@ class Summary:
     lost_bytes: int = 0
     lost_chunks: int = 0  # chunks the kernel could not reserve (their messages are in lost_messages)
     reasons: dict = field(default_factory=dict)  # reason name -> lost messages
+    reason_bytes: dict = field(default_factory=dict)  # reason name -> lost payload bytes (record --metrics)
     bytes_written: int = 0
     files: list = field(default_factory=list)
     ring: str = ""
@@ -96,6 +97,7 @@ class Recorder:
         self._live: set[int] = set(self.pids)  # processes we know to be running
         self._dead: list[int] = []  # found gone at the last look; forgotten at the next
         self.clock_watch: clocksync.StepWatch | None = None
+        self.ring = None  # the ring buffer's reader while recording (record --metrics reads its fill)
 
     def stop(self, signum=None, _frame=None) -> None:
         self._stop = True
@@ -116,6 +118,7 @@ class Recorder:
         self._bind_emit()
         ring = open_ring(self.bpf, "events", self.opts.ringbuf_bytes, assembler)
         waker = Waker(ring.fd)
+        self.ring = ring
         self.summary.ring = ring.kind
         losses = program.LossCounters(self.bpf)
         old = [signal.signal(s, self.stop) for s in (signal.SIGINT, signal.SIGTERM)]
@@ -174,6 +177,7 @@ class Recorder:
             sys.setswitchinterval(old_switch)
             signal.signal(signal.SIGINT, old[0])
             signal.signal(signal.SIGTERM, old[1])
+            self.ring = None
             ring.close()
             waker.close()
         s = self.summary
@@ -232,6 +236,7 @@ class Recorder:
         s.lost_bytes += nbytes
         name = GAP_REASONS[reason]
         s.reasons[name] = s.reasons.get(name, 0) + count
+        s.reason_bytes[name] = s.reason_bytes.get(name, 0) + nbytes
 
     # -- targets and status ----------------------------------------------------------
     def _check_targets(self) -> None:

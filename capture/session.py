@@ -35,6 +35,7 @@ def record_to_file(
     rotate_time=None,
     user=None,
     command=None,
+    metrics=None,
     on_listening=None,
     on_status=None,
     on_note=None,
@@ -48,6 +49,9 @@ def record_to_file(
     keeps root) -- never through a link (``capture.files``).  ``command``
     (an argv) is started once the probes of its binary are attached, as
     that user, and the recording ends when it exits (``capture.launch``).
+    ``metrics`` (host, port) serves Prometheus metrics there while
+    recording (``capture.metrics``); a port that cannot be bound fails
+    before anything is attached.
 
     >>> record_to_file("run.cap", pids=[1234], duration=10)  # doctest: +SKIP
     Summary(messages=..., lost_messages=0, ...)
@@ -104,9 +108,19 @@ def record_to_file(
     }
     if str(output) != "-":
         files.check_folder(time.strftime(str(output)))  # before attaching: a refusal costs nothing
-    bpf = program.load(
-        opts, pids=target.pids, exe=None if target.pids else target.exe, also=target.also, user=user
-    )
+    server = None
+    if metrics is not None:
+        from p2pcap.capture.metrics import MetricsServer
+
+        server = MetricsServer(*metrics)  # binds now: a port in use costs nothing attached
+    try:
+        bpf = program.load(
+            opts, pids=target.pids, exe=None if target.pids else target.exe, also=target.also, user=user
+        )
+    except BaseException:
+        if server is not None:
+            server.close()
+        raise
     helper = None
     as_user = None
     launched = None
@@ -125,6 +139,7 @@ def record_to_file(
             rotate_time=rotate_time,
             opener=lambda path, _flags: files.create(path, user=user),
             as_user=as_user,
+            on_block=server.tally.add if server is not None else None,
         )
 
         def listening():
@@ -133,7 +148,9 @@ def record_to_file(
                 on_listening(
                     f"listening on net:inbound_message, net:outbound_message of "
                     f"{target.describe()}, snapshot length {opts.snaplen} bytes, "
-                    f"network {target.network}" + (f"; {semaphores}" if semaphores else "")
+                    f"network {target.network}"
+                    + (f"; {semaphores}" if semaphores else "")
+                    + (f"; metrics at http://{server.where}/metrics" if server is not None else "")
                 )
 
         if command:  # the probes are in place: its first message is recorded
@@ -149,6 +166,8 @@ def record_to_file(
             on_status=on_status,
             on_note=on_note,
         )
+        if server is not None:
+            server.attach(recorder)
 
         try:
             summary = recorder.run(on_listening=None if launched else listening)
@@ -173,6 +192,8 @@ def record_to_file(
         summary.payload_bytes = out.payload_bytes
         return summary
     finally:
+        if server is not None:
+            server.close()  # the metrics stop with the recorder
         if launched is not None:
             status = launched.finish()
             if on_note:

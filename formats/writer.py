@@ -129,6 +129,10 @@ class CaptureWriter:
         # stream: the recorder's files, whose index must not grow without
         # bound however long the recording (index.py, IndexLimits).
         self._index = IndexBuilder(WRITER_LIMITS if stream else None)
+        # on_block(content, stored bytes): each records block as it is sealed,
+        # on the compressing thread (``record --metrics`` counts blocks, not
+        # messages: ``content.counts`` already sums them).
+        self.on_block = None
         self._lock = threading.Lock()
         self._spare: list[bytearray] = []  # buffers of blocks written, for the next ones
         # A buffer per block in flight: queued, compressing, writing, filling.
@@ -339,6 +343,8 @@ class CaptureWriter:
         head = encode_block_header(
             TYPE_RECORDS, body, len(raw), content.records, content.ts_min_ns, content.ts_max_ns, content.mask
         )
+        if self.on_block is not None:
+            self.on_block(content, len(head) + (sum(map(len, body)) if type(body) is list else len(body)))
         return head, body, raw, content
 
     def _store(self, sealed: tuple) -> None:

@@ -25,7 +25,7 @@ LEAVES = {"p2pcap.errors", "p2pcap.units", "p2pcap.folders", "p2pcap.outputs", "
 LAYERS = {
     "decoders": (ROOT / "decoders", {"p2pcap.decoders"}, {"construct", "dash_hash"}),
     "formats": (ROOT / "formats", {"p2pcap.formats"}, {"zstandard", "zlib_ng", "pyarrow"}),
-    "capture": (ROOT / "capture", {"p2pcap.capture", "p2pcap.formats"}, {"bcc"}),
+    "capture": (ROOT / "capture", {"p2pcap.capture", "p2pcap.formats"}, {"bcc", "prometheus_client"}),
     "analysis": (
         ROOT / "p2pcap" / "analysis",
         {"p2pcap.analysis", "p2pcap.formats", "p2pcap.decoders"},

@@ -24,7 +24,7 @@ import click
 from p2pcap.errors import EXIT_INTERRUPTED, EXIT_NO, EXIT_TROUBLE, ArgumentError, P2pcapError
 from p2pcap.terminal import fallback_streams, page_width, printable, set_page_width
 
-from .common import STATUS_KEY, finish, skip_damaged_option, warn, wide_option
+from .common import STATUS_KEY, UsageProblem, finish, skip_damaged_option, warn, wide_option
 from .params import COMMANDS, DIRECTION, DISPLAY_FILTER, DURATION, PEER_ID, SIZE, kernel_filter
 
 FILE = click.Path(dir_okay=False, path_type=Path)
@@ -181,6 +181,13 @@ def main():
     metavar="NAME",
     help="Create files (and run COMMAND) as this user (default: who ran sudo; 'root' keeps root).",
 )
+@click.option(
+    "--metrics",
+    metavar="HOST:PORT",
+    callback=lambda ctx, param, value: _listen_address(param, value),
+    help="Serve Prometheus metrics at http://HOST:PORT/metrics while recording "
+    "(127.0.0.1:9435, [::1]:9435; :9435 is every interface).",
+)
 def record(
     output,
     command,
@@ -197,6 +204,7 @@ def record(
     rotate_size,
     rotate_time,
     buffer_size,
+    metrics,
 ):
     """Record messages from a node's net:* tracepoints (needs root).
 
@@ -213,6 +221,7 @@ def record(
       sudo p2pcap record -o 'run-%Y%m%dT%H%M%S.cap' --rotate-time 1h
       sudo p2pcap record -o - --type inv,tx | p2pcap show -
       sudo p2pcap record -o run.cap -Y 'command in {inv getdata tx} && peer.id == 3'
+      sudo p2pcap record -o run.cap --metrics 127.0.0.1:9435   # docs/METRICS.md
     """
     types, peers, direction = kernel_filter(display_filter, types, peers, direction)
     from p2pcap.capture import record_to_file
@@ -233,6 +242,7 @@ def record(
         rotate_time=rotate_time,
         user=user,
         command=command,
+        metrics=metrics,
         on_listening=lambda text: click.echo(text, err=True),
         on_status=status.show if status else None,
         on_note=status.note if status else lambda text: click.echo(f"p2pcap: {text}", err=True),
@@ -245,6 +255,18 @@ def record(
     if summary.signal == signal.SIGINT:
         # Ctrl-C: the capture is closed and whole; the status says it was interrupted.
         click.get_current_context().exit(EXIT_INTERRUPTED)
+
+
+def _listen_address(param, value):
+    """``--metrics``'s HOST:PORT as (host, port); a bad one is one line, exit 2."""
+    if value is None:
+        return None
+    from p2pcap.capture.metrics import parse_listen
+
+    try:
+        return parse_listen(value)
+    except ArgumentError as exc:
+        raise UsageProblem(exc.named(param.opts[0])) from None
 
 
 class _StatusLine:
