@@ -37,7 +37,7 @@ static int text_room(Text *t, size_t n) {
 static const char HEX_DIGITS[] = "0123456789abcdef";
 
 /* n bytes as lowercase hex, in order (bytes.hex()); the caller made the room. */
-static void text_hex(Text *t, const unsigned char *p, size_t n) {
+static inline void text_hex(Text *t, const unsigned char *p, size_t n) {
     char *out = t->data + t->len;
     for (size_t i = 0; i < n; i++) {
         *out++ = HEX_DIGITS[p[i] >> 4];
@@ -47,7 +47,7 @@ static void text_hex(Text *t, const unsigned char *p, size_t n) {
 }
 
 /* A 32-byte hash as Core shows it, bytes reversed (Hash256 in decoders/primitives.py). */
-static void text_hash(Text *t, const unsigned char *p) {
+static inline void text_hash(Text *t, const unsigned char *p) {
     char *out = t->data + t->len;
     for (int k = 31; k >= 0; k--) {
         *out++ = HEX_DIGITS[p[k] >> 4];

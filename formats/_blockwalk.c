@@ -647,6 +647,300 @@ static PyObject *fingerprints(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* -- columns ------------------------------------------------------------------------ */
+/* export's columns of a block (formats/columns.py): every record the filters
+ * keep as one row, each field in a buffer Arrow takes as it is, and the
+ * items of the inventory messages among them, so that writing Parquet
+ * costs no Python object per record (issue 27).
+ *
+ * columns(raw, records, commands, since_ns, until_ns, gaps, inventory) -> None | tuple
+ *   commands, since_ns, until_ns, gaps: as decode_block takes them;
+ *   inventory: None, or {command: max_count} for the messages whose payload
+ *     is an inventory vector (inv and getdata: at most MAX_INV_SZ items;
+ *     notfound: -1, as many as its bytes hold).
+ * The tuple: (rows, peers, names, ts, pid, peer_id, peer_ref, command_ref,
+ *   direction, msg_size, captured_len, flags, offsets, data, gaps,
+ *   message_valid, gap_valid, reason, lost, lost_bytes,
+ *   item_row, item_type, item_hash, declined)
+ *   peers: [(pid, peer_id, addr, conn_type)] by ref; names: [command] by ref
+ *     (strings as block.py reads them);
+ *   ts .. flags: one native value per row, int64 but the refs and the
+ *     direction (int32); 0 where a gap row has no such field;
+ *   offsets (int32, rows + 1) and data: the payloads, one after another;
+ *   gaps: how many rows are gaps; message_valid, gap_valid: bitmaps of the
+ *     message rows and of the gap rows (Arrow's validity), None when gaps is 0;
+ *   reason (int32), lost, lost_bytes (int64): the gap rows' fields;
+ *   item_row (int32), item_type (uint32), item_hash (64 hex digits each, in
+ *     display order): one per item of each inventory message, in order;
+ *   declined: the rows of inventory messages whose items are left to the
+ *     decoders: a payload cut short or above MAX_PROTOCOL_MESSAGE_LENGTH, a
+ *     count not in the one-byte or canonical 0xfd form or over its limit,
+ *     a length that does not match the count.
+ * The items are read as decoders/fastpaths.py inventory() reads them, and
+ * so as the construct does where that accepts a payload;
+ * tests/analysis/test_export_columns.py holds them to announced() of the
+ * decoded messages.  None: a block to read the general way (a doubt of
+ * next_entry, a record count that does not match, a time or a loss past
+ * int64, which the general way names).
+ */
+#define MAX_PAYLOAD (3u * 1024 * 1024) /* decoders/limits.py MAX_PROTOCOL_MESSAGE_LENGTH (src/net.h) */
+#define NOT_INVENTORY (-2)
+
+typedef struct {
+    int wanted;
+    long long inv_max; /* NOT_INVENTORY, -1 (as many as the bytes hold) or a count */
+} Name;
+
+typedef struct {
+    uint32_t pid;
+    int64_t peer_id;
+} Peer;
+
+/* n bytes onto a growing buffer; -1 with MemoryError set. */
+static int put_bytes(Text *t, const void *p, size_t n) {
+    if (n == 0) return 0;
+    if (text_room(t, n) < 0) return -1;
+    memcpy(t->data + t->len, p, n);
+    t->len += n;
+    return 0;
+}
+
+/* A one-byte or canonical 0xfd CompactSize at *pos, as fastpaths._count reads it. */
+static int compact_count(const unsigned char *p, size_t n, size_t *pos, size_t *value) {
+    if (*pos >= n) return 0;
+    unsigned first = p[*pos];
+    if (first < 0xFD) {
+        *value = first;
+        *pos += 1;
+        return 1;
+    }
+    if (first == 0xFD && *pos + 3 <= n) {
+        size_t count = u16(p + *pos + 1);
+        if (count < 0xFD) return 0; /* non-canonical: the construct says so */
+        *value = count;
+        *pos += 3;
+        return 1;
+    }
+    return 0;
+}
+
+/* The buffers of columns(), in the order of the tuple after data. */
+enum {
+    C_TS, C_PID, C_PEER_ID, C_PEER, C_COMMAND, C_DIRECTION, C_MSG_SIZE, C_CLEN, C_FLAGS, C_OFFSETS, C_DATA,
+    C_REASON, C_LOST, C_LOST_BYTES, C_ITEM_ROW, C_ITEM_TYPE, C_ITEM_HASH, C_IS_GAP, C_NCOLS
+};
+
+/* One row's fixed fields. */
+typedef struct {
+    int64_t ts, pid, peer_id, msg_size, clen, flags, lost, lost_bytes;
+    int32_t peer, command, direction, reason;
+    unsigned char is_gap;
+} Row;
+
+static int put_row(Text *col, const Row *r, const unsigned char *payload, size_t clen) {
+    return put_bytes(&col[C_TS], &r->ts, 8) < 0 || put_bytes(&col[C_PID], &r->pid, 8) < 0 ||
+                   put_bytes(&col[C_PEER_ID], &r->peer_id, 8) < 0 || put_bytes(&col[C_PEER], &r->peer, 4) < 0 ||
+                   put_bytes(&col[C_COMMAND], &r->command, 4) < 0 ||
+                   put_bytes(&col[C_DIRECTION], &r->direction, 4) < 0 ||
+                   put_bytes(&col[C_MSG_SIZE], &r->msg_size, 8) < 0 || put_bytes(&col[C_CLEN], &r->clen, 8) < 0 ||
+                   put_bytes(&col[C_FLAGS], &r->flags, 8) < 0 || put_bytes(&col[C_DATA], payload, clen) < 0 ||
+                   put_bytes(&col[C_REASON], &r->reason, 4) < 0 || put_bytes(&col[C_LOST], &r->lost, 8) < 0 ||
+                   put_bytes(&col[C_LOST_BYTES], &r->lost_bytes, 8) < 0 ||
+                   put_bytes(&col[C_IS_GAP], &r->is_gap, 1) < 0
+               ? -1
+               : 0;
+}
+
+/* The items of an inventory message into the item columns: 1; 0 to decline it; -1 on error. */
+static int inventory_items(Text *col, const Entry *e, long long inv_max, int32_t row) {
+    const unsigned char *p = e->payload;
+    size_t n = e->clen, start = 0, count = 0;
+    if (e->clen != e->msg_size || n > MAX_PAYLOAD || !compact_count(p, n, &start, &count) ||
+        (inv_max >= 0 && count > (size_t)inv_max) || n != start + 36 * count)
+        return 0;
+    if (text_room(&col[C_ITEM_ROW], 4 * count) < 0 || text_room(&col[C_ITEM_TYPE], 4 * count) < 0 ||
+        text_room(&col[C_ITEM_HASH], 64 * count) < 0)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *entry = p + start + 36 * i;
+        uint32_t type = u32(entry);
+        memcpy(col[C_ITEM_ROW].data + col[C_ITEM_ROW].len, &row, 4);
+        col[C_ITEM_ROW].len += 4;
+        memcpy(col[C_ITEM_TYPE].data + col[C_ITEM_TYPE].len, &type, 4);
+        col[C_ITEM_TYPE].len += 4;
+        text_hash(&col[C_ITEM_HASH], entry + 4);
+    }
+    return 1;
+}
+
+/* Arrow validity bitmaps of the message rows and of the gap rows. */
+static PyObject *bitmap(const Text *is_gap, Py_ssize_t rows, unsigned char gap) {
+    PyObject *bits = PyBytes_FromStringAndSize(NULL, (rows + 7) / 8);
+    if (bits == NULL) return NULL;
+    unsigned char *b = (unsigned char *)PyBytes_AS_STRING(bits);
+    memset(b, 0, (size_t)(rows + 7) / 8);
+    for (Py_ssize_t i = 0; i < rows; i++)
+        if ((unsigned char)is_gap->data[i] == gap) b[i >> 3] |= (unsigned char)(1u << (i & 7));
+    return bits;
+}
+
+static PyObject *column_bytes(const Text *t) { return PyBytes_FromStringAndSize(t->data ? t->data : "", (Py_ssize_t)t->len); }
+
+static PyObject *columns(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    Py_ssize_t records;
+    PyObject *commands, *since_obj, *until_obj, *inventory;
+    int gaps;
+    if (!PyArg_ParseTuple(args, "y*nOOOpO", &view, &records, &commands, &since_obj, &until_obj, &gaps, &inventory))
+        return NULL;
+    Span span;
+    if ((commands != Py_None && !PyAnySet_Check(commands)) || (inventory != Py_None && !PyDict_Check(inventory)) ||
+        span_of(since_obj, until_obj, &span) < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "commands must be a set or None, inventory a dict or None");
+        PyBuffer_Release(&view);
+        return NULL;
+    }
+    Walk w = {view.buf, (size_t)view.len, 0, 0, 0, 0};
+    Entry e;
+    Text col[C_NCOLS];
+    memset(col, 0, sizeof col);
+    Name *names = NULL;
+    Peer *peer_refs = NULL;
+    size_t names_cap = 0, peers_cap = 0;
+    PyObject *peers = PyList_New(0), *name_list = PyList_New(0), *declined = PyList_New(0), *result = NULL;
+    Py_ssize_t rows = 0, ngaps = 0;
+    int32_t zero = 0;
+    int got, doubt = 0, failed = peers == NULL || name_list == NULL || declined == NULL;
+    if (!failed) failed = put_bytes(&col[C_OFFSETS], &zero, 4) < 0;
+
+    while (!doubt && !failed && (got = next_entry(&w, &e)) != 0) {
+        if (got < 0) {
+            doubt = 1;
+        } else if (e.kind == KIND_MESSAGE) {
+            const Name *name = &names[e.cref];
+            if (!name->wanted || !in_span(&span, e.ts)) continue;
+            if (e.ts > (uint64_t)INT64_MAX) {
+                doubt = 1; /* the general way names it */
+                break;
+            }
+            Row r = {(int64_t)e.ts, peer_refs[e.pref].pid, peer_refs[e.pref].peer_id, e.msg_size, e.clen, e.flags,
+                     0, 0, (int32_t)e.pref, (int32_t)e.cref, (int32_t)e.d, 0, 0};
+            if (put_row(col, &r, e.payload, e.clen) < 0) {
+                failed = 1;
+                break;
+            }
+            int32_t end = (int32_t)col[C_DATA].len;
+            if (put_bytes(&col[C_OFFSETS], &end, 4) < 0) {
+                failed = 1;
+                break;
+            }
+            if (name->inv_max != NOT_INVENTORY) {
+                int made = inventory_items(col, &e, name->inv_max, (int32_t)rows);
+                if (made < 0) {
+                    failed = 1;
+                    break;
+                }
+                if (made == 0) {
+                    PyObject *row = PyLong_FromSsize_t(rows);
+                    if (row == NULL || PyList_Append(declined, row) < 0) {
+                        Py_XDECREF(row);
+                        failed = 1;
+                        break;
+                    }
+                    Py_DECREF(row);
+                }
+            }
+            rows++;
+        } else if (e.kind == KIND_COMMAND) {
+            Name *grown = grow(names, &names_cap, w.nnames, sizeof *names);
+            PyObject *name = grown ? text_of(e.text, e.alen) : NULL;
+            if (grown) names = grown;
+            if (name == NULL || PyList_Append(name_list, name) < 0) {
+                Py_XDECREF(name);
+                failed = 1;
+                break;
+            }
+            int wanted = commands == Py_None ? 1 : PySet_Contains(commands, name);
+            PyObject *limit = inventory == Py_None ? NULL : PyDict_GetItemWithError(inventory, name); /* borrowed */
+            Py_DECREF(name);
+            long long inv_max = NOT_INVENTORY;
+            if (limit != NULL) {
+                inv_max = PyLong_AsLongLong(limit);
+                if (inv_max < -1 && !PyErr_Occurred()) inv_max = -1;
+            }
+            if (wanted < 0 || PyErr_Occurred()) {
+                failed = 1;
+                break;
+            }
+            names[e.ref] = (Name){wanted, inv_max};
+        } else if (e.kind == KIND_PEER) {
+            Peer *grown = grow(peer_refs, &peers_cap, w.npeers, sizeof *peer_refs);
+            PyObject *addr = grown ? text_of(e.text, e.alen) : NULL;
+            PyObject *type = addr ? text_of(e.text + e.alen, e.tlen) : NULL;
+            PyObject *peer = type ? Py_BuildValue("(ILOO)", e.pid, (long long)e.peer_id, addr, type) : NULL;
+            if (grown) peer_refs = grown;
+            Py_XDECREF(addr);
+            Py_XDECREF(type);
+            if (peer == NULL || PyList_Append(peers, peer) < 0) {
+                Py_XDECREF(peer);
+                failed = 1;
+                break;
+            }
+            Py_DECREF(peer);
+            peer_refs[e.ref] = (Peer){e.pid, e.peer_id};
+        } else { /* KIND_GAP */
+            if (!gaps || !in_span(&span, e.ts)) continue;
+            if (e.ts > (uint64_t)INT64_MAX || e.lost > (uint64_t)INT64_MAX || e.lost_bytes > (uint64_t)INT64_MAX) {
+                doubt = 1;
+                break;
+            }
+            Row r = {(int64_t)e.ts, e.pid, 0, 0, 0, 0, (int64_t)e.lost, (int64_t)e.lost_bytes, 0, 0, 0,
+                     (int32_t)e.reason, 1};
+            int32_t end = (int32_t)col[C_DATA].len;
+            if (put_row(col, &r, NULL, 0) < 0 || put_bytes(&col[C_OFFSETS], &end, 4) < 0) {
+                failed = 1;
+                break;
+            }
+            rows++;
+            ngaps++;
+        }
+    }
+    if (!failed && !doubt && w.seen != records) doubt = 1;
+    if (!failed && doubt) result = Py_NewRef(Py_None);
+    if (!failed && !doubt) {
+        PyObject *message_valid = ngaps ? bitmap(&col[C_IS_GAP], rows, 0) : Py_NewRef(Py_None);
+        PyObject *gap_valid = ngaps ? bitmap(&col[C_IS_GAP], rows, 1) : Py_NewRef(Py_None);
+        PyObject *made[C_IS_GAP];
+        int ok = message_valid != NULL && gap_valid != NULL;
+        for (int i = 0; i < C_IS_GAP; i++) {
+            made[i] = ok ? column_bytes(&col[i]) : NULL;
+            if (made[i] == NULL) ok = 0;
+        }
+        if (ok)
+            result = Py_BuildValue("(nOONNNNNNNNNNNnNNNNNNNNO)", rows, peers, name_list, made[C_TS], made[C_PID],
+                                   made[C_PEER_ID], made[C_PEER], made[C_COMMAND], made[C_DIRECTION],
+                                   made[C_MSG_SIZE], made[C_CLEN], made[C_FLAGS], made[C_OFFSETS], made[C_DATA],
+                                   ngaps, message_valid, gap_valid, made[C_REASON], made[C_LOST],
+                                   made[C_LOST_BYTES], made[C_ITEM_ROW], made[C_ITEM_TYPE], made[C_ITEM_HASH],
+                                   declined);
+        else {
+            Py_XDECREF(message_valid);
+            Py_XDECREF(gap_valid);
+            for (int i = 0; i < C_IS_GAP; i++) Py_XDECREF(made[i]);
+        }
+    }
+    for (int i = 0; i < C_NCOLS; i++) PyMem_Free(col[i].data);
+    PyMem_Free(names);
+    PyMem_Free(peer_refs);
+    Py_XDECREF(peers);
+    Py_XDECREF(name_list);
+    Py_XDECREF(declined);
+    PyBuffer_Release(&view);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"listing", listing, METH_VARARGS,
      "listing(raw, records, commands, since_ns, until_ns, gaps, reasons, width) -> (str, int) | None\n\n"
@@ -655,6 +949,10 @@ static PyMethodDef methods[] = {
     {"fingerprints", fingerprints, METH_VARARGS,
      "fingerprints(raw, records, is_raw, since_ns, until_ns, base) -> tuple | None\n\n"
      "diff's first pass over one decompressed block body, or None when the block must be\n"
+     "read the general way (formats/_blockwalk.c)."},
+    {"columns", columns, METH_VARARGS,
+     "columns(raw, records, commands, since_ns, until_ns, gaps, inventory) -> tuple | None\n\n"
+     "export's columns of one decompressed block body, or None when the block must be\n"
      "read the general way (formats/_blockwalk.c)."},
     {NULL, NULL, 0, NULL},
 };

@@ -48,12 +48,17 @@ from .errors import FormatError
 from .parquet import (
     _INT64_MAX,
     BYTES_PER_GROUP,
+    COLUMNS,
     METADATA_KEY,
     ROWS_PER_GROUP,
+    WriteBehind,
     _pyarrow,
+    group_share,
+    message_sizes,
     metadata_json,
     record_batch,
     schema,
+    text_or_null,
 )
 from .records import Gap
 
@@ -84,7 +89,10 @@ SMALL_FILE_ROWS = 256
 SYNC_THREADS = 4  # fsyncs at once (see _Files._sync)
 SYNC_BATCH = 16  # files closed before a batch is synced; with OPEN_FILES, 32 descriptors at most
 WRITE_BUFFER = 1 << 16
+PAIRS_AT_ONCE = 4096  # rows of the pairs table converted together
 _DAY_NS = 86_400 * 10**9
+# The columns the inventory and objects tables take from their message.
+_HEAD = ("ts_ns", "time", "pid", "peer_id", "peer_addr", "conn_type", "direction", "command")
 
 # The names p2pcap gives (and the only ones a reader accepts): no glob
 # characters, no separators, nothing a shell or an engine reads twice.
@@ -182,6 +190,15 @@ def _sync_close(files) -> None:
         raise error
 
 
+def _write_group(writer, group) -> None:
+    writer.write(group)  # a record batch or a table: one row group
+
+
+def _close_writer(writer, f) -> None:
+    writer.close()
+    f.flush()
+
+
 class _Files:
     """The Parquet writers of one capture's export: at most ``max_open`` open,
     least recently used closed first; a day written again after its file
@@ -197,8 +214,12 @@ class _Files:
         self.paths: list[str] = []  # every file begun, in order
         self._closed: list = []  # files written whole, to sync (their descriptors still open)
         self._pool = None
+        # Row groups are encoded and written in a thread, in order, files
+        # closed there too (parquet.WriteBehind); _sync waits for it.
+        self._behind = WriteBehind()
 
     def write(self, key, folder: str, capture: str, schema_, batch) -> None:
+        """``batch`` (a record batch or a table: one row group) to the file of ``key``."""
         entry = self._open.pop(key, None)
         if entry is None:
             while len(self._open) >= self.max_open:
@@ -223,16 +244,11 @@ class _Files:
                 raise
             entry = (writer, f)
         self._open[key] = entry
-        entry[0].write_batch(batch)
+        self._behind.submit(_write_group, entry[0], batch)
 
     def _finish(self, writer, f) -> None:
-        try:
-            writer.close()
-            f.flush()
-        except BaseException:
-            f.close()
-            raise
-        self._closed.append(f)
+        self._behind.submit(_close_writer, writer, f)
+        self._closed.append(f)  # closed, and synced, by _stop if the thread fails
         if len(self._closed) >= SYNC_BATCH:
             self._sync()
 
@@ -244,6 +260,7 @@ class _Files:
         many), for thousands of small files twenty times faster than one
         after another; and in batches, not one thread hand-over per file.
         """
+        self._behind.drain()  # their writers closed
         files, self._closed = self._closed, []
         if len(files) < 2:
             _sync_close(files)
@@ -265,6 +282,7 @@ class _Files:
 
     def drop(self) -> None:
         """Close every file without caring for it (the caller removes them)."""
+        self._behind.abandon()
         while self._open:
             writer, f = self._open.popitem()[1]
             for closing in (writer, f):
@@ -275,6 +293,7 @@ class _Files:
         self._stop()
 
     def _stop(self) -> None:
+        self._behind.abandon()
         for f in self._closed:
             f.close()
         self._closed = []
@@ -284,20 +303,22 @@ class _Files:
 
 
 class _Table:
-    """One table's rows of one capture, buffered by UTC day."""
+    """One table's rows of one capture, buffered by UTC day: pieces (record
+    batches, ``add_batch``) and after them rows added one at a time (``add``)."""
 
     def __init__(self, pa, files: _Files, table, node, capture, metadata: bytes):
         self._pa = pa
         self._files = files
         self._table = table
         self._folder = f"{table}/node={node}"
-        self._capture = capture
+        self._capture = self.capture = capture
         info = {"table": table, "node": node, "capture": capture, "schema_version": SCHEMA_VERSION}
         self.schema = table_schema(pa, table).with_metadata(
             {METADATA_KEY: metadata, DATASET_KEY: json.dumps(info).encode()}
         )
         self._width = len(self.schema.names)
         self._days: dict[int, list] = {}  # day number -> one list per column
+        self._pieces: dict[int, list] = {}  # day number -> record batches, before its rows in _days
         self._buffered = 0  # rows in all days
         self._bytes = 0
         self.rows = 0
@@ -315,14 +336,56 @@ class _Table:
         if self._buffered >= ROWS_PER_GROUP or self._bytes >= BYTES_PER_GROUP:
             self.flush()
 
-    def flush(self) -> None:
-        """Every buffered day's rows to its file, as one row group.
+    def head(self, n: int) -> list:
+        """The ``schema_version`` and ``capture`` columns of ``n`` rows."""
+        pa = self._pa
+        return [pa.repeat(pa.scalar(SCHEMA_VERSION, pa.int32()), n), pa.repeat(self._capture, n)]
+
+    def add_batch(self, columns: list, sizes=None) -> None:
+        """Rows at once, as ``add`` would take them one by one: ``columns``
+        after ``schema_version`` and ``capture`` (Arrow arrays); ``sizes``
+        each row's bytes (an array), or None."""
+        pa = self._pa
+        n = len(columns[0])
+        if not n:
+            return
+        batch = pa.RecordBatch.from_arrays(self.head(n) + columns, schema=self.schema)
+        self._seal()
+        start = 0
+        while start < n:
+            take, used = group_share(
+                n - start,
+                None if sizes is None else sizes.slice(start),
+                ROWS_PER_GROUP - self._buffered,
+                None if sizes is None else BYTES_PER_GROUP - self._bytes,
+            )
+            self._add_piece(batch.slice(start, take))
+            self._buffered += take
+            self._bytes += used
+            self.rows += take
+            start += take
+            if self._buffered >= ROWS_PER_GROUP or self._bytes >= BYTES_PER_GROUP:
+                self.flush()
+
+    def _add_piece(self, piece) -> None:
+        import pyarrow.compute as pc
+
+        days = pc.divide(piece.column("ts_ns"), _DAY_NS)
+        span = pc.min_max(days)
+        first, last = span["min"].as_py(), span["max"].as_py()
+        if first == last:
+            self._pieces.setdefault(first, []).append(piece)
+            return
+        for day in pc.unique(days).to_pylist():  # a block over midnight
+            self._pieces.setdefault(day, []).append(piece.filter(pc.equal(days, day)))
+
+    def _seal(self) -> None:
+        """The rows added one at a time, as each day's next piece.
 
         The days' rows become one record batch, sliced per day (no copy):
         thousands of days of a row each cost one conversion, not thousands.
         """
         days, self._days = self._days, {}
-        self._buffered = self._bytes = 0
         if not days:
             return
         order = sorted(days)
@@ -335,11 +398,21 @@ class _Table:
         start = 0
         for day in order:
             rows = len(days.pop(day)[0])
-            folder = f"{self._folder}/date={utc_day(day * _DAY_NS)}"
-            self._files.write(
-                (self._table, day), folder, self._capture, self.schema, batch.slice(start, rows)
-            )
+            self._pieces.setdefault(day, []).append(batch.slice(start, rows))
             start += rows
+
+    def flush(self) -> None:
+        """Every buffered day's rows to its file, as one row group."""
+        self._seal()
+        pieces, self._pieces = self._pieces, {}
+        self._buffered = self._bytes = 0
+        for day in sorted(pieces):
+            batches = pieces.pop(day)
+            folder = f"{self._folder}/date={utc_day(day * _DAY_NS)}"
+            group = (
+                batches[0] if len(batches) == 1 else self._pa.Table.from_batches(batches, schema=self.schema)
+            )
+            self._files.write((self._table, day), folder, self._capture, self.schema, group)
 
 
 class DatasetWriter:
@@ -375,11 +448,13 @@ class DatasetWriter:
         if not NODE_NAME.fullmatch(node) or not CAPTURE_NAME.fullmatch(capture):
             raise ValueError(f"not a node or capture name a dataset holds: {node!r}, {capture!r}")
         self.root = str(root)
+        self._pa = pa
         self._files = _Files(pa, pq, place or _placed(self.root), compression)
         md = metadata_json(metadata)
         self._tables = {t: _Table(pa, self._files, t, node, capture, md) for t in TABLES}
         self._messages, self._inventory, self._objects = (self._tables[t] for t in TABLES[:3])
         self._keep_messages = "messages" in tables  # else only the inventory and object tables
+        self._pairs: list = []  # rows of the pairs table not yet converted
         self._decode = decode
         self._items = items
         self.messages = 0
@@ -446,18 +521,76 @@ class DatasetWriter:
             )
         self.messages += 1
 
+    def write_block(
+        self, block, decoded=None, errors=None, *, type_name=None, declined=None, objects=None
+    ) -> None:
+        """A block's rows at once (``columns.BlockColumns``), as ``write`` would
+        write its records.  ``decoded`` and ``errors``: each row's ``decoded``
+        JSON text and ``decode_error`` (lists; None: none).  The inventory
+        table gets the items the walker read, each type named by
+        ``type_name(number)`` (None: no inventory rows), and ``declined``,
+        the items of the messages it left to the caller; ``declined`` and
+        ``objects`` are ``(rows, inv types, hashes)`` lists, ``rows`` the
+        block's row of each item, in order (what ``items`` gives)."""
+        import pyarrow.compute as pc
+
+        pa = self._pa
+        n = block.rows
+        arrays = block.arrays(pa)
+        arrays["time"] = pc.divide(arrays["ts_ns"], 1000).cast(self._messages.schema.field("time").type)
+        head = [arrays[name] for name in _HEAD]
+        if type_name is not None:
+            rows, inv_types, hashes = block.items(pa, type_name, declined)
+            if len(rows):
+                self._inventory.add_batch([a.take(rows) for a in head] + [inv_types, hashes])
+        if objects is not None and objects[0]:
+            rows = pa.array(objects[0], pa.int32())
+            self._objects.add_batch(
+                [a.take(rows) for a in head]
+                + [pa.array(objects[1], pa.string()), pa.array(objects[2], pa.string())]
+                + [arrays["msg_size"].take(rows)]
+            )
+        if self._keep_messages:
+            arrays["decoded"] = text_or_null(pa, decoded, n)
+            arrays["decode_error"] = text_or_null(pa, errors, n, messages=True)
+            self._messages.add_batch(
+                [arrays[name] for name in COLUMNS], message_sizes(arrays["payload"], arrays["decoded"])
+            )
+        self.gaps += block.gaps
+        self.messages += n - block.gaps
+
     def add_pair(self, pair: dict) -> None:
         """A row of the pairs table: one settled request (``Pair.as_json()``), at
         its request's time (an answer nothing asked for: the answer's; an item
-        never requested: its inv's)."""
-        ts = next(pair[k] for k in ("request_ns", "answer_ns", "announce_ns") if pair[k] is not None)
-        session = (ts, ts // 1000, pair["pid"], pair["peer_id"], pair["peer_addr"], pair["conn_type"])
-        self._tables["pairs"].add(ts, (*session, *(pair[name] for name, _kind in PAIR_COLUMNS)))
+        never requested: its inv's).  Rows are gathered and converted
+        ``PAIRS_AT_ONCE`` at a time, column by column."""
+        self._pairs.append(pair)
+        if len(self._pairs) >= PAIRS_AT_ONCE:
+            self._add_pairs()
+
+    def _add_pairs(self) -> None:
+        pairs, self._pairs = self._pairs, []
+        if not pairs:
+            return
+        table = self._tables["pairs"]
+        times = [
+            next(p[k] for k in ("request_ns", "answer_ns", "announce_ns") if p[k] is not None) for p in pairs
+        ]
+        columns = [
+            [SCHEMA_VERSION] * len(pairs),
+            [table.capture] * len(pairs),
+            times,
+            [t // 1000 for t in times],
+        ]
+        columns += [[p[name] for p in pairs] for name in ("pid", "peer_id", "peer_addr", "conn_type")]
+        columns += [[p[name] for p in pairs] for name, _kind in PAIR_COLUMNS]
+        table.add_batch(record_batch(self._pa, table.schema, columns).columns[2:])
 
     def close(self) -> None:
         """Write what is buffered and close every file; on an error the
         files are left to the caller to remove (``paths``)."""
         try:
+            self._add_pairs()
             for table in self._tables.values():
                 table.flush()
             self._files.close()

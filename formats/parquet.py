@@ -19,6 +19,9 @@ node gives -- is written byte for byte (docs/FLEET.md, "Text columns").
 Rows are buffered into row groups of at most ``ROWS_PER_GROUP`` rows or
 ``BYTES_PER_GROUP`` payload bytes, so memory stays bounded whatever the size
 of the capture.  ``pyarrow`` is imported only when a writer is made.
+Records come one at a time (``write``, the reference) or a block's at once
+as Arrow arrays (``write_block``, formats/columns.py): the row groups are the
+same either way.
 
     SELECT command, count(*), sum(msg_size) FROM 'run.parquet'
     WHERE kind = 'message' GROUP BY command ORDER BY 3 DESC;
@@ -27,7 +30,9 @@ of the capture.  ``pyarrow`` is imported only when a writer is made.
 from __future__ import annotations
 
 import json
+import queue
 import re
+import threading
 
 from p2pcap.errors import P2pcapError
 
@@ -225,6 +230,122 @@ def record_batch(pa, schema_, columns: list):
     return pa.RecordBatch.from_arrays(arrays, schema=schema_)
 
 
+def group_share(n: int, sizes, rows_room: int, bytes_room: int | None) -> tuple[int, int]:
+    """(rows, their bytes): how many of a batch's ``n`` rows join the row
+    group being gathered, which is full after ``rows_room`` more rows or
+    ``bytes_room`` more bytes (``sizes``: an Arrow array of each row's
+    bytes, or None when only rows count): as writing them one at a time,
+    the group ends with the row that fills it.
+
+    >>> import pyarrow as pa
+    >>> group_share(5, pa.array([10, 10, 10, 10, 10]), 4, 25), group_share(5, None, 4, None)
+    ((3, 30), (4, 0))
+    """
+    take = min(n, rows_room)
+    if sizes is None or take == 0:
+        return take, 0
+    import pyarrow.compute as pc
+
+    total = pc.cumulative_sum(sizes.slice(0, take))
+    if bytes_room is not None:
+        full = pc.index(pc.greater_equal(total, bytes_room), True).as_py()
+        if full >= 0:
+            take = full + 1
+    return take, total[take - 1].as_py()
+
+
+def message_sizes(payload, decoded):
+    """Each row's payload and ``decoded`` bytes (arrays), as ``BYTES_PER_GROUP`` counts them."""
+    import pyarrow.compute as pc
+
+    size = pc.fill_null(pc.binary_length(payload), 0)
+    if decoded.null_count < len(decoded):
+        size = pc.add(size, pc.fill_null(pc.binary_length(decoded), 0))
+    return size.cast("int64")
+
+
+def text_or_null(pa, values, n: int, messages: bool = False):
+    """A string array of ``values`` (a list, or None: all null); ``messages``:
+    p2pcap's messages, as ``decode_error`` holds them."""
+    if values is None:
+        return pa.nulls(n, pa.string())
+    return _message_array(pa, values) if messages else pa.array(values, pa.string())
+
+
+class WriteBehind:
+    """Row groups encoded and written in one thread while the caller gathers
+    the next: pyarrow lets go of the GIL while it encodes and compresses,
+    which is most of an export's time beside reading (issue 27).
+
+    ``submit(fn, *args)`` runs ``fn(*args)`` in the thread, in order; at most
+    ``depth`` jobs wait (so at most that many row groups more are held), a
+    full queue makes the caller wait.  The first error a job raises is
+    raised again in the caller, by the next ``submit``, ``drain`` or
+    ``close``, and the jobs after it are not run.  ``abandon()`` stops
+    without raising (the output is being dropped).
+    """
+
+    def __init__(self, depth: int = 1):
+        self._jobs: queue.Queue = queue.Queue(maxsize=depth)
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None  # once set, no job runs
+        self._raised = False
+
+    def _work(self) -> None:
+        while True:
+            job = self._jobs.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    fn, args = job
+                    fn(*args)
+            except BaseException as exc:  # noqa: BLE001  handed to the caller
+                self._error = exc
+            finally:
+                self._jobs.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None and not self._raised:
+            self._raised = True
+            raise self._error
+
+    def submit(self, fn, *args) -> None:
+        self._raise()
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._work, name="p2pcap-parquet", daemon=True)
+            self._thread.start()
+        self._jobs.put((fn, args))
+
+    def drain(self) -> None:
+        """Wait until every job submitted has run."""
+        if self._thread is not None:
+            self._jobs.join()
+        self._raise()
+
+    def close(self) -> None:
+        try:
+            self.drain()
+        finally:
+            self._stop()
+
+    def abandon(self) -> None:
+        """Stop; the jobs not run yet are not."""
+        if self._error is None:
+            self._error, self._raised = _Abandoned(), True
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+class _Abandoned(Exception):
+    pass
+
+
 def metadata_json(metadata) -> bytes:
     """The capture's metadata as the ``p2pcap.metadata`` value: JSON, ASCII
     (a string's stray bytes as ``\\udcNN`` escapes, which ``json.loads`` gives back)."""
@@ -243,9 +364,12 @@ class ParquetWriter:
         self._pa, pq = _pyarrow()
         self._schema = schema(self._pa).with_metadata({METADATA_KEY: metadata_json(metadata)})
         self._writer = pq.ParquetWriter(target, self._schema, compression=compression)
+        self._behind = WriteBehind()
         self._decode = decode
         self._columns = {name: [] for name in COLUMNS}
         self._lists = [self._columns[name] for name in _ROW_ORDER]
+        self._listed = 0  # rows in the lists, after the pieces
+        self._pieces: list = []  # record batches of the row group being gathered
         self._rows = 0
         self._bytes = 0
         self.messages = 0
@@ -291,22 +415,62 @@ class ParquetWriter:
         for values, value in zip(self._lists, row):
             values.append(value)
         self._rows += 1
+        self._listed += 1
         if self._rows >= ROWS_PER_GROUP or self._bytes >= BYTES_PER_GROUP:
             self._flush()
 
-    def _flush(self) -> None:
-        if not self._rows:
+    def write_block(self, block, decoded: list | None = None, errors: list | None = None) -> None:
+        """A block's rows at once (``columns.BlockColumns``), as ``write`` would
+        write its records: ``decoded`` the JSON text of each row (None for a
+        gap, or no list: none), ``errors`` each row's ``decode_error``."""
+        pa = self._pa
+        arrays = block.arrays(pa)
+        n = block.rows
+        arrays["time"] = arrays["ts_ns"].cast(self._schema.field("time").type)
+        arrays["decoded"] = text_or_null(pa, decoded, n)
+        arrays["decode_error"] = text_or_null(pa, errors, n, messages=True)
+        batch = pa.RecordBatch.from_arrays([arrays[name] for name in COLUMNS], schema=self._schema)
+        self._seal()
+        sizes = message_sizes(arrays["payload"], arrays["decoded"])
+        start = 0
+        while start < n:
+            take, used = group_share(
+                n - start, sizes.slice(start), ROWS_PER_GROUP - self._rows, BYTES_PER_GROUP - self._bytes
+            )
+            self._pieces.append(batch.slice(start, take))
+            self._rows += take
+            self._bytes += used
+            start += take
+            if self._rows >= ROWS_PER_GROUP or self._bytes >= BYTES_PER_GROUP:
+                self._flush()
+        self.gaps += block.gaps
+        self.messages += n - block.gaps
+
+    def _seal(self) -> None:
+        """The rows written one at a time, as a piece of the row group."""
+        if not self._listed:
             return
-        batch = record_batch(self._pa, self._schema, [self._columns[name] for name in COLUMNS])
-        self._writer.write_batch(batch)
+        self._pieces.append(record_batch(self._pa, self._schema, [self._columns[name] for name in COLUMNS]))
         for values in self._columns.values():
             values.clear()
+        self._listed = 0
+
+    def _flush(self) -> None:
+        self._seal()
+        if not self._pieces:
+            return
+        pieces, self._pieces = self._pieces, []
+        self._behind.submit(
+            self._writer.write_table, self._pa.Table.from_batches(pieces, schema=self._schema)
+        )
         self._rows = self._bytes = 0
 
     def close(self) -> None:
         try:
             self._flush()
+            self._behind.close()
         finally:
+            self._behind.abandon()
             self._writer.close()
 
     def __enter__(self) -> ParquetWriter:
@@ -316,4 +480,5 @@ class ParquetWriter:
         if exc_type is None:
             self.close()
         else:
+            self._behind.abandon()
             self._writer.close()  # the caller drops the half-written file (p2pcap.outputs)

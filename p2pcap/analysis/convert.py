@@ -187,11 +187,16 @@ def _write_all(p, output, fmt, summary, decoder, to_stdout):
                 writer.write(record)
         return writer
     if fmt == "parquet":
+        from p2pcap.analysis.exporting import BlockExport, fast_way
         from p2pcap.formats.parquet import ParquetWriter
 
         with atomic_path(output) as temp, ParquetWriter(temp, p.metadata, decode=decoder) as writer:
-            for record in p:
-                writer.write(record)
+            fast = fast_way(p, versions=decoder is not None)  # a block at a time (exporting.py)
+            if fast is not None:
+                BlockExport(p, writer, decode=decoder).run(fast)
+            else:
+                for record in p:
+                    writer.write(record)
         return writer
     from p2pcap.formats.capturemessages import CaptureMessagesWriter
 

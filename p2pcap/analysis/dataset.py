@@ -178,6 +178,7 @@ def export_dataset(paths, output, *, nodes=(), decode: bool = True, tables=None,
     (a ``RecordFilter``) the records.
     All or nothing: on any error the dataset is left as it was.
     """
+    from p2pcap.analysis.exporting import BlockExport, DecodedView, fast_way
     from p2pcap.decoders import announced
     from p2pcap.formats.dataset import TABLES, DatasetWriter
 
@@ -237,13 +238,27 @@ def export_dataset(paths, output, *, nodes=(), decode: bool = True, tables=None,
                     tables=tables or TABLES,
                     place=place,
                 )
-                pairs = PairFeed(p) if "pairs" in (tables or TABLES) else None  # docs/CONVERSATIONS.md
+                fast = fast_way(p, versions=True)  # a block at a time (exporting.py)
+                view = DecodedView(p) if fast is not None else p
+                pairs = PairFeed(view) if "pairs" in (tables or TABLES) else None  # docs/CONVERSATIONS.md
                 try:
                     with w:
-                        for record in p:
-                            w.write(record)
-                            if pairs is not None:
-                                pairs.feed(record, w.add_pair)
+                        if fast is not None:
+                            messages = "messages" in (tables or TABLES)  # else nothing needs decoded text
+                            BlockExport(
+                                p,
+                                w,
+                                decode=decoder if messages else None,
+                                items=items,
+                                pairs=pairs,
+                                add_pair=w.add_pair,
+                                view=view,
+                            ).run(fast)
+                        else:
+                            for record in p:
+                                w.write(record)
+                                if pairs is not None:
+                                    pairs.feed(record, w.add_pair)
                         if pairs is not None:
                             pairs.finish(w.add_pair)
                 except FormatError as exc:

@@ -20,8 +20,9 @@ import time
 
 import orjson
 
+from p2pcap.analysis.decoding import payload_writers
 from p2pcap.analysis.summary import summarize
-from p2pcap.formats.accelerators import general_only, payloadjson
+from p2pcap.formats.accelerators import general_only
 from p2pcap.formats.jsonl import NOT_DECODED, gap_object, message_object
 from p2pcap.formats.records import Gap, Message
 from p2pcap.terminal import page_width, page_width_now, printable, set_page_width  # noqa: F401 (re-exported)
@@ -270,7 +271,7 @@ class MessageLines:
         the capture's, as ``decode`` takes it."""
         writers = self._writers
         if writers is None or self._writers_network != network:
-            self._writers, self._assumed_version = _payload_writers(network)
+            self._writers, self._assumed_version = payload_writers(network)
             writers = self._writers
             self._writers_network = network
         write = writers.get(msg.command)
@@ -317,57 +318,6 @@ class MessageLines:
 
 
 _VERSION_SOURCES = frozenset(("negotiated", "assumed", "given"))
-
-
-def _payload_writers(network) -> tuple[dict, int | None]:
-    """({command: ``write(payload, version)``}, the version ``decode`` assumes
-    when none is known): the C writer of each command's decoded JSON (str,
-    or None: decode it), for the commands formats/_payloadjson.c writes;
-    none when it is not built or set aside, or for a network ``decode``
-    does not know.  The tables the writers name things from are the
-    decoders' own."""
-    module = payloadjson()
-    if module is None:
-        return {}, None
-    from p2pcap.decoders.inventory import INV_TYPE_NAMES
-    from p2pcap.decoders.llmq_types import LLMQ_TYPE_NAMES
-    from p2pcap.decoders.primitives import MAX_SIZE
-    from p2pcap.decoders.script import ASM_WORDS, NETWORKS, SIGHASH_NAMES, network_prefixes
-    from p2pcap.decoders.versions import (
-        COINJOIN_PROTX_HASH_PROTO_VERSION,
-        ISDLOCK_PROTO_VERSION,
-        PROTOCOL_VERSION,
-    )
-
-    if network is not None and network not in NETWORKS:
-        return {}, None
-
-    def names(table, count):
-        return tuple(orjson.dumps(table.get(number)).decode() for number in range(count))
-
-    inventory = functools.partial(
-        module.inventory_json, names(INV_TYPE_NAMES, max(INV_TYPE_NAMES) + 1), MAX_SIZE
-    )
-    llmq_names = names(LLMQ_TYPE_NAMES, 256)
-    writers = {
-        "inv": inventory,
-        "getdata": inventory,
-        "notfound": inventory,
-        "tx": functools.partial(
-            module.tx_json,
-            *network_prefixes(network),
-            ASM_WORDS,
-            tuple(SIGHASH_NAMES.get(b) for b in range(256)),
-        ),
-        "ping": module.nonce_json,
-        "pong": module.nonce_json,
-        "clsig": module.clsig_json,
-        "isdlock": functools.partial(module.isdlock_json, ISDLOCK_PROTO_VERSION),
-        "qsigshare": functools.partial(module.qsigshare_json, llmq_names),
-        "qsigsesann": functools.partial(module.qsigsesann_json, llmq_names),
-        "dsq": functools.partial(module.dsq_json, COINJOIN_PROTX_HASH_PROTO_VERSION),
-    }
-    return writers, PROTOCOL_VERSION
 
 
 def json_line(obj: dict) -> str:
