@@ -33,6 +33,7 @@
 #define KIND_PEER 0x02
 #define KIND_COMMAND 0x03
 #define KIND_GAP 0x04
+#define KIND_PROCESS 0x05 /* format 1.1: pid, network (formats/block.py PROCESS) */
 #define MESSAGE_LEN 28 /* <BIQHHBHII */
 #define PEER_LEN 22    /* <BIHIqHB, then addr and conn_type */
 #define COMMAND_LEN 8  /* <BIHB, then the name */
@@ -941,6 +942,34 @@ static PyObject *columns(PyObject *self, PyObject *args) {
     return result;
 }
 
+/* processes(raw) -> [(pid, network bytes), ...]: the process definitions of
+ * one decompressed block body, in order.  The walkers above step over them
+ * (a kind they do not render), so a block one of them made would leave the
+ * reader without its processes' networks (CaptureReader.rendered_blocks).
+ * Reads entry headers only; stops at the first entry that does not fit the
+ * body (the walker that rendered the block already judged it whole). */
+static PyObject *processes(PyObject *self, PyObject *arg) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) return NULL;
+    PyObject *found = PyList_New(0);
+    const unsigned char *raw = view.buf;
+    size_t n = (size_t)view.len, pos = 0;
+    while (found != NULL && n - pos >= 5) {
+        const unsigned char *r = raw + pos;
+        size_t size = u32(r + 1);
+        if (size > n - pos - 5) break;
+        if (r[0] == KIND_PROCESS && size >= 5 && size >= 5 + (size_t)r[9]) {
+            PyObject *item = Py_BuildValue("(ky#)", (unsigned long)u32(r + 5), (const char *)(r + 10),
+                                           (Py_ssize_t)r[9]);
+            if (item == NULL || PyList_Append(found, item) < 0) Py_CLEAR(found);
+            Py_XDECREF(item);
+        }
+        pos += 5 + size;
+    }
+    PyBuffer_Release(&view);
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"listing", listing, METH_VARARGS,
      "listing(raw, records, commands, since_ns, until_ns, gaps, reasons, width) -> (str, int) | None\n\n"
@@ -954,6 +983,9 @@ static PyMethodDef methods[] = {
      "columns(raw, records, commands, since_ns, until_ns, gaps, inventory) -> tuple | None\n\n"
      "export's columns of one decompressed block body, or None when the block must be\n"
      "read the general way (formats/_blockwalk.c)."},
+    {"processes", processes, METH_O,
+     "processes(raw) -> list[(pid, network bytes)]\n\n"
+     "The process definitions of one decompressed block body (formats/_blockwalk.c)."},
     {NULL, NULL, 0, NULL},
 };
 

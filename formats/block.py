@@ -412,10 +412,20 @@ def _process(raw, pos: int, n: int, processes: dict) -> int:
     _, size, pid, length = PROCESS.unpack_from(raw, pos)
     if size < 5 + length or pos + 5 + size > n:
         raise _bad("bad process definition", pos)
+    remember_process(processes, pid, raw[pos + 10 : pos + 10 + length])
+    return pos + 5 + size
+
+
+def remember_process(processes: dict, pid: int, network: bytes) -> None:
+    """``processes[pid]``, a network as a block defines it, kept bounded.
+
+    >>> known = {}
+    >>> remember_process(known, 7, b"regtest"); known
+    {7: 'regtest'}
+    """
     if len(processes) >= MAX_PROCESSES and pid not in processes:
         processes.clear()  # a forged file naming process after process: bounded all the same
-    processes[pid] = raw[pos + 10 : pos + 10 + length].decode(*_TEXT)
-    return pos + 5 + size
+    processes[pid] = bytes(network).decode(*_TEXT)
 
 
 def _gap_at(raw, pos: int, n: int) -> tuple[Gap, int]:

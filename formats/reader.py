@@ -19,6 +19,8 @@ import os
 import queue
 import threading
 
+from .accelerators import blockwalk
+from .block import remember_process
 from .decoder import END, NEED_DATA, Block, BlockStart, Damaged, Decoder, Footer, Truncated
 from .errors import CorruptBlock, FormatError
 from .footer import parse_footer
@@ -139,9 +141,23 @@ class CaptureReader:
             try:
                 body = raw()
                 made = render(body, block.header.records, *filters.values())
-                yield block.records(body, processes=self.processes, **filters) if made is None else made
+                if made is None:
+                    yield block.records(body, processes=self.processes, **filters)
+                else:
+                    self._note_processes(block, body)  # the walkers step over them
+                    yield made
             except CorruptBlock as e:
                 self._damage(e)
+
+    def _note_processes(self, block, body) -> None:
+        """The networks a block ``render`` made defines for its processes, into
+        ``processes`` (format 1.1): what ``records()`` would have kept."""
+        walker = blockwalk()
+        if walker is None:  # a render of one's own: the records' way, building no message
+            block.records(body, processes=self.processes, commands=(), gaps=False)
+            return
+        for pid, network in walker.processes(body):
+            remember_process(self.processes, pid, network)
 
     def _decompressing(self, commands, since_ns, until_ns, gaps):
         """``(block, filters, raw)`` for the blocks ``_filtered_blocks`` picks;

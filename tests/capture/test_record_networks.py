@@ -80,3 +80,25 @@ def test_each_process_is_decoded_in_its_own_network(tmp_path, ebpf, standin):
         done = subprocess.run(p2pcap_cmd(*args), capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert [addresses(o) for o in shown(out, "--type", "tx")] == [addresses(o) for o in txs]
+    # Parquet export a block at a time (the C walker steps over the process
+    # definitions: the reader takes them all the same) decodes each in its own
+    parquet = tmp_path / "three.parquet"
+    done = subprocess.run(
+        p2pcap_cmd("export", str(capture), "--format", "parquet", "-o", str(parquet)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    import pyarrow.parquet as pq
+
+    rows = [
+        r
+        for r in pq.read_table(parquet, columns=["command", "pid", "decoded"]).to_pylist()
+        if r["command"] == "tx"
+    ]
+    assert len(rows) == len(txs)
+    for row in rows:
+        prefix = "X" if row["pid"] == pids["mainnet"] else "y"
+        exported = addresses({"decoded": json.loads(row["decoded"])})
+        assert exported and all(a.startswith(prefix) for a in exported), row["pid"]
