@@ -185,3 +185,9 @@ MESSAGES = {
     "addr": Addr,
     "addrv2": AddrV2,
 }
+
+# The info column (see control.py SUMMARIES).
+SUMMARIES = {
+    "addr": (("addr", "count", "address|addresses"), ("addr", "endpoints")),
+    "addrv2": (("addr", "count", "address|addresses"), ("addr", "endpoints")),
+}

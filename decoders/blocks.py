@@ -51,6 +51,7 @@ from .primitives import (
     _read_prefixed,
     _write_prefixed,
 )
+from .special_tx import TX_TYPE_NAMES
 from .structs import FocusedSeq, Struct, at_index
 from .transaction import TX_MIN_SIZE, Transaction
 from .vectors import HashArray, VarArray
@@ -292,3 +293,17 @@ MESSAGES = {
     "getblocktxn": GetBlockTxn,
     "blocktxn": BlockTxn,
 }
+
+# The info column (see control.py SUMMARIES).  A special transaction's
+# type is named; a normal one (type 0) says none.
+_SPECIAL_TYPES = {**TX_TYPE_NAMES, 0: None}
+SUMMARIES = {
+    "tx": (("txid", "hash", "txid"), ("type", _SPECIAL_TYPES, ""), ("vin", "count", "in"), ("vout", "count", "out")),
+    "block": (("header.hash", "hash", "hash"), ("vtx", "count", "tx|txs")),
+    "merkleblock": (("header.hash", "hash", "hash"), ("txn.transactions", "plain", "{} txs"),
+                    ("txn.hash", "count", "hashes")),
+    "cmpctblock": (("header.hash", "hash", "hash"), ("shorttxids", "count", "short ids"),
+                   ("prefilledtxn", "count", "prefilled")),
+    "getblocktxn": (("blockhash", "hash", "block"), ("indexes", "count", "txs wanted")),
+    "blocktxn": (("blockhash", "hash", "block"), ("txn", "count", "tx|txs")),
+}  # fmt: skip

@@ -28,3 +28,8 @@ ClSig = Identified(
 MESSAGES = {
     "clsig": ClSig,
 }
+
+# The info column (see control.py SUMMARIES).
+SUMMARIES = {
+    "clsig": (("height", "plain"), ("block_hash", "hash", "block")),
+}

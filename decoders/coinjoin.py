@@ -172,3 +172,20 @@ MESSAGES = {
     "dstx": Dstx,
     "dsq": Dsq,
 }
+
+# The info column (see control.py SUMMARIES).
+SUMMARIES = {
+    "senddsq": (("send_ds_queue", "plain", "wants dsq"),),
+    "dsa": (("denom", "plain"), ("tx_collateral.txid", "hash", "collateral")),
+    "dsi": (("tx_ds_in", "count", "input|inputs"), ("tx_out", "count", "output|outputs"),
+            ("tx_collateral.txid", "hash", "collateral")),
+    "dsf": (("session_id", "plain", "session"), ("tx_final.txid", "hash", "txid")),
+    "dss": (("tx_in", "count", "signed input|signed inputs"),),
+    "dsc": (("message_id", "name"), ("session_id", "plain", "session")),
+    "dssu": (("status_update", "name"), ("message_id", "name"), ("state", "name"),
+             ("session_id", "plain", "session")),
+    "dstx": (("tx.txid", "hash", "txid"), ("tx.vin", "count", "in"), ("tx.vout", "count", "out"),
+             ("protx_hash", "hash", "mn")),
+    "dsq": (("denom", "plain"), ("ready", "plain"), ("protx_hash", "hash", "mn"),
+            ("masternode_outpoint.hash", "hash", "mn")),
+}  # fmt: skip

@@ -103,3 +103,23 @@ MESSAGES = {
     "feefilter": FeeFilter,
     "sendtxrcncl": SendTxRcncl,
 }
+
+# The info column of ``show`` (p2pcap/analysis/summary.py renders these):
+# per command, the fields a reader looks for first, most useful first, as
+# (path in the decoded dict, how it is shown[, label]); a bare string is
+# said as it is (a message without fields).
+SUMMARIES = {
+    "version": (("version", "plain", "v{}"), ("sub_ver", "text", ""), ("starting_height", "plain", "height"),
+                ("services", "hex", "services")),
+    "verack": ("version handshake done",),
+    "ping": (("nonce", "plain"),),
+    "pong": (("nonce", "plain"),),
+    "getaddr": ("asks for addresses",),
+    "mempool": ("asks for the mempool's txids",),
+    "sendheaders": ("announce blocks by headers",),
+    "sendheaders2": ("announce blocks by compressed headers",),
+    "sendaddrv2": ("wants addrv2 (BIP155)",),
+    "sendcmpct": (("high_bandwidth", "plain", "high bandwidth"), ("version", "plain")),
+    "feefilter": (("feerate", "plain", "{} duffs/kB"),),
+    "sendtxrcncl": (("version", "plain"), ("salt", "plain")),
+}  # fmt: skip

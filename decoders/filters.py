@@ -117,3 +117,17 @@ MESSAGES = {
     "getcfcheckpt": GetCFCheckpt,
     "cfcheckpt": CFCheckpt,
 }
+
+# The info column (see control.py SUMMARIES).
+_RANGE = (("filter_type", "name"), ("start_height", "plain", "from height"), ("stop_hash", "hash", "stop"))
+SUMMARIES = {
+    "filterload": (("flags", "name"), ("hash_funcs", "plain", "hash funcs"), ("tweak", "plain")),
+    "filteradd": (("data", "hash"),),
+    "filterclear": ("remove the bloom filter",),
+    "getcfilters": _RANGE,
+    "cfilter": (("filter_type", "name"), ("block_hash", "hash", "block"), ("filter", "hash")),
+    "getcfheaders": _RANGE,
+    "cfheaders": (("filter_type", "name"), ("stop_hash", "hash", "stop"), ("filter_hashes", "count", "hashes")),
+    "getcfcheckpt": (("filter_type", "name"), ("stop_hash", "hash", "stop")),
+    "cfcheckpt": (("filter_type", "name"), ("stop_hash", "hash", "stop"), ("headers", "count", "headers")),
+}  # fmt: skip

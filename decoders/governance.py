@@ -161,3 +161,14 @@ MESSAGES = {
     "govobjvote": GovObjVote,
     "ssc": Ssc,
 }
+
+# The info column (see control.py SUMMARIES): an object by type, hash and
+# the name in its JSON data; a vote by signal and outcome.
+SUMMARIES = {
+    "govsync": (("prop", "hash", "object"),),
+    "govobj": (("type", "name"), ("hash", "hash", ""), ("data_text", "json:name", '"{}"'),
+               ("collateral_hash", "hash", "collateral")),
+    "govobjvote": (("vote_signal", "name"), ("vote_outcome", "name"), ("parent_hash", "hash", "object"),
+                   ("masternode_outpoint.hash", "hash", "mn")),
+    "ssc": (("item_id", "name"), ("count", "plain")),
+}  # fmt: skip

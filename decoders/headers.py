@@ -227,3 +227,9 @@ MESSAGES = {
     "headers": Headers,
     "headers2": Headers2,
 }
+
+# The info column (see control.py SUMMARIES): how many, first to last hash.
+SUMMARIES = {
+    "headers": (("headers", "count", "header|headers"), ("headers.header.hash", "range")),
+    "headers2": (("headers", "count", "header|headers"), ("headers.hash", "range")),
+}

@@ -55,3 +55,9 @@ MESSAGES = {
     "isdlock": IsDLock,
     "islock": IsLock,
 }
+
+# The info column (see control.py SUMMARIES).
+SUMMARIES = {
+    "isdlock": (("txid", "hash", "txid"), ("inputs", "count", "inputs")),
+    "islock": (("txid", "hash", "txid"), ("inputs", "count", "inputs")),
+}

@@ -136,3 +136,16 @@ MESSAGES = {
     "getheaders": LocatorMessage,
     "getheaders2": LocatorMessage,
 }
+
+# The info column (see control.py SUMMARIES): inventory by type, then the
+# first hash; a locator by its length and where it stops.
+_INVENTORY = (("inv.type", "tally"), ("inv.hash", "hash", ""))
+_LOCATOR = (("locator.have", "count", "locator {} hashes"), ("stop", "hash", "stop"))
+SUMMARIES = {
+    "inv": _INVENTORY,
+    "getdata": _INVENTORY,
+    "notfound": _INVENTORY,
+    "getblocks": _LOCATOR,
+    "getheaders": _LOCATOR,
+    "getheaders2": _LOCATOR,
+}

@@ -217,3 +217,23 @@ MESSAGES = {
     "qdata": QData,
     "qsendrecsigs": QSendRecSigs,
 }
+
+# The info column (see control.py SUMMARIES): the quorum type by its
+# llmq/params.h name, the quorum, then the member and what it sends.
+_DKG = (("llmq_type", "name"), ("quorum_hash", "hash", "quorum"), ("pro_tx_hash", "hash", "from"))
+SUMMARIES = {
+    "qcontrib": (*_DKG, ("vvec", "count", "vvec")),
+    "qcomplaint": (*_DKG, ("bad_members", "plain", "bad")),
+    "qjustify": (*_DKG, ("contributions", "count", "contribution|contributions")),
+    "qpcommit": _DKG,
+    "qfcommit": (("commitment.llmq_type", "name"), ("commitment.quorum_hash", "hash", "quorum"),
+                 ("commitment.signers_count", "plain", "signers"),
+                 ("commitment.valid_members_count", "plain", "valid")),
+    "qwatch": ("watch DKG messages",),
+    "qgetdata": (("llmq_type", "name"), ("quorum_hash", "hash", "quorum"), ("data_mask", "plain", "mask"),
+                 ("pro_tx_hash", "hash", "member")),
+    "qdata": (("request.llmq_type", "name"), ("request.quorum_hash", "hash", "quorum"),
+              ("quorum_vvec", "count", "vvec"), ("enc_contributions", "count", "contribution|contributions"),
+              ("request.error", "name", "error {}")),
+    "qsendrecsigs": (("wants_recsigs", "plain", "wants recsigs"),),
+}  # fmt: skip

@@ -37,3 +37,10 @@ MESSAGES = {
     "mnauth": MnAuth,
     "platformban": PlatformBan,
 }
+
+# The info column (see control.py SUMMARIES).
+SUMMARIES = {
+    "mnauth": (("pro_reg_tx_hash", "hash", "protx"),),
+    "platformban": (("protx_hash", "hash", "protx"), ("requested_height", "plain", "height"),
+                    ("quorum_hash", "hash", "quorum")),
+}  # fmt: skip

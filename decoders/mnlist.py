@@ -301,3 +301,18 @@ MESSAGES = {
     "getqrinfo": GetQrInfo,
     "qrinfo": QrInfo,
 }
+
+# The info column (see control.py SUMMARIES).
+_DIFF = (
+    ("mn_list", "count", "MNs"),
+    ("deleted_mns", "count", "deleted"),
+    ("new_quorums", "count", "quorum|quorums"),
+)
+SUMMARIES = {
+    "getmnlistd": (("block_hash", "hash", "block"), ("base_block_hash", "hash", "base")),
+    "mnlistdiff": (("block_hash", "hash", "block"), *_DIFF),
+    "getqrinfo": (("block_request_hash", "hash", "block"), ("base_block_hashes", "count", "base hash|base hashes")),
+    "qrinfo": (("mn_list_diff_tip.block_hash", "hash", "tip"),
+               *((f"mn_list_diff_tip.{path}", how, label) for path, how, label in _DIFF),
+               ("last_commitment_per_index", "count", "commitment|commitments")),
+}  # fmt: skip

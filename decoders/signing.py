@@ -199,3 +199,17 @@ MESSAGES = {
     "qsigshare": QSigShare,
     "qsigrec": QSigRec,
 }
+
+# The info column (see control.py SUMMARIES): batches by what they hold,
+# then the quorum type and signing ids of their sessions.
+SUMMARIES = {
+    "qsigsesann": (("anns", "count", "session|sessions"), ("anns.llmq_type", "name"), ("anns.id", "hash", "id"),
+                   ("anns.msg_hash", "hash", "msg")),
+    "qsigsinv": (("invs", "count", "inv|invs"), ("invs.session_id", "plain", "session")),
+    "qgetsigs": (("invs", "count", "inv|invs"), ("invs.session_id", "plain", "session")),
+    "qbsigs": (("batches.sig_shares", "count", "sig share|sig shares"), ("batches.session_id", "plain", "session")),
+    "qsigshare": (("sig_shares", "count", "sig share|sig shares"), ("sig_shares.llmq_type", "name"),
+                  ("sig_shares.id", "hash", "id"), ("sig_shares.quorum_member", "plain", "member")),
+    "qsigrec": (("llmq_type", "name"), ("id", "hash", "id"), ("msg_hash", "hash", "msg"),
+                ("quorum_hash", "hash", "quorum")),
+}  # fmt: skip

@@ -246,6 +246,21 @@ SPECIAL_PAYLOADS: dict[int, Construct] = {
     9: AssetUnlockPayload,
 }
 
+# nType -> name, for the info column (src/primitives/transaction.h
+# TRANSACTION_*, the prefix left out).  decode() keeps the number only.
+TX_TYPE_NAMES = {
+    0: "NORMAL",
+    1: "PROVIDER_REGISTER",
+    2: "PROVIDER_UPDATE_SERVICE",
+    3: "PROVIDER_UPDATE_REGISTRAR",
+    4: "PROVIDER_UPDATE_REVOKE",
+    5: "COINBASE",
+    6: "QUORUM_COMMITMENT",
+    7: "MNHF_SIGNAL",
+    8: "ASSET_LOCK",
+    9: "ASSET_UNLOCK",
+}
+
 
 def decode_payload(tx_type: int, raw: bytes, network: str | None = None):
     """Decode one ``vExtraPayload``: ``(payload, None)`` or ``(None, reason)``.
@@ -302,6 +317,7 @@ def build_payload(tx_type: int, payload, path=None) -> bytes:
 __all__ = [
     "MAX_TX_EXTRA_PAYLOAD",
     "SPECIAL_PAYLOADS",
+    "TX_TYPE_NAMES",
     "AssetLockPayload",
     "AssetUnlockPayload",
     "CbTx",

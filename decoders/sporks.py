@@ -64,3 +64,10 @@ MESSAGES = {
     "spork": Spork,
     "getsporks": GetSporks,
 }
+
+# The info column (see control.py SUMMARIES): the spork by its SporkId name
+# (src/spork.h, SPORK_NAMES above), then its value.
+SUMMARIES = {
+    "spork": (("spork_id", "name"), ("value", "plain"), ("time_signed", "plain", "signed")),
+    "getsporks": ("asks for every active spork",),
+}

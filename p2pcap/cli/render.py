@@ -113,7 +113,9 @@ def fit(text: str, width=PAGE) -> str:
     ending in ``…`` when cut."""
     if width is PAGE:
         width = page_width_now()
-    return text if width is None or len(text) <= width else text[: width - 1] + "…"
+    if width is None or len(text) <= width:
+        return text
+    return text[: width - 1].removesuffix("…") + "…"  # one mark where a cut hash meets the cut
 
 
 class Renderer:
