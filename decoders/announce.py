@@ -68,6 +68,10 @@ _OBJECTS: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
 }
 
 _INVENTORIES = frozenset(("inv", "getdata", "notfound"))
+# The messages that carry an announced object, in the table's order: what a
+# getdata is answered with (src/net_processing.cpp ProcessGetData), and what
+# a dataset's objects table holds.
+OBJECT_COMMANDS = tuple(_OBJECTS)
 
 
 def _lookup(decoded: dict, path: tuple[str, ...]) -> str | None:
@@ -115,4 +119,4 @@ def announced(command: str, decoded: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-__all__ = ["announced"]
+__all__ = ["OBJECT_COMMANDS", "announced"]

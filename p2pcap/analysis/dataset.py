@@ -29,36 +29,16 @@ from p2pcap.analysis.conversations import PairFeed
 from p2pcap.analysis.datasets import Dataset, DatasetError, is_dataset, open_dataset
 from p2pcap.analysis.pipeline import open_pipeline
 from p2pcap.analysis.source import writing
+from p2pcap.decoders import announce
 from p2pcap.errors import ArgumentError
 from p2pcap.formats.errors import FormatError
 
 # The messages ``p2pcap.decoders.announced`` can give pairs for
 # (decoders/announce.py: the inventory messages and its table of object
 # messages); only these are decoded when the message table is written
-# without ``decoded`` (tests/analysis/test_dataset.py keeps the two in step).
+# without ``decoded``.
 INVENTORY_COMMANDS = frozenset(("inv", "getdata", "notfound"))
-OBJECT_COMMANDS = frozenset(
-    (
-        "tx",
-        "dstx",
-        "block",
-        "merkleblock",
-        "cmpctblock",
-        "spork",
-        "govobj",
-        "govobjvote",
-        "qfcommit",
-        "qcontrib",
-        "qcomplaint",
-        "qjustify",
-        "qpcommit",
-        "qsigrec",
-        "clsig",
-        "islock",
-        "isdlock",
-        "dsq",
-    )
-)
+OBJECT_COMMANDS = frozenset(announce.OBJECT_COMMANDS)
 
 _NODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

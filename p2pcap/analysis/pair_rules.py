@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from p2pcap.decoders.announce import OBJECT_COMMANDS
+
 # rule -> (request commands, answer commands, the Core source that answers it).
 RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     # ProcessMessage, PING branch: PushMessage(PONG, nonce) at once, the nonce echoed.
@@ -33,27 +35,7 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...], str]] = {
     # ProcessGetBlockData (block, merkleblock or cmpctblock; no notfound).
     "getdata": (
         ("getdata",),
-        (
-            "tx",
-            "dstx",
-            "block",
-            "merkleblock",
-            "cmpctblock",
-            "spork",
-            "govobj",
-            "govobjvote",
-            "qfcommit",
-            "qcontrib",
-            "qcomplaint",
-            "qjustify",
-            "qpcommit",
-            "qsigrec",
-            "clsig",
-            "islock",
-            "isdlock",
-            "dsq",
-            "notfound",
-        ),
+        (*OBJECT_COMMANDS, "notfound"),  # every object message (decoders/announce.py)
         "src/net_processing.cpp ProcessGetData, ProcessGetBlockData",
     ),
     # GETHEADERS/GETHEADERS2 branch: FindForkInGlobalIndex(locator), then the
