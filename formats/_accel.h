@@ -14,6 +14,27 @@ static uint32_t u32(const unsigned char *p) {
 }
 static uint64_t u64(const unsigned char *p) { return (uint64_t)u32(p) | (uint64_t)u32(p + 4) << 32; }
 
+/* A CompactSize at *pos in its one-byte or canonical 0xfd form (the only
+ * ones the C paths read: decoders/fastpaths.py _count): 1 with *value and
+ * *pos past it, else 0 (the caller declines: the constructs decide). */
+static inline int compact(const unsigned char *p, size_t n, size_t *pos, size_t *value) {
+    if (*pos >= n) return 0;
+    unsigned first = p[*pos];
+    if (first < 0xFD) {
+        *value = first;
+        *pos += 1;
+        return 1;
+    }
+    if (first == 0xFD && *pos + 3 <= n) {
+        size_t count = u16(p + *pos + 1);
+        if (count < 0xFD) return 0; /* non-canonical: the construct says so */
+        *value = count;
+        *pos += 3;
+        return 1;
+    }
+    return 0;
+}
+
 typedef struct {
     char *data;
     size_t len, cap;

@@ -706,25 +706,6 @@ static int put_bytes(Text *t, const void *p, size_t n) {
     return 0;
 }
 
-/* A one-byte or canonical 0xfd CompactSize at *pos, as fastpaths._count reads it. */
-static int compact_count(const unsigned char *p, size_t n, size_t *pos, size_t *value) {
-    if (*pos >= n) return 0;
-    unsigned first = p[*pos];
-    if (first < 0xFD) {
-        *value = first;
-        *pos += 1;
-        return 1;
-    }
-    if (first == 0xFD && *pos + 3 <= n) {
-        size_t count = u16(p + *pos + 1);
-        if (count < 0xFD) return 0; /* non-canonical: the construct says so */
-        *value = count;
-        *pos += 3;
-        return 1;
-    }
-    return 0;
-}
-
 /* The buffers of columns(), in the order of the tuple after data. */
 enum {
     C_TS, C_PID, C_PEER_ID, C_PEER, C_COMMAND, C_DIRECTION, C_MSG_SIZE, C_CLEN, C_FLAGS, C_OFFSETS, C_DATA,
@@ -756,7 +737,7 @@ static int put_row(Text *col, const Row *r, const unsigned char *payload, size_t
 static int inventory_items(Text *col, const Entry *e, long long inv_max, int32_t row) {
     const unsigned char *p = e->payload;
     size_t n = e->clen, start = 0, count = 0;
-    if (e->clen != e->msg_size || n > MAX_PAYLOAD || !compact_count(p, n, &start, &count) ||
+    if (e->clen != e->msg_size || n > MAX_PAYLOAD || !compact(p, n, &start, &count) ||
         (inv_max >= 0 && count > (size_t)inv_max) || n != start + 36 * count)
         return 0;
     if (text_room(&col[C_ITEM_ROW], 4 * count) < 0 || text_room(&col[C_ITEM_TYPE], 4 * count) < 0 ||

@@ -56,26 +56,6 @@
 #define MAX_MSGS_CNT_QSIGSESANN 100u
 
 
-/* A CompactSize at *pos in its one-byte or canonical 0xfd form (the only
- * ones read here: fastpaths._count): 1 with *value and *pos past it, else 0. */
-static int compact(const unsigned char *p, size_t n, size_t *pos, size_t *value) {
-    if (*pos >= n) return 0;
-    unsigned first = p[*pos];
-    if (first < 0xFD) {
-        *value = first;
-        *pos += 1;
-        return 1;
-    }
-    if (first == 0xFD && *pos + 3 <= n) {
-        size_t count = u16(p + *pos + 1);
-        if (count < 0xFD) return 0; /* non-canonical: the construct says so */
-        *value = count;
-        *pos += 3;
-        return 1;
-    }
-    return 0;
-}
-
 /* -- writing JSON text ------------------------------------------------------------------ */
 /* A literal, unchecked: the caller made the room. */
 #define LITERAL(t, s)                                  \
